@@ -1,0 +1,83 @@
+// Command sluice is the Sluice AI gateway: serve, mock, bench, keys, config
+// check and version. main only parses the subcommand and hands over.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `sluice — an AI gateway
+
+Usage:
+  sluice serve --config FILE     run the gateway
+  sluice mock [flags]            run the mock LLM server
+  sluice bench [flags]           load-test gateways against the mock
+  sluice keys ...                manage virtual keys
+  sluice config check --config FILE
+                                 validate a config file
+  sluice version                 print the version
+
+Run "sluice COMMAND --help" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(rest, stdout, stderr)
+	case "mock":
+		return cmdMock(rest, stdout, stderr)
+	case "config":
+		return cmdConfig(rest, stdout, stderr)
+	case "bench":
+		return notBuilt("bench", "the load-test harness", rest, stdout, stderr)
+	case "keys":
+		return notBuilt("keys", "virtual key management", rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "sluice %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// notBuilt answers for a subcommand that does not exist yet: plainly, with
+// a non-zero status, and never with made-up output.
+func notBuilt(name, what string, args []string, stdout, stderr io.Writer) int {
+	for _, a := range args {
+		if a == "--help" || a == "-h" {
+			fmt.Fprintf(stdout, "sluice %s: %s is not built yet in this version.\n", name, what)
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "sluice %s: %s is not built yet in this version (%s)\n", name, what, buildVersion())
+	return 3
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}

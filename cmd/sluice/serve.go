@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/gateway"
+	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/mock"
+)
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file (YAML; ${VAR} and ${VAR:-default} expand from the environment)")
+	printCurl := fs.Bool("print-curl", false, "once ready, print a curl command that tries the gateway on stdout")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: sluice serve --config FILE [--print-curl]\n\nRuns the gateway until SIGTERM or SIGINT, then drains in-flight requests and streams.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return 0
+		}
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return config.ReportErrors(stderr, err)
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, stdout, *printCurl); err != nil {
+		log.Error("sluice stopped", slog.String("error", err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch c.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the gateway (and the in-process mock when configured) until ctx
+// is cancelled, then shuts down gracefully.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer, printCurl bool) error {
+	var mk *mock.Server
+	if cfg.Mock.Listen != "" {
+		var err error
+		mk, err = mock.New(mock.Options{Listen: cfg.Mock.Listen}, log.With(slog.String("component", "mock")))
+		if err != nil {
+			return fmt.Errorf("mock: %w", err)
+		}
+		ln, err := net.Listen("tcp", cfg.Mock.Listen)
+		if err != nil {
+			return fmt.Errorf("mock: %w", err)
+		}
+		go func() {
+			if err := mk.Serve(ln); err != nil {
+				log.Error("mock stopped", slog.String("error", err.Error()))
+			}
+		}()
+		log.Info("mock listening", slog.String("addr", ln.Addr().String()))
+	}
+
+	g, err := gateway.New(cfg, log, metrics.New())
+	if err != nil {
+		return err
+	}
+	srv := g.NewServer()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.Server.TLS.CertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	addr := ln.Addr().String()
+	log.Info("sluice listening", slog.String("addr", addr), slog.Int("providers", len(cfg.Providers)), slog.Int("models", len(cfg.Models)))
+	if printCurl {
+		fmt.Fprintln(stdout, curlLine(cfg, addr))
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	grace := cfg.Server.ShutdownGrace.D()
+	log.Info("shutting down: draining in-flight requests", slog.Duration("grace", grace))
+	sctx, cancel := context.WithTimeout(context.Background(), grace+cfg.Server.ShutdownDelay.D())
+	defer cancel()
+	err = srv.Shutdown(sctx, cfg.Server.ShutdownDelay.D())
+	if mk != nil {
+		mctx, mcancel := context.WithTimeout(context.Background(), time.Second)
+		_ = mk.Shutdown(mctx)
+		mcancel()
+	}
+	if err != nil {
+		return fmt.Errorf("grace period of %s ended with requests still in flight: %w", grace, err)
+	}
+	log.Info("sluice stopped cleanly")
+	return nil
+}
+
+// curlLine is a complete one-line curl command that tries the gateway with
+// its first chat model.
+func curlLine(cfg *config.Config, addr string) string {
+	scheme := "http"
+	if cfg.Server.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	model := "gpt-4o-mini"
+	kinds := map[string]string{}
+	for _, p := range cfg.Providers {
+		kinds[p.Name] = p.Kind
+	}
+	for _, m := range cfg.Models {
+		if len(m.Targets) > 0 && kinds[m.Targets[0].Provider] == config.KindOpenAI && !strings.Contains(m.Name, "embed") {
+			model = m.Name
+			break
+		}
+	}
+	return fmt.Sprintf(`curl -sS %s://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"%s","messages":[{"role":"user","content":"Hello, Sluice!"}]}'`,
+		scheme, addr, model)
+}

@@ -1,0 +1,207 @@
+// Package config holds Sluice's typed configuration tree and loads it from
+// YAML.
+//
+// A Config is built once by Load (parse, ${VAR} expansion, defaults,
+// validation) and is immutable afterwards: a reload builds a new Config and
+// swaps it in whole. Load reports every problem it finds at once, each with
+// the file position it came from, so an operator fixes a config in one pass.
+// Secrets (provider keys, the admin token) are of type Secret and redact
+// themselves wherever they are printed, logged or marshalled.
+package config
+
+import "time"
+
+// Provider kinds. A provider's kind fixes the wire format Sluice speaks to it.
+const (
+	KindOpenAI    = "openai"    // any OpenAI-compatible upstream (Bearer auth)
+	KindAnthropic = "anthropic" // Anthropic Messages API (x-api-key, anthropic-version)
+)
+
+// Config is the whole configuration of one Sluice process.
+type Config struct {
+	// Server configures the client-facing listener and its limits.
+	Server Server `yaml:"server"`
+	// Admin configures the admin API.
+	Admin Admin `yaml:"admin"`
+	// Log configures structured logging.
+	Log Log `yaml:"log"`
+	// DataDir holds SQLite files and the telemetry spool. Default "./data".
+	DataDir string `yaml:"data_dir"`
+	// Mock, when its Listen is set, runs the built-in mock LLM server in the
+	// same process (the quick start uses this). Zero value: no mock.
+	Mock Mock `yaml:"mock"`
+	// Providers are the upstreams Sluice can send requests to.
+	Providers []Provider `yaml:"providers"`
+	// Models are the public model names clients may request.
+	Models []Model `yaml:"models"`
+	// Passthrough configures where /v1/* paths that Sluice does not know go.
+	Passthrough Passthrough `yaml:"passthrough"`
+}
+
+// Server configures the data-plane listener. Zero values mean the defaults
+// given on each field.
+type Server struct {
+	// Listen is host:port. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// TLS, when both files are set, serves HTTPS on Listen.
+	TLS TLS `yaml:"tls"`
+	// MaxRequestBody is the largest request body accepted; larger bodies get
+	// 413 without being read into memory. Default 32MiB.
+	MaxRequestBody ByteSize `yaml:"max_request_body"`
+	// MaxHeaderBytes bounds the request line plus headers. Default 64KiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// ReadTimeout bounds reading one whole request (headers and body) from a
+	// client, against slow clients. Default 60s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds each write to a client (per flushed stream event for
+	// streams), against clients that stop reading. Default 60s.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ShutdownGrace is how long in-flight requests and streams may run after
+	// SIGTERM/SIGINT before the process exits anyway. Default 30s.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// MaxInFlight bounds concurrent requests on /v1 routes; beyond it Sluice
+	// sheds load with 503 overloaded at once. Default 0: unbounded.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// ShutdownDelay is how long /readyz reports not ready before the listener
+	// closes, so load balancers stop sending traffic first. Default 0s.
+	ShutdownDelay Duration `yaml:"shutdown_delay"`
+}
+
+// TLS is a certificate/key pair in PEM files.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	// Token is the bearer token of the admin API. Empty: admin API off.
+	Token Secret `yaml:"token"`
+}
+
+// Log configures log/slog output on stderr.
+type Log struct {
+	// Level is debug, info, warn or error. Default info. At debug, one access
+	// line is logged per request.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// Mock configures the in-process mock LLM server.
+type Mock struct {
+	// Listen is host:port for the mock. Empty: no mock.
+	Listen string `yaml:"listen"`
+}
+
+// Passthrough configures unknown /v1/* paths.
+type Passthrough struct {
+	// Provider receives /v1/* paths Sluice has no route of its own for.
+	// Default: the first provider of kind openai. It must be of kind openai.
+	Provider string `yaml:"provider"`
+}
+
+// Provider is one upstream API endpoint and its credentials.
+type Provider struct {
+	// Name identifies the provider in targets, logs and metrics. Required.
+	Name string `yaml:"name"`
+	// Kind is openai or anthropic. Required.
+	Kind string `yaml:"kind"`
+	// BaseURL is the API root including its version prefix, as the provider's
+	// SDKs take it: "https://api.openai.com/v1", "https://api.anthropic.com/v1".
+	// The client path after /v1 is appended to it. Required.
+	BaseURL string `yaml:"base_url"`
+	// APIKeys are the provider's own keys, used in turn. Entries that expand
+	// to "" are dropped; no keys means requests go upstream without one.
+	APIKeys []Secret `yaml:"api_keys"`
+	// AnthropicVersion is sent as anthropic-version when the client sent none
+	// (kind anthropic only). Default "2023-06-01".
+	AnthropicVersion string `yaml:"anthropic_version"`
+	// IncludeUsage controls whether Sluice adds stream_options.include_usage
+	// to streamed OpenAI requests that did not ask for it (and hides the extra
+	// usage chunk from the client). Default true; set false for upstreams
+	// that reject stream_options.
+	IncludeUsage *bool `yaml:"include_usage"`
+	// Headers narrows which client headers are forwarded.
+	Headers HeaderPolicy `yaml:"headers"`
+	// Timeouts bound each upstream request.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// CAFile is a PEM bundle trusted in addition to the system roots.
+	CAFile string `yaml:"ca_file"`
+	// Proxy is an http:// proxy URL for outbound requests. Default: the
+	// HTTPS_PROXY (https base URLs) or HTTP_PROXY (http) environment
+	// variable, honouring NO_PROXY.
+	Proxy string `yaml:"proxy"`
+	// MaxConns bounds open connections to this provider. Default 4096.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// HeaderPolicy narrows header forwarding. Hop-by-hop headers, credentials
+// and x-sluice-* are never forwarded whatever this says.
+type HeaderPolicy struct {
+	// Allow, when non-empty, forwards only these client headers
+	// (case-insensitive names).
+	Allow []string `yaml:"allow"`
+	// Deny drops these client headers (case-insensitive names).
+	Deny []string `yaml:"deny"`
+}
+
+// Timeouts bound an upstream request. Zero values mean the defaults.
+type Timeouts struct {
+	// Connect bounds dialing (and the TLS handshake). Default 5s.
+	Connect Duration `yaml:"connect"`
+	// FirstByte bounds the wait for the upstream's response headers after
+	// the request is sent. Default 300s.
+	FirstByte Duration `yaml:"first_byte"`
+	// Idle bounds the gap between two reads of a response body (between
+	// stream events). Default 120s.
+	Idle Duration `yaml:"idle"`
+	// Total bounds the whole upstream exchange. Default 600s.
+	Total Duration `yaml:"total"`
+}
+
+// Model is one public model name and where it goes.
+type Model struct {
+	// Name is what clients send as "model". Required, unique.
+	Name string `yaml:"name"`
+	// Targets are the upstream models serving this name. At least one.
+	Targets []Target `yaml:"targets"`
+}
+
+// Target is one upstream model at one provider.
+type Target struct {
+	// Provider names an entry of Providers. Required.
+	Provider string `yaml:"provider"`
+	// Model is the upstream model name. Default: the public model's name.
+	Model string `yaml:"model"`
+	// Weight is the share of traffic for weighted selection, 0 to 1000000.
+	// Default 1 when absent; an explicit "weight: 0" in YAML keeps the target
+	// listed but never selected (a model needs one positive weight).
+	Weight int `yaml:"weight"`
+}
+
+// Defaults, applied by Load to zero values.
+const (
+	DefaultListen           = "127.0.0.1:8080"
+	DefaultDataDir          = "./data"
+	DefaultMaxRequestBody   = 32 << 20
+	DefaultMaxHeaderBytes   = 64 << 10
+	DefaultReadTimeout      = 60 * time.Second
+	DefaultWriteTimeout     = 60 * time.Second
+	DefaultIdleTimeout      = 120 * time.Second
+	DefaultShutdownGrace    = 30 * time.Second
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultFirstByteTimeout = 300 * time.Second
+	DefaultIdleReadTimeout  = 120 * time.Second
+	DefaultTotalTimeout     = 600 * time.Second
+	DefaultAnthropicVersion = "2023-06-01"
+	DefaultMaxConns         = 4096
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "text"
+)
+
+// UsageInjection reports whether Sluice may add stream_options.include_usage
+// for this provider.
+func (p *Provider) UsageInjection() bool { return p.IncludeUsage == nil || *p.IncludeUsage }

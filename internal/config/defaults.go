@@ -1,0 +1,74 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ApplyDefaults sets every field that is zero and has a default (see the
+// Default* constants and each field's doc) to that default. Load does this
+// itself; call it on a Config built in code, before Validate.
+//
+// Besides the constants: a target's model defaults to its public model's
+// name, its weight to 1, the passthrough provider to the first provider of
+// kind openai, and trailing slashes are trimmed from base URLs.
+func (c *Config) ApplyDefaults() { applyDefaults(c, nil) }
+
+// applyDefaults is ApplyDefaults for the loader, which knows which scalars
+// the file set explicitly: an explicit "weight: 0" disables a target, while
+// an absent weight means 1.
+func applyDefaults(c *Config, explicit func(path string) bool) {
+	if explicit == nil {
+		explicit = func(string) bool { return false }
+	}
+	s := &c.Server
+	setDefault(&s.Listen, DefaultListen)
+	setDefault(&s.MaxRequestBody, DefaultMaxRequestBody)
+	setDefault(&s.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&s.ReadTimeout, Duration(DefaultReadTimeout))
+	setDefault(&s.WriteTimeout, Duration(DefaultWriteTimeout))
+	setDefault(&s.IdleTimeout, Duration(DefaultIdleTimeout))
+	setDefault(&s.ShutdownGrace, Duration(DefaultShutdownGrace))
+	setDefault(&c.DataDir, DefaultDataDir)
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Log.Format, DefaultLogFormat)
+
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		p.BaseURL = strings.TrimRight(p.BaseURL, "/")
+		if p.Kind == KindAnthropic {
+			setDefault(&p.AnthropicVersion, DefaultAnthropicVersion)
+		}
+		setDefault(&p.MaxConns, DefaultMaxConns)
+		setDefault(&p.Timeouts.Connect, Duration(DefaultConnectTimeout))
+		setDefault(&p.Timeouts.FirstByte, Duration(DefaultFirstByteTimeout))
+		setDefault(&p.Timeouts.Idle, Duration(DefaultIdleReadTimeout))
+		setDefault(&p.Timeouts.Total, Duration(DefaultTotalTimeout))
+	}
+	for i := range c.Models {
+		m := &c.Models[i]
+		for j := range m.Targets {
+			t := &m.Targets[j]
+			setDefault(&t.Model, m.Name)
+			if t.Weight == 0 && !explicit(fmt.Sprintf("models[%d].targets[%d].weight", i, j)) {
+				t.Weight = 1
+			}
+		}
+	}
+	if c.Passthrough.Provider == "" {
+		for _, p := range c.Providers {
+			if p.Kind == KindOpenAI && p.Name != "" {
+				c.Passthrough.Provider = p.Name
+				break
+			}
+		}
+	}
+}
+
+// setDefault sets *v to def when *v is the zero value.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}

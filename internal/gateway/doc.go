@@ -1,0 +1,40 @@
+// Package gateway is Sluice's server: the listener, the fixed request
+// pipeline, the request state, the error writer and the admin surface.
+//
+// # The pipeline
+//
+// Every model request runs the same stages in the same order, assembled once
+// at start-up. The order is chosen so that the cheapest rejection comes
+// first and no stage needs information a later one produces:
+//
+//  1. Request id, limits on size and time, recover. fasthttp enforces the
+//     body and header limits before the handler runs (413 without reading an
+//     oversized body into memory); a panic becomes a 500 in the caller's
+//     format instead of a dead process.
+//  2. Authenticate. A bad key is rejected before the body is even parsed.
+//  3. Request-count and concurrency limits: they need only the key.
+//  4. Parse the body: model, stream, max tokens, end user — one scan over the
+//     top-level keys, no full decode (provider.ScanRequest).
+//  5. Model allowlist, token reservation and budget: they need the model and
+//     max tokens from stage 4.
+//  6. Input guardrails: only requests that passed every cheaper check pay
+//     for a scan of their text.
+//  7. Route: resolve the model to a target, check formats, edit the body in
+//     place (model, stream_options.include_usage), send.
+//  8. Relay the reply: buffered replies are swapped into the response without
+//     a copy; streams are relayed event by event (relay.go), flushing
+//     whenever no further complete event is already buffered.
+//  9. Settle on every exit path: reconcile token reservations, release
+//     slots, record metrics and hand one record to telemetry, never blocking.
+//
+// Stages 2, 3, 5 and 6 belong to features that plug in here (keys, limits,
+// guardrails); at tier L0 they are off and cost nothing.
+//
+// # Failure
+//
+// Errors Sluice produces are *HTTPError values written in the caller's
+// format (OpenAI or Anthropic). Upstream errors pass through untouched. Once
+// a stream has started, a failure becomes the format's own error event and
+// the stream ends. A client that goes away is recorded with status 499 and
+// its upstream request is cancelled at once.
+package gateway

@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/sse"
+)
+
+// exchange is the state of one client request from arrival to settlement.
+// Exchanges are pooled: nothing may keep a pointer to one after settle.
+type exchange struct {
+	g      *Gateway
+	route  *route
+	tgt    *target
+	up     *provider.Upstream
+	format provider.Format
+	op     provider.Operation
+	start  time.Time
+	reqID  []byte
+	model  []byte // requested model name (copied out of the body)
+
+	upReq  fasthttp.Request
+	upResp fasthttp.Response
+	body   []byte // edited upstream body
+
+	upWait  time.Duration // time spent waiting on the upstream
+	usage   provider.Usage
+	status  int    // status the client saw (499: it went away)
+	errCode string // code of the error Sluice produced, if any
+	ttft    time.Duration
+
+	// Streaming state (relay.go).
+	stream      bool
+	raw         bool // relay bytes as they come (passthrough), no SSE parsing
+	hideUsage   bool
+	sawTerminal bool
+	conn        net.Conn
+	writeTO     time.Duration
+	bodyStream  fasthttp.ReadCloserWithError
+	rd          *sse.Reader
+	out         []byte
+	outPos      int
+	done        bool
+	timer       *time.Timer
+	watchDone   chan struct{}
+	watchStop   atomic.Bool
+	clientBytes atomic.Bool // the watcher consumed a byte the client sent
+	mu          sync.Mutex  // guards gen and reason against late timer calls
+	gen         uint64
+	reason      cancelReason
+}
+
+type cancelReason int32
+
+const (
+	reasonNone cancelReason = iota
+	reasonClientGone
+	reasonTotalTimeout
+	reasonShutdown
+)
+
+var exchangePool = sync.Pool{New: func() any { return &exchange{} }}
+
+func (g *Gateway) acquireExchange(r *route) *exchange {
+	x := exchangePool.Get().(*exchange)
+	x.g = g
+	x.route = r
+	x.start = time.Now()
+	g.inFlight.Add(1)
+	g.met.InFlight().Inc()
+	g.settled.Add(1)
+	return x
+}
+
+// settle records the outcome and returns the exchange to the pool. It runs
+// exactly once per exchange, on every exit path.
+func (x *exchange) settle() {
+	g := x.g
+	dur := time.Since(x.start)
+	if x.tgt != nil {
+		obs := metrics.Observation{
+			Status:       x.status,
+			Duration:     dur,
+			TTFT:         x.ttft,
+			Overhead:     dur - x.upWait,
+			InputTokens:  x.usage.Input,
+			OutputTokens: x.usage.Output,
+			HasUsage:     x.usage.Valid,
+		}
+		x.tgt.met.Observe(&obs)
+	}
+	if x.errCode != "" {
+		g.met.GatewayError(x.routeName(), x.errCode)
+	}
+	if g.log.Enabled(context.Background(), slog.LevelDebug) {
+		x.logAccess(dur)
+	}
+	g.inFlight.Add(-1)
+	g.met.InFlight().Dec()
+	x.reset()
+	exchangePool.Put(x)
+	g.settled.Done()
+}
+
+func (x *exchange) routeName() string {
+	if x.route != nil {
+		return x.route.path
+	}
+	return "passthrough"
+}
+
+func (x *exchange) logAccess(dur time.Duration) {
+	prov, upModel := "", ""
+	if x.tgt != nil {
+		prov, upModel = x.tgt.up.Name(), x.tgt.model
+	} else if x.up != nil {
+		prov = x.up.Name()
+	}
+	x.g.log.LogAttrs(context.Background(), slog.LevelDebug, "request",
+		slog.String("request_id", string(x.reqID)),
+		slog.String("route", x.routeName()),
+		slog.String("model", string(x.model)),
+		slog.String("provider", prov),
+		slog.String("upstream_model", upModel),
+		slog.Bool("stream", x.stream),
+		slog.Int("status", x.status),
+		slog.String("error", x.errCode),
+		slog.Duration("duration", dur),
+		slog.Duration("upstream", x.upWait),
+		slog.Duration("ttft", x.ttft),
+		slog.Int64("input_tokens", x.usage.Input),
+		slog.Int64("output_tokens", x.usage.Output),
+	)
+}
+
+func (x *exchange) reset() {
+	x.mu.Lock()
+	x.gen++
+	x.reason = reasonNone
+	x.mu.Unlock()
+	x.g, x.route, x.tgt, x.up = nil, nil, nil, nil
+	x.format, x.op = 0, 0
+	x.reqID = x.reqID[:0]
+	x.model = x.model[:0]
+	x.upReq.Reset()
+	x.upResp.Reset()
+	if cap(x.body) > 64<<10 {
+		x.body = nil // don't pin huge buffers in the pool
+	}
+	x.body = x.body[:0]
+	x.upWait, x.ttft = 0, 0
+	x.usage = provider.Usage{}
+	x.status, x.errCode = 0, ""
+	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
+	x.conn, x.bodyStream, x.timer, x.watchDone = nil, nil, nil, nil
+	x.watchStop.Store(false)
+	x.clientBytes.Store(false)
+	if cap(x.out) > 64<<10 {
+		x.out = nil
+	}
+	x.out, x.outPos = x.out[:0], 0
+	if x.rd != nil {
+		x.rd.Reset(nil)
+	}
+}
+
+// fail answers the request with e and settles it.
+func (x *exchange) fail(ctx *fasthttp.RequestCtx, e *HTTPError) {
+	x.status, x.errCode = e.Status, e.Code
+	if e.Err != nil && e.Status >= 500 {
+		x.g.log.LogAttrs(context.Background(), slog.LevelWarn, "request failed",
+			slog.String("request_id", string(x.reqID)), slog.String("code", e.Code), slog.String("error", e.Err.Error()))
+	}
+	writeError(ctx, x.format, e)
+	x.settle()
+}

@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/provider"
+)
+
+// Gateway serves the client API. Build it with New; it is safe for
+// concurrent use.
+type Gateway struct {
+	cfg                             *config.Config
+	log                             *slog.Logger
+	met                             *metrics.Registry
+	ids                             *requestIDs
+	models                          map[string]*model
+	ups                             map[string]*provider.Upstream
+	pass                            *provider.Upstream // catch-all /v1/* target; nil: 404
+	routes                          map[string]*route
+	modelsJSON, modelsAnthropicJSON []byte
+
+	dynMu sync.Mutex
+	dyn   atomic.Pointer[map[string]*target] // "provider/model" targets seen so far
+
+	ready    atomic.Bool
+	draining atomic.Bool
+	inFlight atomic.Int64
+	settled  sync.WaitGroup // open exchanges, for tests and shutdown
+}
+
+// maxDynamicTargets caps "provider/model" names that get their own metric
+// labels; beyond it they share the label "other".
+const maxDynamicTargets = 256
+
+// model is a public model name and its targets.
+type model struct {
+	name    string
+	targets []*target
+	total   int // sum of weights
+}
+
+// target is one upstream model at one provider, with its resolved metric
+// handles.
+type target struct {
+	up     *provider.Upstream
+	model  string // upstream model name
+	weight int
+	met    *metrics.Target
+}
+
+// route is a model route of the client API.
+type route struct {
+	path   string
+	op     provider.Operation
+	format provider.Format
+}
+
+var modelRoutes = []route{
+	{"/v1/chat/completions", provider.OpChat, provider.FormatOpenAI},
+	{"/v1/completions", provider.OpCompletions, provider.FormatOpenAI},
+	{"/v1/embeddings", provider.OpEmbeddings, provider.FormatOpenAI},
+	{"/v1/responses", provider.OpResponses, provider.FormatOpenAI},
+	{"/v1/messages", provider.OpMessages, provider.FormatAnthropic},
+	{"/v1/messages/count_tokens", provider.OpCountTokens, provider.FormatAnthropic},
+}
+
+// New builds a gateway from a loaded, validated config.
+func New(cfg *config.Config, log *slog.Logger, met *metrics.Registry) (*Gateway, error) {
+	if cfg == nil || log == nil || met == nil {
+		return nil, errors.New("gateway: config, logger and metrics are required")
+	}
+	g := &Gateway{
+		cfg:    cfg,
+		log:    log,
+		met:    met,
+		ids:    newRequestIDs(),
+		models: make(map[string]*model, len(cfg.Models)),
+		ups:    make(map[string]*provider.Upstream, len(cfg.Providers)),
+		routes: make(map[string]*route, len(modelRoutes)),
+	}
+	empty := map[string]*target{}
+	g.dyn.Store(&empty)
+	for i := range modelRoutes {
+		g.routes[modelRoutes[i].path] = &modelRoutes[i]
+	}
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		up, err := provider.NewUpstream(p)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		g.ups[p.Name] = up
+	}
+	for _, mc := range cfg.Models {
+		m := &model{name: mc.Name}
+		for _, tc := range mc.Targets {
+			up := g.ups[tc.Provider]
+			if up == nil {
+				return nil, fmt.Errorf("gateway: model %s: unknown provider %q", mc.Name, tc.Provider)
+			}
+			t := &target{up: up, model: tc.Model, weight: tc.Weight, met: met.ForTarget(mc.Name, up.Name())}
+			if t.model == "" {
+				t.model = mc.Name
+			}
+			m.targets = append(m.targets, t)
+			m.total += t.weight
+		}
+		if len(m.targets) == 0 {
+			return nil, fmt.Errorf("gateway: model %s has no targets", mc.Name)
+		}
+		g.models[mc.Name] = m
+	}
+	if name := cfg.Passthrough.Provider; name != "" {
+		g.pass = g.ups[name]
+	}
+	g.modelsJSON, g.modelsAnthropicJSON = g.buildModelLists()
+	return g, nil
+}
+
+// pick chooses a target by weight.
+func (m *model) pick() *target {
+	if len(m.targets) == 1 || m.total <= 0 {
+		return m.targets[0]
+	}
+	n := rand.IntN(m.total)
+	for _, t := range m.targets {
+		if n < t.weight {
+			return t
+		}
+		n -= t.weight
+	}
+	return m.targets[len(m.targets)-1]
+}
+
+// resolve maps a requested model name to a target: an exact public model
+// name first, then "provider/model".
+func (g *Gateway) resolve(name string, f provider.Format) (*target, *HTTPError) {
+	var t *target
+	if m := g.models[name]; m != nil {
+		t = m.pick()
+	} else if i := strings.IndexByte(name, '/'); i > 0 && i < len(name)-1 {
+		if up := g.ups[name[:i]]; up != nil {
+			t = g.dynamicTarget(up, name)
+		}
+	}
+	if t == nil {
+		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
+			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
+	}
+	if t.up.Format() != f {
+		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
+			Msg: "model " + quote(name) + " is served by a provider in " + t.up.Format().String() +
+				" format but this route speaks " + f.String() + " format; call the route of that format (translation between formats is not available)"}
+	}
+	return t, nil
+}
+
+// dynamicTarget returns the cached target for "provider/model", creating it
+// on first use.
+func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *target {
+	if t := (*g.dyn.Load())[name]; t != nil {
+		return t
+	}
+	g.dynMu.Lock()
+	defer g.dynMu.Unlock()
+	old := *g.dyn.Load()
+	if t := old[name]; t != nil {
+		return t
+	}
+	label := name
+	if len(old) >= maxDynamicTargets {
+		label = "other"
+	}
+	name = strings.Clone(name) // the caller's string points into the request body
+	t := &target{up: up, model: name[len(up.Name())+1:], weight: 1, met: g.met.ForTarget(label, up.Name())}
+	next := make(map[string]*target, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[name] = t
+	g.dyn.Store(&next)
+	return t
+}
+
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return string(appendJSONString(nil, s))
+}
+
+// buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes.
+func (g *Gateway) buildModelLists() (openai, anthropic []byte) {
+	created := time.Now().Unix()
+	openai = append(openai, `{"object":"list","data":[`...)
+	anthropic = append(anthropic, `{"data":[`...)
+	for i, mc := range g.cfg.Models {
+		if i > 0 {
+			openai = append(openai, ',')
+			anthropic = append(anthropic, ',')
+		}
+		openai = append(openai, `{"id":`...)
+		openai = appendJSONString(openai, mc.Name)
+		openai = append(openai, `,"object":"model","created":`...)
+		openai = append(openai, itoa(int(created))...)
+		openai = append(openai, `,"owned_by":`...)
+		openai = appendJSONString(openai, mc.Targets[0].Provider)
+		openai = append(openai, '}')
+
+		anthropic = append(anthropic, `{"type":"model","id":`...)
+		anthropic = appendJSONString(anthropic, mc.Name)
+		anthropic = append(anthropic, `,"display_name":`...)
+		anthropic = appendJSONString(anthropic, mc.Name)
+		anthropic = append(anthropic, `,"created_at":"`...)
+		anthropic = time.Unix(created, 0).UTC().AppendFormat(anthropic, time.RFC3339)
+		anthropic = append(anthropic, `"}`...)
+	}
+	openai = append(openai, `]}`...)
+	first, last := "null", "null"
+	if n := len(g.cfg.Models); n > 0 {
+		first, last = quote(g.cfg.Models[0].Name), quote(g.cfg.Models[n-1].Name)
+	}
+	anthropic = append(anthropic, `],"has_more":false,"first_id":`...)
+	anthropic = append(anthropic, first...)
+	anthropic = append(anthropic, `,"last_id":`...)
+	anthropic = append(anthropic, last...)
+	anthropic = append(anthropic, '}')
+	return openai, anthropic
+}

@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/sluice-gw/sluice/internal/provider"
+)
+
+var (
+	strV1       = []byte("/v1/")
+	strPOST     = []byte("POST")
+	strGET      = []byte("GET")
+	strMessages = []byte("/v1/messages")
+)
+
+// Handler returns the fasthttp handler of the whole client surface.
+func (g *Gateway) Handler() fasthttp.RequestHandler {
+	metricsHandler := fasthttpadaptor.NewFastHTTPHandler(g.met.Handler())
+	return func(ctx *fasthttp.RequestCtx) {
+		path := ctx.Path()
+		if !bytes.HasPrefix(path, strV1) {
+			switch string(path) {
+			case "/healthz":
+				ctx.SetContentType("application/json")
+				ctx.SetBodyString(`{"status":"ok"}`)
+			case "/readyz":
+				g.serveReady(ctx)
+			case "/metrics":
+				metricsHandler(ctx)
+			default:
+				g.setRequestID(ctx)
+				writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+					"no route for "+string(ctx.Method())+" "+quote(string(path))+"; the client API is under /v1/"))
+			}
+			return
+		}
+		if r := g.routes[string(path)]; r != nil {
+			if !bytes.Equal(ctx.Method(), strPOST) {
+				g.setRequestID(ctx)
+				ctx.Response.Header.Set("Allow", "POST")
+				writeError(ctx, r.format, errorf(405, CodeMethodNotAllowed, r.path+" takes POST"))
+				return
+			}
+			g.serveModel(ctx, r)
+			return
+		}
+		switch string(path) {
+		case "/v1/models":
+			if bytes.Equal(ctx.Method(), strGET) {
+				g.serveModels(ctx)
+				return
+			}
+		case "/v1/key":
+			g.setRequestID(ctx)
+			writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+				"GET /v1/key describes the calling virtual key, and virtual keys are not enabled on this gateway"))
+			return
+		}
+		g.servePassthrough(ctx)
+	}
+}
+
+// formatOf guesses the caller's format from the path, for errors raised
+// before a route is known.
+func formatOf(path []byte) provider.Format {
+	if bytes.HasPrefix(path, strMessages) {
+		return provider.FormatAnthropic
+	}
+	return provider.FormatOpenAI
+}
+
+// ErrorHandler answers requests fasthttp rejected before the handler ran
+// (body or headers too large, malformed HTTP, read timeouts) in the
+// caller's format.
+func (g *Gateway) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	g.setRequestID(ctx)
+	f := formatOf(ctx.Path())
+	var small *fasthttp.ErrSmallBuffer
+	var e *HTTPError
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		e = errorf(413, CodeRequestTooLarge, fmt.Sprintf("request body is larger than this gateway accepts (%d bytes); send a smaller request", g.maxBody()))
+	case errors.As(err, &small):
+		e = errorf(431, CodeRequestTooLarge, "request headers are larger than this gateway accepts; send fewer or smaller headers")
+	default:
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			e = errorf(408, CodeInvalidRequest, "the request was not received in time; send it faster")
+		} else {
+			e = errorf(400, CodeInvalidRequest, "the request could not be read as HTTP: check its framing (Content-Length, chunked encoding)")
+		}
+	}
+	g.met.GatewayError("transport", e.Code)
+	writeError(ctx, f, e)
+}
+
+func (g *Gateway) maxBody() int {
+	return g.cfg.Server.MaxRequestBody.Int()
+}
+
+// setRequestID keeps the client's x-request-id when valid, else makes one,
+// and sets it on the response. It returns the id (valid while ctx is).
+func (g *Gateway) setRequestID(ctx *fasthttp.RequestCtx) []byte {
+	var buf [48]byte
+	id := ctx.Request.Header.Peek("X-Request-Id")
+	if !validRequestID(id) {
+		id = g.ids.next(buf[:0])
+	}
+	ctx.Response.Header.SetBytesV("X-Request-Id", id)
+	return ctx.Response.Header.Peek("X-Request-Id")
+}
+
+func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	switch {
+	case g.draining.Load():
+		ctx.SetStatusCode(503)
+		ctx.SetBodyString(`{"status":"draining"}`)
+	case !g.ready.Load():
+		ctx.SetStatusCode(503)
+		ctx.SetBodyString(`{"status":"starting"}`)
+	default:
+		ctx.SetBodyString(`{"status":"ready"}`)
+	}
+}
+
+// serveModels answers GET /v1/models in OpenAI format, or Anthropic's when
+// the client sent anthropic-version (as Anthropic's SDKs do).
+func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
+	g.setRequestID(ctx)
+	ctx.SetContentType("application/json")
+	if len(ctx.Request.Header.Peek("Anthropic-Version")) > 0 {
+		ctx.SetBody(g.modelsAnthropicJSON)
+		return
+	}
+	ctx.SetBody(g.modelsJSON)
+}
+
+// recoverPanic turns a panic in the request path into a 500 in the
+// caller's format and a log line with the stack.
+func (g *Gateway) recoverPanic(ctx *fasthttp.RequestCtx, f provider.Format) {
+	if v := recover(); v != nil {
+		g.log.LogAttrs(context.Background(), slog.LevelError, "panic in request",
+			slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		g.met.GatewayError("panic", CodeInternal)
+		writeError(ctx, f, errorf(500, CodeInternal, "Sluice hit an internal error; it was logged, retry the request"))
+	}
+}

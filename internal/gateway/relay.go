@@ -1,0 +1,284 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/sse"
+)
+
+// The exchange is its own response body stream while relaying: fasthttp
+// calls WriteTo on the connection's goroutine (no extra goroutine, no pipe)
+// and frames every Write as one flushed chunk; Close settles the exchange.
+var _ fasthttp.BodyWriterTo = (*exchange)(nil)
+
+// maxEvent bounds one upstream stream event.
+const maxEvent = 1 << 20
+
+var (
+	errClientGone   = errors.New("client went away")
+	errTotalTimeout = errors.New("total timeout")
+	strDone         = []byte("[DONE]")
+)
+
+// startRelay makes the exchange the response body. deadline is when the
+// total timeout ends the stream.
+func (x *exchange) startRelay(ctx *fasthttp.RequestCtx, deadline time.Time) {
+	bs, ok := x.upResp.BodyStream().(fasthttp.ReadCloserWithError)
+	if !ok {
+		// fasthttp's streamed bodies implement it; anything else is a bug.
+		x.fail(ctx, errorf(500, CodeInternal, "Sluice hit an internal error relaying the reply; retry the request"))
+		return
+	}
+	x.bodyStream = bs
+	x.conn = ctx.Conn()
+	x.writeTO = x.g.cfg.Server.WriteTimeout.D()
+	if !x.raw {
+		if x.rd == nil {
+			x.rd = sse.NewReader(bs, maxEvent)
+		} else {
+			x.rd.Reset(bs)
+		}
+	}
+	x.mu.Lock()
+	gen := x.gen
+	x.mu.Unlock()
+	x.timer = time.AfterFunc(time.Until(deadline), func() { x.cancel(gen, reasonTotalTimeout) })
+	x.g.met.StreamsOpen().Inc()
+	ctx.Response.SetBodyStream(x, -1)
+}
+
+// cancel stops the upstream side of the relay for reason, unless the
+// exchange has moved on (gen differs) or was already cancelled.
+func (x *exchange) cancel(gen uint64, reason cancelReason) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.gen != gen || x.reason != reasonNone || x.bodyStream == nil {
+		return
+	}
+	x.reason = reason
+	_ = x.bodyStream.CloseWithError(errClientGone)
+}
+
+func (x *exchange) cancelReason() cancelReason {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.reason
+}
+
+// watchClient notices a client that closes its connection while the relay
+// waits for the upstream, and cancels the upstream at once. HTTP/1.1
+// clients send nothing while they read a reply, so a read returns only when
+// the client hangs up (or, rarely, pipelines its next request).
+func (x *exchange) watchClient(gen uint64) {
+	defer close(x.watchDone)
+	var b [1]byte
+	n, _ := x.conn.Read(b[:])
+	if n > 0 {
+		x.clientBytes.Store(true)
+		return
+	}
+	if !x.watchStop.Load() {
+		x.cancel(gen, reasonClientGone)
+	}
+}
+
+// SupportsBodyWriteTo tells fasthttp to use WriteTo for chunked framing.
+func (x *exchange) SupportsBodyWriteTo() bool { return true }
+
+// WriteTo relays the upstream stream to w, one write (one flushed chunk) per
+// batch of events already received.
+func (x *exchange) WriteTo(w io.Writer) (int64, error) {
+	x.mu.Lock()
+	gen := x.gen
+	x.mu.Unlock()
+	x.watchDone = make(chan struct{})
+	go x.watchClient(gen)
+	defer x.stopWatch()
+
+	var total int64
+	for !x.done {
+		x.fill()
+		if len(x.out) == 0 {
+			continue
+		}
+		if x.writeTO > 0 {
+			_ = x.conn.SetWriteDeadline(time.Now().Add(x.writeTO))
+		}
+		n, err := w.Write(x.out)
+		total += int64(n)
+		x.out = x.out[:0]
+		if err != nil {
+			x.cancel(gen, reasonClientGone)
+			x.status = 499
+			x.done = true
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// stopWatch ends the client watcher and restores the connection for the
+// next request.
+func (x *exchange) stopWatch() {
+	x.watchStop.Store(true)
+	_ = x.conn.SetReadDeadline(time.Now())
+	<-x.watchDone
+	_ = x.conn.SetReadDeadline(time.Time{})
+	if x.clientBytes.Load() {
+		// The client sent bytes of a next request that the watcher consumed;
+		// this connection cannot serve it. End the chunked body ourselves
+		// and close, so the client sees a complete reply and reconnects.
+		_, _ = x.conn.Write([]byte("0\r\n\r\n"))
+		_ = x.conn.Close()
+	}
+}
+
+// Read serves clients that cannot take chunked replies (HTTP/1.0), for
+// which fasthttp reads the body instead of calling WriteTo.
+func (x *exchange) Read(p []byte) (int, error) {
+	for x.outPos >= len(x.out) {
+		if x.done {
+			return 0, io.EOF
+		}
+		x.out, x.outPos = x.out[:0], 0
+		x.fill()
+	}
+	n := copy(p, x.out[x.outPos:])
+	x.outPos += n
+	return n, nil
+}
+
+// fill appends the next batch of events to x.out: at least one event, and
+// every further event already buffered, so a burst costs one write while a
+// lone event is never held back. It sets x.done at the end of the stream.
+func (x *exchange) fill() {
+	if x.raw {
+		x.fillRaw()
+		return
+	}
+	for {
+		t0 := time.Now()
+		ev, err := x.rd.Next()
+		x.upWait += time.Since(t0)
+		if err != nil {
+			x.end(err)
+			return
+		}
+		if len(ev.Data) == 0 && len(ev.Name) == 0 {
+			// A comment (keep-alive): relay it as is.
+			x.out = append(x.out, ev.Raw...)
+		} else if !x.event(&ev) {
+			x.out = append(x.out, ev.Raw...)
+		}
+		if len(x.out) > 0 && !x.rd.Buffered() {
+			return
+		}
+	}
+}
+
+// event inspects one event for usage, the end of the stream and the first
+// token; it reports whether the event is to be hidden from the client.
+func (x *exchange) event(ev *sse.Event) (hide bool) {
+	if x.ttft == 0 {
+		x.ttft = time.Since(x.start)
+	}
+	switch x.format {
+	case provider.FormatAnthropic:
+		if bytes.Equal(ev.Name, []byte("message_stop")) || bytes.Equal(ev.Name, []byte("error")) {
+			x.sawTerminal = true
+		}
+	default:
+		if x.op == provider.OpResponses {
+			if bytes.Equal(ev.Name, []byte("response.completed")) || bytes.Equal(ev.Name, []byte("response.failed")) ||
+				bytes.Equal(ev.Name, []byte("response.incomplete")) || bytes.Equal(ev.Name, []byte("error")) {
+				x.sawTerminal = true
+			}
+		} else if ev.IsDone() {
+			x.sawTerminal = true
+			return false
+		}
+	}
+	usageOnly := x.usage.StreamEvent(x.op, ev.Name, ev.Data)
+	return usageOnly && x.hideUsage
+}
+
+func (x *exchange) fillRaw() {
+	if cap(x.out) < 16<<10 {
+		x.out = make([]byte, 0, 16<<10)
+	}
+	t0 := time.Now()
+	n, err := x.bodyStream.Read(x.out[len(x.out):cap(x.out)])
+	x.upWait += time.Since(t0)
+	x.out = x.out[:len(x.out)+n]
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			x.done = true
+			return
+		}
+		x.end(err)
+	}
+}
+
+// end finishes the stream after a read error (io.EOF included): a stream
+// that did not reach its terminal event gets the format's error event.
+func (x *exchange) end(err error) {
+	x.done = true
+	var e *HTTPError
+	switch reason := x.cancelReason(); {
+	case reason == reasonClientGone:
+		x.status = 499
+		return
+	case reason == reasonTotalTimeout:
+		e = &HTTPError{Status: 504, Code: CodeUpstreamTimeout,
+			Msg: "the stream from provider " + x.up.Name() + " ran past its total timeout; it was cut here"}
+	case errors.Is(err, io.EOF):
+		if x.sawTerminal || x.raw {
+			return
+		}
+		e = &HTTPError{Status: 502, Code: CodeUpstreamUnreachable,
+			Msg: "provider " + x.up.Name() + " ended the stream before it was complete; retry the request"}
+	case errors.Is(err, sse.ErrEventTooLarge):
+		e = &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
+			Msg: "provider " + x.up.Name() + " sent a stream event too large to relay"}
+	default:
+		ue := provider.Classify(err)
+		e = upstreamHTTPError(x.up.Name(), ue)
+		if ue.IsTimeout() {
+			e.Msg = "provider " + x.up.Name() + " went silent mid-stream (timeouts.idle); the stream was cut here"
+		}
+	}
+	x.g.met.UpstreamError(x.up.Name(), "stream_"+e.Code)
+	x.status, x.errCode = e.Status, e.Code
+	if !x.raw {
+		x.out = appendStreamError(x.out, x.op, x.format, e)
+	}
+}
+
+// Close is called by fasthttp once the body has been written (or the
+// response dropped): it releases the upstream and settles the exchange.
+func (x *exchange) Close() error {
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.mu.Lock()
+	x.gen++ // late timer or watcher calls must not touch the next request
+	bs := x.bodyStream
+	x.bodyStream = nil
+	x.mu.Unlock()
+	if !x.done && x.status != 499 {
+		// fasthttp dropped the response before relaying it all.
+		x.status = 499
+	}
+	if bs != nil {
+		x.upResp.CloseBodyStream() //nolint:errcheck // releases or closes the upstream connection
+	}
+	x.g.met.StreamsOpen().Dec()
+	x.settle()
+	return nil
+}

@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Server is the listener side of a gateway.
+type Server struct {
+	g    *Gateway
+	srv  *fasthttp.Server
+	mu   sync.Mutex
+	lns  []net.Listener
+	done chan struct{}
+}
+
+// NewServer builds the fasthttp server for g with the configured limits.
+func (g *Gateway) NewServer() *Server {
+	sc := g.cfg.Server
+	maxHeader := sc.MaxHeaderBytes.Int()
+	return &Server{g: g, done: make(chan struct{}), srv: &fasthttp.Server{
+		Handler:               g.Handler(),
+		ErrorHandler:          g.ErrorHandler,
+		Name:                  "",
+		NoDefaultServerHeader: true,
+		MaxRequestBodySize:    sc.MaxRequestBody.Int(),
+		ReadBufferSize:        maxHeader,
+		ReadTimeout:           sc.ReadTimeout.D(),
+		WriteTimeout:          sc.WriteTimeout.D(),
+		IdleTimeout:           sc.IdleTimeout.D(),
+		CloseOnShutdown:       true,
+		// The body limit must be enforced before reading: fasthttp checks
+		// Content-Length against MaxRequestBodySize up front.
+		DisablePreParseMultipartForm: true,
+		Logger:                       fasthttpLogger{g},
+	}}
+}
+
+// fasthttpLogger routes fasthttp's own messages to slog at debug level.
+type fasthttpLogger struct{ g *Gateway }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.g.log.Debug("fasthttp: " + fmt.Sprintf(format, args...))
+}
+
+// Serve accepts connections on ln until Shutdown. The gateway reports ready
+// once it is serving.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	s.g.ready.Store(true)
+	return s.srv.Serve(ln)
+}
+
+// ServeTLS is Serve with TLS from a certificate and key in PEM files.
+func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	return s.Serve(tls.NewListener(ln, cfg))
+}
+
+// Shutdown drains the gateway: /readyz fails at once, after delay the
+// listeners close, and in-flight requests and streams run to completion
+// until ctx ends. It returns ctx.Err() if streams were still open then.
+func (s *Server) Shutdown(ctx context.Context, delay time.Duration) error {
+	s.g.draining.Store(true)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	err := s.srv.ShutdownWithContext(ctx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return err
+}
+
+// Ready reports whether the gateway takes traffic.
+func (g *Gateway) Ready() bool { return g.ready.Load() && !g.draining.Load() }

@@ -1,0 +1,188 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/gateway"
+	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/mock"
+)
+
+// stack is an in-process mock upstream and a gateway in front of it, both on
+// ephemeral loopback ports.
+type stack struct {
+	mock *mock.Server
+	gw   *gateway.Gateway
+	srv  *gateway.Server
+	url  string // gateway root, e.g. http://127.0.0.1:4711
+	up   string // mock root
+}
+
+// baseConfig is a two-provider config in front of the mock; extra is
+// appended (more models, providers or server settings are added by tests).
+const baseConfig = `
+server:
+  listen: 127.0.0.1:0
+  max_request_body: ${MAX_BODY:-1MiB}
+  max_in_flight: ${MAX_IN_FLIGHT:-0}
+log:
+  level: debug
+providers:
+  - name: openai
+    kind: openai
+    base_url: ${UPSTREAM}/v1
+    api_keys: ["sk-provider-openai"]
+    timeouts:
+      first_byte: ${FIRST_BYTE:-5s}
+      idle: ${IDLE:-5s}
+      total: ${TOTAL:-30s}
+  - name: anthropic
+    kind: anthropic
+    base_url: ${UPSTREAM}/v1
+    api_keys: ["sk-provider-anthropic"]
+  - name: dead
+    kind: openai
+    base_url: http://127.0.0.1:${DEAD_PORT}/v1
+    timeouts:
+      connect: 1s
+models:
+  - name: gpt-4o-mini
+    targets:
+      - provider: openai
+        model: gpt-4o-mini-2024-07-18
+  - name: claude-3-5-haiku
+    targets:
+      - provider: anthropic
+        model: claude-3-5-haiku-latest
+  - name: text-embedding-3-small
+    targets:
+      - provider: openai
+  - name: broken
+    targets:
+      - provider: dead
+passthrough:
+  provider: openai
+`
+
+func newStack(t *testing.T, env map[string]string) *stack {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	m, err := mock.New(mock.Options{Journal: 64}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = m.Serve(mln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = m.Shutdown(ctx)
+	})
+
+	full := map[string]string{"UPSTREAM": "http://" + mln.Addr().String(), "DEAD_PORT": deadPort(t)}
+	for k, v := range env {
+		full[k] = v
+	}
+	cfg, err := config.Parse("test.yaml", []byte(baseConfig), func(k string) (string, bool) {
+		v, ok := full[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	gw, err := gateway.New(cfg, logger, metrics.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gw.NewServer()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx, 0); err != nil {
+			t.Errorf("gateway shutdown: %v", err)
+		}
+	})
+	return &stack{mock: m, gw: gw, srv: srv, url: "http://" + ln.Addr().String(), up: "http://" + mln.Addr().String()}
+}
+
+// deadPort returns a loopback port nothing listens on.
+func deadPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	return port
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// post sends a JSON body and returns the response with its body read.
+func (s *stack) post(t *testing.T, path, body string, headers map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", s.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// lastUpstream waits for the mock to record a request to path and returns
+// the latest such entry.
+func (s *stack) lastUpstream(t *testing.T, path string) mock.Entry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var found mock.Entry
+	_, err := s.mock.WaitJournal(ctx, func(es []mock.Entry) bool {
+		for i := len(es) - 1; i >= 0; i-- {
+			if es[i].Path == path {
+				found = es[i]
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("mock never saw %s: %v", path, err)
+	}
+	return found
+}

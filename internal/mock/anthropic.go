@@ -1,0 +1,200 @@
+package mock
+
+import (
+	"github.com/tidwall/gjson"
+	"github.com/valyala/fasthttp"
+)
+
+// messages serves Anthropic's POST /v1/messages.
+func (s *Server) messages(ctx *fasthttp.RequestCtx, c *call, body []byte) {
+	root, ok := s.parseRoot(ctx, c, formatAnthropic, body)
+	if !ok {
+		return
+	}
+	var msgs, system, tools, toolChoice, maxTokens gjson.Result
+	bad := ""
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			if v.Type != gjson.String {
+				bad = "model: Input should be a valid string"
+			}
+			c.model = stringBytes(v.Raw)
+		case "messages":
+			msgs = v
+		case "system":
+			system = v
+		case "max_tokens":
+			maxTokens = v
+		case "stream":
+			c.stream = v.Type == gjson.True
+		case "tools":
+			tools = v
+		case "tool_choice":
+			toolChoice = v
+		}
+		return bad == ""
+	})
+	switch {
+	case bad != "":
+		s.reject(ctx, c, formatAnthropic, bad, "")
+		return
+	case c.model == nil:
+		s.reject(ctx, c, formatAnthropic, "model: Field required", "")
+		return
+	case !maxTokens.Exists():
+		s.reject(ctx, c, formatAnthropic, "max_tokens: Field required", "")
+		return
+	case maxTokens.Type != gjson.Number || maxTokens.Int() < 1:
+		s.reject(ctx, c, formatAnthropic, "max_tokens: Input should be a valid integer greater than or equal to 1", "")
+		return
+	case !msgs.IsArray() || !msgs.Get("0").Exists():
+		s.reject(ctx, c, formatAnthropic, "messages: Field required (a non-empty array)", "")
+		return
+	}
+	c.maxTokens = int(min(maxTokens.Int(), maxSteerTokens))
+	c.seed = hashBytes(hashBytes(s.seed, stringBytes(system.Raw)), stringBytes(msgs.Raw))
+	textBytes := textLen(system)
+	var last gjson.Result
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		content := m.Get("content")
+		textBytes += textLen(content)
+		if m.Get("role").Str == "user" {
+			last = content
+		}
+		return true
+	})
+	c.promptTokens = estimateTokens(textBytes)
+	if s.opts.Echo && last.Exists() {
+		c.echo = contentText(last)
+	}
+	if tools.IsArray() {
+		if msg := c.chooseAnthropicTool(tools, toolChoice); msg != "" {
+			s.reject(ctx, c, formatAnthropic, msg, "")
+			return
+		}
+	}
+	s.reply(ctx, c)
+}
+
+func (c *call) stopReason() string {
+	switch {
+	case c.tool != nil:
+		return "tool_use"
+	case c.cut:
+		return "max_tokens"
+	}
+	return "end_turn"
+}
+
+// appendAnthropicUsage appends a usage object with output tokens out.
+func appendAnthropicUsage(b []byte, in, out int) []byte {
+	b = append(b, `{"input_tokens":`...)
+	b = appendInt(b, in)
+	b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":`...)
+	b = appendInt(b, out)
+	return append(b, `,"service_tier":"standard"}`...)
+}
+
+func appendToolUseStart(b []byte, c *call, s *Server, input []byte) []byte {
+	b = appendID(append(b, `{"type":"tool_use","id":"`...), "toolu_01", c.serial^s.seed^1)
+	b = append(b, `","name":`...)
+	b = appendQuoted(b, c.tool.name)
+	b = append(b, `,"input":`...)
+	b = append(b, input...)
+	return append(b, '}')
+}
+
+func appendMessage(b []byte, c *call, s *Server) []byte {
+	b = appendID(append(b, `{"id":"`...), "msg_01", c.serial^s.seed)
+	b = append(b, `","type":"message","role":"assistant","model":`...)
+	b = append(b, c.model...)
+	b = append(b, `,"content":[`...)
+	if c.tool != nil {
+		b = appendToolUseStart(b, c, s, c.tool.args)
+	} else {
+		b = append(b, `{"type":"text","text":"`...)
+		b = c.appendContent(b)
+		b = append(b, `"}`...)
+	}
+	b = append(b, `],"stop_reason":"`...)
+	b = append(b, c.stopReason()...)
+	b = append(b, `","stop_sequence":null,"usage":`...)
+	b = appendAnthropicUsage(b, c.promptTokens, c.completionTokens())
+	return append(b, '}')
+}
+
+// runMessages writes an Anthropic message stream: message_start, content_block_start,
+// ping, one content_block_delta per token (text_delta, or input_json_delta for a tool
+// call), content_block_stop, message_delta with the stop reason and usage,
+// message_stop.
+func (st *stream) runMessages() error {
+	c := &st.c
+	b := appendEventName(st.buf, "message_start")
+	b = append(b, `{"type":"message_start","message":{"id":"msg_01`...)
+	b = append(b, st.id...)
+	b = append(b, `","type":"message","role":"assistant","model":`...)
+	b = append(b, c.model...)
+	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
+	b = appendAnthropicUsage(b, c.promptTokens, 1)
+	b = append(b, "}}\n\n"...)
+	b = appendEventName(b, "content_block_start")
+	b = append(b, `{"type":"content_block_start","index":0,"content_block":`...)
+	if c.tool != nil {
+		b = appendToolUseStart(b, c, st.s, []byte("{}"))
+	} else {
+		b = append(b, `{"type":"text","text":""}`...)
+	}
+	b = append(b, "}\n\n"...)
+	b = appendEventName(b, "ping")
+	st.buf = append(b, "{\"type\": \"ping\"}\n\n"...)
+
+	st.pre = appendEventName(st.pre[:0], "content_block_delta")
+	st.pre = append(st.pre, `{"type":"content_block_delta","index":0,"delta":{"type":`...)
+	if c.tool != nil {
+		for i := 0; i < len(c.tool.args); {
+			frag := c.tool.fragment(i)
+			i += len(frag)
+			if err := st.await(); err != nil {
+				return err
+			}
+			mark := len(st.buf)
+			st.buf = append(st.buf, st.pre...)
+			st.buf = append(st.buf, `"input_json_delta","partial_json":"`...)
+			st.buf = appendJSONString(st.buf, frag)
+			st.buf = append(st.buf, "\"}}\n\n"...)
+			if err := st.tokenSent(mark); err != nil {
+				return err
+			}
+		}
+	}
+	for range c.n {
+		if err := st.await(); err != nil {
+			return err
+		}
+		mark := len(st.buf)
+		st.buf = append(st.buf, st.pre...)
+		st.buf = append(st.buf, `"text_delta","text":"`...)
+		st.buf = appendJSONString(st.buf, c.tokens.next())
+		st.buf = append(st.buf, "\"}}\n\n"...)
+		if err := st.tokenSent(mark); err != nil {
+			return err
+		}
+	}
+	if err := st.beforeEnd(); err != nil {
+		return err
+	}
+	b = appendEventName(st.buf, "content_block_stop")
+	b = append(b, "{\"type\":\"content_block_stop\",\"index\":0}\n\n"...)
+	b = appendEventName(b, "message_delta")
+	b = append(b, `{"type":"message_delta","delta":{"stop_reason":"`...)
+	b = append(b, c.stopReason()...)
+	b = append(b, `","stop_sequence":null},"usage":{"input_tokens":`...)
+	b = appendInt(b, c.promptTokens)
+	b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":`...)
+	b = appendInt(b, c.completionTokens())
+	b = append(b, "}}\n\n"...)
+	b = appendEventName(b, "message_stop")
+	st.buf = append(b, "{\"type\":\"message_stop\"}\n\n"...)
+	return st.flush()
+}

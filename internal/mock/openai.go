@@ -1,0 +1,446 @@
+package mock
+
+import (
+	"github.com/tidwall/gjson"
+	"github.com/valyala/fasthttp"
+)
+
+const (
+	fingerprint = "fp_mock0000"
+	msgBadJSON  = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+)
+
+// parseRoot checks that body is a JSON object and returns it; on failure it has
+// already answered with a 400 in format f.
+func (s *Server) parseRoot(ctx *fasthttp.RequestCtx, c *call, f format, body []byte) (gjson.Result, bool) {
+	if len(body) == 0 || !gjson.ValidBytes(body) {
+		s.reject(ctx, c, f, msgBadJSON, "")
+		return gjson.Result{}, false
+	}
+	root := gjson.Parse(bytesString(body))
+	if !root.IsObject() {
+		s.reject(ctx, c, f, "The request body must be a JSON object.", "")
+		return root, false
+	}
+	return root, true
+}
+
+// reject answers a request the mock found invalid with a 400.
+func (s *Server) reject(ctx *fasthttp.RequestCtx, c *call, f format, msg, param string) {
+	writeError(ctx, f, fasthttp.StatusBadRequest, msg, param)
+	s.finish(ctx, c)
+}
+
+// readCommon reads the fields every OpenAI generating route shares. It reports the
+// name of a field that is present with the wrong type.
+func (c *call) readCommon(k, v gjson.Result) string {
+	switch k.Str {
+	case "model":
+		if c.model != nil {
+			return "" // the path named it (Azure)
+		}
+		if v.Type != gjson.String {
+			return "model"
+		}
+		c.model = stringBytes(v.Raw)
+	case "stream":
+		c.stream = v.Type == gjson.True
+	case "stream_options":
+		c.includeUsage = v.Get("include_usage").Type == gjson.True
+	case "max_tokens", "max_completion_tokens", "max_output_tokens":
+		switch {
+		case v.Type == gjson.Null:
+		case v.Type != gjson.Number || v.Int() < 0:
+			return k.Str
+		default:
+			c.maxTokens = int(min(v.Int(), maxSteerTokens))
+		}
+	}
+	return ""
+}
+
+// textLen is the length of a message content: a string, or an array of parts whose
+// "text" fields count. It measures the JSON form, escapes included, to stay
+// allocation-free; the estimate only needs to be deterministic.
+func textLen(content gjson.Result) int {
+	switch {
+	case content.Type == gjson.String:
+		return len(content.Raw) - 2
+	case content.IsArray():
+		n := 0
+		content.ForEach(func(_, part gjson.Result) bool {
+			if t := part.Get("text"); t.Type == gjson.String {
+				n += len(t.Raw) - 2
+			}
+			return true
+		})
+		return n
+	}
+	return 0
+}
+
+// contentText returns the text of a message content, unescaped, for echoing.
+func contentText(content gjson.Result) []byte {
+	if content.Type == gjson.String {
+		return []byte(content.Str)
+	}
+	var b []byte
+	content.ForEach(func(_, part gjson.Result) bool {
+		if t := part.Get("text"); t.Type == gjson.String {
+			if len(b) > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, t.Str...)
+		}
+		return true
+	})
+	if b == nil {
+		b = []byte{}
+	}
+	return b
+}
+
+// chat serves POST /v1/chat/completions (and Azure's deployment route).
+func (s *Server) chat(ctx *fasthttp.RequestCtx, c *call, body []byte) {
+	root, ok := s.parseRoot(ctx, c, formatOpenAI, body)
+	if !ok {
+		return
+	}
+	var msgs, tools, toolChoice gjson.Result
+	bad := ""
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "messages":
+			msgs = v
+		case "tools":
+			tools = v
+		case "tool_choice":
+			toolChoice = v
+		default:
+			bad = c.readCommon(k, v)
+		}
+		return bad == ""
+	})
+	switch {
+	case bad != "":
+		s.reject(ctx, c, formatOpenAI, "Invalid type for '"+bad+"'.", bad)
+		return
+	case c.model == nil:
+		s.reject(ctx, c, formatOpenAI, "You must provide a model parameter.", "model")
+		return
+	case !msgs.IsArray() || len(msgs.Raw) < 3 || !msgs.Get("0").Exists():
+		s.reject(ctx, c, formatOpenAI, "'messages' must be a non-empty array.", "messages")
+		return
+	}
+	c.seed = hashBytes(s.seed, stringBytes(msgs.Raw))
+	textBytes := 0
+	var last gjson.Result
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		content := m.Get("content")
+		textBytes += textLen(content)
+		if m.Get("role").Str == "user" {
+			last = content
+		}
+		return true
+	})
+	c.promptTokens = estimateTokens(textBytes)
+	if s.opts.Echo && last.Exists() {
+		c.echo = contentText(last)
+	}
+	if tools.IsArray() {
+		if err := c.chooseTool(tools, toolChoice); err != "" {
+			s.reject(ctx, c, formatOpenAI, err, "tool_choice")
+			return
+		}
+	}
+	s.reply(ctx, c)
+}
+
+// reply plans the reply of c and sends it, streamed or whole.
+func (s *Server) reply(ctx *fasthttp.RequestCtx, c *call) {
+	c.plan(s.opts.Tokens)
+	if c.st.status >= 200 && c.st.status < 300 {
+		ctx.SetStatusCode(c.st.status)
+	}
+	malformed := c.st.malformedRate > 0 && s.roll(c.serial, 3) < c.st.malformedRate
+	if c.route.format() == formatAnthropic {
+		ctx.Response.Header.Set("request-id", string(appendID(make([]byte, 0, 28), "req_", c.serial^s.seed)))
+	} else {
+		ctx.Response.Header.Set("x-request-id", string(appendID(make([]byte, 0, 28), "req_", c.serial^s.seed)))
+	}
+	if c.stream {
+		s.startStream(ctx, c, malformed)
+		return
+	}
+	p := newPacer(&c.st, c.n, c.seed^0x7f4a7c159e3779b9)
+	s.wait(p.total(c.n))
+	ctx.SetContentType("application/json")
+	b := ctx.Response.SwapBody(nil)[:0]
+	b = c.appendWhole(b, s)
+	if malformed {
+		b = b[:len(b)/2]
+	}
+	ctx.Response.SwapBody(b)
+	s.finish(ctx, c)
+}
+
+// appendWhole appends the non-streamed JSON body of the reply. A switch rather than a
+// function value keeps c on the stack.
+func (c *call) appendWhole(b []byte, s *Server) []byte {
+	switch c.route {
+	case routeCompletions:
+		return appendCompletion(b, c, s)
+	case routeResponses:
+		return appendResponse(b, c, s)
+	case routeMessages:
+		return appendMessage(b, c, s)
+	case routeGemini:
+		return appendGeminiResponse(b, c, s)
+	}
+	return appendChatCompletion(b, c, s)
+}
+
+func (c *call) finishReason() string {
+	switch {
+	case c.tool != nil:
+		return "tool_calls"
+	case c.cut:
+		return "length"
+	}
+	return "stop"
+}
+
+// appendChatUsage appends an OpenAI chat usage object.
+func appendChatUsage(b []byte, prompt, completion int) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = appendInt(b, prompt)
+	b = append(b, `,"completion_tokens":`...)
+	b = appendInt(b, completion)
+	b = append(b, `,"total_tokens":`...)
+	b = appendInt(b, prompt+completion)
+	return append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
+}
+
+// appendCompletionUsage appends the legacy completions usage object.
+func appendCompletionUsage(b []byte, prompt, completion int) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = appendInt(b, prompt)
+	b = append(b, `,"completion_tokens":`...)
+	b = appendInt(b, completion)
+	b = append(b, `,"total_tokens":`...)
+	b = appendInt(b, prompt+completion)
+	return append(b, '}')
+}
+
+// completionTokens is the usage count of the reply: its tokens, plus the arguments of a
+// tool call.
+func (c *call) completionTokens() int {
+	if c.tool != nil {
+		return c.n + c.tool.tokens()
+	}
+	return c.n
+}
+
+func appendChatCompletion(b []byte, c *call, s *Server) []byte {
+	b = appendID(append(b, `{"id":"`...), "chatcmpl-", c.serial^s.seed)
+	b = append(b, `","object":"chat.completion","created":`...)
+	b = appendInt(b, int(c.at.Unix()))
+	b = append(b, `,"model":`...)
+	b = append(b, c.model...)
+	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+	if c.tool != nil && c.n == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = c.appendContent(b)
+		b = append(b, '"')
+	}
+	b = append(b, `,"refusal":null,"annotations":[]`...)
+	if c.tool != nil {
+		b = append(b, `,"tool_calls":[`...)
+		b = c.tool.appendOpenAI(b, c, s)
+		b = append(b, ']')
+	}
+	b = append(b, `},"logprobs":null,"finish_reason":"`...)
+	b = append(b, c.finishReason()...)
+	b = append(b, `"}],"usage":`...)
+	b = appendChatUsage(b, c.promptTokens, c.completionTokens())
+	b = append(b, `,"service_tier":"default","system_fingerprint":"`+fingerprint+`"}`...)
+	return b
+}
+
+// runChat writes a chat completion stream: a role delta, one content delta per token,
+// a finish_reason chunk, the usage chunk when stream_options.include_usage asked for
+// it, then [DONE].
+func (st *stream) runChat() error {
+	c := &st.c
+	st.pre = append(st.pre[:0], `data: {"id":"chatcmpl-`...)
+	st.pre = append(st.pre, st.id...)
+	st.pre = append(st.pre, `","object":"chat.completion.chunk","created":`...)
+	st.pre = appendInt(st.pre, int(c.at.Unix()))
+	st.pre = append(st.pre, `,"model":`...)
+	st.pre = append(st.pre, c.model...)
+	st.pre = append(st.pre, `,"service_tier":"default","system_fingerprint":"`+fingerprint+`","choices":[`...)
+	tail := `}`
+	if c.includeUsage {
+		tail = `,"usage":null}`
+	}
+
+	st.buf = append(st.buf, st.pre...)
+	st.buf = append(st.buf, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]`...)
+	st.buf = append(append(st.buf, tail...), "\n\n"...)
+	for range c.n {
+		if err := st.await(); err != nil {
+			return err
+		}
+		mark := len(st.buf)
+		st.buf = append(st.buf, st.pre...)
+		st.buf = append(st.buf, `{"index":0,"delta":{"content":"`...)
+		st.buf = appendJSONString(st.buf, c.tokens.next())
+		st.buf = append(st.buf, `"},"logprobs":null,"finish_reason":null}]`...)
+		st.buf = append(append(st.buf, tail...), "\n\n"...)
+		if err := st.tokenSent(mark); err != nil {
+			return err
+		}
+	}
+	if c.tool != nil {
+		if err := st.chatToolDeltas(tail); err != nil {
+			return err
+		}
+	}
+	if err := st.beforeEnd(); err != nil {
+		return err
+	}
+	st.buf = append(st.buf, st.pre...)
+	st.buf = append(st.buf, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
+	st.buf = append(st.buf, c.finishReason()...)
+	st.buf = append(st.buf, `"}]`...)
+	st.buf = append(append(st.buf, tail...), "\n\n"...)
+	if c.includeUsage {
+		st.buf = append(st.buf, st.pre...)
+		st.buf = append(st.buf, `],"usage":`...)
+		st.buf = appendChatUsage(st.buf, c.promptTokens, c.completionTokens())
+		st.buf = append(st.buf, "}\n\n"...)
+	}
+	st.buf = append(st.buf, "data: [DONE]\n\n"...)
+	return st.flush()
+}
+
+// completions serves the legacy POST /v1/completions.
+func (s *Server) completions(ctx *fasthttp.RequestCtx, c *call, body []byte) {
+	root, ok := s.parseRoot(ctx, c, formatOpenAI, body)
+	if !ok {
+		return
+	}
+	var prompt gjson.Result
+	bad := ""
+	root.ForEach(func(k, v gjson.Result) bool {
+		if k.Str == "prompt" {
+			prompt = v
+		} else {
+			bad = c.readCommon(k, v)
+		}
+		return bad == ""
+	})
+	switch {
+	case bad != "":
+		s.reject(ctx, c, formatOpenAI, "Invalid type for '"+bad+"'.", bad)
+		return
+	case c.model == nil:
+		s.reject(ctx, c, formatOpenAI, "You must provide a model parameter.", "model")
+		return
+	case prompt.Type != gjson.String && !prompt.IsArray():
+		s.reject(ctx, c, formatOpenAI, "'prompt' must be a string or an array of strings.", "prompt")
+		return
+	}
+	if c.maxTokens < 0 {
+		c.maxTokens = 16 // the legacy endpoint's own default
+	}
+	c.seed = hashBytes(s.seed, stringBytes(prompt.Raw))
+	c.promptTokens = estimateTokens(textLen(prompt) + arrayTextLen(prompt))
+	if s.opts.Echo {
+		if prompt.Type == gjson.String {
+			c.echo = []byte(prompt.Str)
+		} else {
+			c.echo = []byte(prompt.Get("0").String())
+		}
+	}
+	s.reply(ctx, c)
+}
+
+// arrayTextLen is the length of the strings of an array of strings.
+func arrayTextLen(v gjson.Result) int {
+	if !v.IsArray() {
+		return 0
+	}
+	n := 0
+	v.ForEach(func(_, e gjson.Result) bool {
+		if e.Type == gjson.String {
+			n += len(e.Raw) - 2
+		}
+		return true
+	})
+	return n
+}
+
+func appendCompletion(b []byte, c *call, s *Server) []byte {
+	b = appendID(append(b, `{"id":"`...), "cmpl-", c.serial^s.seed)
+	b = append(b, `","object":"text_completion","created":`...)
+	b = appendInt(b, int(c.at.Unix()))
+	b = append(b, `,"model":`...)
+	b = append(b, c.model...)
+	b = append(b, `,"choices":[{"text":"`...)
+	b = c.appendContent(b)
+	b = append(b, `","index":0,"logprobs":null,"finish_reason":"`...)
+	b = append(b, c.finishReason()...)
+	b = append(b, `"}],"usage":`...)
+	b = appendCompletionUsage(b, c.promptTokens, c.n)
+	return append(b, `,"system_fingerprint":"`+fingerprint+`"}`...)
+}
+
+// runCompletions writes a legacy completion stream: one text chunk per token, a
+// finish_reason chunk, the usage chunk when asked for, [DONE].
+func (st *stream) runCompletions() error {
+	c := &st.c
+	st.pre = append(st.pre[:0], `data: {"id":"cmpl-`...)
+	st.pre = append(st.pre, st.id...)
+	st.pre = append(st.pre, `","object":"text_completion","created":`...)
+	st.pre = appendInt(st.pre, int(c.at.Unix()))
+	st.pre = append(st.pre, `,"model":`...)
+	st.pre = append(st.pre, c.model...)
+	st.pre = append(st.pre, `,"system_fingerprint":"`+fingerprint+`","choices":[`...)
+	tail := `}`
+	if c.includeUsage {
+		tail = `,"usage":null}`
+	}
+	for range c.n {
+		if err := st.await(); err != nil {
+			return err
+		}
+		mark := len(st.buf)
+		st.buf = append(st.buf, st.pre...)
+		st.buf = append(st.buf, `{"text":"`...)
+		st.buf = appendJSONString(st.buf, c.tokens.next())
+		st.buf = append(st.buf, `","index":0,"logprobs":null,"finish_reason":null}]`...)
+		st.buf = append(append(st.buf, tail...), "\n\n"...)
+		if err := st.tokenSent(mark); err != nil {
+			return err
+		}
+	}
+	if err := st.beforeEnd(); err != nil {
+		return err
+	}
+	st.buf = append(st.buf, st.pre...)
+	st.buf = append(st.buf, `{"text":"","index":0,"logprobs":null,"finish_reason":"`...)
+	st.buf = append(st.buf, c.finishReason()...)
+	st.buf = append(st.buf, `"}]`...)
+	st.buf = append(append(st.buf, tail...), "\n\n"...)
+	if c.includeUsage {
+		st.buf = append(st.buf, st.pre...)
+		st.buf = append(st.buf, `],"usage":`...)
+		st.buf = appendCompletionUsage(st.buf, c.promptTokens, c.n)
+		st.buf = append(st.buf, "}\n\n"...)
+	}
+	st.buf = append(st.buf, "data: [DONE]\n\n"...)
+	return st.flush()
+}

@@ -1,0 +1,200 @@
+package mock
+
+import (
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// toolCall is the one tool call a reply makes when the request offers tools and asks
+// for one: OpenAI tool_choice "required" or a named function, Anthropic tool_choice
+// {"type":"any"} or {"type":"tool","name":...}. "auto" and "none" get a text reply.
+type toolCall struct {
+	name []byte // unescaped
+	args []byte // a compact JSON object built from the tool's parameter schema
+}
+
+// fragmentLen is the size of the pieces a streamed tool call's arguments are sent in.
+const fragmentLen = 12
+
+// tokens counts the call's arguments for usage, like prompt text.
+func (t *toolCall) tokens() int { return estimateTokens(len(t.name) + len(t.args)) }
+
+// fragment returns the piece of the arguments starting at i, never splitting a UTF-8
+// sequence.
+func (t *toolCall) fragment(i int) []byte {
+	j := min(i+fragmentLen, len(t.args))
+	for j < len(t.args) && !utf8.RuneStart(t.args[j]) {
+		j++
+	}
+	return t.args[i:j]
+}
+
+// chooseTool reads OpenAI tools and tool_choice. It returns an error message when
+// tool_choice names a function that is not offered.
+func (c *call) chooseTool(tools, choice gjson.Result) string {
+	var want string
+	switch {
+	case choice.Type == gjson.String && choice.Str == "required":
+	case choice.IsObject():
+		want = choice.Get("function.name").Str
+		if want == "" {
+			return "tool_choice must name a function."
+		}
+	default:
+		return ""
+	}
+	var picked gjson.Result
+	tools.ForEach(func(_, t gjson.Result) bool {
+		fn := t.Get("function")
+		if want == "" || fn.Get("name").Str == want {
+			picked = fn
+			return false
+		}
+		return true
+	})
+	if !picked.Exists() {
+		if want == "" {
+			return "tool_choice is \"required\" but no tools were given."
+		}
+		return "Tool choice '" + want + "' not found in 'tools' list."
+	}
+	r := rng{s: c.seed}
+	c.tool = &toolCall{
+		name: []byte(picked.Get("name").Str),
+		args: appendArgs(nil, picked.Get("parameters"), &r, 0),
+	}
+	return ""
+}
+
+// chooseAnthropicTool reads Anthropic tools and tool_choice.
+func (c *call) chooseAnthropicTool(tools, choice gjson.Result) string {
+	var want string
+	switch choice.Get("type").Str {
+	case "any":
+	case "tool":
+		want = choice.Get("name").Str
+		if want == "" {
+			return "tool_choice.name: Field required"
+		}
+	default:
+		return ""
+	}
+	var picked gjson.Result
+	tools.ForEach(func(_, t gjson.Result) bool {
+		if want == "" || t.Get("name").Str == want {
+			picked = t
+			return false
+		}
+		return true
+	})
+	if !picked.Exists() {
+		if want == "" {
+			return "tool_choice: tools must be given when tool_choice is any."
+		}
+		return "tool_choice: tool '" + want + "' not found in tools."
+	}
+	r := rng{s: c.seed}
+	c.tool = &toolCall{
+		name: []byte(picked.Get("name").Str),
+		args: appendArgs(nil, picked.Get("input_schema"), &r, 0),
+	}
+	return ""
+}
+
+// appendArgs appends a JSON value that fits a JSON schema: an object with every
+// declared property, strings from the vocabulary, 42 for numbers, true for booleans, an
+// enum's first value. Deeper than four levels it gives up with null.
+func appendArgs(b []byte, schema gjson.Result, r *rng, depth int) []byte {
+	if depth > 4 {
+		return append(b, "null"...)
+	}
+	if enum := schema.Get("enum"); enum.IsArray() {
+		if first := enum.Get("0"); first.Exists() {
+			return append(b, first.Raw...)
+		}
+	}
+	typ := schema.Get("type")
+	if typ.IsArray() {
+		typ = typ.Get("0")
+	}
+	switch typ.Str {
+	case "string":
+		b = append(b, '"')
+		b = append(b, vocab[r.next()%uint64(len(vocab))][1:]...)
+		return append(b, '"')
+	case "integer", "number":
+		return append(b, "42"...)
+	case "boolean":
+		return append(b, "true"...)
+	case "array":
+		b = append(b, '[')
+		if items := schema.Get("items"); items.Exists() {
+			b = appendArgs(b, items, r, depth+1)
+		}
+		return append(b, ']')
+	case "null":
+		return append(b, "null"...)
+	}
+	// An object, or a schema without a type.
+	b = append(b, '{')
+	first := true
+	schema.Get("properties").ForEach(func(k, v gjson.Result) bool {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, k.Raw...)
+		b = append(b, ':')
+		b = appendArgs(b, v, r, depth+1)
+		return true
+	})
+	return append(b, '}')
+}
+
+// appendOpenAI appends the call as an element of an OpenAI tool_calls array.
+func (t *toolCall) appendOpenAI(b []byte, c *call, s *Server) []byte {
+	b = appendID(append(b, `{"id":"`...), "call_", c.serial^s.seed^1)
+	b = append(b, `","type":"function","function":{"name":`...)
+	b = appendQuoted(b, t.name)
+	b = append(b, `,"arguments":`...)
+	b = appendQuoted(b, t.args)
+	return append(b, `}}`...)
+}
+
+// chatToolDeltas writes the streamed form of a tool call: a first delta with id, type,
+// name and empty arguments, then the arguments in fragments, each paced as a token.
+func (st *stream) chatToolDeltas(tail string) error {
+	c, t := &st.c, st.c.tool
+	if err := st.await(); err != nil {
+		return err
+	}
+	mark := len(st.buf)
+	st.buf = append(st.buf, st.pre...)
+	st.buf = append(st.buf, `{"index":0,"delta":{"tool_calls":[{"index":0,"id":"`...)
+	st.buf = appendID(st.buf, "call_", c.serial^st.s.seed^1)
+	st.buf = append(st.buf, `","type":"function","function":{"name":`...)
+	st.buf = appendQuoted(st.buf, t.name)
+	st.buf = append(st.buf, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}]`...)
+	st.buf = append(append(st.buf, tail...), "\n\n"...)
+	if err := st.tokenSent(mark); err != nil {
+		return err
+	}
+	for i := 0; i < len(t.args); {
+		frag := t.fragment(i)
+		i += len(frag)
+		if err := st.await(); err != nil {
+			return err
+		}
+		mark := len(st.buf)
+		st.buf = append(st.buf, st.pre...)
+		st.buf = append(st.buf, `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"`...)
+		st.buf = appendJSONString(st.buf, frag)
+		st.buf = append(st.buf, `"}}]},"logprobs":null,"finish_reason":null}]`...)
+		st.buf = append(append(st.buf, tail...), "\n\n"...)
+		if err := st.tokenSent(mark); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package mock
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestWireGolden pins the exact bytes of every format's replies. Run with -update after
+// a deliberate change and review the diff.
+func TestWireGolden(t *testing.T) {
+	tools := `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}]`
+	antTools := `"tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}]`
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		headers map[string]string
+		body    string
+	}{
+		{"chat", "POST", "/v1/chat/completions", nil, chatBody},
+		{"chat_stream", "POST", "/v1/chat/completions", map[string]string{"X-Mock-Tokens": "3"},
+			`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"chat_stream_usage", "POST", "/v1/chat/completions", map[string]string{"X-Mock-Tokens": "3"},
+			`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`},
+		{"chat_length", "POST", "/v1/chat/completions", nil,
+			`{"model":"gpt-4o-mini","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}`},
+		{"chat_tool", "POST", "/v1/chat/completions", nil,
+			`{"model":"gpt-4o-mini","tool_choice":"required",` + tools + `,"messages":[{"role":"user","content":"weather?"}]}`},
+		{"chat_tool_stream", "POST", "/v1/chat/completions", nil,
+			`{"model":"gpt-4o-mini","stream":true,"tool_choice":{"type":"function","function":{"name":"get_weather"}},` + tools + `,"messages":[{"role":"user","content":"weather?"}]}`},
+		{"completions", "POST", "/v1/completions", nil, `{"model":"gpt-3.5-turbo-instruct","prompt":"Once upon"}`},
+		{"completions_stream", "POST", "/v1/completions", map[string]string{"X-Mock-Tokens": "2"},
+			`{"model":"gpt-3.5-turbo-instruct","prompt":"Once upon","stream":true,"stream_options":{"include_usage":true}}`},
+		{"embeddings", "POST", "/v1/embeddings", nil, `{"model":"text-embedding-3-small","input":["a","b"],"dimensions":4}`},
+		{"embeddings_base64", "POST", "/v1/embeddings", nil, `{"model":"text-embedding-3-small","input":"a","dimensions":5,"encoding_format":"base64"}`},
+		{"responses", "POST", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"Say hi"}`},
+		{"responses_stream", "POST", "/v1/responses", map[string]string{"X-Mock-Tokens": "2"},
+			`{"model":"gpt-4o-mini","input":[{"role":"user","content":"Say hi"}],"stream":true}`},
+		{"models", "GET", "/v1/models", nil, ""},
+		{"models_anthropic", "GET", "/v1/models", map[string]string{"anthropic-version": "2023-06-01"}, ""},
+		{"messages", "POST", "/v1/messages", nil,
+			`{"model":"claude-3-5-haiku","max_tokens":100,"system":"Be brief.","messages":[{"role":"user","content":"Say hello."}]}`},
+		{"messages_stream", "POST", "/v1/messages", map[string]string{"X-Mock-Tokens": "3"},
+			`{"model":"claude-3-5-haiku","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Say hello."}]}`},
+		{"messages_tool_stream", "POST", "/v1/messages", nil,
+			`{"model":"claude-3-5-haiku","max_tokens":100,"stream":true,"tool_choice":{"type":"any"},` + antTools + `,"messages":[{"role":"user","content":"weather?"}]}`},
+		{"messages_no_max_tokens", "POST", "/v1/messages", nil,
+			`{"model":"claude-3-5-haiku","messages":[{"role":"user","content":"Say hello."}]}`},
+		{"gemini", "POST", "/v1beta/models/gemini-2.0-flash:generateContent", nil,
+			`{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}`},
+		{"gemini_stream_sse", "POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", map[string]string{"X-Mock-Tokens": "3"},
+			`{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}`},
+		{"gemini_stream_array", "POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", map[string]string{"X-Mock-Tokens": "2"},
+			`{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}`},
+		{"azure_chat", "POST", "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21", map[string]string{"X-Mock-Tokens": "2"},
+			`{"messages":[{"role":"user","content":"hi"}]}`},
+		{"error_openai_429", "POST", "/v1/chat/completions", map[string]string{"X-Mock-Status": "429"}, chatBody},
+		{"error_anthropic_529", "POST", "/v1/messages", map[string]string{"X-Mock-Status": "529"}, `{}`},
+		{"error_gemini_503", "POST", "/v1beta/models/gemini-2.0-flash:generateContent", map[string]string{"X-Mock-Status": "503"}, `{}`},
+		{"error_bad_steering", "POST", "/v1/chat/completions", map[string]string{"X-Mock-TTFT": "soon"}, chatBody},
+		{"error_bad_json", "POST", "/v1/chat/completions", nil, `{"model":`},
+		{"not_found", "GET", "/v2/nothing", nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, base := startMock(t, Options{Seed: 7}, newFakeClock())
+			resp, body := do(t, tc.method, base+tc.path, tc.headers, tc.body)
+			got := fmt.Sprintf("status: %d\ncontent-type: %s\n", resp.StatusCode, resp.Header.Get("Content-Type"))
+			for _, h := range []string{"Retry-After", "Retry-After-Ms", "X-Ratelimit-Remaining-Requests", "Anthropic-Ratelimit-Requests-Remaining"} {
+				if v := resp.Header.Get(h); v != "" {
+					got += strings.ToLower(h) + ": " + v + "\n"
+				}
+			}
+			got += "\n" + body
+			path := filepath.Join("testdata", "golden", tc.name+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestWireGolden -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("reply differs from %s\n--- got\n%s\n--- want\n%s", path, got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,168 @@
+package provider
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// neverForward lists request headers that never go upstream: hop-by-hop
+// headers (RFC 9110 §7.6.1), client credentials (the provider's own key
+// replaces them), headers fasthttp computes itself, and Accept-Encoding
+// (Sluice reads usage from reply bodies, so it asks for them uncompressed).
+// Keys are lower case.
+var neverForward = map[string]bool{
+	"connection":          true,
+	"keep-alive":          true,
+	"proxy-authenticate":  true,
+	"proxy-authorization": true,
+	"proxy-connection":    true,
+	"te":                  true,
+	"trailer":             true,
+	"transfer-encoding":   true,
+	"upgrade":             true,
+	"host":                true,
+	"content-length":      true,
+	"accept-encoding":     true,
+	"authorization":       true,
+	"x-api-key":           true,
+	"api-key":             true,
+	"x-goog-api-key":      true,
+	"cookie":              true,
+	"x-request-id":        true, // Sluice sets its own (the client's when valid)
+}
+
+// neverReturn lists upstream response headers not copied to the client.
+var neverReturn = map[string]bool{
+	"connection":        true,
+	"keep-alive":        true,
+	"transfer-encoding": true,
+	"content-length":    true,
+	"trailer":           true,
+	"upgrade":           true,
+	"set-cookie":        true,
+	"x-request-id":      true, // returned as x-upstream-request-id
+	"request-id":        true, // Anthropic's name for it
+	"server":            true,
+	"date":              true,
+}
+
+// headerPolicy decides which client headers an upstream receives.
+type headerPolicy struct {
+	allow map[string]bool // nil: everything not denied
+	deny  map[string]bool
+}
+
+func newHeaderPolicy(allow, deny []string) headerPolicy {
+	var p headerPolicy
+	if len(allow) > 0 {
+		p.allow = make(map[string]bool, len(allow))
+		for _, h := range allow {
+			p.allow[strings.ToLower(h)] = true
+		}
+	}
+	if len(deny) > 0 {
+		p.deny = make(map[string]bool, len(deny))
+		for _, h := range deny {
+			p.deny[strings.ToLower(h)] = true
+		}
+	}
+	return p
+}
+
+// lowerInto writes the lower-case form of k into buf and returns it.
+func lowerInto(buf []byte, k []byte) []byte {
+	buf = buf[:0]
+	for _, c := range k {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
+}
+
+func hasPrefixFold(k []byte, prefix string) bool {
+	if len(k) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// forward copies the client's headers that may go upstream from src to dst.
+func (p *headerPolicy) forward(dst *fasthttp.RequestHeader, src *fasthttp.RequestHeader) {
+	var buf [64]byte
+	var connTokens []byte // headers named by Connection are hop-by-hop too
+	if c := src.Peek("Connection"); len(c) > 0 {
+		connTokens = c
+	}
+	for k, v := range src.All() {
+		lk := lowerInto(buf[:0], k)
+		key := bytesView(lk)
+		if neverForward[key] || hasPrefixFold(k, "x-sluice-") {
+			continue
+		}
+		if p.allow != nil && !p.allow[key] {
+			continue
+		}
+		if p.deny[key] {
+			continue
+		}
+		if connTokens != nil && tokenListHas(connTokens, lk) {
+			continue
+		}
+		dst.SetBytesKV(k, v)
+	}
+}
+
+// tokenListHas reports whether a comma-separated header value lists tok
+// (case-insensitively; tok is lower case).
+func tokenListHas(list, tok []byte) bool {
+	for len(list) > 0 {
+		i := 0
+		for i < len(list) && list[i] != ',' {
+			i++
+		}
+		item := list[:i]
+		for len(item) > 0 && (item[0] == ' ' || item[0] == '\t') {
+			item = item[1:]
+		}
+		for len(item) > 0 && (item[len(item)-1] == ' ' || item[len(item)-1] == '\t') {
+			item = item[:len(item)-1]
+		}
+		if len(item) == len(tok) && hasPrefixFold(item, bytesView(tok)) {
+			return true
+		}
+		if i == len(list) {
+			break
+		}
+		list = list[i+1:]
+	}
+	return false
+}
+
+// CopyResponseHeaders copies the upstream's response headers that a client
+// may see onto dst, and its request id as x-upstream-request-id.
+func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader) {
+	var buf [64]byte
+	for k, v := range src.All() {
+		lk := lowerInto(buf[:0], k)
+		key := bytesView(lk)
+		if neverReturn[key] {
+			if key == "x-request-id" || key == "request-id" {
+				dst.SetBytesV("X-Upstream-Request-Id", v)
+			}
+			continue
+		}
+		dst.SetBytesKV(k, v)
+	}
+}

@@ -1,0 +1,240 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+)
+
+// ErrInvalidJSON means the request body is not valid JSON.
+var ErrInvalidJSON = errors.New("request body is not valid JSON")
+
+// FieldError is a request field that is missing or has the wrong type.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Request holds what the gateway needs from a request body, read in one pass
+// over its top-level keys without decoding it. String fields point into the
+// scanned body and are valid only as long as it is; copy what must outlive
+// the request.
+type Request struct {
+	// Model is the requested model name.
+	Model string
+	// Stream is the value of "stream".
+	Stream bool
+	// IncludeUsage is true when the client itself asked for a usage chunk
+	// (stream_options.include_usage: true).
+	IncludeUsage bool
+	// MaxTokens is max_tokens, max_completion_tokens or max_output_tokens
+	// (whichever is present), 0 when absent.
+	MaxTokens int64
+	// User is the end user: "user" (OpenAI) or metadata.user_id (Anthropic).
+	User string
+
+	modelStart, modelEnd int // span of the model value, quotes included
+	soStart, soEnd       int // span of the stream_options value; -1 if absent
+	soKind               gjson.Type
+	iuStart, iuEnd       int // span of stream_options.include_usage's value; -1 if absent
+	objEnd               int // index of the top-level object's closing brace
+}
+
+// bytesView returns b as a string without copying. The string must not
+// outlive b or be used after b is modified.
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// ScanRequest validates body as JSON and reads the fields the gateway needs.
+// It allocates only when a string value contains escapes.
+func ScanRequest(body []byte) (Request, error) {
+	r := Request{modelStart: -1, soStart: -1, iuStart: -1}
+	if !gjson.ValidBytes(body) {
+		return r, ErrInvalidJSON
+	}
+	s := bytesView(body)
+	root := gjson.Parse(s)
+	if !root.IsObject() {
+		return r, &FieldError{Field: "body", Msg: "must be a JSON object"}
+	}
+	var ferr *FieldError
+	root.ForEach(func(key, value gjson.Result) bool {
+		switch key.Str {
+		case "model":
+			if value.Type != gjson.String {
+				ferr = &FieldError{Field: "model", Msg: "must be a string"}
+				return false
+			}
+			r.Model = value.Str
+			r.modelStart, r.modelEnd = value.Index, value.Index+len(value.Raw)
+		case "stream":
+			switch value.Type {
+			case gjson.True:
+				r.Stream = true
+			case gjson.False, gjson.Null:
+			default:
+				ferr = &FieldError{Field: "stream", Msg: "must be a boolean"}
+				return false
+			}
+		case "stream_options":
+			r.soStart, r.soEnd, r.soKind = value.Index, value.Index+len(value.Raw), value.Type
+			if value.IsObject() {
+				iu := value.Get("include_usage")
+				if iu.Exists() {
+					r.IncludeUsage = iu.Type == gjson.True
+					r.iuStart = iu.Index // Result.Get reports indexes into the whole body
+					r.iuEnd = r.iuStart + len(iu.Raw)
+				}
+			}
+		case "max_tokens", "max_completion_tokens", "max_output_tokens":
+			if value.Type == gjson.Number {
+				r.MaxTokens = value.Int()
+			} else if value.Type != gjson.Null {
+				ferr = &FieldError{Field: key.Str, Msg: "must be an integer"}
+				return false
+			}
+		case "user":
+			if value.Type == gjson.String {
+				r.User = value.Str
+			}
+		case "metadata":
+			if u := value.Get("user_id"); u.Type == gjson.String {
+				r.User = u.Str
+			}
+		}
+		return true
+	})
+	if ferr != nil {
+		return r, ferr
+	}
+	if r.modelStart < 0 {
+		return r, &FieldError{Field: "model", Msg: "missing required field"}
+	}
+	if r.Model == "" {
+		return r, &FieldError{Field: "model", Msg: "must not be empty"}
+	}
+	// The closing brace is the last non-space byte of a valid object.
+	r.objEnd = len(body) - 1
+	for body[r.objEnd] != '}' {
+		r.objEnd--
+	}
+	return r, nil
+}
+
+// edit is one splice of the body: bytes [start, end) become repl.
+type edit struct {
+	start, end int
+	repl       string
+	quote      bool // repl is a raw string to be JSON-quoted
+}
+
+// usageInsertion is the stream_options object Sluice adds.
+const usageInsertion = `"stream_options":{"include_usage":true}`
+
+// Edits reports whether AppendBody would change the body.
+func (r *Request) Edits(model string, injectUsage bool) bool {
+	return model != r.Model || (injectUsage && r.canInjectUsage())
+}
+
+func (r *Request) canInjectUsage() bool {
+	if !r.Stream || r.IncludeUsage {
+		return false
+	}
+	// A stream_options that is neither an object nor null is the client's
+	// mistake to hear about from the upstream; leave it untouched.
+	return r.soStart < 0 || r.soKind == gjson.Null || r.soKind == gjson.JSON
+}
+
+// AppendBody appends body (the body ScanRequest read) to dst with the model
+// value replaced by model and, when injectUsage is set and the client did not
+// ask for usage itself, stream_options.include_usage set to true. Nothing
+// else changes: key order, spacing and unknown fields pass through as sent.
+func (r *Request) AppendBody(dst, body []byte, model string, injectUsage bool) []byte {
+	var edits [2]edit
+	n := 0
+	if model != r.Model {
+		edits[n] = edit{start: r.modelStart, end: r.modelEnd, repl: model, quote: true}
+		n++
+	}
+	if injectUsage && r.canInjectUsage() {
+		edits[n] = r.usageEdit(body)
+		n++
+	}
+	if n == 2 && edits[1].start < edits[0].start {
+		edits[0], edits[1] = edits[1], edits[0]
+	}
+	pos := 0
+	for _, e := range edits[:n] {
+		dst = append(dst, body[pos:e.start]...)
+		if e.quote {
+			dst = appendJSONString(dst, e.repl)
+		} else {
+			dst = append(dst, e.repl...)
+		}
+		pos = e.end
+	}
+	return append(dst, body[pos:]...)
+}
+
+func (r *Request) usageEdit(body []byte) edit {
+	switch {
+	case r.soStart < 0:
+		// Before the closing brace: `,"stream_options":{...}`. The object
+		// has at least "model", so a comma is always right.
+		return edit{start: r.objEnd, end: r.objEnd, repl: "," + usageInsertion}
+	case r.soKind == gjson.Null:
+		return edit{start: r.soStart, end: r.soEnd, repl: `{"include_usage":true}`}
+	case r.iuStart >= 0:
+		return edit{start: r.iuStart, end: r.iuEnd, repl: "true"}
+	default:
+		// An object without include_usage: add it first.
+		at := r.soStart + 1
+		repl := `"include_usage":true,`
+		if isEmptyObject(body[r.soStart:r.soEnd]) {
+			repl = `"include_usage":true`
+		}
+		return edit{start: at, end: at, repl: repl}
+	}
+}
+
+func isEmptyObject(raw []byte) bool {
+	for _, c := range raw[1 : len(raw)-1] {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+// String describes a request for debug logs (no prompt content).
+func (r *Request) String() string {
+	return fmt.Sprintf("model=%q stream=%t include_usage=%t max_tokens=%d", r.Model, r.Stream, r.IncludeUsage, r.MaxTokens)
+}

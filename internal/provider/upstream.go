@@ -1,0 +1,311 @@
+package provider
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpproxy"
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/sluice-gw/sluice/internal/config"
+)
+
+// MaxResponseBody bounds a buffered (non-streamed) upstream reply.
+const MaxResponseBody = 256 << 20
+
+// Upstream is one configured provider: where it is, how to authenticate to
+// it, which client headers it may see, and the connection pool to it.
+type Upstream struct {
+	name             string
+	format           Format
+	scheme, host     []byte // host is host[:port] as sent in Host
+	basePath         string // e.g. "/v1", no trailing slash
+	keys             []string
+	next             atomic.Uint32
+	headers          headerPolicy
+	includeUsage     bool
+	anthropicVersion string
+	timeouts         Timeouts
+	client           *fasthttp.HostClient
+}
+
+// Timeouts are an upstream's resolved timeouts.
+type Timeouts struct {
+	Connect, FirstByte, Idle, Total time.Duration
+}
+
+// NewUpstream builds the client of one provider from its (defaulted,
+// validated) config.
+func NewUpstream(p *config.Provider) (*Upstream, error) {
+	f, ok := ParseFormat(p.Kind)
+	if !ok {
+		return nil, fmt.Errorf("provider %s: unknown kind %q", p.Name, p.Kind)
+	}
+	u, err := url.Parse(p.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("provider %s: base_url %q is not an absolute http(s) URL", p.Name, p.BaseURL)
+	}
+	up := &Upstream{
+		name:             p.Name,
+		format:           f,
+		scheme:           []byte(u.Scheme),
+		host:             []byte(u.Host),
+		basePath:         strings.TrimRight(u.EscapedPath(), "/"),
+		headers:          newHeaderPolicy(p.Headers.Allow, p.Headers.Deny),
+		includeUsage:     p.UsageInjection(),
+		anthropicVersion: p.AnthropicVersion,
+		timeouts: Timeouts{
+			Connect:   orDefault(p.Timeouts.Connect.D(), config.DefaultConnectTimeout),
+			FirstByte: orDefault(p.Timeouts.FirstByte.D(), config.DefaultFirstByteTimeout),
+			Idle:      orDefault(p.Timeouts.Idle.D(), config.DefaultIdleReadTimeout),
+			Total:     orDefault(p.Timeouts.Total.D(), config.DefaultTotalTimeout),
+		},
+	}
+	if up.anthropicVersion == "" {
+		up.anthropicVersion = config.DefaultAnthropicVersion
+	}
+	for _, k := range p.APIKeys {
+		if k.Reveal() != "" {
+			up.keys = append(up.keys, k.Reveal())
+		}
+	}
+	isTLS := u.Scheme == "https"
+	addr := u.Host
+	if u.Port() == "" {
+		if isTLS {
+			addr = net.JoinHostPort(u.Hostname(), "443")
+		} else {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+	}
+	dial, err := up.dialer(p, isTLS)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+	}
+	var tlsCfg *tls.Config
+	if isTLS {
+		if tlsCfg, err = tlsConfig(p.CAFile, u.Hostname()); err != nil {
+			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+		}
+	}
+	maxConns := p.MaxConns
+	if maxConns <= 0 {
+		maxConns = config.DefaultMaxConns
+	}
+	up.client = &fasthttp.HostClient{
+		Addr:      addr,
+		Name:      "sluice",
+		IsTLS:     isTLS,
+		TLSConfig: tlsCfg,
+		Dial:      dial,
+		MaxConns:  maxConns,
+		// Deadlines are set per request (DoDeadline) and per read
+		// (deadlineConn); fasthttp's fixed timeouts stay off.
+		MaxIdleConnDuration:           90 * time.Second,
+		MaxResponseBodySize:           MaxResponseBody,
+		DisablePathNormalizing:        true,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: false,
+		ReadBufferSize:                16 << 10,
+		WriteBufferSize:               16 << 10,
+	}
+	return up, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// dialer returns a dial function honouring the configured proxy (or the
+// HTTP(S)_PROXY / NO_PROXY environment) and the connect timeout, whose
+// connections enforce the idle timeout.
+func (up *Upstream) dialer(p *config.Provider, isTLS bool) (fasthttp.DialFunc, error) {
+	d := &fasthttpproxy.Dialer{
+		TCPDialer:      fasthttp.TCPDialer{Concurrency: 0},
+		Timeout:        up.timeouts.Connect,
+		ConnectTimeout: up.timeouts.Connect,
+		DialDualStack:  true,
+	}
+	useEnv := true
+	if p.Proxy != "" {
+		useEnv = false
+		d.Config = httpproxy.Config{HTTPProxy: p.Proxy, HTTPSProxy: p.Proxy}
+	}
+	inner, err := d.GetDialFuncForTLS(useEnv, isTLS)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	idle := up.timeouts.Idle
+	return func(addr string) (net.Conn, error) {
+		c, err := inner(addr)
+		if err != nil {
+			return nil, &ConnectError{Err: err}
+		}
+		return &deadlineConn{Conn: c, idle: idle}, nil
+	}, nil
+}
+
+func tlsConfig(caFile, serverName string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
+	if caFile == "" {
+		return cfg, nil // nil RootCAs: the system roots
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificates found", caFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+// Name is the provider's configured name.
+func (up *Upstream) Name() string { return up.name }
+
+// Format is the wire format the provider speaks.
+func (up *Upstream) Format() Format { return up.format }
+
+// IncludeUsage reports whether Sluice may inject stream_options.include_usage.
+func (up *Upstream) IncludeUsage() bool { return up.includeUsage }
+
+// Timeouts returns the provider's resolved timeouts.
+func (up *Upstream) Timeouts() Timeouts { return up.timeouts }
+
+// Prepare sets the upstream request's URI, Host, forwarded client headers
+// and credentials. rest is the client path after its "/v1" prefix (starting
+// with "/"), query the raw query string (may be empty).
+func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []byte, client *fasthttp.RequestHeader) {
+	req.Header.SetMethodBytes(method)
+	uri := req.URI()
+	uri.SetSchemeBytes(up.scheme)
+	uri.SetHostBytes(up.host)
+	// Path and query go in as sent: DisablePathNormalizing keeps them intact.
+	b := append(uri.Path()[:0], up.basePath...)
+	b = append(b, rest...)
+	uri.SetPathBytes(b)
+	uri.SetQueryStringBytes(query)
+	if client != nil {
+		up.headers.forward(&req.Header, client)
+	}
+	up.authorize(req)
+}
+
+func (up *Upstream) authorize(req *fasthttp.Request) {
+	var key string
+	switch len(up.keys) {
+	case 0:
+	case 1:
+		key = up.keys[0]
+	default:
+		key = up.keys[int(up.next.Add(1)-1)%len(up.keys)]
+	}
+	switch up.format {
+	case FormatAnthropic:
+		if key != "" {
+			req.Header.Set("X-Api-Key", key)
+		}
+		if len(req.Header.Peek("Anthropic-Version")) == 0 {
+			req.Header.Set("Anthropic-Version", up.anthropicVersion)
+		}
+	default:
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+	}
+}
+
+// Do sends req and reads the reply headers (and the body unless
+// resp.StreamBody is set). The first-byte deadline covers connecting,
+// sending and the reply headers; once bytes flow, each read has the idle
+// timeout. Callers enforce the total timeout on streamed bodies themselves.
+func (up *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	err := up.client.DoDeadline(req, resp, deadline)
+	if err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// ConnectError is a failure to reach the upstream at all.
+type ConnectError struct{ Err error }
+
+func (e *ConnectError) Error() string { return "connect: " + e.Err.Error() }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Error kinds for metrics and error mapping.
+const (
+	KindConnect   = "connect"
+	KindTimeout   = "timeout"
+	KindReset     = "reset"
+	KindMalformed = "malformed"
+)
+
+// UpstreamError is a classified failure of an upstream exchange.
+type UpstreamError struct {
+	Kind string // one of the Kind* constants
+	Err  error
+}
+
+func (e *UpstreamError) Error() string { return "upstream " + e.Kind + ": " + e.Err.Error() }
+func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// IsTimeout reports whether the error is a timeout.
+func (e *UpstreamError) IsTimeout() bool { return e.Kind == KindTimeout }
+
+func classify(err error) error {
+	var ce *ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return &UpstreamError{Kind: KindConnect, Err: err}
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+		return &UpstreamError{Kind: KindTimeout, Err: err}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &UpstreamError{Kind: KindTimeout, Err: err}
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return &UpstreamError{Kind: KindConnect, Err: err}
+	case isParseError(err):
+		return &UpstreamError{Kind: KindMalformed, Err: err}
+	default:
+		return &UpstreamError{Kind: KindReset, Err: err}
+	}
+}
+
+// Classify turns an error from reading a streamed body into an UpstreamError.
+func Classify(err error) *UpstreamError {
+	var ue *UpstreamError
+	if errors.As(classify(err), &ue) {
+		return ue
+	}
+	return &UpstreamError{Kind: KindReset, Err: err}
+}
+
+// isParseError recognises fasthttp's errors for replies that are not HTTP
+// (it has no exported type for them).
+func isParseError(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "cannot parse") || strings.Contains(s, "cannot find") ||
+		strings.Contains(s, "unexpected content-length") || strings.Contains(s, "invalid chunk")
+}

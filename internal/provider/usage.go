@@ -1,0 +1,140 @@
+package provider
+
+import (
+	"bytes"
+
+	"github.com/tidwall/gjson"
+)
+
+// Usage is the token usage of one exchange as the upstream reported it.
+type Usage struct {
+	Input      int64 // prompt / input tokens (cached ones included)
+	Output     int64 // completion / output tokens
+	CacheRead  int64 // input tokens served from the provider's cache
+	CacheWrite int64 // input tokens written to the cache (Anthropic)
+	Valid      bool  // the upstream reported usage
+}
+
+// ParseUsage reads usage from a complete (non-streamed) reply body.
+func ParseUsage(op Operation, body []byte) Usage {
+	var u Usage
+	if !bytes.Contains(body, []byte(`"usage"`)) && op != OpCountTokens {
+		return u
+	}
+	res := gjson.GetBytes(body, "usage")
+	switch op {
+	case OpMessages:
+		u.anthropic(res)
+	case OpCountTokens:
+		if n := gjson.GetBytes(body, "input_tokens"); n.Exists() {
+			u.Input, u.Valid = n.Int(), true
+		}
+	case OpResponses:
+		u.responses(res)
+	default:
+		u.openAI(res)
+	}
+	return u
+}
+
+func (u *Usage) openAI(res gjson.Result) {
+	if !res.IsObject() {
+		return
+	}
+	u.Valid = true
+	u.Input = res.Get("prompt_tokens").Int()
+	u.Output = res.Get("completion_tokens").Int()
+	u.CacheRead = res.Get("prompt_tokens_details.cached_tokens").Int()
+}
+
+func (u *Usage) responses(res gjson.Result) {
+	if !res.IsObject() {
+		return
+	}
+	u.Valid = true
+	u.Input = res.Get("input_tokens").Int()
+	u.Output = res.Get("output_tokens").Int()
+	u.CacheRead = res.Get("input_tokens_details.cached_tokens").Int()
+}
+
+func (u *Usage) anthropic(res gjson.Result) {
+	if !res.IsObject() {
+		return
+	}
+	u.Valid = true
+	// Anthropic reports cache reads and writes apart from input_tokens;
+	// Input counts every prompt token so that all formats agree.
+	if v := res.Get("input_tokens"); v.Exists() {
+		u.CacheRead = res.Get("cache_read_input_tokens").Int()
+		u.CacheWrite = res.Get("cache_creation_input_tokens").Int()
+		u.Input = v.Int() + u.CacheRead + u.CacheWrite
+	}
+	if v := res.Get("output_tokens"); v.Exists() {
+		u.Output = v.Int()
+	}
+}
+
+// StreamEvent inspects one streamed event for usage and reports whether the
+// event is an OpenAI usage-only chunk (empty choices, usage set), which the
+// gateway hides from clients that did not ask for it.
+func (u *Usage) StreamEvent(op Operation, name, data []byte) (usageOnly bool) {
+	switch op {
+	case OpMessages:
+		return u.anthropicEvent(name, data)
+	case OpResponses:
+		if bytes.HasPrefix(name, []byte("response.")) || len(name) == 0 {
+			if bytes.Contains(data, []byte(`"usage"`)) {
+				res := gjson.GetBytes(data, "response.usage")
+				if res.IsObject() {
+					u.responses(res)
+				}
+			}
+		}
+		return false
+	default:
+		if !bytes.Contains(data, []byte(`"usage"`)) {
+			return false
+		}
+		res := gjson.GetBytes(data, "usage")
+		if !res.IsObject() {
+			return false
+		}
+		u.openAI(res)
+		ch := gjson.GetBytes(data, "choices")
+		return ch.IsArray() && isEmptyArray(ch.Raw)
+	}
+}
+
+func (u *Usage) anthropicEvent(name, data []byte) bool {
+	switch {
+	case bytes.Equal(name, []byte("message_start")):
+		u.anthropic(gjson.GetBytes(data, "message.usage"))
+	case bytes.Equal(name, []byte("message_delta")):
+		res := gjson.GetBytes(data, "usage")
+		if res.IsObject() {
+			u.Valid = true
+			if v := res.Get("output_tokens"); v.Exists() {
+				u.Output = v.Int()
+			}
+			// Newer API versions repeat the input counts here.
+			if v := res.Get("input_tokens"); v.Exists() && v.Int() > 0 {
+				cr, cw := res.Get("cache_read_input_tokens").Int(), res.Get("cache_creation_input_tokens").Int()
+				if in := v.Int() + cr + cw; in > u.Input {
+					u.Input, u.CacheRead, u.CacheWrite = in, cr, cw
+				}
+			}
+		}
+	}
+	return false
+}
+
+func isEmptyArray(raw string) bool {
+	for i := 1; i < len(raw)-1; i++ {
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
+}
