@@ -195,3 +195,32 @@ func TestHeaderForwarding(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSecretsInLogs runs successes and failures at debug level and greps
+// everything the gateway logged for the client's and the provider's keys.
+func TestNoSecretsInLogs(t *testing.T) {
+	s := newStack(t, map[string]string{"FIRST_BYTE": "300ms"})
+	auth := map[string]string{"Authorization": "Bearer " + clientSecret, "X-Api-Key": clientSecret}
+	for _, body := range []string{
+		`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"broken","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"nope","messages":[]}`,
+		`{bad json`,
+	} {
+		s.post(t, "/v1/chat/completions", body, auth)
+	}
+	s.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"Authorization": "Bearer " + clientSecret, "X-Mock-TTFT": "1000"})
+	s.post(t, "/v1/messages", `{"model":"claude-3-5-haiku","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"X-Api-Key": clientSecret, "X-Mock-Disconnect-After": "2"})
+	logs := s.logs.String()
+	if !strings.Contains(logs, "request_id=") {
+		t.Fatalf("no access lines were logged at debug level:\n%s", logs)
+	}
+	for _, secret := range []string{clientSecret, "sk-provider-openai", "sk-provider-anthropic"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("secret %q appears in the logs", secret)
+		}
+	}
+}

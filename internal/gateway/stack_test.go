@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,29 @@ type stack struct {
 	srv  *gateway.Server
 	url  string // gateway root, e.g. http://127.0.0.1:4711
 	up   string // mock root
+	logs *logBuffer
+}
+
+// logBuffer collects everything the gateway logs (at debug level).
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+	t  *testing.T
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if testing.Verbose() {
+		l.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // baseConfig is a two-provider config in front of the mock; extra is
@@ -74,11 +98,9 @@ passthrough:
 
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	m, err := mock.New(mock.Options{Journal: 64}, logger)
+	logs := &logBuffer{t: t}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, err := mock.New(mock.Options{Journal: 64}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +143,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 			t.Errorf("gateway shutdown: %v", err)
 		}
 	})
-	return &stack{mock: m, gw: gw, srv: srv, url: "http://" + ln.Addr().String(), up: "http://" + mln.Addr().String()}
+	return &stack{mock: m, gw: gw, srv: srv, url: "http://" + ln.Addr().String(), up: "http://" + mln.Addr().String(), logs: logs}
 }
 
 // deadPort returns a loopback port nothing listens on.
@@ -133,13 +155,6 @@ func deadPort(t *testing.T) string {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
 	return port
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // post sends a JSON body and returns the response with its body read.

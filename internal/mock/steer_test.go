@@ -27,7 +27,9 @@ func TestParseSteer(t *testing.T) {
 		check   func(s steer) bool
 		err     string // substring of the error, "" for none
 	}{
-		{"flags", "", nil, func(s steer) bool { return s.ttft == 5*time.Millisecond && s.itl == time.Millisecond && s.tokens == -1 && s.disconnect == -1 }, ""},
+		{"flags", "", nil, func(s steer) bool {
+			return s.ttft == 5*time.Millisecond && s.itl == time.Millisecond && s.tokens == -1 && s.disconnect == -1
+		}, ""},
 		{"decimal ms", "", []string{"X-Mock-TTFT", "12.5"}, func(s steer) bool { return s.ttft == 12500*time.Microsecond }, ""},
 		{"go duration", "", []string{"x-mock-itl", "2s"}, func(s steer) bool { return s.itl == 2*time.Second }, ""},
 		{"query", "?X-Mock-Tokens=7&x-mock-ttft=3", nil, func(s steer) bool { return s.tokens == 7 && s.ttft == 3*time.Millisecond }, ""},
@@ -41,7 +43,9 @@ func TestParseSteer(t *testing.T) {
 		{"hang flag forms", "?X-Mock-Hang", nil, func(s steer) bool { return s.hang }, ""},
 		{"hang false", "", []string{"X-Mock-Hang", "false"}, func(s steer) bool { return !s.hang }, ""},
 		{"status and sizes", "", []string{"X-Mock-Status", "529", "X-Response-Size", "1000", "X-Mock-Disconnect-After", "3", "X-Mock-Jitter", "0.25"},
-			func(s steer) bool { return s.status == 529 && s.respSize == 1000 && s.disconnect == 3 && s.jitter == 0.25 }, ""},
+			func(s steer) bool {
+				return s.status == 529 && s.respSize == 1000 && s.disconnect == 3 && s.jitter == 0.25
+			}, ""},
 		{"bad ttft", "", []string{"X-Mock-TTFT", "soon"}, nil, "X-Mock-TTFT"},
 		{"negative itl", "", []string{"X-Mock-ITL", "-1"}, nil, "X-Mock-ITL"},
 		{"nan latency", "", []string{"X-Mock-Latency", "NaN"}, nil, "X-Mock-Latency"},

@@ -21,12 +21,12 @@ func ParseUsage(op Operation, body []byte) Usage {
 	if !bytes.Contains(body, []byte(`"usage"`)) && op != OpCountTokens {
 		return u
 	}
-	res := gjson.GetBytes(body, "usage")
+	res := gjson.Get(bytesView(body), "usage")
 	switch op {
 	case OpMessages:
 		u.anthropic(res)
 	case OpCountTokens:
-		if n := gjson.GetBytes(body, "input_tokens"); n.Exists() {
+		if n := gjson.Get(bytesView(body), "input_tokens"); n.Exists() {
 			u.Input, u.Valid = n.Int(), true
 		}
 	case OpResponses:
@@ -74,6 +74,9 @@ func (u *Usage) anthropic(res gjson.Result) {
 	}
 }
 
+// Values read here are views into the reply (gjson.Get on bytesView, which
+// unlike GetBytes copies nothing); only integers leave these functions.
+
 // StreamEvent inspects one streamed event for usage and reports whether the
 // event is an OpenAI usage-only chunk (empty choices, usage set), which the
 // gateway hides from clients that did not ask for it.
@@ -84,7 +87,7 @@ func (u *Usage) StreamEvent(op Operation, name, data []byte) (usageOnly bool) {
 	case OpResponses:
 		if bytes.HasPrefix(name, []byte("response.")) || len(name) == 0 {
 			if bytes.Contains(data, []byte(`"usage"`)) {
-				res := gjson.GetBytes(data, "response.usage")
+				res := gjson.Get(bytesView(data), "response.usage")
 				if res.IsObject() {
 					u.responses(res)
 				}
@@ -95,12 +98,12 @@ func (u *Usage) StreamEvent(op Operation, name, data []byte) (usageOnly bool) {
 		if !bytes.Contains(data, []byte(`"usage"`)) {
 			return false
 		}
-		res := gjson.GetBytes(data, "usage")
+		res := gjson.Get(bytesView(data), "usage")
 		if !res.IsObject() {
 			return false
 		}
 		u.openAI(res)
-		ch := gjson.GetBytes(data, "choices")
+		ch := gjson.Get(bytesView(data), "choices")
 		return ch.IsArray() && isEmptyArray(ch.Raw)
 	}
 }
@@ -108,9 +111,9 @@ func (u *Usage) StreamEvent(op Operation, name, data []byte) (usageOnly bool) {
 func (u *Usage) anthropicEvent(name, data []byte) bool {
 	switch {
 	case bytes.Equal(name, []byte("message_start")):
-		u.anthropic(gjson.GetBytes(data, "message.usage"))
+		u.anthropic(gjson.Get(bytesView(data), "message.usage"))
 	case bytes.Equal(name, []byte("message_delta")):
-		res := gjson.GetBytes(data, "usage")
+		res := gjson.Get(bytesView(data), "usage")
 		if res.IsObject() {
 			u.Valid = true
 			if v := res.Get("output_tokens"); v.Exists() {
