@@ -70,4 +70,3 @@ func BenchmarkRelayOpenAIStream(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events+4), "ns/event")
 }
-
