@@ -59,6 +59,27 @@ func TestJournal(t *testing.T) {
 	}
 }
 
+func TestStart(t *testing.T) {
+	s, err := New(Options{Listen: "127.0.0.1:0", Journal: 1}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	if resp, _ := do(t, "GET", "http://"+addr+"/healthz", nil, ""); resp.StatusCode != 200 {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+}
+
 func TestJournalOff(t *testing.T) {
 	s, base := startMock(t, Options{}, nil)
 	if resp, _ := do(t, "GET", base+"/_mock/requests", nil, ""); resp.StatusCode != 404 {
@@ -206,6 +227,29 @@ func TestDisconnectAfter(t *testing.T) {
 		if e.Cancelled || e.Status != 200 {
 			t.Errorf("a deliberate disconnect is not a cancellation: %+v", e)
 		}
+	}
+}
+
+// TestDisconnectNonStream: a non-streamed reply is cut short of its Content-Length.
+func TestDisconnectNonStream(t *testing.T) {
+	s, base := startMock(t, Options{Journal: 4}, nil)
+	req, _ := http.NewRequestWithContext(waitCtx(t), "POST", base+"/v1/chat/completions", strings.NewReader(chatBody))
+	req.Header.Set("X-Mock-Disconnect-After", "8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !errors.Is(err, io.ErrUnexpectedEOF) || resp.StatusCode != 200 || len(body) == 0 || int64(len(body)) >= resp.ContentLength {
+		t.Errorf("read %d of %d bytes: %v", len(body), resp.ContentLength, err)
+	}
+	entries, err := s.WaitJournal(waitCtx(t), func(e []Entry) bool { return len(e) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries[0].Status != 200 || entries[0].Cancelled {
+		t.Errorf("entry %+v", entries[0])
 	}
 }
 

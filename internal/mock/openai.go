@@ -181,6 +181,10 @@ func (s *Server) reply(ctx *fasthttp.RequestCtx, c *call) {
 		b = b[:len(b)/2]
 	}
 	ctx.Response.SwapBody(b)
+	if c.st.disconnect >= 0 {
+		s.cutShort(ctx, c)
+		return
+	}
 	s.finish(ctx, c)
 }
 
