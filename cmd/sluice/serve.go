@@ -47,7 +47,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log, stdout, *printCurl); err != nil {
+	if err := serve(ctx, stop, cfg, log, stdout, *printCurl); err != nil {
 		log.Error("sluice stopped", slog.String("error", err.Error()))
 		return 1
 	}
@@ -74,8 +74,9 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 // serve runs the gateway (and the in-process mock when configured) until ctx
-// is cancelled, then shuts down gracefully.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer, printCurl bool) error {
+// is cancelled, then shuts down gracefully. stopSignals restores default
+// signal handling once draining starts.
+func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slog.Logger, stdout io.Writer, printCurl bool) error {
 	var mk *mock.Server
 	if cfg.Mock.Listen != "" {
 		var err error
@@ -123,6 +124,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// A second SIGINT/SIGTERM during the drain kills the process at once.
+	stopSignals()
 	grace := cfg.Server.ShutdownGrace.D()
 	log.Info("shutting down: draining in-flight requests", slog.Duration("grace", grace))
 	sctx, cancel := context.WithTimeout(context.Background(), grace+cfg.Server.ShutdownDelay.D())

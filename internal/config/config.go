@@ -36,6 +36,11 @@ type Config struct {
 	Models []Model `yaml:"models"`
 	// Passthrough configures where /v1/* paths that Sluice does not know go.
 	Passthrough Passthrough `yaml:"passthrough"`
+	// Storage names the shared engines used when Sluice outgrows one
+	// machine. Zero value: SQLite under DataDir and in-memory limits.
+	Storage Storage `yaml:"storage"`
+	// Auth configures virtual keys. Zero value: no authentication (tier L0).
+	Auth Auth `yaml:"auth"`
 }
 
 // Server configures the data-plane listener. Zero values mean the defaults
@@ -48,7 +53,8 @@ type Server struct {
 	// MaxRequestBody is the largest request body accepted; larger bodies get
 	// 413 without being read into memory. Default 32MiB.
 	MaxRequestBody ByteSize `yaml:"max_request_body"`
-	// MaxHeaderBytes bounds the request line plus headers. Default 64KiB.
+	// MaxHeaderBytes bounds the request line plus headers; it is also the
+	// read buffer held by every client connection. Default 16KiB.
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
 	// ReadTimeout bounds reading one whole request (headers and body) from a
 	// client, against slow clients. Default 60s.
@@ -79,6 +85,10 @@ type TLS struct {
 type Admin struct {
 	// Token is the bearer token of the admin API. Empty: admin API off.
 	Token Secret `yaml:"token"`
+	// Listen is host:port of a separate listener for the admin API (and
+	// health and metrics). Empty: the admin API is served on the client
+	// listener, Server.Listen.
+	Listen string `yaml:"listen"`
 }
 
 // Log configures log/slog output on stderr.
@@ -187,7 +197,7 @@ const (
 	DefaultListen           = "127.0.0.1:8080"
 	DefaultDataDir          = "./data"
 	DefaultMaxRequestBody   = 32 << 20
-	DefaultMaxHeaderBytes   = 64 << 10
+	DefaultMaxHeaderBytes   = 16 << 10
 	DefaultReadTimeout      = 60 * time.Second
 	DefaultWriteTimeout     = 60 * time.Second
 	DefaultIdleTimeout      = 120 * time.Second
@@ -200,6 +210,7 @@ const (
 	DefaultMaxConns         = 4096
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
+	DefaultSyncInterval     = time.Second
 )
 
 // UsageInjection reports whether Sluice may add stream_options.include_usage

@@ -35,6 +35,8 @@
 // Errors Sluice produces are *HTTPError values written in the caller's
 // format (OpenAI or Anthropic). Upstream errors pass through untouched. Once
 // a stream has started, a failure becomes the format's own error event and
-// the stream ends. A client that goes away is recorded with status 499 and
-// its upstream request is cancelled at once.
+// the stream ends. A client that goes away during a stream is recorded with
+// status 499 and its upstream request is cancelled at once. Before the
+// upstream's reply headers arrive (and for buffered replies) fasthttp gives
+// no handle to abort the exchange: the first-byte timeout bounds that wait.
 package gateway

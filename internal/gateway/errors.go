@@ -175,6 +175,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // 504.
 func upstreamHTTPError(provName string, ue *provider.UpstreamError) *HTTPError {
 	switch ue.Kind {
+	case provider.KindNoConns:
+		return &HTTPError{Status: 503, Code: CodeOverloaded, Err: ue,
+			Msg: "Sluice has reached its connection limit to provider " + provName + " (max_conns); retry after a short backoff"}
 	case provider.KindTimeout:
 		return &HTTPError{Status: 504, Code: CodeUpstreamTimeout, Err: ue,
 			Msg: "provider " + provName + " did not answer in time; retry later or raise its timeouts.first_byte"}

@@ -38,6 +38,9 @@ type exchange struct {
 	errCode string // code of the error Sluice produced, if any
 	ttft    time.Duration
 
+	settled  bool // settle ran
+	relaying bool // the response body is this exchange; Close settles and releases
+
 	// Streaming state (relay.go).
 	stream      bool
 	raw         bool // relay bytes as they come (passthrough), no SSE parsing
@@ -65,7 +68,6 @@ const (
 	reasonNone cancelReason = iota
 	reasonClientGone
 	reasonTotalTimeout
-	reasonShutdown
 )
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{} }}
@@ -77,7 +79,6 @@ func (g *Gateway) acquireExchange(r *route) *exchange {
 	x.start = time.Now()
 	g.inFlight.Add(1)
 	g.met.InFlight().Inc()
-	g.settled.Add(1)
 	return x
 }
 
@@ -106,9 +107,38 @@ func (x *exchange) settle() {
 	}
 	g.inFlight.Add(-1)
 	g.met.InFlight().Dec()
+	x.settled = true
+}
+
+// release returns a settled exchange to the pool. The owner calls it: the
+// handler for buffered replies, Close for relayed streams.
+func (x *exchange) release() {
 	x.reset()
 	exchangePool.Put(x)
-	g.settled.Done()
+}
+
+// finish runs deferred by every handler that owns an exchange: it turns a
+// panic into a 500, makes sure the exchange settled exactly once, and
+// releases it unless a relay took it over (Close releases it then).
+func (x *exchange) finish(ctx *fasthttp.RequestCtx) {
+	if v := recover(); v != nil {
+		x.g.logPanic(v)
+		if x.relaying {
+			// The panic came after the relay took over: it settles and
+			// releases in Close.
+			return
+		}
+		if !x.settled {
+			x.fail(ctx, errorf(500, CodeInternal, "Sluice hit an internal error; it was logged, retry the request"))
+		}
+	}
+	if x.relaying {
+		return
+	}
+	if !x.settled {
+		x.settle()
+	}
+	x.release()
 }
 
 func (x *exchange) routeName() string {
@@ -161,6 +191,7 @@ func (x *exchange) reset() {
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
+	x.settled, x.relaying = false, false
 	x.conn, x.bodyStream, x.timer, x.watchDone = nil, nil, nil, nil
 	x.watchStop.Store(false)
 	x.clientBytes.Store(false)

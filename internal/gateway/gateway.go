@@ -31,14 +31,17 @@ type Gateway struct {
 	dynMu sync.Mutex
 	dyn   atomic.Pointer[map[string]*target] // "provider/model" targets seen so far
 
+	passAnthropic *provider.Upstream // catch-all for /v1/messages/*: the first anthropic provider
+	others        map[string]*metrics.Target
+
 	ready    atomic.Bool
 	draining atomic.Bool
 	inFlight atomic.Int64
-	settled  sync.WaitGroup // open exchanges, for tests and shutdown
 }
 
-// maxDynamicTargets caps "provider/model" names that get their own metric
-// labels; beyond it they share the label "other".
+// maxDynamicTargets caps the "provider/model" names cached with their own
+// metric labels; beyond it a name gets a fresh target sharing the label
+// "other", so clients cannot grow the cache or the label set.
 const maxDynamicTargets = 256
 
 // model is a public model name and its targets.
@@ -122,6 +125,13 @@ func New(cfg *config.Config, log *slog.Logger, met *metrics.Registry) (*Gateway,
 	if name := cfg.Passthrough.Provider; name != "" {
 		g.pass = g.ups[name]
 	}
+	g.others = make(map[string]*metrics.Target, len(g.ups))
+	for _, p := range cfg.Providers {
+		g.others[p.Name] = met.ForTarget("other", p.Name)
+		if g.passAnthropic == nil && p.Kind == config.KindAnthropic {
+			g.passAnthropic = g.ups[p.Name]
+		}
+	}
 	g.modelsJSON, g.modelsAnthropicJSON = g.buildModelLists()
 	return g, nil
 }
@@ -176,12 +186,13 @@ func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *target {
 	if t := old[name]; t != nil {
 		return t
 	}
-	label := name
 	if len(old) >= maxDynamicTargets {
-		label = "other"
+		// Not cached. The model string is only used while the request
+		// lasts, so it may point into the body.
+		return &target{up: up, model: name[len(up.Name())+1:], weight: 1, met: g.otherMetrics(up.Name())}
 	}
 	name = strings.Clone(name) // the caller's string points into the request body
-	t := &target{up: up, model: name[len(up.Name())+1:], weight: 1, met: g.met.ForTarget(label, up.Name())}
+	t := &target{up: up, model: name[len(up.Name())+1:], weight: 1, met: g.met.ForTarget(name, up.Name())}
 	next := make(map[string]*target, len(old)+1)
 	for k, v := range old {
 		next[k] = v
@@ -189,6 +200,15 @@ func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *target {
 	next[name] = t
 	g.dyn.Store(&next)
 	return t
+}
+
+// otherMetrics returns the shared handles of uncached "provider/model"
+// names for one provider (ForTarget returns the same series every time).
+func (g *Gateway) otherMetrics(provider string) *metrics.Target {
+	if m := g.others[provider]; m != nil {
+		return m
+	}
+	return g.met.ForTarget("other", provider)
 }
 
 func quote(s string) string {

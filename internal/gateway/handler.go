@@ -27,6 +27,7 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		path := ctx.Path()
 		if !bytes.HasPrefix(path, strV1) {
+			g.setRequestID(ctx)
 			switch string(path) {
 			case "/healthz":
 				ctx.SetContentType("application/json")
@@ -36,7 +37,6 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			case "/metrics":
 				metricsHandler(ctx)
 			default:
-				g.setRequestID(ctx)
 				writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
 					"no route for "+string(ctx.Method())+" "+quote(string(path))+"; the client API is under /v1/"))
 			}
@@ -144,13 +144,9 @@ func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(g.modelsJSON)
 }
 
-// recoverPanic turns a panic in the request path into a 500 in the
-// caller's format and a log line with the stack.
-func (g *Gateway) recoverPanic(ctx *fasthttp.RequestCtx, f provider.Format) {
-	if v := recover(); v != nil {
-		g.log.LogAttrs(context.Background(), slog.LevelError, "panic in request",
-			slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-		g.met.GatewayError("panic", CodeInternal)
-		writeError(ctx, f, errorf(500, CodeInternal, "Sluice hit an internal error; it was logged, retry the request"))
-	}
+// logPanic records a panic recovered in the request path with its stack.
+func (g *Gateway) logPanic(v any) {
+	g.log.LogAttrs(context.Background(), slog.LevelError, "panic in request",
+		slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+	g.met.GatewayError("panic", CodeInternal)
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -10,7 +12,31 @@ import (
 	"github.com/sluice-gw/sluice/internal/provider"
 )
 
-var strEventStream = []byte("text/event-stream")
+var (
+	strEventStream   = []byte("text/event-stream")
+	strMessagesSlash = []byte("/v1/messages/")
+)
+
+// hasDotSegment reports whether a raw path has a "." or ".." segment, plain
+// or percent-encoded.
+func hasDotSegment(p []byte) bool {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p[1:], '/')
+		seg := p[1:]
+		if i >= 0 {
+			seg = p[1 : 1+i]
+		}
+		switch strings.ToLower(string(seg)) {
+		case ".", "..", "%2e", "%2e%2e", ".%2e", "%2e.":
+			return true
+		}
+		if i < 0 {
+			break
+		}
+		p = p[1+i:]
+	}
+	return false
+}
 
 // serveModel runs the pipeline (doc.go) for one model route.
 func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *route) {
@@ -18,7 +44,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *route) {
 	// by fasthttp before we got here.
 	x := g.acquireExchange(r)
 	x.format, x.op = r.format, r.op
-	defer g.recoverPanic(ctx, r.format)
+	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
 	if g.draining.Load() {
 		ctx.SetConnectionClose()
@@ -96,6 +122,17 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 		x.fail(ctx, upstreamHTTPError(x.up.Name(), ue))
 		return
 	}
+	if x.upResp.BodyStream() != nil && !x.raw && (x.upResp.StatusCode() != 200 ||
+		!bytes.HasPrefix(x.upResp.Header.ContentType(), strEventStream)) {
+		// A streamed request answered with an error (or not as a stream):
+		// read the reply whole, bounded, and pass it through.
+		if err := x.bufferStreamedReply(); err != nil {
+			ue := provider.Classify(err)
+			x.g.met.UpstreamError(x.up.Name(), ue.Kind)
+			x.fail(ctx, upstreamHTTPError(x.up.Name(), ue))
+			return
+		}
+	}
 	// 8. Relay.
 	resp := &x.upResp
 	status := resp.StatusCode()
@@ -112,8 +149,8 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 		x.startRelay(ctx, now.Add(to.Total))
 		return
 	}
-	// A buffered reply (or an error reply to a stream request): hand the
-	// upstream's body buffer to the client response without copying it.
+	// A buffered reply: hand the upstream's body buffer to the client
+	// response without copying it.
 	if body := resp.Body(); status < 300 && x.op != 0 {
 		x.usage = provider.ParseUsage(x.op, body)
 	}
@@ -121,12 +158,44 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 	x.settle()
 }
 
+// maxStreamErrorBody bounds a non-stream reply to a stream request.
+const maxStreamErrorBody = 4 << 20
+
+// bufferStreamedReply reads a streamed reply body into the response's own
+// buffer, so the buffered path can pass it through.
+func (x *exchange) bufferStreamedReply() error {
+	resp := &x.upResp
+	buf := make([]byte, 0, 4096)
+	r := io.LimitReader(resp.BodyStream(), maxStreamErrorBody+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			_ = resp.CloseBodyStream()
+			return err
+		}
+	}
+	if len(buf) > maxStreamErrorBody {
+		_ = resp.CloseBodyStream()
+		return &provider.UpstreamError{Kind: provider.KindMalformed, Err: errors.New("reply to a stream request is neither a stream nor a small body")}
+	}
+	_ = resp.CloseBodyStream()
+	resp.SwapBody(buf)
+	return nil
+}
+
 // servePassthrough sends a /v1/* path Sluice has no route for to the
 // passthrough provider as is, relaying the reply as it comes.
 func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x := g.acquireExchange(nil)
 	x.format = formatOf(ctx.Path())
-	defer g.recoverPanic(ctx, x.format)
+	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
 	if g.pass == nil {
 		x.fail(ctx, errorf(404, CodeNotFound, "no route for "+string(ctx.Method())+" "+quote(string(ctx.Path()))+
@@ -134,9 +203,21 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x.up = g.pass
+	if bytes.HasPrefix(ctx.Path(), strMessagesSlash) && g.passAnthropic != nil {
+		x.up = g.passAnthropic // Anthropic's own sub-resources (batches, ...)
+	}
+	// The path goes upstream as the client sent it (still percent-encoded);
+	// fasthttp's decoded Path() would turn %3F into "?" or %2F into "/".
+	// Dot segments, encoded or not, could climb out of the provider's base
+	// path, so they are refused.
+	raw := ctx.URI().PathOriginal()
+	if !bytes.HasPrefix(raw, strV1) || hasDotSegment(raw) {
+		x.fail(ctx, errorf(400, CodeInvalidRequest, "the request path must not contain dot segments (. or ..); send a normalized path"))
+		return
+	}
 	x.raw = true
 	req := &x.upReq
-	x.up.Prepare(req, ctx.Method(), ctx.Path()[3:], ctx.URI().QueryString(), &ctx.Request.Header)
+	x.up.Prepare(req, ctx.Method(), raw[3:], ctx.URI().QueryString(), &ctx.Request.Header)
 	req.Header.SetBytesV("X-Request-Id", x.reqID)
 	req.SetBodyRaw(ctx.PostBody())
 	x.send(ctx)

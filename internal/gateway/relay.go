@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -50,6 +51,22 @@ func (x *exchange) startRelay(ctx *fasthttp.RequestCtx, deadline time.Time) {
 	x.mu.Unlock()
 	x.timer = time.AfterFunc(time.Until(deadline), func() { x.cancel(gen, reasonTotalTimeout) })
 	x.g.met.StreamsOpen().Inc()
+	if !ctx.Request.Header.IsHTTP11() {
+		// HTTP/1.0 has no chunked encoding (RFC 9112 §6.1) and fasthttp
+		// would use it for a body of unknown length: relay the whole stream
+		// first and send it with a Content-Length. Rare (curl -0, old
+		// proxies); everything else streams.
+		var body []byte
+		for !x.done {
+			x.fill()
+			body = append(body, x.out...)
+			x.out = x.out[:0]
+		}
+		ctx.Response.SetBodyRaw(body)
+		x.closeRelay() // the handler's finish settles and releases
+		return
+	}
+	x.relaying = true
 	ctx.Response.SetBodyStream(x, -1)
 }
 
@@ -78,14 +95,16 @@ func (x *exchange) cancelReason() cancelReason {
 func (x *exchange) watchClient(gen uint64) {
 	defer close(x.watchDone)
 	var b [1]byte
-	n, _ := x.conn.Read(b[:])
+	n, err := x.conn.Read(b[:])
 	if n > 0 {
 		x.clientBytes.Store(true)
 		return
 	}
-	if !x.watchStop.Load() {
-		x.cancel(gen, reasonClientGone)
+	var ne net.Error
+	if x.watchStop.Load() || (errors.As(err, &ne) && ne.Timeout()) {
+		return // stopped by stopWatch, not by the client
 	}
+	x.cancel(gen, reasonClientGone)
 }
 
 // SupportsBodyWriteTo tells fasthttp to use WriteTo for chunked framing.
@@ -98,6 +117,9 @@ func (x *exchange) WriteTo(w io.Writer) (int64, error) {
 	gen := x.gen
 	x.mu.Unlock()
 	x.watchDone = make(chan struct{})
+	// fasthttp armed a read deadline (server.read_timeout) for reading the
+	// request; the watcher must block for as long as the stream lasts.
+	_ = x.conn.SetReadDeadline(time.Time{})
 	go x.watchClient(gen)
 	defer x.stopWatch()
 
@@ -139,8 +161,10 @@ func (x *exchange) stopWatch() {
 	}
 }
 
-// Read serves clients that cannot take chunked replies (HTTP/1.0), for
-// which fasthttp reads the body instead of calling WriteTo.
+// Read makes the exchange an io.Reader for SetBodyStream. fasthttp calls
+// WriteTo instead for chunked bodies, which is every body Sluice streams
+// (HTTP/1.0 clients are served buffered by startRelay); Read remains
+// correct for any caller that reads.
 func (x *exchange) Read(p []byte) (int, error) {
 	for x.outPos >= len(x.out) {
 		if x.done {
@@ -169,6 +193,21 @@ func (x *exchange) fill() {
 		if err != nil {
 			x.end(err)
 			return
+		}
+		if ev.Incomplete {
+			if n := len(ev.Raw); n == 0 || ev.Raw[n-1] != '\n' {
+				// The upstream stopped mid-line: relaying the fragment
+				// would glue the error event onto a broken line. end()
+				// reports the failure on the next call.
+				continue
+			}
+			// Only the blank line is missing (a last "data: [DONE]\n"):
+			// the event is whole. Relay it, completed.
+			if !x.event(&ev) {
+				x.out = append(x.out, ev.Raw...)
+				x.out = append(x.out, '\n')
+			}
+			continue
 		}
 		if len(ev.Data) == 0 && len(ev.Name) == 0 {
 			// A comment (keep-alive): relay it as is.
@@ -261,8 +300,18 @@ func (x *exchange) end(err error) {
 }
 
 // Close is called by fasthttp once the body has been written (or the
-// response dropped): it releases the upstream and settles the exchange.
+// response dropped): it releases the upstream, settles the exchange and
+// returns it to the pool.
 func (x *exchange) Close() error {
+	x.closeRelay()
+	x.settle()
+	x.release()
+	return nil
+}
+
+// closeRelay stops the timer, releases (or closes) the upstream connection
+// and records a relay that did not run to its end as 499.
+func (x *exchange) closeRelay() {
 	if x.timer != nil {
 		x.timer.Stop()
 	}
@@ -279,6 +328,4 @@ func (x *exchange) Close() error {
 		x.upResp.CloseBodyStream() //nolint:errcheck // releases or closes the upstream connection
 	}
 	x.g.met.StreamsOpen().Dec()
-	x.settle()
-	return nil
 }

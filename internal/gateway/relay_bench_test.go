@@ -3,8 +3,11 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
@@ -69,4 +72,28 @@ func BenchmarkRelayOpenAIStream(b *testing.B) {
 		dst = relayAll(x, stream, dst[:0])
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events+4), "ns/event")
+}
+
+// A stream cut in the middle of an event ends with a clean error event, not
+// with the error glued onto the broken line.
+func TestRelayCutMidEvent(t *testing.T) {
+	stream := openAIStream(3)
+	cut := stream[:len(stream)/2]
+	for cut[len(cut)-1] == '\n' {
+		cut = cut[:len(cut)-1]
+	}
+	g := &Gateway{met: metrics.New()}
+	up, err := provider.NewUpstream(&config.Provider{Name: "p", Kind: "openai", BaseURL: "http://127.0.0.1:1/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &exchange{g: g, up: up, op: provider.OpChat, format: provider.FormatOpenAI, rd: sse.NewReader(nil, maxEvent)}
+	got := string(relayAll(x, cut, nil))
+	i := strings.LastIndex(got, "data: {\"error\"")
+	if i < 0 || (i > 0 && !strings.HasSuffix(got[:i], "\n\n")) {
+		t.Fatalf("error event not on its own:\n%s", got)
+	}
+	if !strings.HasSuffix(got, "\n\n") || x.errCode != CodeUpstreamUnreachable {
+		t.Fatalf("code %q, stream:\n%s", x.errCode, got)
+	}
 }

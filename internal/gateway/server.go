@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -14,18 +13,15 @@ import (
 
 // Server is the listener side of a gateway.
 type Server struct {
-	g    *Gateway
-	srv  *fasthttp.Server
-	mu   sync.Mutex
-	lns  []net.Listener
-	done chan struct{}
+	g   *Gateway
+	srv *fasthttp.Server
 }
 
 // NewServer builds the fasthttp server for g with the configured limits.
 func (g *Gateway) NewServer() *Server {
 	sc := g.cfg.Server
 	maxHeader := sc.MaxHeaderBytes.Int()
-	return &Server{g: g, done: make(chan struct{}), srv: &fasthttp.Server{
+	return &Server{g: g, srv: &fasthttp.Server{
 		Handler:               g.Handler(),
 		ErrorHandler:          g.ErrorHandler,
 		Name:                  "",
@@ -36,6 +32,9 @@ func (g *Gateway) NewServer() *Server {
 		WriteTimeout:          sc.WriteTimeout.D(),
 		IdleTimeout:           sc.IdleTimeout.D(),
 		CloseOnShutdown:       true,
+		// Replies without a Content-Type (rare upstreams, passthrough)
+		// must not gain fasthttp's text/plain default.
+		NoDefaultContentType: true,
 		// The body limit must be enforced before reading: fasthttp checks
 		// Content-Length against MaxRequestBodySize up front.
 		DisablePreParseMultipartForm: true,
@@ -53,9 +52,6 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 // Serve accepts connections on ln until Shutdown. The gateway reports ready
 // once it is serving.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
 	s.g.ready.Store(true)
 	return s.srv.Serve(ln)
 }

@@ -55,6 +55,7 @@ func (l *logBuffer) String() string {
 const baseConfig = `
 server:
   listen: 127.0.0.1:0
+  read_timeout: ${READ_TIMEOUT:-60s}
   max_request_body: ${MAX_BODY:-1MiB}
   max_in_flight: ${MAX_IN_FLIGHT:-0}
 log:

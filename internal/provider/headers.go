@@ -111,7 +111,8 @@ func (p *headerPolicy) forward(dst *fasthttp.RequestHeader, src *fasthttp.Reques
 		if neverForward[key] || hasPrefixFold(k, "x-sluice-") {
 			continue
 		}
-		if p.allow != nil && !p.allow[key] {
+		// Content-Type describes the body, which always goes upstream.
+		if p.allow != nil && !p.allow[key] && key != "content-type" {
 			continue
 		}
 		if p.deny[key] {
@@ -120,7 +121,7 @@ func (p *headerPolicy) forward(dst *fasthttp.RequestHeader, src *fasthttp.Reques
 		if connTokens != nil && tokenListHas(connTokens, lk) {
 			continue
 		}
-		dst.SetBytesKV(k, v)
+		dst.AddBytesKV(k, v) // repeated headers stay repeated
 	}
 }
 
@@ -163,6 +164,6 @@ func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 			}
 			continue
 		}
-		dst.SetBytesKV(k, v)
+		dst.AddBytesKV(k, v)
 	}
 }

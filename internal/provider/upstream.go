@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -88,15 +89,16 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 			addr = net.JoinHostPort(u.Hostname(), "80")
 		}
 	}
-	dial, err := up.dialer(p, isTLS)
-	if err != nil {
-		return nil, fmt.Errorf("provider %s: %w", p.Name, err)
-	}
 	var tlsCfg *tls.Config
 	if isTLS {
+		var err error
 		if tlsCfg, err = tlsConfig(p.CAFile, u.Hostname()); err != nil {
 			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
 		}
+	}
+	dial, err := up.dialer(p, isTLS, tlsCfg)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s: %w", p.Name, err)
 	}
 	maxConns := p.MaxConns
 	if maxConns <= 0 {
@@ -109,6 +111,11 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		TLSConfig: tlsCfg,
 		Dial:      dial,
 		MaxConns:  maxConns,
+		// Upstreams close idle keep-alive connections on their own schedule
+		// (uvicorn after 5 s, nginx after 75 s); a POST that finds its pooled
+		// connection closed before any reply byte is retried once on a fresh
+		// one instead of failing with 502.
+		RetryIfErr: retryStaleConn,
 		// Deadlines are set per request (DoDeadline) and per read
 		// (deadlineConn); fasthttp's fixed timeouts stay off.
 		MaxIdleConnDuration:           90 * time.Second,
@@ -116,8 +123,10 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		DisablePathNormalizing:        true,
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: false,
-		ReadBufferSize:                16 << 10,
-		WriteBufferSize:               16 << 10,
+		// Per-connection buffers: the read buffer also bounds the reply
+		// headers; bodies are streamed or grown separately.
+		ReadBufferSize:  8 << 10,
+		WriteBufferSize: 4 << 10,
 	}
 	return up, nil
 }
@@ -132,7 +141,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // dialer returns a dial function honouring the configured proxy (or the
 // HTTP(S)_PROXY / NO_PROXY environment) and the connect timeout, whose
 // connections enforce the idle timeout.
-func (up *Upstream) dialer(p *config.Provider, isTLS bool) (fasthttp.DialFunc, error) {
+func (up *Upstream) dialer(p *config.Provider, isTLS bool, tlsCfg *tls.Config) (fasthttp.DialFunc, error) {
 	d := &fasthttpproxy.Dialer{
 		TCPDialer:      fasthttp.TCPDialer{Concurrency: 0},
 		Timeout:        up.timeouts.Connect,
@@ -148,15 +157,38 @@ func (up *Upstream) dialer(p *config.Provider, isTLS bool) (fasthttp.DialFunc, e
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	idle := up.timeouts.Idle
+	idle, connect := up.timeouts.Idle, up.timeouts.Connect
 	return func(addr string) (net.Conn, error) {
 		c, err := inner(addr)
 		if err != nil {
 			return nil, &ConnectError{Err: err}
 		}
-		return &deadlineConn{Conn: c, idle: idle}, nil
+		if tlsCfg == nil {
+			return &deadlineConn{Conn: c, idle: idle}, nil
+		}
+		// The TLS handshake happens here, under the connect timeout, so that
+		// (a) an upstream that never completes it fails as a connect error
+		// instead of hanging (fasthttp would run it lazily, without a read
+		// deadline), and (b) deadlineConn sits above TLS and only counts
+		// application bytes: TLS 1.3 session tickets that arrive after the
+		// handshake must not start the idle clock before the first byte.
+		tc := tls.Client(c, tlsCfg)
+		_ = c.SetDeadline(time.Now().Add(connect))
+		if err := tc.Handshake(); err != nil {
+			_ = c.Close()
+			return nil, &ConnectError{Err: fmt.Errorf("tls handshake: %w", err)}
+		}
+		_ = c.SetDeadline(time.Time{})
+		return &tlsDeadlineConn{deadlineConn{Conn: tc, idle: idle}}, nil
 	}, nil
 }
+
+// tlsDeadlineConn is a deadlineConn over an established TLS connection. Its
+// Handshake method tells fasthttp the connection is TLS already, so it does
+// not wrap it again.
+type tlsDeadlineConn struct{ deadlineConn }
+
+func (c *tlsDeadlineConn) Handshake() error { return nil }
 
 func tlsConfig(caFile, serverName string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
@@ -234,15 +266,26 @@ func (up *Upstream) authorize(req *fasthttp.Request) {
 }
 
 // Do sends req and reads the reply headers (and the body unless
-// resp.StreamBody is set). The first-byte deadline covers connecting,
-// sending and the reply headers; once bytes flow, each read has the idle
-// timeout. Callers enforce the total timeout on streamed bodies themselves.
+// resp.StreamBody is set). Dialing and the TLS handshake are bounded by the
+// connect timeout; deadline (the first-byte deadline) bounds sending and the
+// reply headers; once reply bytes flow, each read has the idle timeout.
+// Callers enforce the total timeout on streamed bodies themselves.
 func (up *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	err := up.client.DoDeadline(req, resp, deadline)
 	if err != nil {
 		return classify(err)
 	}
 	return nil
+}
+
+// retryStaleConn retries once when a reused connection turned out to be
+// closed by the upstream before it sent anything.
+func retryStaleConn(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if attempts != 1 {
+		return false, false
+	}
+	return false, errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // ConnectError is a failure to reach the upstream at all.
@@ -257,6 +300,7 @@ const (
 	KindTimeout   = "timeout"
 	KindReset     = "reset"
 	KindMalformed = "malformed"
+	KindNoConns   = "no_free_conns" // max_conns reached: Sluice sheds load
 )
 
 // UpstreamError is a classified failure of an upstream exchange.
@@ -282,7 +326,7 @@ func classify(err error) error {
 	case errors.As(err, &ne) && ne.Timeout():
 		return &UpstreamError{Kind: KindTimeout, Err: err}
 	case errors.Is(err, fasthttp.ErrNoFreeConns):
-		return &UpstreamError{Kind: KindConnect, Err: err}
+		return &UpstreamError{Kind: KindNoConns, Err: err}
 	case isParseError(err):
 		return &UpstreamError{Kind: KindMalformed, Err: err}
 	default:

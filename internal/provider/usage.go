@@ -95,7 +95,7 @@ func (u *Usage) StreamEvent(op Operation, name, data []byte) (usageOnly bool) {
 		}
 		return false
 	default:
-		if !bytes.Contains(data, []byte(`"usage"`)) {
+		if !hasUsage(data) {
 			return false
 		}
 		res := gjson.Get(bytesView(data), "usage")
@@ -136,6 +136,26 @@ func isEmptyArray(raw string) bool {
 		switch raw[i] {
 		case ' ', '\t', '\n', '\r':
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// hasUsage reports whether an OpenAI chunk may carry a usage object: it has
+// a "usage" key whose value is not null. Once usage is requested OpenAI puts
+// "usage":null on every chunk; this skips those without a JSON lookup.
+func hasUsage(data []byte) bool {
+	key := []byte(`"usage"`)
+	i := bytes.Index(data, key)
+	if i < 0 {
+		return false
+	}
+	rest := data[i+len(key):]
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if len(rest) > 0 && rest[0] == ':' {
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if bytes.HasPrefix(rest, []byte("null")) && !bytes.Contains(rest, key) {
 			return false
 		}
 	}

@@ -1,0 +1,46 @@
+package provider
+
+import "testing"
+
+func TestStreamEventUsage(t *testing.T) {
+	tests := []struct {
+		name      string
+		op        Operation
+		event     string
+		data      string
+		usageOnly bool
+		want      Usage
+	}{
+		{name: "null usage", op: OpChat, data: `{"choices":[{"delta":{"content":"x"}}],"usage":null}`},
+		{name: "null usage with a content mentioning usage", op: OpChat,
+			data: `{"choices":[{"delta":{"content":"\"usage\": 5"}}],"usage" : null}`},
+		{name: "usage chunk", op: OpChat, data: `{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":1}}}`,
+			usageOnly: true, want: Usage{Input: 3, Output: 4, CacheRead: 1, Valid: true}},
+		{name: "usage on a content chunk", op: OpChat, data: `{"choices":[{"delta":{}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}`,
+			want: Usage{Input: 3, Output: 4, Valid: true}},
+		{name: "responses completed", op: OpResponses, event: "response.completed",
+			data: `{"type":"response.completed","response":{"usage":{"input_tokens":7,"output_tokens":8}}}`,
+			want: Usage{Input: 7, Output: 8, Valid: true}},
+		{name: "anthropic start", op: OpMessages, event: "message_start",
+			data: `{"type":"message_start","message":{"usage":{"input_tokens":10,"cache_read_input_tokens":5,"output_tokens":1}}}`,
+			want: Usage{Input: 15, CacheRead: 5, Output: 1, Valid: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var u Usage
+			if got := u.StreamEvent(tt.op, []byte(tt.event), []byte(tt.data)); got != tt.usageOnly {
+				t.Errorf("usageOnly = %v", got)
+			}
+			if u != tt.want {
+				t.Errorf("usage = %+v, want %+v", u, tt.want)
+			}
+		})
+	}
+	// message_delta carries the final output count.
+	var u Usage
+	u.StreamEvent(OpMessages, []byte("message_start"), []byte(`{"message":{"usage":{"input_tokens":10,"output_tokens":1}}}`))
+	u.StreamEvent(OpMessages, []byte("message_delta"), []byte(`{"usage":{"output_tokens":42}}`))
+	if u.Input != 10 || u.Output != 42 {
+		t.Errorf("anthropic stream usage %+v", u)
+	}
+}
