@@ -136,8 +136,9 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 	// 8. Relay.
 	resp := &x.upResp
 	status := resp.StatusCode()
+	// x-request-id, set on arrival, stays: the upstream's own id is copied
+	// as x-upstream-request-id.
 	provider.CopyResponseHeaders(&ctx.Response.Header, &resp.Header)
-	ctx.Response.Header.SetBytesV("X-Request-Id", x.reqID)
 	ctx.SetStatusCode(status)
 	x.status = status
 	if status >= 500 {

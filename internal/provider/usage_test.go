@@ -44,3 +44,41 @@ func TestStreamEventUsage(t *testing.T) {
 		t.Errorf("anthropic stream usage %+v", u)
 	}
 }
+
+func TestParseUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		op   Operation
+		body string
+		want Usage
+	}{
+		{name: "chat", op: OpChat, body: `{"choices":[{"message":{"content":"the \"usage\": {} trick"}}],"usage":{"prompt_tokens":5,"completion_tokens":6},"system_fingerprint":"x"}`,
+			want: Usage{Input: 5, Output: 6, Valid: true}},
+		{name: "usage not last key", op: OpChat, body: `{"usage":{"prompt_tokens":1,"completion_tokens":2},"choices":[]}`,
+			want: Usage{Input: 1, Output: 2, Valid: true}},
+		{name: "null usage", op: OpChat, body: `{"choices":[],"usage":null}`},
+		{name: "no usage", op: OpChat, body: `{"choices":[]}`},
+		{name: "messages", op: OpMessages, body: `{"content":[],"usage":{"input_tokens":3,"output_tokens":4,"cache_creation_input_tokens":2}}`,
+			want: Usage{Input: 5, Output: 4, CacheWrite: 2, Valid: true}},
+		{name: "responses", op: OpResponses, body: `{"output":[],"usage":{"input_tokens":3,"output_tokens":4,"input_tokens_details":{"cached_tokens":1}}}`,
+			want: Usage{Input: 3, Output: 4, CacheRead: 1, Valid: true}},
+		{name: "count tokens", op: OpCountTokens, body: `{"input_tokens":12}`, want: Usage{Input: 12, Valid: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ParseUsage(tt.op, []byte(tt.body)); got != tt.want {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkParseUsage(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-static","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am a static reply, a little longer than a greeting so that the body has the size of a real short answer."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":8,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_x"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if u := ParseUsage(OpChat, body); !u.Valid {
+			b.Fatal("no usage")
+		}
+	}
+}
