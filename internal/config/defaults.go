@@ -11,7 +11,9 @@ import (
 //
 // Besides the constants: a target's model defaults to its public model's
 // name, its weight to 1, the passthrough provider to the first provider of
-// kind openai, and trailing slashes are trimmed from base URLs.
+// kind openai, and trailing slashes are trimmed from base URLs. A static
+// key's id defaults to StaticKeyID of its key, its budget_period to total
+// when it has a budget.
 func (c *Config) ApplyDefaults() { applyDefaults(c, nil) }
 
 // applyDefaults is ApplyDefaults for the loader, which knows which scalars
@@ -32,6 +34,7 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	setDefault(&c.DataDir, DefaultDataDir)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
+	applyAuthDefaults(&c.Auth)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]

@@ -127,6 +127,11 @@ func (v *validator) notNegative(path string, d Duration) {
 func (v *validator) validate(c *Config) {
 	v.server(&c.Server)
 	v.admin(&c.Admin)
+	if c.Admin.Listen != "" {
+		v.adminListen(c)
+	}
+	v.storage(&c.Storage)
+	v.auth(&c.Auth)
 	v.log(&c.Log)
 	if c.DataDir == "" {
 		v.required("data_dir", "")

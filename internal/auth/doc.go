@@ -1,0 +1,48 @@
+// Package auth holds Sluice's virtual keys: secret generation and hashing,
+// the in-memory cache the request path authenticates against, the key
+// store (SQLite by default, PostgreSQL when configured) and the Service
+// that the gateway's admin API and auth stage call.
+//
+// # Request path
+//
+// A request's key is checked by Cache.Authenticate: one SHA-256 of the
+// presented secret and one lookup in an immutable map from hash to *Policy,
+// swapped atomically whenever keys change. It never touches the store, never
+// allocates and never fails with an error: a key is OK, missing, unknown
+// (unknown and revoked read the same), expired or disabled.
+//
+// # Secrets
+//
+// Generated secrets are "sk-sluice-" + 43 base62 characters (32 random
+// bytes). Only their SHA-256 and a short display prefix are stored; the
+// secret itself is returned once, by Create or Rotate, and appears in no
+// log, error, audit entry or key object. Static keys from the config file
+// are hashed when the Service starts and are read-only to the admin API.
+//
+// # Propagation
+//
+// Every write bumps a single version counter in the store, inside the
+// write's transaction and under the counter's row lock, so versions become
+// visible in the order they were assigned. Each instance polls the counter
+// every auth.sync_interval (default 1s, at most 4s) and, when it moved,
+// reads the keys written since the version it has. A change made through
+// one instance is therefore in that instance's cache when the admin call
+// returns, and in every other instance's cache within sync_interval plus
+// one poll round trip: under 5 s, the contract's bound.
+//
+// # Failure
+//
+// If the store cannot be reached at start (PostgreSQL down), New still
+// returns: static keys work, Ready reports false, admin calls fail with
+// ErrNotReady, and a background loop retries (migrations included) until
+// the store answers. If a later poll fails, the cache keeps serving the keys
+// it has and the failure is logged; the next successful poll catches up.
+// Admin errors are typed: *FieldError for bad input (HTTP 400),
+// ErrNotFound (404), ErrStaticKey and ErrRevoked (409), ErrNotReady (503);
+// anything else is a store failure (500).
+//
+// # Spend
+//
+// Keys carry spend_usd, stored and returned as 0: spend accounting belongs
+// to the budget work (internal/ratelimit), which will write it.
+package auth

@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
+)
+
+// staticKey is a key from the config file, hashed at load.
+type staticKey struct {
+	key    Key
+	hash   [32]byte
+	policy *Policy
+}
+
+// loadStatic turns auth.keys into keys. The config's validation has
+// checked them already; the checks here guard a Config built in code.
+// Secrets are dropped: only their hashes remain.
+func loadStatic(keys []config.StaticKey, now time.Time) ([]*staticKey, error) {
+	out := make([]*staticKey, 0, len(keys))
+	seen := map[[32]byte]int{}
+	ids := map[string]int{}
+	now = now.UTC().Truncate(time.Microsecond)
+	for i, sk := range keys {
+		secret := sk.Key.Reveal()
+		if secret == "" || len(secret) > MaxSecretLen {
+			return nil, fmt.Errorf("auth: auth.keys[%d].key: want 1 to %d bytes", i, MaxSecretLen)
+		}
+		id := sk.ID
+		if id == "" {
+			id = config.StaticKeyID(sk.Key)
+		}
+		in := KeyInput{
+			Name: sk.Name, Models: slices.Clone(sk.Models), RPM: sk.RPM, TPM: sk.TPM, MaxConcurrent: sk.MaxConcurrent,
+			BudgetUSD: sk.BudgetUSD, BudgetPeriod: sk.BudgetPeriod, Disabled: sk.Disabled, Team: sk.Team,
+			Tags: maps.Clone(sk.Tags), AllowRoutingHeaders: sk.AllowRoutingHeaders, Guardrails: slices.Clone(sk.Guardrails),
+		}
+		if !sk.ExpiresAt.IsZero() {
+			t := sk.ExpiresAt.Time
+			in.ExpiresAt = &t
+		}
+		if len(sk.ModelLimits) > 0 {
+			in.ModelLimits = make(map[string]ModelLimit, len(sk.ModelLimits))
+			for m, l := range sk.ModelLimits {
+				in.ModelLimits[m] = ModelLimit{RPM: l.RPM, TPM: l.TPM}
+			}
+		}
+		normalize(&in)
+		if err := validateInput(&in); err != nil {
+			return nil, fmt.Errorf("auth: auth.keys[%d].%w", i, err)
+		}
+		h := Hash([]byte(secret))
+		if j, dup := seen[h]; dup {
+			return nil, fmt.Errorf("auth: auth.keys[%d].key: the same key as auth.keys[%d]", i, j)
+		}
+		if strings.HasPrefix(id, idPrefix) {
+			return nil, fmt.Errorf("auth: auth.keys[%d].id: ids starting with %q are reserved for keys created through the admin API", i, idPrefix)
+		}
+		if j, dup := ids[id]; dup {
+			return nil, fmt.Errorf("auth: auth.keys[%d].id: duplicate key id %q (auth.keys[%d])", i, id, j)
+		}
+		seen[h], ids[id] = i, i
+		k := &staticKey{hash: h}
+		k.key = Key{ID: id, Prefix: staticPrefix(secret), Static: true, CreatedAt: now, UpdatedAt: now}
+		k.key.setInput(in)
+		k.policy = newPolicy(&k.key)
+		out = append(out, k)
+	}
+	return out, nil
+}
