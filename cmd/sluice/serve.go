@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/gateway"
 	"github.com/sluice-gw/sluice/internal/metrics"
@@ -96,11 +97,38 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		log.Info("mock listening", slog.String("addr", ln.Addr().String()))
 	}
 
-	g, err := gateway.New(cfg, log, metrics.New())
+	deps := gateway.Deps{Log: log, Metrics: metrics.New()}
+	if cfg.Auth.Enabled {
+		keys, err := auth.New(ctx, cfg, log.With(slog.String("component", "auth")))
+		if err != nil {
+			return fmt.Errorf("key store: %w", err)
+		}
+		defer keys.Close()
+		deps.Keys = keys
+	}
+	g, err := gateway.New(cfg, deps)
 	if err != nil {
 		return err
 	}
 	srv := g.NewServer()
+	if cfg.Admin.Listen != "" {
+		aln, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			return fmt.Errorf("admin listen: %w", err)
+		}
+		asrv := g.NewAdminServer()
+		go func() {
+			if err := asrv.Serve(aln); err != nil {
+				log.Error("admin server stopped", slog.String("error", err.Error()))
+			}
+		}()
+		defer func() {
+			actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = asrv.Shutdown(actx, 0)
+		}()
+		log.Info("admin API listening", slog.String("addr", aln.Addr().String()))
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/sse"
@@ -20,6 +21,7 @@ import (
 type exchange struct {
 	g      *Gateway
 	route  *route
+	pol    *auth.Policy // the caller's key; nil when auth is off
 	tgt    *target
 	up     *provider.Upstream
 	format provider.Format
@@ -148,6 +150,13 @@ func (x *exchange) routeName() string {
 	return "passthrough"
 }
 
+func (x *exchange) keyID() string {
+	if x.pol != nil {
+		return x.pol.ID
+	}
+	return ""
+}
+
 func (x *exchange) logAccess(dur time.Duration) {
 	prov, upModel := "", ""
 	if x.tgt != nil {
@@ -158,6 +167,7 @@ func (x *exchange) logAccess(dur time.Duration) {
 	x.g.log.LogAttrs(context.Background(), slog.LevelDebug, "request",
 		slog.String("request_id", string(x.reqID)),
 		slog.String("route", x.routeName()),
+		slog.String("key_id", x.keyID()),
 		slog.String("model", string(x.model)),
 		slog.String("provider", prov),
 		slog.String("upstream_model", upModel),
@@ -177,7 +187,7 @@ func (x *exchange) reset() {
 	x.gen++
 	x.reason = reasonNone
 	x.mu.Unlock()
-	x.g, x.route, x.tgt, x.up = nil, nil, nil, nil
+	x.g, x.route, x.tgt, x.up, x.pol = nil, nil, nil, nil, nil
 	x.format, x.op = 0, 0
 	x.reqID = x.reqID[:0]
 	x.model = x.model[:0]

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,10 +11,22 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
 )
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	// Log receives structured logs. Required.
+	Log *slog.Logger
+	// Metrics is the registry every series goes to. Required.
+	Metrics *metrics.Registry
+	// Keys authenticates virtual keys and backs the admin API. Nil: auth
+	// is off (tier L0) and /admin/v1/keys answers 404.
+	Keys *auth.Service
+}
 
 // Gateway serves the client API. Build it with New; it is safe for
 // concurrent use.
@@ -21,6 +34,8 @@ type Gateway struct {
 	cfg                             *config.Config
 	log                             *slog.Logger
 	met                             *metrics.Registry
+	keys                            *auth.Service
+	adminHash                       [32]byte // SHA-256 of the admin token; zero: admin API off
 	ids                             *requestIDs
 	models                          map[string]*model
 	ups                             map[string]*provider.Upstream
@@ -77,14 +92,19 @@ var modelRoutes = []route{
 }
 
 // New builds a gateway from a loaded, validated config.
-func New(cfg *config.Config, log *slog.Logger, met *metrics.Registry) (*Gateway, error) {
+func New(cfg *config.Config, d Deps) (*Gateway, error) {
+	log, met := d.Log, d.Metrics
 	if cfg == nil || log == nil || met == nil {
 		return nil, errors.New("gateway: config, logger and metrics are required")
+	}
+	if cfg.Auth.Enabled && d.Keys == nil {
+		return nil, errors.New("gateway: auth.enabled is set but no key service was given")
 	}
 	g := &Gateway{
 		cfg:    cfg,
 		log:    log,
 		met:    met,
+		keys:   d.Keys,
 		ids:    newRequestIDs(),
 		models: make(map[string]*model, len(cfg.Models)),
 		ups:    make(map[string]*provider.Upstream, len(cfg.Providers)),
@@ -132,7 +152,10 @@ func New(cfg *config.Config, log *slog.Logger, met *metrics.Registry) (*Gateway,
 			g.passAnthropic = g.ups[p.Name]
 		}
 	}
-	g.modelsJSON, g.modelsAnthropicJSON = g.buildModelLists()
+	g.modelsJSON, g.modelsAnthropicJSON = g.buildModelLists(nil)
+	if t := cfg.Admin.Token.Reveal(); t != "" {
+		g.adminHash = sha256.Sum256([]byte(t))
+	}
 	return g, nil
 }
 
@@ -218,12 +241,19 @@ func quote(s string) string {
 	return string(appendJSONString(nil, s))
 }
 
-// buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes.
-func (g *Gateway) buildModelLists() (openai, anthropic []byte) {
+// buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
+// every public model, or those pol allows when pol is not nil.
+func (g *Gateway) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
 	created := time.Now().Unix()
 	openai = append(openai, `{"object":"list","data":[`...)
 	anthropic = append(anthropic, `{"data":[`...)
-	for i, mc := range g.cfg.Models {
+	var listed []config.Model
+	for _, mc := range g.cfg.Models {
+		if pol == nil || pol.Allows(mc.Name) {
+			listed = append(listed, mc)
+		}
+	}
+	for i, mc := range listed {
 		if i > 0 {
 			openai = append(openai, ',')
 			anthropic = append(anthropic, ',')
@@ -246,8 +276,8 @@ func (g *Gateway) buildModelLists() (openai, anthropic []byte) {
 	}
 	openai = append(openai, `]}`...)
 	first, last := "null", "null"
-	if n := len(g.cfg.Models); n > 0 {
-		first, last = quote(g.cfg.Models[0].Name), quote(g.cfg.Models[n-1].Name)
+	if n := len(listed); n > 0 {
+		first, last = quote(listed[0].Name), quote(listed[n-1].Name)
 	}
 	anthropic = append(anthropic, `],"has_more":false,"first_id":`...)
 	anthropic = append(anthropic, first...)

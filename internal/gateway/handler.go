@@ -19,6 +19,7 @@ var (
 	strPOST     = []byte("POST")
 	strGET      = []byte("GET")
 	strMessages = []byte("/v1/messages")
+	strAdmin    = []byte("/admin/")
 )
 
 // Handler returns the fasthttp handler of the whole client surface.
@@ -37,6 +38,10 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			case "/metrics":
 				metricsHandler(ctx)
 			default:
+				if bytes.HasPrefix(path, strAdmin) && g.cfg.Admin.Listen == "" {
+					g.serveAdmin(ctx)
+					return
+				}
 				writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
 					"no route for "+string(ctx.Method())+" "+quote(string(path))+"; the client API is under /v1/"))
 			}
@@ -59,10 +64,10 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 				return
 			}
 		case "/v1/key":
-			g.setRequestID(ctx)
-			writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
-				"GET /v1/key describes the calling virtual key, and virtual keys are not enabled on this gateway"))
-			return
+			if bytes.Equal(ctx.Method(), strGET) {
+				g.serveKey(ctx)
+				return
+			}
 		}
 		g.servePassthrough(ctx)
 	}
@@ -127,21 +132,14 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 	case !g.ready.Load():
 		ctx.SetStatusCode(503)
 		ctx.SetBodyString(`{"status":"starting"}`)
+	case g.keys != nil && !g.keys.Ready():
+		// The key store has not loaded once yet (PostgreSQL down at start):
+		// only static keys would work.
+		ctx.SetStatusCode(503)
+		ctx.SetBodyString(`{"status":"starting","detail":"key store not loaded yet"}`)
 	default:
 		ctx.SetBodyString(`{"status":"ready"}`)
 	}
-}
-
-// serveModels answers GET /v1/models in OpenAI format, or Anthropic's when
-// the client sent anthropic-version (as Anthropic's SDKs do).
-func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
-	g.setRequestID(ctx)
-	ctx.SetContentType("application/json")
-	if len(ctx.Request.Header.Peek("Anthropic-Version")) > 0 {
-		ctx.SetBody(g.modelsAnthropicJSON)
-		return
-	}
-	ctx.SetBody(g.modelsJSON)
 }
 
 // logPanic records a panic recovered in the request path with its stack.

@@ -44,7 +44,7 @@ models:
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, err := gateway.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.New())
+	gw, err := gateway.New(cfg, gateway.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New()})
 	if err != nil {
 		b.Fatal(err)
 	}

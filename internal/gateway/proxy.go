@@ -54,7 +54,15 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *route) {
 		return
 	}
 
-	// 2–3. Authentication and request limits plug in here (off at L0).
+	// 2. Authenticate: no body parse for a bad key.
+	pol, herr := g.authenticate(ctx)
+	if herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	x.pol = pol
+
+	// 3. Request-count and concurrency limits plug in here.
 
 	// 4. Parse what the pipeline needs from the body.
 	body := ctx.PostBody()
@@ -65,8 +73,13 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *route) {
 	}
 	x.model = append(x.model, fields.Model...)
 
-	// 5–6. Allowlist, token reservation, budget and input guardrails plug
-	// in here (off at L0).
+	// 5. Model allowlist (token reservation and budget plug in here).
+	if herr := allowModel(pol, fields.Model); herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+
+	// 6. Input guardrails plug in here.
 
 	// 7. Route and send.
 	tgt, herr := g.resolve(fields.Model, r.format)
@@ -198,6 +211,12 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x.format = formatOf(ctx.Path())
 	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
+	pol, herr := g.authenticate(ctx)
+	if herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	x.pol = pol
 	if g.pass == nil {
 		x.fail(ctx, errorf(404, CodeNotFound, "no route for "+string(ctx.Method())+" "+quote(string(ctx.Path()))+
 			" and no passthrough provider is configured"))

@@ -42,6 +42,22 @@ func (g *Gateway) NewServer() *Server {
 	}}
 }
 
+// NewAdminServer builds a server for the admin API alone (admin.listen).
+func (g *Gateway) NewAdminServer() *Server {
+	sc := g.cfg.Server
+	return &Server{g: g, srv: &fasthttp.Server{
+		Handler:               g.AdminHandler(),
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		MaxRequestBodySize:    1 << 20,
+		ReadTimeout:           sc.ReadTimeout.D(),
+		WriteTimeout:          sc.WriteTimeout.D(),
+		IdleTimeout:           sc.IdleTimeout.D(),
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{g},
+	}}
+}
+
 // fasthttpLogger routes fasthttp's own messages to slog at debug level.
 type fasthttpLogger struct{ g *Gateway }
 

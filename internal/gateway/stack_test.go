@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/gateway"
 	"github.com/sluice-gw/sluice/internal/metrics"
@@ -26,6 +27,8 @@ type stack struct {
 	url  string // gateway root, e.g. http://127.0.0.1:4711
 	up   string // mock root
 	logs *logBuffer
+	// adminOutput collects every admin API reply body, for secret checks.
+	adminOutput strings.Builder
 }
 
 // logBuffer collects everything the gateway logs (at debug level).
@@ -99,6 +102,14 @@ passthrough:
 
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
+	return newStackYAML(t, env, baseConfig)
+}
+
+// newStackYAML is newStack with a config of the test's own (it may use the
+// same ${UPSTREAM} and ${DEAD_PORT} variables). A config with auth enabled
+// gets a key service on SQLite in a temporary data_dir.
+func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
+	t.Helper()
 	logs := &logBuffer{t: t}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m, err := mock.New(mock.Options{Journal: 64}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -116,18 +127,27 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		_ = m.Shutdown(ctx)
 	})
 
-	full := map[string]string{"UPSTREAM": "http://" + mln.Addr().String(), "DEAD_PORT": deadPort(t)}
+	full := map[string]string{"UPSTREAM": "http://" + mln.Addr().String(), "DEAD_PORT": deadPort(t), "DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		full[k] = v
 	}
-	cfg, err := config.Parse("test.yaml", []byte(baseConfig), func(k string) (string, bool) {
+	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) {
 		v, ok := full[k]
 		return v, ok
 	})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	gw, err := gateway.New(cfg, logger, metrics.New())
+	deps := gateway.Deps{Log: logger, Metrics: metrics.New()}
+	if cfg.Auth.Enabled {
+		keys, err := auth.New(context.Background(), cfg, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { keys.Close() })
+		deps.Keys = keys
+	}
+	gw, err := gateway.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/provider"
+)
+
+// authenticate runs pipeline stage 2: the client's key from its headers,
+// hashed and looked up in memory. The request path never touches the key
+// store. It returns nil, nil when auth is off.
+func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx) (*auth.Policy, *HTTPError) {
+	if g.keys == nil {
+		return nil, nil
+	}
+	pol, st := g.keys.Cache().Authenticate(clientKey(&ctx.Request.Header))
+	if st != auth.StatusOK {
+		return nil, &HTTPError{Status: 401, Code: CodeInvalidAPIKey, Msg: st.Message()}
+	}
+	return pol, nil
+}
+
+// allowModel runs the allowlist part of stage 5.
+func allowModel(pol *auth.Policy, model string) *HTTPError {
+	if pol == nil || pol.Allows(model) {
+		return nil
+	}
+	return &HTTPError{Status: 403, Code: CodeModelNotAllowed, Param: "model",
+		Msg: "this API key may not use model " + quote(model) + "; GET /v1/models lists the models it may use"}
+}
+
+// serveModels answers GET /v1/models: the models the calling key may use,
+// in OpenAI format, or Anthropic's when the client sent anthropic-version
+// (as Anthropic's SDKs do).
+func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
+	g.setRequestID(ctx)
+	f := provider.FormatOpenAI
+	anthropic := len(ctx.Request.Header.Peek("Anthropic-Version")) > 0
+	if anthropic {
+		f = provider.FormatAnthropic
+	}
+	pol, herr := g.authenticate(ctx)
+	if herr != nil {
+		writeError(ctx, f, herr)
+		return
+	}
+	ctx.SetContentType("application/json")
+	if pol != nil && len(pol.Models) > 0 {
+		oa, an := g.buildModelLists(pol)
+		if anthropic {
+			ctx.SetBody(an)
+		} else {
+			ctx.SetBody(oa)
+		}
+		return
+	}
+	if anthropic {
+		ctx.SetBody(g.modelsAnthropicJSON)
+		return
+	}
+	ctx.SetBody(g.modelsJSON)
+}
+
+// keyView is GET /v1/key: the calling key's own policy, never a secret.
+type keyView struct {
+	ID                  string                     `json:"id"`
+	Name                string                     `json:"name"`
+	Team                string                     `json:"team"`
+	Tags                map[string]string          `json:"tags"`
+	Models              []string                   `json:"models"`
+	RPM                 int64                      `json:"rpm"`
+	TPM                 int64                      `json:"tpm"`
+	MaxConcurrent       int64                      `json:"max_concurrent"`
+	ModelLimits         map[string]auth.ModelLimit `json:"model_limits"`
+	BudgetUSD           float64                    `json:"budget_usd"`
+	BudgetPeriod        string                     `json:"budget_period"`
+	ExpiresAt           *time.Time                 `json:"expires_at"`
+	AllowRoutingHeaders bool                       `json:"allow_routing_headers"`
+	Guardrails          []string                   `json:"guardrails"`
+}
+
+// serveKey answers GET /v1/key, Sluice's own route (never passed through).
+func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
+	g.setRequestID(ctx)
+	if g.keys == nil {
+		writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+			"GET /v1/key describes the calling virtual key, and virtual keys are not enabled on this gateway"))
+		return
+	}
+	pol, herr := g.authenticate(ctx)
+	if herr != nil {
+		writeError(ctx, provider.FormatOpenAI, herr)
+		return
+	}
+	v := keyView{
+		ID: pol.ID, Name: pol.Name, Team: pol.Team, Tags: pol.Tags, Models: pol.Models,
+		RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent, ModelLimits: pol.ModelLimits,
+		BudgetUSD: pol.BudgetUSD, BudgetPeriod: pol.BudgetPeriod,
+		AllowRoutingHeaders: pol.AllowRoutingHeaders, Guardrails: pol.Guardrails,
+	}
+	if !pol.ExpiresAt.IsZero() {
+		t := pol.ExpiresAt
+		v.ExpiresAt = &t
+	}
+	if v.Tags == nil {
+		v.Tags = map[string]string{}
+	}
+	if v.Models == nil {
+		v.Models = []string{}
+	}
+	if v.ModelLimits == nil {
+		v.ModelLimits = map[string]auth.ModelLimit{}
+	}
+	if v.Guardrails == nil {
+		v.Guardrails = []string{}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, provider.FormatOpenAI, &HTTPError{Status: 500, Code: CodeInternal, Msg: "Sluice could not render the key; retry", Err: err})
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
