@@ -99,7 +99,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 
 	deps := gateway.Deps{Log: log, Metrics: metrics.New()}
 	if cfg.Auth.Enabled {
-		keys, err := auth.New(ctx, cfg, log.With(slog.String("component", "auth")))
+		keys, err := auth.New(ctx, cfg, log)
 		if err != nil {
 			return fmt.Errorf("key store: %w", err)
 		}
@@ -192,6 +192,11 @@ func curlLine(cfg *config.Config, addr string) string {
 			break
 		}
 	}
-	return fmt.Sprintf(`curl -sS %s://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"%s","messages":[{"role":"user","content":"Hello, Sluice!"}]}'`,
-		scheme, addr, model)
+	auth := ""
+	if cfg.Auth.Enabled && len(cfg.Auth.Keys) > 0 {
+		// The first static key of the config (the quick start's demo key).
+		auth = fmt.Sprintf(" -H 'Authorization: Bearer %s'", cfg.Auth.Keys[0].Key.Reveal())
+	}
+	return fmt.Sprintf(`curl -sS %s://%s/v1/chat/completions -H 'Content-Type: application/json'%s -d '{"model":"%s","messages":[{"role":"user","content":"Hello, Sluice!"}]}'`,
+		scheme, addr, auth, model)
 }

@@ -2,67 +2,18 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/testenv"
 )
 
-// testPostgres returns the URL of a fresh database on the shared server of
-// SLUICE_TEST_POSTGRES, dropped when the test ends. It skips the test when
-// the variable is unset, and fails it instead under
-// SLUICE_TEST_REQUIRE_SERVICES=1.
-func testPostgres(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("SLUICE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("SLUICE_TEST_POSTGRES is not set, and SLUICE_TEST_REQUIRE_SERVICES=1 requires PostgreSQL tests to run")
-		}
-		t.Skip("SLUICE_TEST_POSTGRES is not set: skipping the PostgreSQL tests (set it to a postgres:// URL of a server to run them)")
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("SLUICE_TEST_POSTGRES must be a postgres:// URL")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "sluice_test_" + hex.EncodeToString(b) // only [a-z0-9_]: safe as an identifier
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to SLUICE_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
+// testPostgres returns the URL of a fresh database (see testenv.Postgres).
+func testPostgres(t testing.TB) string { return testenv.Postgres(t) }
 
 // storeKind is a store implementation every store test runs against. db
 // creates a fresh, empty database and returns a function that opens a new
