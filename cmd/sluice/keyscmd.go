@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/auth"
@@ -69,7 +67,7 @@ type keysCLI struct {
 
 	// Flags shared by every command; set before and after the command name.
 	rawURL  string
-	token   secretFlag
+	token   keysTokenFlag
 	json    bool
 	timeout time.Duration
 
@@ -78,12 +76,12 @@ type keysCLI struct {
 	client *http.Client
 }
 
-// secretFlag is a flag value that never shows itself, not even as a
+// keysTokenFlag is a flag value that never shows itself, not even as a
 // default in --help.
-type secretFlag struct{ v string }
+type keysTokenFlag struct{ v string }
 
-func (s *secretFlag) String() string     { return "" }
-func (s *secretFlag) Set(v string) error { s.v = v; return nil }
+func (s *keysTokenFlag) String() string     { return "" }
+func (s *keysTokenFlag) Set(v string) error { s.v = v; return nil }
 
 // commonFlags declares the shared flags on fs, with their current values
 // as defaults, so that the command's flag set keeps what was given before
@@ -140,8 +138,8 @@ func (c *keysCLI) run(args []string) int {
 	return 2
 }
 
-// command is the flag set and help text of one "sluice keys" command.
-type command struct {
+// keysCommand is the flag set and help text of one "sluice keys" command.
+type keysCommand struct {
 	c        *keysCLI
 	fs       *flag.FlagSet
 	synopsis string // after "sluice keys "
@@ -149,15 +147,15 @@ type command struct {
 	npos     int // positional arguments the command takes (0 or 1)
 }
 
-func (c *keysCLI) command(name, synopsis, about string, npos int) *command {
+func (c *keysCLI) command(name, synopsis, about string, npos int) *keysCommand {
 	fs := flag.NewFlagSet("sluice keys "+name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {}
 	c.commonFlags(fs)
-	return &command{c: c, fs: fs, synopsis: synopsis, about: about, npos: npos}
+	return &keysCommand{c: c, fs: fs, synopsis: synopsis, about: about, npos: npos}
 }
 
-func (cmd *command) usage(w io.Writer) {
+func (cmd *keysCommand) usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: sluice keys %s\n\n%s\n\nFlags:\n", cmd.synopsis, cmd.about)
 	cmd.fs.SetOutput(w)
 	cmd.fs.PrintDefaults()
@@ -165,7 +163,7 @@ func (cmd *command) usage(w io.Writer) {
 }
 
 // fail reports a command-line mistake and returns exit status 2.
-func (cmd *command) fail(format string, a ...any) int {
+func (cmd *keysCommand) fail(format string, a ...any) int {
 	fmt.Fprintf(cmd.c.stderr, "%s: %s\n\n", cmd.fs.Name(), fmt.Sprintf(format, a...))
 	cmd.usage(cmd.c.stderr)
 	return 2
@@ -175,7 +173,7 @@ func (cmd *command) fail(format string, a ...any) int {
 // ("update ID --rpm 60" and "update --rpm 60 ID"), and returns the
 // positional arguments. When ok is false the run ends with status code
 // (help printed, or a mistake reported).
-func (cmd *command) parse(args []string) (pos []string, code int, ok bool) {
+func (cmd *keysCommand) parse(args []string) (pos []string, code int, ok bool) {
 	for {
 		if err := cmd.fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -198,234 +196,25 @@ func (cmd *command) parse(args []string) (pos []string, code int, ok bool) {
 	case len(pos) > cmd.npos:
 		return nil, cmd.fail("unexpected argument %q", pos[cmd.npos]), false
 	}
+	// A server that decodes and cleans the path (fasthttp does) would
+	// read "a/../b" as another key's path: refuse such IDs here.
+	for _, id := range pos {
+		if id == "" || id == "." || id == ".." || strings.Contains(id, "/") {
+			return nil, cmd.fail("%q is not a key ID", id), false
+		}
+	}
 	return pos, 0, true
 }
 
-// setup resolves the admin URL and token, after the flags. It returns 0,
-// or the exit status of a mistake it reported.
-func (c *keysCLI) setup() int {
-	token := c.token.v
-	if token == "" {
-		token = c.getenv(envAdminToken)
-	}
-	if token == "" {
-		fmt.Fprintf(c.stderr, "sluice keys: no admin token: set %s or pass --admin-token\n", envAdminToken)
-		return 2
-	}
-	c.token.v = token
-	raw := c.rawURL
-	if raw == "" {
-		raw = c.getenv(envAdminURL)
-	}
-	if raw == "" {
-		raw = defaultAdminURL
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fmt.Fprintf(c.stderr, "sluice keys: --url %q: must be an http:// or https:// URL such as %s\n", sanitize(raw), defaultAdminURL)
-		return 2
-	}
-	if u.User != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: --url must not hold credentials: pass the token with %s or --admin-token\n", envAdminToken)
-		return 2
-	}
-	if c.timeout <= 0 {
-		fmt.Fprintf(c.stderr, "sluice keys: --timeout must be positive\n")
-		return 2
-	}
-	c.base = strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
-	c.client = &http.Client{
-		Timeout: c.timeout,
-		// The admin API does not redirect; following one would send the
-		// token somewhere the operator did not name.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	return 0
-}
-
-// call sends one admin API request and returns the body of a 2xx answer.
-// Any failure is reported on stderr and ok is false (exit status 1).
-func (c *keysCLI) call(method, path string, query url.Values, body []byte) (resp []byte, ok bool) {
-	target := c.base + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, target, rd)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
-		return nil, false
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token.v)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "sluice-cli/"+buildVersion())
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := c.client.Do(req)
-	if err != nil {
-		c.reportTransport(err)
-		return nil, false
-	}
-	defer res.Body.Close()
-	resp, err = io.ReadAll(io.LimitReader(res.Body, maxAdminBody+1))
-	if err != nil {
-		c.reportTransport(err)
-		return nil, false
-	}
-	if len(resp) > maxAdminBody {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API's answer is over %d MiB\n", maxAdminBody>>20)
-		return nil, false
-	}
-	if res.StatusCode/100 != 2 {
-		c.reportStatus(res, resp)
-		return nil, false
-	}
-	return resp, true
-}
-
-// reportTransport reports a request that got no HTTP answer.
-func (c *keysCLI) reportTransport(err error) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		fmt.Fprintf(c.stderr, "sluice keys: cannot connect to the admin API at %s: connection refused (is the gateway running there? see --url and %s)\n", c.base, envAdminURL)
-	case errors.As(err, &ne) && ne.Timeout():
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API at %s did not answer within %s (see --timeout)\n", c.base, c.timeout)
-	default:
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		fmt.Fprintf(c.stderr, "sluice keys: request to the admin API at %s failed: %s\n", c.base, c.clean(err.Error()))
-	}
-}
-
-// reportStatus reports a non-2xx answer: the message of the server's
-// {"error": {...}} object, or else the status and the body's first line.
-func (c *keysCLI) reportStatus(res *http.Response, body []byte) {
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-			Param   string `json:"param"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
-		msg := e.Error.Message
-		if p := e.Error.Param; p != "" && !strings.Contains(msg, p) {
-			msg = p + ": " + msg
-		}
-		fmt.Fprintf(c.stderr, "sluice keys: %s (HTTP %d)\n", c.clean(msg), res.StatusCode)
-		return
-	}
-	msg := fmt.Sprintf("sluice keys: the admin API at %s answered HTTP %s", c.base, res.Status)
-	if loc := res.Header.Get("Location"); res.StatusCode/100 == 3 && loc != "" {
-		msg += fmt.Sprintf(" (a redirect to %s: use that --url)", c.clean(loc))
-	} else if line, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n"); line != "" {
-		if len(line) > 200 {
-			line = line[:200] + "..."
-		}
-		msg += ": " + c.clean(line)
-	}
-	fmt.Fprintln(c.stderr, msg)
-}
-
-// clean makes text from elsewhere safe to print: no control characters,
-// and never the admin token, should a server echo it.
-func (c *keysCLI) clean(s string) string {
-	s = sanitize(s)
-	if c.token.v != "" {
-		s = strings.ReplaceAll(s, c.token.v, "[admin token]")
-	}
-	return s
-}
-
-// printJSON prints a JSON body indented. It returns the exit status.
-func (c *keysCLI) printJSON(body []byte) int {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, bytes.TrimSpace(body), "", "  "); err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API answered with malformed JSON: %v\n", err)
-		return 1
-	}
-	buf.WriteByte('\n')
-	if _, err := c.stdout.Write(buf.Bytes()); err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-// decode decodes a successful answer into v. It returns the exit status.
-func (c *keysCLI) decode(body []byte, v any) int {
-	if err := json.Unmarshal(body, v); err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API answered with an unexpected body: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-// page is one page of a list answer.
-type page struct {
-	Data       []json.RawMessage `json:"data"`
-	NextCursor string            `json:"next_cursor"`
-}
-
-// pages fetches one page of a listing, or every page with all. With --json
-// it prints the answer (for all pages, one object whose data holds every
-// item) and returns done true. Otherwise it returns the items and the
-// cursor of the next page ("" after the last).
-func (c *keysCLI) pages(path string, q url.Values, all bool) (items []json.RawMessage, next string, code int, done bool) {
-	seen := map[string]bool{}
-	for {
-		body, ok := c.call(http.MethodGet, path, q, nil)
-		if !ok {
-			return nil, "", 1, true
-		}
-		if c.json && !all {
-			return nil, "", c.printJSON(body), true
-		}
-		var p page
-		if code := c.decode(body, &p); code != 0 {
-			return nil, "", code, true
-		}
-		items = append(items, p.Data...)
-		next = p.NextCursor
-		if !all || next == "" {
-			break
-		}
-		if seen[next] {
-			fmt.Fprintf(c.stderr, "sluice keys: the admin API returned the same next_cursor twice\n")
-			return nil, "", 1, true
-		}
-		seen[next] = true
-		q.Set("cursor", next)
-	}
-	if c.json {
-		if items == nil {
-			items = []json.RawMessage{}
-		}
-		b, err := json.Marshal(page{Data: items})
-		if err != nil {
-			fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
-			return nil, "", 1, true
-		}
-		return nil, "", c.printJSON(b), true
-	}
-	return items, next, 0, false
-}
-
-// pageFlags declares --limit, --cursor and --all.
-func pageFlags(fs *flag.FlagSet, what string) (limit *int, cursor *string, all *bool) {
+// keysPageFlags declares --limit, --cursor and --all.
+func keysPageFlags(fs *flag.FlagSet, what string) (limit *int, cursor *string, all *bool) {
 	limit = fs.Int("limit", 0, "`N` "+what+" per page (0: the server's default, 50; at most 500)")
 	cursor = fs.String("cursor", "", "start at this next_cursor of an earlier page")
 	all = fs.Bool("all", false, "follow next_cursor to the last page")
 	return limit, cursor, all
 }
 
-func pageQuery(limit int, cursor string) url.Values {
+func keysPageQuery(limit int, cursor string) url.Values {
 	q := url.Values{}
 	if limit > 0 {
 		q.Set("limit", fmt.Sprint(limit))
@@ -436,46 +225,293 @@ func pageQuery(limit int, cursor string) url.Values {
 	return q
 }
 
-// createdKey is the answer to create and rotate: the key object plus its
-// secret.
-type createdKey struct {
-	auth.Key
-	Secret string `json:"key"`
+func keyPath(id string) string { return keysPath + "/" + url.PathEscape(id) }
+
+// keyFlags are the writable key fields, as flags of create and update.
+type keyFlags struct {
+	name, team, budgetPeriod, expiresAt string
+	models, guardrails                  string
+	rpm, tpm, maxConcurrent             int64
+	budgetUSD                           float64
+	disabled, allowRoutingHeaders       bool
+	tags, removeTags                    []string
 }
 
-// printCreated prints a created or rotated key and its secret, once.
-func (c *keysCLI) printCreated(body []byte) int {
-	if c.json {
-		return c.printJSON(body)
+func declareKeyFlags(fs *flag.FlagSet, update bool) *keyFlags {
+	f := &keyFlags{}
+	fs.StringVar(&f.name, "name", "", "the key's `NAME`")
+	fs.StringVar(&f.models, "models", "", "comma-separated public `MODELS` the key may use (empty: all)")
+	fs.Int64Var(&f.rpm, "rpm", 0, "`N` requests per minute (0: the default for keys)")
+	fs.Int64Var(&f.tpm, "tpm", 0, "`N` tokens per minute (0: the default for keys)")
+	fs.Int64Var(&f.maxConcurrent, "max-concurrent", 0, "`N` requests in flight at once (0: the default for keys)")
+	fs.Float64Var(&f.budgetUSD, "budget-usd", 0, "spending budget in `USD` (0: none)")
+	fs.StringVar(&f.budgetPeriod, "budget-period", "", "budget `PERIOD`: day, month or total (UTC; default total)")
+	expires := "expiry `TIME`, RFC 3339 such as 2026-12-31T23:59:59Z"
+	if update {
+		expires += ` ("": never)`
 	}
-	var k createdKey
-	if code := c.decode(body, &k); code != 0 {
+	fs.StringVar(&f.expiresAt, "expires-at", "", expires)
+	fs.StringVar(&f.team, "team", "", "the key's `TEAM`")
+	tag := "set tag `K=V` (repeatable)"
+	if update {
+		tag += "; other tags are kept"
+	}
+	fs.Func("tag", tag, func(s string) error {
+		k, _, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return errors.New("want NAME=VALUE")
+		}
+		f.tags = append(f.tags, s)
+		return nil
+	})
+	if update {
+		fs.Func("remove-tag", "remove the tag `NAME` (repeatable)", func(s string) error {
+			if s == "" {
+				return errors.New("want a tag name")
+			}
+			f.removeTags = append(f.removeTags, s)
+			return nil
+		})
+	}
+	fs.BoolVar(&f.disabled, "disabled", false, "disable the key (--disabled=false enables it)")
+	fs.BoolVar(&f.allowRoutingHeaders, "allow-routing-headers", false, "let the key's requests steer routing with headers")
+	fs.StringVar(&f.guardrails, "guardrails", "", "comma-separated guardrail `SETS` (empty: the model's)")
+	return f
+}
+
+// body returns the JSON object of the fields whose flags were given on fs:
+// a create body, or a JSON merge patch (RFC 7396) for update, where
+// --expires-at "" is null and --remove-tag a null tag.
+func (f *keyFlags) body(fs *flag.FlagSet, update bool) (map[string]any, error) {
+	m := map[string]any{}
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "name":
+			m["name"] = f.name
+		case "models":
+			m["models"] = keysSplitList(f.models)
+		case "rpm":
+			m["rpm"] = f.rpm
+		case "tpm":
+			m["tpm"] = f.tpm
+		case "max-concurrent":
+			m["max_concurrent"] = f.maxConcurrent
+		case "budget-usd":
+			m["budget_usd"] = f.budgetUSD
+		case "budget-period":
+			m["budget_period"] = f.budgetPeriod
+		case "expires-at":
+			switch {
+			case f.expiresAt == "" && update:
+				m["expires_at"] = nil
+			case f.expiresAt == "":
+			default:
+				if _, perr := time.Parse(time.RFC3339, f.expiresAt); perr != nil {
+					err = fmt.Errorf("--expires-at %q: want an RFC 3339 time such as 2026-12-31T23:59:59Z", f.expiresAt)
+				}
+				m["expires_at"] = f.expiresAt
+			}
+		case "team":
+			m["team"] = f.team
+		case "disabled":
+			m["disabled"] = f.disabled
+		case "allow-routing-headers":
+			m["allow_routing_headers"] = f.allowRoutingHeaders
+		case "guardrails":
+			m["guardrails"] = keysSplitList(f.guardrails)
+		}
+	})
+	if len(f.tags) > 0 || len(f.removeTags) > 0 {
+		tags := map[string]any{}
+		for _, t := range f.tags {
+			k, v, _ := strings.Cut(t, "=")
+			tags[k] = v
+		}
+		for _, k := range f.removeTags {
+			if _, ok := tags[k]; ok {
+				return nil, fmt.Errorf("tag %q is both set and removed", k)
+			}
+			tags[k] = nil
+		}
+		m["tags"] = tags
+	}
+	return m, err
+}
+
+// keysSplitList splits a comma-separated list, dropping blanks; "" is an
+// empty, non-nil list.
+func keysSplitList(s string) []string {
+	out := []string{}
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (c *keysCLI) create(args []string) int {
+	cmd := c.command("create", "create --name NAME [flags]",
+		"Create a key (POST /admin/v1/keys). Its secret is printed once, on the\nlast line; the server keeps only its hash.", 0)
+	f := declareKeyFlags(cmd.fs, false)
+	if _, code, ok := cmd.parse(args); !ok {
 		return code
 	}
-	if k.Secret == "" {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API's answer holds no secret\n")
+	if f.name == "" {
+		return cmd.fail("--name is required")
+	}
+	body, err := f.body(cmd.fs, false)
+	if err != nil {
+		return cmd.fail("%v", err)
+	}
+	if code := c.setup(); code != 0 {
+		return code
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
 		return 1
 	}
-	c.keyTable([]auth.Key{k.Key})
-	fmt.Fprintf(c.stdout, "\nThe secret of key %s follows. It will not be shown again: store it now.\n%s\n", sanitize(k.ID), k.Secret)
-	return 0
+	resp, ok := c.call(http.MethodPost, keysPath, nil, b)
+	if !ok {
+		return 1
+	}
+	return c.printCreated(resp)
 }
 
-// printKey prints a key object: JSON, or one table row.
-func (c *keysCLI) printKey(body []byte, detail bool) int {
-	if c.json {
-		return c.printJSON(body)
-	}
-	var k auth.Key
-	if code := c.decode(body, &k); code != 0 {
+func (c *keysCLI) update(args []string) int {
+	cmd := c.command("update", "update ID [flags]",
+		"Change a key (PATCH /admin/v1/keys/ID, a JSON merge patch): only the\nfields whose flags are given change.", 1)
+	f := declareKeyFlags(cmd.fs, true)
+	pos, code, ok := cmd.parse(args)
+	if !ok {
 		return code
 	}
-	if detail {
-		c.keyDetail(&k)
-	} else {
-		c.keyTable([]auth.Key{k})
+	body, err := f.body(cmd.fs, true)
+	if err != nil {
+		return cmd.fail("%v", err)
+	}
+	if len(body) == 0 {
+		return cmd.fail("nothing to change: give at least one field's flag")
+	}
+	if code := c.setup(); code != 0 {
+		return code
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
+		return 1
+	}
+	resp, ok := c.call(http.MethodPatch, keyPath(pos[0]), nil, b)
+	if !ok {
+		return 1
+	}
+	return c.printKey(resp, false)
+}
+
+func (c *keysCLI) list(args []string) int {
+	cmd := c.command("list", "list [--limit N] [--all]",
+		"List keys (GET /admin/v1/keys): static keys first, then the others\nin creation order, revoked ones included.", 0)
+	limit, cursor, all := keysPageFlags(cmd.fs, "keys")
+	if _, code, ok := cmd.parse(args); !ok {
+		return code
+	}
+	if *limit < 0 {
+		return cmd.fail("--limit must not be negative")
+	}
+	if code := c.setup(); code != 0 {
+		return code
+	}
+	items, next, code, done := c.pages(keysPath, keysPageQuery(*limit, *cursor), *all)
+	if done {
+		return code
+	}
+	keys := make([]auth.Key, len(items))
+	for i, it := range items {
+		if code := c.decode(it, &keys[i]); code != 0 {
+			return code
+		}
+	}
+	c.keyTable(keys)
+	if next != "" {
+		fmt.Fprintf(c.stderr, "more keys follow: run with --all, or --cursor %s for the next page\n", keysSanitize(next))
 	}
 	return 0
 }
 
-func keyPath(id string) string { return keysPath + "/" + url.PathEscape(id) }
+// byID runs a command that takes one key ID and sends no body.
+func (c *keysCLI) byID(args []string, name, about, method, suffix string, show func([]byte, string) int) int {
+	cmd := c.command(name, name+" ID", about, 1)
+	pos, code, ok := cmd.parse(args)
+	if !ok {
+		return code
+	}
+	if code := c.setup(); code != 0 {
+		return code
+	}
+	resp, ok := c.call(method, keyPath(pos[0])+suffix, nil, nil)
+	if !ok {
+		return 1
+	}
+	return show(resp, pos[0])
+}
+
+func (c *keysCLI) get(args []string) int {
+	return c.byID(args, "get", "Show one key (GET /admin/v1/keys/ID).", http.MethodGet, "",
+		func(b []byte, _ string) int { return c.printKey(b, true) })
+}
+
+func (c *keysCLI) revoke(args []string) int {
+	return c.byID(args, "revoke", "Revoke a key for good (DELETE /admin/v1/keys/ID): its secret stops\nworking at once. Revoking a revoked key succeeds.", http.MethodDelete, "",
+		func(b []byte, id string) int {
+			if c.json {
+				if len(bytes.TrimSpace(b)) > 0 {
+					return c.printJSON(b)
+				}
+				return 0
+			}
+			fmt.Fprintf(c.stdout, "key %s revoked\n", keysSanitize(id))
+			return 0
+		})
+}
+
+func (c *keysCLI) rotate(args []string) int {
+	return c.byID(args, "rotate", "Give a key a new secret (POST /admin/v1/keys/ID/rotate) and print it\nonce, on the last line. The old secret stops working at once, unless\nthe gateway has a rotation grace period.", http.MethodPost, "/rotate",
+		func(b []byte, _ string) int { return c.printCreated(b) })
+}
+
+func (c *keysCLI) audit(args []string) int {
+	cmd := c.command("audit", "audit [--key ID] [--limit N]",
+		"Show the audit log of admin actions (GET /admin/v1/audit), newest first.", 0)
+	key := cmd.fs.String("key", "", "only the entries of the key `ID`")
+	limit, cursor, all := keysPageFlags(cmd.fs, "entries")
+	if _, code, ok := cmd.parse(args); !ok {
+		return code
+	}
+	if *limit < 0 {
+		return cmd.fail("--limit must not be negative")
+	}
+	if code := c.setup(); code != 0 {
+		return code
+	}
+	q := keysPageQuery(*limit, *cursor)
+	if *key != "" {
+		q.Set("key_id", *key)
+	}
+	items, next, code, done := c.pages(auditPath, q, *all)
+	if done {
+		return code
+	}
+	entries := make([]auth.AuditEntry, len(items))
+	for i, it := range items {
+		if code := c.decode(it, &entries[i]); code != 0 {
+			return code
+		}
+	}
+	c.auditTable(entries)
+	if next != "" {
+		fmt.Fprintf(c.stderr, "more entries follow: run with --all, or --cursor %s for the next page\n", keysSanitize(next))
+	}
+	return 0
+}
