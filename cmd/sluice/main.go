@@ -47,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		return notBuilt("bench", "the load-test harness", rest, stdout, stderr)
 	case "keys":
-		return notBuilt("keys", "virtual key management", rest, stdout, stderr)
+		return cmdKeys(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sluice %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
