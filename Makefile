@@ -33,7 +33,7 @@ fmt:
 
 # Hot-path micro-benchmarks (see docs/benchmarks.md).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/provider ./internal/sse ./internal/gateway
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/provider ./internal/sse ./internal/gateway ./internal/auth
 
 clean:
 	rm -rf bin
