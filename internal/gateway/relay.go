@@ -24,7 +24,6 @@ const maxEvent = 1 << 20
 var (
 	errClientGone   = errors.New("client went away")
 	errTotalTimeout = errors.New("total timeout")
-	strDone         = []byte("[DONE]")
 )
 
 // startRelay makes the exchange the response body. deadline is when the
@@ -79,7 +78,11 @@ func (x *exchange) cancel(gen uint64, reason cancelReason) {
 		return
 	}
 	x.reason = reason
-	_ = x.bodyStream.CloseWithError(errClientGone)
+	err := errClientGone
+	if reason == reasonTotalTimeout {
+		err = errTotalTimeout
+	}
+	_ = x.bodyStream.CloseWithError(err)
 }
 
 func (x *exchange) cancelReason() cancelReason {
