@@ -54,7 +54,8 @@ type Server struct {
 	// 413 without being read into memory. Default 32MiB.
 	MaxRequestBody ByteSize `yaml:"max_request_body"`
 	// MaxHeaderBytes bounds the request line plus headers; it is also the
-	// read buffer held by every client connection. Default 16KiB.
+	// read buffer held by every client connection. Default 8KiB (nginx's
+	// large_client_header_buffers size).
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
 	// ReadTimeout bounds reading one whole request (headers and body) from a
 	// client, against slow clients. Default 60s.
@@ -197,7 +198,7 @@ const (
 	DefaultListen           = "127.0.0.1:8080"
 	DefaultDataDir          = "./data"
 	DefaultMaxRequestBody   = 32 << 20
-	DefaultMaxHeaderBytes   = 16 << 10
+	DefaultMaxHeaderBytes   = 8 << 10
 	DefaultReadTimeout      = 60 * time.Second
 	DefaultWriteTimeout     = 60 * time.Second
 	DefaultIdleTimeout      = 120 * time.Second

@@ -125,7 +125,7 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		DisableHeaderNamesNormalizing: false,
 		// Per-connection buffers: the read buffer also bounds the reply
 		// headers; bodies are streamed or grown separately.
-		ReadBufferSize:  8 << 10,
+		ReadBufferSize:  4 << 10,
 		WriteBufferSize: 4 << 10,
 	}
 	return up, nil
