@@ -17,6 +17,8 @@ func (v *validator) adminListen(c *Config) {
 	switch {
 	case hostPortProblem(l) != "":
 		v.errf("admin.listen", "%s", hostPortProblem(l))
+	case strings.HasSuffix(l, ":0"):
+		// An ephemeral port never collides with another listener.
 	case l == c.Server.Listen:
 		v.errf("admin.listen", "%q is also server.listen: leave admin.listen empty to serve the admin API on the client listener", l)
 	case l == c.Mock.Listen:
