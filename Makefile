@@ -37,3 +37,9 @@ bench-go:
 
 clean:
 	rm -rf bin
+
+# The standard comparison: direct (the mock) vs Sluice tiers vs nginx proxy_pass, sized for
+# a 2-core machine; writes bench/results/<date>-<host>/ (see docs/benchmarks.md).
+.PHONY: bench
+bench:
+	bench/scripts/make-bench.sh

@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "config":
 		return cmdConfig(rest, stdout, stderr)
 	case "bench":
-		return notBuilt("bench", "the load-test harness", rest, stdout, stderr)
+		return cmdBench(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
 	case "version", "--version":
@@ -57,19 +57,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", cmd, usage)
 	return 2
-}
-
-// notBuilt answers for a subcommand that does not exist yet: plainly, with
-// a non-zero status, and never with made-up output.
-func notBuilt(name, what string, args []string, stdout, stderr io.Writer) int {
-	for _, a := range args {
-		if a == "--help" || a == "-h" {
-			fmt.Fprintf(stdout, "sluice %s: %s is not built yet in this version.\n", name, what)
-			return 0
-		}
-	}
-	fmt.Fprintf(stderr, "sluice %s: %s is not built yet in this version (%s)\n", name, what, buildVersion())
-	return 3
 }
 
 func buildVersion() string {

@@ -32,7 +32,7 @@ func TestRunCommands(t *testing.T) {
 		{args: []string{"--help"}, status: 0, out: "Usage:"},
 		{args: nil, status: 2, out: "Usage:"},
 		{args: []string{"frobnicate"}, status: 2, out: `unknown command "frobnicate"`},
-		{args: []string{"bench", "--direct", "x"}, status: 3, out: "not built yet"},
+		{args: []string{"bench", "--direct", "x"}, status: 2, out: "want a root such as http://127.0.0.1:9000"},
 		{args: []string{"keys", "list", "--admin-token", ""}, status: 2, out: "admin token"},
 		{args: []string{"serve"}, status: 2, out: "Usage: sluice serve"},
 		{args: []string{"serve", "--help"}, status: 0, out: "Usage: sluice serve"},
