@@ -136,7 +136,7 @@ func TestBackoff(t *testing.T) {
 	now := t0
 	tests := []struct {
 		ms, s string
-		want time.Duration
+		want  time.Duration
 	}{
 		{"250", "9", 250 * time.Millisecond},
 		{"", "2", 2 * time.Second},
