@@ -35,7 +35,6 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	applyAuthDefaults(&c.Auth)
-	applyLimitsDefaults(c)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]
