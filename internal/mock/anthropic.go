@@ -124,13 +124,14 @@ func appendMessage(b []byte, c *call, s *Server) []byte {
 	return append(b, '}')
 }
 
-// runMessages writes an Anthropic message stream: message_start, content_block_start,
-// ping, one content_block_delta per token (text_delta, or input_json_delta for a tool
-// call), content_block_stop, message_delta with the stop reason and usage,
-// message_stop.
-func (st *stream) runMessages() error {
+// An Anthropic message stream: message_start, content_block_start and ping (the head),
+// one content_block_delta per unit (input_json_delta fragments of a tool call's input,
+// or text_delta tokens), then content_block_stop, message_delta with the stop reason
+// and usage, and message_stop (the tail).
+
+func (st *stream) messagesHead(b []byte) []byte {
 	c := &st.c
-	b := appendEventName(st.buf, "message_start")
+	b = appendEventName(b, "message_start")
 	b = append(b, `{"type":"message_start","message":{"id":"msg_01`...)
 	b = append(b, st.id...)
 	b = append(b, `","type":"message","role":"assistant","model":`...)
@@ -147,44 +148,26 @@ func (st *stream) runMessages() error {
 	}
 	b = append(b, "}\n\n"...)
 	b = appendEventName(b, "ping")
-	st.buf = append(b, "{\"type\": \"ping\"}\n\n"...)
+	return append(b, "{\"type\": \"ping\"}\n\n"...)
+}
 
-	st.pre = appendEventName(st.pre[:0], "content_block_delta")
-	st.pre = append(st.pre, `{"type":"content_block_delta","index":0,"delta":{"type":`...)
-	if c.tool != nil {
-		for i := 0; i < len(c.tool.args); {
-			frag := c.tool.fragment(i)
-			i += len(frag)
-			if err := st.await(); err != nil {
-				return err
-			}
-			mark := len(st.buf)
-			st.buf = append(st.buf, st.pre...)
-			st.buf = append(st.buf, `"input_json_delta","partial_json":"`...)
-			st.buf = appendJSONString(st.buf, frag)
-			st.buf = append(st.buf, "\"}}\n\n"...)
-			if err := st.tokenSent(mark); err != nil {
-				return err
-			}
-		}
+func (st *stream) messagesUnit(b []byte) []byte {
+	c := &st.c
+	b = appendEventName(b, "content_block_delta")
+	b = append(b, `{"type":"content_block_delta","index":0,"delta":{"type":`...)
+	if c.tool != nil && st.argPos < len(c.tool.args) {
+		b = append(b, `"input_json_delta","partial_json":"`...)
+		b = appendJSONString(b, st.nextFragment())
+	} else {
+		b = append(b, `"text_delta","text":"`...)
+		b = appendJSONString(b, c.tokens.next())
 	}
-	for range c.n {
-		if err := st.await(); err != nil {
-			return err
-		}
-		mark := len(st.buf)
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `"text_delta","text":"`...)
-		st.buf = appendJSONString(st.buf, c.tokens.next())
-		st.buf = append(st.buf, "\"}}\n\n"...)
-		if err := st.tokenSent(mark); err != nil {
-			return err
-		}
-	}
-	if err := st.beforeEnd(); err != nil {
-		return err
-	}
-	b = appendEventName(st.buf, "content_block_stop")
+	return append(b, "\"}}\n\n"...)
+}
+
+func (st *stream) messagesTail(b []byte) []byte {
+	c := &st.c
+	b = appendEventName(b, "content_block_stop")
 	b = append(b, "{\"type\":\"content_block_stop\",\"index\":0}\n\n"...)
 	b = appendEventName(b, "message_delta")
 	b = append(b, `{"type":"message_delta","delta":{"stop_reason":"`...)
@@ -195,6 +178,5 @@ func (st *stream) runMessages() error {
 	b = appendInt(b, c.completionTokens())
 	b = append(b, "}}\n\n"...)
 	b = appendEventName(b, "message_stop")
-	st.buf = append(b, "{\"type\":\"message_stop\"}\n\n"...)
-	return st.flush()
+	return append(b, "{\"type\":\"message_stop\"}\n\n"...)
 }

@@ -93,9 +93,9 @@ func BenchmarkStreamEvents(b *testing.B) {
 	}
 }
 
-// BenchmarkHeldStreams opens b.N slow streams and keeps them open, then reports what
-// each one costs the mock in heap and goroutine stack. Client-side buffers are counted
-// too, so the numbers are an upper bound.
+// BenchmarkHeldStreams opens b.N slow (paced) streams and keeps them open, then reports
+// what each one costs the mock in heap, goroutine stack and goroutines. Client-side
+// connections are counted too, so the numbers are an upper bound.
 func BenchmarkHeldStreams(b *testing.B) {
 	_, base := startMock(b, Options{}, nil)
 	addr := strings.TrimPrefix(base, "http://")
@@ -104,6 +104,7 @@ func BenchmarkHeldStreams(b *testing.B) {
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -128,6 +129,7 @@ func BenchmarkHeldStreams(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	n := float64(len(conns))
+	b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/n, "goroutines/stream")
 	b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/n, "heap-B/stream")
 	b.ReportMetric(float64(int64(after.StackInuse)-int64(before.StackInuse))/n, "stack-B/stream")
 }

@@ -81,20 +81,29 @@ func strconvF(f float64) string {
 	return string(b)
 }
 
-// TestMalformedStream: a malformed stream breaks the JSON of its first token event.
+// TestMalformedStream: a malformed stream breaks the JSON of its first token event,
+// with both stream drivers.
 func TestMalformedStream(t *testing.T) {
-	_, base := startMock(t, Options{}, nil)
-	_, body := do(t, "POST", base+"/v1/chat/completions", map[string]string{"X-Mock-Malformed-Rate": "100", "X-Mock-Tokens": "3"},
-		`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-	bad := 0
-	for _, ev := range strings.Split(strings.TrimSpace(body), "\n\n") {
-		data := strings.TrimPrefix(ev, "data: ")
-		if data != "[DONE]" && !json.Valid([]byte(data)) {
-			bad++
-		}
-	}
-	if bad != 1 {
-		t.Errorf("%d broken events, want 1:\n%s", bad, body)
+	for _, drv := range drivers {
+		t.Run(drv.name, func(t *testing.T) {
+			_, base := startMock(t, Options{}, newFakeClock())
+			headers := withHeaders(map[string]string{"X-Mock-Malformed-Rate": "100", "X-Mock-Tokens": "3"}, drv.headers)
+			_, body := do(t, "POST", base+"/v1/chat/completions", headers,
+				`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+			bad := 0
+			for i, ev := range strings.Split(strings.TrimSpace(body), "\n\n") {
+				data := strings.TrimPrefix(ev, "data: ")
+				if data != "[DONE]" && !json.Valid([]byte(data)) {
+					bad++
+					if i != 1 {
+						t.Errorf("event %d broken, want the first token's (1)", i)
+					}
+				}
+			}
+			if bad != 1 {
+				t.Errorf("%d broken events, want 1:\n%s", bad, body)
+			}
+		})
 	}
 }
 

@@ -28,10 +28,22 @@
 // Options. A malformed or unknown control value gets a 400 in the route's own error
 // format that names the header or parameter.
 //
+// # Streams
+//
+// A stream that has anything to wait for (a TTFT, an ITL or a total latency) is paced
+// without a goroutine of its own: its connection is hijacked from fasthttp, a few pacer
+// goroutines (one per CPU) write each token event straight to the socket when it is due,
+// and the keep-alive connection is handed back to fasthttp when the reply is complete
+// (stream.go, sched.go, conn.go). A stream with nothing to wait for is written in place
+// by fasthttp, which is cheaper for it. Both put the same bytes on the wire; the golden
+// tests check it.
+//
 // # Failure modes
 //
 // A stream whose write fails is taken as a client that went away: the stream stops at
-// once and its journal entry is recorded with Cancelled set. Shutdown ends pacing (the
-// remaining events of open streams are sent without delay), closes hanging connections
-// and then waits for in-flight requests.
+// once and its journal entry is recorded with Cancelled set. A client that stops reading
+// fills its socket; its stream then waits, retrying, without holding up other streams.
+// Shutdown ends pacing (the remaining events of open streams are sent without delay and
+// their connections closed), closes hanging connections and then waits for in-flight
+// requests.
 package mock

@@ -70,10 +70,7 @@ func (s *Server) gemini(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	}
 	c.stream = bytes.HasSuffix(ctx.Path(), []byte(":streamGenerateContent"))
 	c.sse = string(ctx.QueryArgs().Peek("alt")) == "sse"
-	s.reply(ctx, c)
-	if c.stream && !c.sse {
-		ctx.SetContentType("application/json; charset=UTF-8")
-	}
+	s.reply(ctx, c) // a stream without alt=sse is served as application/json
 }
 
 func (c *call) geminiFinish() string {
@@ -120,63 +117,47 @@ func appendGeminiResponse(b []byte, c *call, s *Server) []byte {
 	return appendGeminiCandidate(b, c, id, nil, true, true)
 }
 
-// runGemini writes streamGenerateContent: one response per token, the last carrying
-// finishReason and usageMetadata; SSE frames end in \r\n\r\n and there is no [DONE].
-func (st *stream) runGemini() error {
-	c := &st.c
-	sse := c.sse
-	if !sse {
-		st.buf = append(st.buf, '[')
+// streamGenerateContent sends one response per token, the last carrying finishReason
+// and usageMetadata: with ?alt=sse as SSE frames ending in \r\n\r\n (no [DONE]), else
+// as the elements of one JSON array. The head is the array's "[" (nothing for SSE); the
+// last unit carries the end; a reply of no token is all tail.
+
+// geminiFrame appends the start of frame k: "data: " for SSE, a separator between array
+// elements.
+func (st *stream) geminiFrame(b []byte, k int) []byte {
+	switch {
+	case st.c.sse:
+		return append(b, "data: "...)
+	case k > 0:
+		return append(b, ",\r\n"...)
 	}
-	sep := func(k int) {
-		switch {
-		case sse:
-			st.buf = append(st.buf, "data: "...)
-		case k > 0:
-			st.buf = append(st.buf, ",\r\n"...)
-		}
+	return b
+}
+
+func (st *stream) geminiFrameEnd(b []byte) []byte {
+	if st.c.sse {
+		return append(b, "\r\n\r\n"...)
 	}
-	end := func() {
-		if sse {
-			st.buf = append(st.buf, "\r\n\r\n"...)
-		}
+	return b
+}
+
+func (st *stream) geminiUnit(b []byte, i int) []byte {
+	if i == st.units-1 {
+		return st.geminiFinal(b, st.c.tokens.next())
 	}
-	for k := range c.n {
-		if err := st.await(); err != nil {
-			return err
-		}
-		if k == c.n-1 {
-			break // the last token goes out with the finish reason
-		}
-		mark := len(st.buf)
-		sep(k)
-		st.buf = appendGeminiCandidate(st.buf, c, st.id, c.tokens.next(), false, false)
-		end()
-		if err := st.tokenSent(mark); err != nil {
-			return err
-		}
+	b = st.geminiFrame(b, i)
+	b = appendGeminiCandidate(b, &st.c, st.id, st.c.tokens.next(), false, false)
+	return st.geminiFrameEnd(b)
+}
+
+// geminiFinal appends the last frame, with text, the finish reason and usage, and
+// closes the array.
+func (st *stream) geminiFinal(b, text []byte) []byte {
+	b = st.geminiFrame(b, st.c.n-1)
+	b = appendGeminiCandidate(b, &st.c, st.id, text, false, true)
+	b = st.geminiFrameEnd(b)
+	if !st.c.sse {
+		b = append(b, ']')
 	}
-	if c.n == 0 {
-		if err := st.beforeEnd(); err != nil {
-			return err
-		}
-	} else if c.st.disconnect >= c.n {
-		// Cut before the last frame, as the other formats cut before their end events.
-		return st.hangUp()
-	}
-	mark := len(st.buf)
-	sep(c.n - 1)
-	var text []byte
-	if c.n > 0 {
-		text = c.tokens.next()
-	}
-	st.buf = appendGeminiCandidate(st.buf, c, st.id, text, false, true)
-	end()
-	if !sse {
-		st.buf = append(st.buf, ']')
-	}
-	if c.n > 0 {
-		return st.tokenSent(mark)
-	}
-	return st.flush()
+	return b
 }

@@ -59,6 +59,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 // keeps the wall clock.
 func startMock(t testing.TB, opts Options, clk clock) (*Server, string) {
 	t.Helper()
+	return startMockOn(t, opts, clk, nil)
+}
+
+// startMockOn is startMock serving on wrap(listener) when wrap is not nil.
+func startMockOn(t testing.TB, opts Options, clk clock, wrap func(net.Listener) net.Listener) (*Server, string) {
+	t.Helper()
 	s, err := New(opts, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +75,9 @@ func startMock(t testing.TB, opts Options, clk clock) (*Server, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
@@ -83,6 +92,18 @@ func startMock(t testing.TB, opts Options, clk clock) (*Server, string) {
 		}
 	})
 	return s, "http://" + ln.Addr().String()
+}
+
+// plainListener hides what its connections are, as TLS does: the mock cannot write to
+// them directly, so it writes every stream in place.
+type plainListener struct{ net.Listener }
+
+func (l plainListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return struct{ net.Conn }{c}, nil
 }
 
 // do sends a request and returns the response with its whole body.

@@ -160,9 +160,9 @@ func TestHang(t *testing.T) {
 	// Wait until the mock holds the connection.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		s.hangMu.Lock()
-		n := len(s.hangs)
-		s.hangMu.Unlock()
+		s.track.mu.Lock()
+		n := len(s.track.hangs)
+		s.track.mu.Unlock()
 		if n == 1 {
 			break
 		}
@@ -186,9 +186,15 @@ func TestHang(t *testing.T) {
 }
 
 // TestDisconnectAfter: the stream carries exactly N token events, then the connection
-// closes mid-body, which the client sees as an error.
+// closes mid-body, which the client sees as an error; with both stream drivers.
 func TestDisconnectAfter(t *testing.T) {
-	s, base := startMock(t, Options{Journal: 8}, nil)
+	for _, drv := range drivers {
+		t.Run(drv.name, func(t *testing.T) { testDisconnectAfter(t, drv.headers) })
+	}
+}
+
+func testDisconnectAfter(t *testing.T, steer map[string]string) {
+	s, base := startMock(t, Options{Journal: 8}, newFakeClock())
 	for _, tc := range []struct {
 		path, body, tokenMarker string
 		n                       int
@@ -203,6 +209,9 @@ func TestDisconnectAfter(t *testing.T) {
 	} {
 		req, _ := http.NewRequestWithContext(waitCtx(t), "POST", base+tc.path, strings.NewReader(tc.body))
 		req.Header.Set("X-Mock-Disconnect-After", itoa(tc.n))
+		for k, v := range steer {
+			req.Header.Set(k, v)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)

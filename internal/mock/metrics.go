@@ -16,6 +16,7 @@ type metrics struct {
 	openStreams atomic.Int64
 	bytesOut    atomic.Uint64 // response body bytes, streams included
 	events      atomic.Uint64 // stream flushes that carried at least one token
+	stalls      atomic.Uint64 // paced stream writes that found the client's socket full
 }
 
 func (m *metrics) count(r route, status, bytes int) {
@@ -61,6 +62,11 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	b = append(b, "# TYPE sluice_mock_stream_events_total counter\n"...)
 	b = append(b, "sluice_mock_stream_events_total "...)
 	b = strconv.AppendUint(b, m.events.Load(), 10)
+	b = append(b, '\n')
+	b = append(b, "# HELP sluice_mock_stream_stalls_total Writes of paced streams that found the client's socket full and waited for it.\n"...)
+	b = append(b, "# TYPE sluice_mock_stream_stalls_total counter\n"...)
+	b = append(b, "sluice_mock_stream_stalls_total "...)
+	b = strconv.AppendUint(b, m.stalls.Load(), 10)
 	b = append(b, '\n')
 	ctx.Response.SwapBody(b)
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")

@@ -273,61 +273,74 @@ func appendChatCompletion(b []byte, c *call, s *Server) []byte {
 	return b
 }
 
-// runChat writes a chat completion stream: a role delta, one content delta per token,
-// a finish_reason chunk, the usage chunk when stream_options.include_usage asked for
-// it, then [DONE].
-func (st *stream) runChat() error {
-	c := &st.c
-	st.pre = append(st.pre[:0], `data: {"id":"chatcmpl-`...)
-	st.pre = append(st.pre, st.id...)
-	st.pre = append(st.pre, `","object":"chat.completion.chunk","created":`...)
-	st.pre = appendInt(st.pre, int(c.at.Unix()))
-	st.pre = append(st.pre, `,"model":`...)
-	st.pre = append(st.pre, c.model...)
-	st.pre = append(st.pre, `,"service_tier":"default","system_fingerprint":"`+fingerprint+`","choices":[`...)
-	tail := `}`
-	if c.includeUsage {
-		tail = `,"usage":null}`
-	}
+// A chat completion stream: a role delta (the head), one content delta per token (or,
+// for a tool call, a delta with its id and name and one per fragment of its arguments),
+// then the tail: a finish_reason chunk, the usage chunk when
+// stream_options.include_usage asked for it, and [DONE].
 
-	st.buf = append(st.buf, st.pre...)
-	st.buf = append(st.buf, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]`...)
-	st.buf = append(append(st.buf, tail...), "\n\n"...)
-	for range c.n {
-		if err := st.await(); err != nil {
-			return err
-		}
-		mark := len(st.buf)
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `{"index":0,"delta":{"content":"`...)
-		st.buf = appendJSONString(st.buf, c.tokens.next())
-		st.buf = append(st.buf, `"},"logprobs":null,"finish_reason":null}]`...)
-		st.buf = append(append(st.buf, tail...), "\n\n"...)
-		if err := st.tokenSent(mark); err != nil {
-			return err
-		}
-	}
-	if c.tool != nil {
-		if err := st.chatToolDeltas(tail); err != nil {
-			return err
-		}
-	}
-	if err := st.beforeEnd(); err != nil {
-		return err
-	}
-	st.buf = append(st.buf, st.pre...)
-	st.buf = append(st.buf, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
-	st.buf = append(st.buf, c.finishReason()...)
-	st.buf = append(st.buf, `"}]`...)
-	st.buf = append(append(st.buf, tail...), "\n\n"...)
+// chatPrefix appends the part every chunk of the stream shares, up to its choices.
+func (st *stream) chatPrefix(b []byte) []byte {
+	c := &st.c
+	b = append(b, `data: {"id":"chatcmpl-`...)
+	b = append(b, st.id...)
+	b = append(b, `","object":"chat.completion.chunk","created":`...)
+	b = appendInt(b, int(c.at.Unix()))
+	b = append(b, `,"model":`...)
+	b = append(b, c.model...)
+	return append(b, `,"service_tier":"default","system_fingerprint":"`+fingerprint+`","choices":[`...)
+}
+
+// chunkEnd is what closes every chunk but the usage chunk: with include_usage set, each
+// carries "usage":null.
+func (c *call) chunkEnd() string {
 	if c.includeUsage {
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `],"usage":`...)
-		st.buf = appendChatUsage(st.buf, c.promptTokens, c.completionTokens())
-		st.buf = append(st.buf, "}\n\n"...)
+		return ",\"usage\":null}\n\n"
 	}
-	st.buf = append(st.buf, "data: [DONE]\n\n"...)
-	return st.flush()
+	return "}\n\n"
+}
+
+func (st *stream) chatHead(b []byte) []byte {
+	b = st.chatPrefix(b)
+	b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]`...)
+	return append(b, st.c.chunkEnd()...)
+}
+
+func (st *stream) chatUnit(b []byte, i int) []byte {
+	c := &st.c
+	b = st.chatPrefix(b)
+	switch {
+	case c.tool == nil:
+		b = append(b, `{"index":0,"delta":{"content":"`...)
+		b = appendJSONString(b, c.tokens.next())
+		b = append(b, `"},"logprobs":null,"finish_reason":null}]`...)
+	case i == 0:
+		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":0,"id":"`...)
+		b = appendID(b, "call_", c.serial^st.s.seed^1)
+		b = append(b, `","type":"function","function":{"name":`...)
+		b = appendQuoted(b, c.tool.name)
+		b = append(b, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}]`...)
+	default:
+		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"`...)
+		b = appendJSONString(b, st.nextFragment())
+		b = append(b, `"}}]},"logprobs":null,"finish_reason":null}]`...)
+	}
+	return append(b, c.chunkEnd()...)
+}
+
+func (st *stream) chatTail(b []byte) []byte {
+	c := &st.c
+	b = st.chatPrefix(b)
+	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
+	b = append(b, c.finishReason()...)
+	b = append(b, `"}]`...)
+	b = append(b, c.chunkEnd()...)
+	if c.includeUsage {
+		b = st.chatPrefix(b)
+		b = append(b, `],"usage":`...)
+		b = appendChatUsage(b, c.promptTokens, c.completionTokens())
+		b = append(b, "}\n\n"...)
+	}
+	return append(b, "data: [DONE]\n\n"...)
 }
 
 // completions serves the legacy POST /v1/completions.
@@ -402,49 +415,41 @@ func appendCompletion(b []byte, c *call, s *Server) []byte {
 	return append(b, `,"system_fingerprint":"`+fingerprint+`"}`...)
 }
 
-// runCompletions writes a legacy completion stream: one text chunk per token, a
+// A legacy completion stream has no head: one text chunk per token, then the tail: a
 // finish_reason chunk, the usage chunk when asked for, [DONE].
-func (st *stream) runCompletions() error {
+
+// completionsPrefix appends the part every chunk of the stream shares.
+func (st *stream) completionsPrefix(b []byte) []byte {
 	c := &st.c
-	st.pre = append(st.pre[:0], `data: {"id":"cmpl-`...)
-	st.pre = append(st.pre, st.id...)
-	st.pre = append(st.pre, `","object":"text_completion","created":`...)
-	st.pre = appendInt(st.pre, int(c.at.Unix()))
-	st.pre = append(st.pre, `,"model":`...)
-	st.pre = append(st.pre, c.model...)
-	st.pre = append(st.pre, `,"system_fingerprint":"`+fingerprint+`","choices":[`...)
-	tail := `}`
+	b = append(b, `data: {"id":"cmpl-`...)
+	b = append(b, st.id...)
+	b = append(b, `","object":"text_completion","created":`...)
+	b = appendInt(b, int(c.at.Unix()))
+	b = append(b, `,"model":`...)
+	b = append(b, c.model...)
+	return append(b, `,"system_fingerprint":"`+fingerprint+`","choices":[`...)
+}
+
+func (st *stream) completionsUnit(b []byte) []byte {
+	b = st.completionsPrefix(b)
+	b = append(b, `{"text":"`...)
+	b = appendJSONString(b, st.c.tokens.next())
+	b = append(b, `","index":0,"logprobs":null,"finish_reason":null}]`...)
+	return append(b, st.c.chunkEnd()...)
+}
+
+func (st *stream) completionsTail(b []byte) []byte {
+	c := &st.c
+	b = st.completionsPrefix(b)
+	b = append(b, `{"text":"","index":0,"logprobs":null,"finish_reason":"`...)
+	b = append(b, c.finishReason()...)
+	b = append(b, `"}]`...)
+	b = append(b, c.chunkEnd()...)
 	if c.includeUsage {
-		tail = `,"usage":null}`
+		b = st.completionsPrefix(b)
+		b = append(b, `],"usage":`...)
+		b = appendCompletionUsage(b, c.promptTokens, c.n)
+		b = append(b, "}\n\n"...)
 	}
-	for range c.n {
-		if err := st.await(); err != nil {
-			return err
-		}
-		mark := len(st.buf)
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `{"text":"`...)
-		st.buf = appendJSONString(st.buf, c.tokens.next())
-		st.buf = append(st.buf, `","index":0,"logprobs":null,"finish_reason":null}]`...)
-		st.buf = append(append(st.buf, tail...), "\n\n"...)
-		if err := st.tokenSent(mark); err != nil {
-			return err
-		}
-	}
-	if err := st.beforeEnd(); err != nil {
-		return err
-	}
-	st.buf = append(st.buf, st.pre...)
-	st.buf = append(st.buf, `{"text":"","index":0,"logprobs":null,"finish_reason":"`...)
-	st.buf = append(st.buf, c.finishReason()...)
-	st.buf = append(st.buf, `"}]`...)
-	st.buf = append(append(st.buf, tail...), "\n\n"...)
-	if c.includeUsage {
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `],"usage":`...)
-		st.buf = appendCompletionUsage(st.buf, c.promptTokens, c.n)
-		st.buf = append(st.buf, "}\n\n"...)
-	}
-	st.buf = append(st.buf, "data: [DONE]\n\n"...)
-	return st.flush()
+	return append(b, "data: [DONE]\n\n"...)
 }

@@ -70,6 +70,9 @@ type call struct {
 	promptTokens int
 	echo         []byte    // text to echo; nil without Echo
 	tool         *toolCall // the tool call the reply makes, if any
+	// Responses only: the raw tools and tool_choice of the request, echoed in the
+	// response object; nil when absent.
+	tools, toolChoice []byte
 
 	// Filled by plan.
 	tokens tokenSource

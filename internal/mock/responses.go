@@ -11,7 +11,7 @@ func (s *Server) responses(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	if !ok {
 		return
 	}
-	var input, instructions gjson.Result
+	var input, instructions, tools, toolChoice gjson.Result
 	bad := ""
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
@@ -19,6 +19,10 @@ func (s *Server) responses(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 			input = v
 		case "instructions":
 			instructions = v
+		case "tools":
+			tools = v
+		case "tool_choice":
+			toolChoice = v
 		case "max_tokens", "max_completion_tokens":
 			// Not fields of this API.
 		default:
@@ -57,12 +61,23 @@ func (s *Server) responses(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	if s.opts.Echo && last.Exists() {
 		c.echo = contentText(last)
 	}
+	if tools.IsArray() {
+		if msg := c.chooseResponsesTool(tools, toolChoice); msg != "" {
+			s.reject(ctx, c, formatOpenAI, msg, "tool_choice")
+			return
+		}
+		// Compacted: a pretty-printed request must not put line breaks in an SSE event.
+		c.tools = appendCompact(nil, tools.Raw)
+		if toolChoice.Exists() {
+			c.toolChoice = appendCompact(nil, toolChoice.Raw)
+		}
+	}
 	s.reply(ctx, c)
 }
 
 func appendResponse(b []byte, c *call, s *Server) []byte {
 	id := appendID(make([]byte, 0, 24), "", c.serial^s.seed)
-	return appendResponseObject(b, c, id, true)
+	return appendResponseObject(b, c, s, id, true)
 }
 
 // appendResponsesUsage appends a Responses API usage object.
@@ -111,7 +126,7 @@ func appendOutputMessage(b []byte, c *call, id []byte, final bool) []byte {
 
 // appendResponseObject appends a response object: in progress (no output, no usage)
 // or final.
-func appendResponseObject(b []byte, c *call, id []byte, final bool) []byte {
+func appendResponseObject(b []byte, c *call, s *Server, id []byte, final bool) []byte {
 	b = append(b, `{"id":"resp_`...)
 	b = append(b, id...)
 	b = append(b, `","object":"response","created_at":`...)
@@ -138,83 +153,172 @@ func appendResponseObject(b []byte, c *call, id []byte, final bool) []byte {
 	b = append(b, c.model...)
 	b = append(b, `,"output":[`...)
 	if final {
-		b = appendOutputMessage(b, c, id, true)
+		if c.tool != nil {
+			b = appendFunctionCall(b, c, s, id, true)
+		} else {
+			b = appendOutputMessage(b, c, id, true)
+		}
 	}
-	b = append(b, `],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":true,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":`...)
+	b = append(b, `],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":true,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":`...)
+	if c.toolChoice != nil {
+		b = append(b, c.toolChoice...)
+	} else {
+		b = append(b, `"auto"`...)
+	}
+	b = append(b, `,"tools":`...)
+	if c.tools != nil {
+		b = append(b, c.tools...)
+	} else {
+		b = append(b, "[]"...)
+	}
+	b = append(b, `,"top_p":1.0,"truncation":"disabled","usage":`...)
 	if final {
-		b = appendResponsesUsage(b, c.promptTokens, c.n)
+		b = appendResponsesUsage(b, c.promptTokens, c.completionTokens())
 	} else {
 		b = append(b, "null"...)
 	}
 	return append(b, `,"user":null,"metadata":{}}`...)
 }
 
-// runResponses writes the Responses API's typed event stream. Every event has an
-// event: line naming its type and a sequence_number; there is no [DONE].
-func (st *stream) runResponses() error {
-	c := &st.c
-	seq := 0
-	event := func(b []byte, name string) []byte {
-		b = appendEventName(b, name)
-		b = append(b, `{"type":"`...)
-		b = append(b, name...)
-		b = append(b, `","sequence_number":`...)
-		b = appendInt(b, seq)
-		seq++
-		return b
+// appendCompact appends the JSON value raw without the whitespace between its tokens.
+func appendCompact(dst []byte, raw string) []byte {
+	inString, escaped := false, false
+	for i := 0; i < len(raw); i++ {
+		ch := raw[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case ch == '\\':
+				escaped = true
+			case ch == '"':
+				inString = false
+			}
+		case ch == '"':
+			inString = true
+		case ch == ' ', ch == '\t', ch == '\n', ch == '\r':
+			continue
+		}
+		dst = append(dst, ch)
 	}
-	// The part every item event shares after its sequence number.
-	st.pre = append(st.pre[:0], `,"item_id":"msg_`...)
-	st.pre = append(st.pre, st.id...)
-	st.pre = append(st.pre, `","output_index":0,"content_index":0`...)
+	return dst
+}
 
-	b := event(st.buf, "response.created")
-	b = appendResponseObject(append(b, `,"response":`...), c, st.id, false)
-	b = append(b, "}\n\n"...)
-	b = event(b, "response.in_progress")
-	b = appendResponseObject(append(b, `,"response":`...), c, st.id, false)
-	b = append(b, "}\n\n"...)
-	b = event(b, "response.output_item.added")
-	b = appendOutputMessage(append(b, `,"output_index":0,"item":`...), c, st.id, false)
-	b = append(b, "}\n\n"...)
-	b = event(b, "response.content_part.added")
-	b = append(b, st.pre...)
-	b = appendOutputText(append(b, `,"part":`...), c, false)
-	st.buf = append(b, "}\n\n"...)
-	for range c.n {
-		if err := st.await(); err != nil {
-			return err
-		}
-		mark := len(st.buf)
-		st.buf = event(st.buf, "response.output_text.delta")
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `,"delta":"`...)
-		st.buf = appendJSONString(st.buf, c.tokens.next())
-		st.buf = append(st.buf, "\",\"logprobs\":[]}\n\n"...)
-		if err := st.tokenSent(mark); err != nil {
-			return err
-		}
-	}
-	if err := st.beforeEnd(); err != nil {
-		return err
-	}
-	b = event(st.buf, "response.output_text.done")
-	b = append(b, st.pre...)
-	b = c.appendContent(append(b, `,"text":"`...))
-	b = append(b, "\",\"logprobs\":[]}\n\n"...)
-	b = event(b, "response.content_part.done")
-	b = append(b, st.pre...)
-	b = appendOutputText(append(b, `,"part":`...), c, true)
-	b = append(b, "}\n\n"...)
-	b = event(b, "response.output_item.done")
-	b = appendOutputMessage(append(b, `,"output_index":0,"item":`...), c, st.id, true)
-	b = append(b, "}\n\n"...)
-	if c.cut {
-		b = event(b, "response.incomplete")
+// appendFunctionCall appends the function_call output item of a tool call: in progress
+// (no arguments yet) or final.
+func appendFunctionCall(b []byte, c *call, s *Server, id []byte, final bool) []byte {
+	b = append(b, `{"id":"fc_`...)
+	b = append(b, id...)
+	b = append(b, `","type":"function_call","status":"`...)
+	if final {
+		b = append(b, `completed","arguments":`...)
+		b = appendQuoted(b, c.tool.args)
 	} else {
-		b = event(b, "response.completed")
+		b = append(b, `in_progress","arguments":""`...)
 	}
-	b = appendResponseObject(append(b, `,"response":`...), c, st.id, true)
-	st.buf = append(b, "}\n\n"...)
-	return st.flush()
+	b = appendID(append(b, `,"call_id":"`...), "call_", c.serial^s.seed^1)
+	b = append(b, `","name":`...)
+	b = appendQuoted(b, c.tool.name)
+	return append(b, '}')
+}
+
+// The Responses API's typed event stream: every event has an event: line naming its
+// type and a sequence_number; there is no [DONE]. The head is response.created,
+// response.in_progress and response.output_item.added (plus response.content_part.added
+// for text); a unit is a response.output_text.delta, or a
+// response.function_call_arguments.delta for a tool call; the tail closes the item and
+// ends with response.completed (response.incomplete when max_output_tokens cut it).
+
+// responsesEvent appends the start of the next event, up to its sequence number.
+func (st *stream) responsesEvent(b []byte, name string) []byte {
+	b = appendEventName(b, name)
+	b = append(b, `{"type":"`...)
+	b = append(b, name...)
+	b = append(b, `","sequence_number":`...)
+	b = appendInt(b, st.seq)
+	st.seq++
+	return b
+}
+
+// responsesItem appends the fields that locate an event in the output.
+func (st *stream) responsesItem(b []byte) []byte {
+	if st.c.tool != nil {
+		b = append(b, `,"item_id":"fc_`...)
+		b = append(b, st.id...)
+		return append(b, `","output_index":0`...)
+	}
+	b = append(b, `,"item_id":"msg_`...)
+	b = append(b, st.id...)
+	return append(b, `","output_index":0,"content_index":0`...)
+}
+
+func (st *stream) responsesHead(b []byte) []byte {
+	c := &st.c
+	b = st.responsesEvent(b, "response.created")
+	b = appendResponseObject(append(b, `,"response":`...), c, st.s, st.id, false)
+	b = append(b, "}\n\n"...)
+	b = st.responsesEvent(b, "response.in_progress")
+	b = appendResponseObject(append(b, `,"response":`...), c, st.s, st.id, false)
+	b = append(b, "}\n\n"...)
+	b = st.responsesEvent(b, "response.output_item.added")
+	b = append(b, `,"output_index":0,"item":`...)
+	if c.tool != nil {
+		b = appendFunctionCall(b, c, st.s, st.id, false)
+		return append(b, "}\n\n"...)
+	}
+	b = appendOutputMessage(b, c, st.id, false)
+	b = append(b, "}\n\n"...)
+	b = st.responsesEvent(b, "response.content_part.added")
+	b = st.responsesItem(b)
+	b = appendOutputText(append(b, `,"part":`...), c, false)
+	return append(b, "}\n\n"...)
+}
+
+func (st *stream) responsesUnit(b []byte) []byte {
+	if st.c.tool != nil {
+		b = st.responsesEvent(b, "response.function_call_arguments.delta")
+		b = st.responsesItem(b)
+		b = append(b, `,"delta":"`...)
+		b = appendJSONString(b, st.nextFragment())
+		return append(b, "\"}\n\n"...)
+	}
+	b = st.responsesEvent(b, "response.output_text.delta")
+	b = st.responsesItem(b)
+	b = append(b, `,"delta":"`...)
+	b = appendJSONString(b, st.c.tokens.next())
+	return append(b, "\",\"logprobs\":[]}\n\n"...)
+}
+
+func (st *stream) responsesTail(b []byte) []byte {
+	c := &st.c
+	if c.tool != nil {
+		b = st.responsesEvent(b, "response.function_call_arguments.done")
+		b = st.responsesItem(b)
+		b = appendQuoted(append(b, `,"arguments":`...), c.tool.args)
+		b = appendQuoted(append(b, `,"name":`...), c.tool.name)
+		b = append(b, "}\n\n"...)
+		b = st.responsesEvent(b, "response.output_item.done")
+		b = appendFunctionCall(append(b, `,"output_index":0,"item":`...), c, st.s, st.id, true)
+		b = append(b, "}\n\n"...)
+	} else {
+		b = st.responsesEvent(b, "response.output_text.done")
+		b = st.responsesItem(b)
+		b = c.appendContent(append(b, `,"text":"`...))
+		b = append(b, "\",\"logprobs\":[]}\n\n"...)
+		b = st.responsesEvent(b, "response.content_part.done")
+		b = st.responsesItem(b)
+		b = appendOutputText(append(b, `,"part":`...), c, true)
+		b = append(b, "}\n\n"...)
+		b = st.responsesEvent(b, "response.output_item.done")
+		b = appendOutputMessage(append(b, `,"output_index":0,"item":`...), c, st.id, true)
+		b = append(b, "}\n\n"...)
+	}
+	if c.cut {
+		b = st.responsesEvent(b, "response.incomplete")
+	} else {
+		b = st.responsesEvent(b, "response.completed")
+	}
+	b = appendResponseObject(append(b, `,"response":`...), c, st.s, st.id, true)
+	return append(b, "}\n\n"...)
 }

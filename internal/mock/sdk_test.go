@@ -346,3 +346,104 @@ func TestAnthropicSDK(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAISDKResponsesTools: a Responses API function call, whole and streamed (both
+// stream drivers), as the openai-go SDK reads it.
+func TestOpenAISDKResponsesTools(t *testing.T) {
+	for _, drv := range drivers {
+		t.Run(drv.name, func(t *testing.T) {
+			_, base := startMock(t, Options{}, nil)
+			var opts []option.RequestOption
+			for k, v := range drv.headers {
+				opts = append(opts, option.WithHeader(k, v))
+			}
+			client := openaiClient(base, opts...)
+			ctx := sdkCtx(t)
+			params := responses.ResponseNewParams{
+				Model: "gpt-4o-mini",
+				Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Weather in Paris?")},
+				Tools: []responses.ToolUnionParam{responses.ToolParamOfFunction("get_weather", map[string]any{
+					"type": "object", "properties": map[string]any{
+						"city": map[string]any{"type": "string"}, "days": map[string]any{"type": "integer"},
+					}, "required": []string{"city", "days"}, "additionalProperties": false,
+				}, true)},
+				ToolChoice: responses.ResponseNewParamsToolChoiceUnion{OfToolChoiceMode: openai.Opt(responses.ToolChoiceOptionsRequired)},
+			}
+			resp, err := client.Responses.New(ctx, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Status != "completed" || len(resp.Output) != 1 || resp.Output[0].Type != "function_call" {
+				t.Fatalf("response %s", resp.RawJSON())
+			}
+			call := resp.Output[0].AsFunctionCall()
+			var args struct {
+				City string `json:"city"`
+				Days int    `json:"days"`
+			}
+			if call.Name != "get_weather" || !strings.HasPrefix(call.CallID, "call_") || !strings.HasPrefix(call.ID, "fc_") ||
+				call.Status != "completed" || json.Unmarshal([]byte(call.Arguments), &args) != nil || args.City == "" || args.Days != 42 {
+				t.Errorf("function call %s", resp.Output[0].RawJSON())
+			}
+			if resp.OutputText() != "" || resp.Usage.OutputTokens < 1 {
+				t.Errorf("text %q, usage %+v", resp.OutputText(), resp.Usage)
+			}
+
+			// Streamed, with the function named: the same call, its arguments in deltas.
+			params.ToolChoice = responses.ResponseNewParamsToolChoiceUnion{OfFunctionTool: &responses.ToolChoiceFunctionParam{Name: "get_weather"}}
+			stream := client.Responses.NewStreaming(ctx, params)
+			var deltas strings.Builder
+			var types []string
+			var done responses.ResponseFunctionCallArgumentsDoneEvent
+			var item responses.ResponseFunctionToolCall
+			var final responses.Response
+			for stream.Next() {
+				ev := stream.Current()
+				types = append(types, ev.Type)
+				switch ev.Type {
+				case "response.output_item.added":
+					if ev.Item.Type != "function_call" || ev.Item.Status != "in_progress" || ev.Item.Arguments.OfString != "" {
+						t.Errorf("item added %s", ev.RawJSON())
+					}
+				case "response.function_call_arguments.delta":
+					deltas.WriteString(ev.AsResponseFunctionCallArgumentsDelta().Delta)
+				case "response.function_call_arguments.done":
+					done = ev.AsResponseFunctionCallArgumentsDone()
+				case "response.output_item.done":
+					item = ev.AsResponseOutputItemDone().Item.AsFunctionCall()
+				case "response.completed":
+					final = ev.Response
+				}
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+			// The same request body, so the same arguments; ids are new for every request.
+			if deltas.String() != call.Arguments || done.Arguments != call.Arguments || done.ItemID != item.ID {
+				t.Errorf("deltas %q, done %s; want %q", deltas.String(), done.RawJSON(), call.Arguments)
+			}
+			if !strings.HasPrefix(item.CallID, "call_") || item.Name != "get_weather" || item.Arguments != call.Arguments || item.Status != "completed" {
+				t.Errorf("item done %s, want %s", item.RawJSON(), resp.Output[0].RawJSON())
+			}
+			if final.Status != "completed" || len(final.Output) != 1 || final.Output[0].AsFunctionCall().Arguments != call.Arguments {
+				t.Errorf("final response %s", final.RawJSON())
+			}
+			want := []string{"response.created", "response.in_progress", "response.output_item.added"}
+			if len(types) < 6 || strings.Join(types[:3], ",") != strings.Join(want, ",") || types[len(types)-1] != "response.completed" {
+				t.Errorf("event types %v", types)
+			}
+
+			// auto: a text reply; an unknown function: a 400 naming tool_choice.
+			params.ToolChoice = responses.ResponseNewParamsToolChoiceUnion{OfToolChoiceMode: openai.Opt(responses.ToolChoiceOptionsAuto)}
+			if resp, err = client.Responses.New(ctx, params); err != nil || resp.Output[0].Type != "message" || resp.OutputText() == "" {
+				t.Errorf("auto: %v %s", err, resp.RawJSON())
+			}
+			params.ToolChoice = responses.ResponseNewParamsToolChoiceUnion{OfFunctionTool: &responses.ToolChoiceFunctionParam{Name: "nope"}}
+			_, err = client.Responses.New(ctx, params)
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != "tool_choice" {
+				t.Errorf("unknown function: %v", err)
+			}
+		})
+	}
+}

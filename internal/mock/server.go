@@ -49,14 +49,11 @@ type Server struct {
 	metrics metrics
 	serial  atomic.Uint64
 	streams sync.Pool // *stream
+	sched   *sched    // the pacers of paced streams
+	track   *tracker  // what Shutdown waits for besides fasthttp's connections
 
 	stop     chan struct{} // closed by Shutdown: pacing ends, hangs are released
 	stopOnce sync.Once
-
-	hangMu  sync.Mutex
-	hangs   map[net.Conn]struct{}
-	hangWG  sync.WaitGroup
-	stopped bool // under hangMu
 }
 
 // New validates opts and returns a server that is not yet listening. A nil logger
@@ -88,8 +85,9 @@ func New(opts Options, logger *slog.Logger) (*Server, error) {
 		journal: newJournal(opts.Journal),
 		clock:   realClock{},
 		stop:    make(chan struct{}),
-		hangs:   make(map[net.Conn]struct{}),
+		track:   newTracker(),
 	}
+	s.sched = newSched(s)
 	s.base = defaultSteer(&s.opts)
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -97,12 +95,16 @@ func New(opts Options, logger *slog.Logger) (*Server, error) {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		// 8 KiB of request head is enough for any SDK; a 1 KiB write buffer holds a
-		// non-streamed reply (larger ones go out with writev) and keeps held streams
-		// small. ReduceMemoryUsage would save another 4–8 KiB per held stream but
-		// costs about 10% of the non-streamed throughput (wrk -c64, 2 cores).
-		ReadBufferSize:     8192,
-		WriteBufferSize:    1024,
-		ReduceMemoryUsage:  false,
+		// non-streamed reply (larger ones go out with writev). Held streams do not keep
+		// either: their connections are hijacked (conn.go). ReduceMemoryUsage would
+		// cost about 10% of the non-streamed throughput (wrk -c64, 2 cores).
+		ReadBufferSize:    8192,
+		WriteBufferSize:   1024,
+		ReduceMemoryUsage: false,
+		// Hijacked connections are ours: paced streams hand theirs back with
+		// ServeConn; drop, cutShort and hang close theirs.
+		KeepHijackedConns:  true,
+		ConnState:          connState,
 		MaxRequestBodySize: 64 << 20,
 		IdleTimeout:        2 * time.Minute,
 		CloseOnShutdown:    true,
@@ -120,12 +122,14 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 }
 
 // Handler returns the request handler, for callers that run their own fasthttp server
-// or call it on a RequestCtx directly.
+// or call it on a RequestCtx directly. Streams served that way are written in place,
+// on the connection's goroutine; only the mock's own server (Serve) paces them from its
+// pacers.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve serves on ln until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.srv.Serve(ln); err != nil {
+	if err := s.srv.Serve(pacingListener{ln}); err != nil {
 		return fmt.Errorf("mock: serve: %w", err)
 	}
 	return nil
@@ -159,22 +163,17 @@ func (s *Server) Start() (string, error) {
 }
 
 // Shutdown stops accepting connections, ends pacing so that open streams finish at
-// once, closes hanging connections and waits for in-flight requests until ctx ends.
+// once (their connections are then closed), closes hanging connections and waits for
+// in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	s.hangMu.Lock()
-	s.stopped = true
-	for c := range s.hangs {
-		_ = c.Close()
-	}
-	s.hangMu.Unlock()
+	s.track.stop()
+	s.sched.stop()
+	s.track.closeServed(false)
 	err := s.srv.ShutdownWithContext(ctx)
-	done := make(chan struct{})
-	go func() { s.hangWG.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = errors.Join(err, ctx.Err())
+	s.track.closeServed(true)
+	if werr := s.track.wait(ctx); werr != nil && !errors.Is(err, werr) {
+		err = errors.Join(err, werr)
 	}
 	if err != nil {
 		return fmt.Errorf("mock: shutdown: %w", err)
@@ -354,7 +353,7 @@ func (s *Server) drop(ctx *fasthttp.RequestCtx, c *call) {
 		s.journal.record(*c.entry)
 	}
 	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(func(net.Conn) {}) // fasthttp closes the connection when this returns
+	ctx.Hijack(func(conn net.Conn) { _ = conn.Close() })
 }
 
 // cutShort sends the head of a non-streamed reply and the share of its body that
@@ -379,7 +378,8 @@ func (s *Server) cutShort(ctx *fasthttp.RequestCtx, c *call) {
 	}
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(conn net.Conn) {
-		_, _ = conn.Write(head) // fasthttp closes the connection when this returns
+		_, _ = conn.Write(head)
+		_ = conn.Close()
 	})
 }
 
@@ -389,32 +389,22 @@ func (s *Server) cutShort(ctx *fasthttp.RequestCtx, c *call) {
 func (s *Server) hang(ctx *fasthttp.RequestCtx, c *call) {
 	entry := c.entry
 	r := c.route
-	// The hijacked connection's own Close is a no-op; Shutdown closes the raw one.
+	// Shutdown closes the raw connection, which ends the read below.
 	raw := ctx.Conn()
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(conn net.Conn) {
-		s.hangMu.Lock()
-		stopped := s.stopped
-		if !stopped {
-			// Adding under hangMu while not stopped orders every Add before
-			// Shutdown's Wait.
-			s.hangWG.Add(1)
-			defer s.hangWG.Done()
-			s.hangs[raw] = struct{}{}
-		}
-		s.hangMu.Unlock()
-		if !stopped {
+		stopped := true
+		if s.track.hangStarted(raw) {
+			defer s.track.done() // after the journal entry below
 			var buf [512]byte
 			for {
 				if _, err := conn.Read(buf[:]); err != nil {
 					break
 				}
 			}
-			s.hangMu.Lock()
-			delete(s.hangs, raw)
-			stopped = s.stopped
-			s.hangMu.Unlock()
+			stopped = s.track.hangEnded(raw)
 		}
+		_ = conn.Close()
 		s.metrics.count(r, 0, 0)
 		if entry != nil {
 			entry.Status = 0

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -198,10 +199,23 @@ func TestPacer(t *testing.T) {
 }
 
 // TestStreamPacing checks the waits a stream asks its clock for: TTFT first, then one
-// ITL per later token, measured from the request's arrival.
+// ITL per later token, measured from the request's arrival; paced by the pacers, and in
+// place on a connection the mock cannot write to directly.
 func TestStreamPacing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap func(net.Listener) net.Listener
+	}{
+		{"paced", nil},
+		{"in_place", func(ln net.Listener) net.Listener { return plainListener{ln} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testStreamPacing(t, tc.wrap) })
+	}
+}
+
+func testStreamPacing(t *testing.T, wrap func(net.Listener) net.Listener) {
 	clk := newFakeClock()
-	_, base := startMock(t, Options{}, clk)
+	s, base := startMockOn(t, Options{}, clk, wrap)
 	before := len(clk.recorded())
 	_, body := do(t, "POST", base+"/v1/chat/completions", map[string]string{"X-Mock-TTFT": "100", "X-Mock-ITL": "10", "X-Mock-Tokens": "4"},
 		`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
@@ -217,6 +231,9 @@ func TestStreamPacing(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("wait %d: %v, want %v", i, got[i], want[i])
 		}
+	}
+	if paced := s.sched.added.Load(); paced != map[bool]uint64{true: 1, false: 0}[wrap == nil] {
+		t.Errorf("%d streams paced by the pacers", paced)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -16,59 +17,258 @@ var errHungUp = errors.New("mock: connection closed by X-Mock-Disconnect-After")
 // supports WriteTo.
 var errNoRead = errors.New("mock: stream bodies are written with WriteTo")
 
-// stream is the body of one streamed reply. fasthttp calls WriteTo on the connection's
-// own goroutine after the handler returned, and every Write to the writer it passes
-// is framed as one chunk and flushed: no goroutine, pipe or copy of our own. Pacing
-// sleeps on one timer per stream, reused for every token; streams are pooled.
+// A streamed reply is a head, a number of paced units and a tail. A unit is one token
+// event (a text delta, or one fragment of a tool call's arguments); unit i is due at the
+// i-th offset of the reply's pacer. The head goes out with unit 0, in the same chunk; the
+// tail right after the last unit, in a chunk of its own (with no unit at all, head and
+// tail share one chunk, at the first token's time). Every unit is one chunk of the
+// chunked body, so that a client sees each token as soon as it is due.
+//
+// X-Mock-Disconnect-After N cuts the stream before unit N, or before the tail when N is
+// at or beyond the reply's length: what is pending is written, then the connection is
+// closed with no terminating chunk.
+//
+// A stream is driven in one of two ways, which put the same bytes on the wire:
+//   - paced (sched.go): the connection is hijacked from fasthttp and one of a few pacer
+//     goroutines writes each unit when it is due, straight to the socket, then hands the
+//     keep-alive connection back to fasthttp. A held stream costs its small state and its
+//     socket: no goroutine, timer or buffer of its own.
+//   - in place (WriteTo, below): fasthttp writes the body on the connection's own
+//     goroutine. Streams with nothing to wait for (TTFT, ITL and latency all zero) take
+//     this path, which is cheaper for them, as do streams on connections that cannot be
+//     written to directly and streams that start while the server shuts down.
 type stream struct {
-	s    *Server
-	c    call // the request, with model and echo pointing into own
-	own  []byte
-	conn net.Conn
+	s   *Server
+	c   call // the request; model points into own
+	own []byte
+	id  []byte // the reply's id, 24 base62 characters
 
+	pace   pacer
+	units  int           // paced units in the reply
+	next   int           // index of the next unit; units when only the tail is left
+	argPos int           // read position in the tool call's arguments
+	cutAt  int           // X-Mock-Disconnect-After as a unit index; -1: never
+	due    time.Duration // offset from c.at at which the next step is due
+	status int
+	seq    int // Responses: sequence number of the next event
+
+	malformed bool
+	bytes     int // body bytes written, chunk framing excluded
+	cancelled bool
+	recorded  bool
+	conn      net.Conn // the client's connection
+
+	// In-place streams only.
 	w       io.Writer
-	buf     []byte // events not yet flushed
-	pre     []byte // the format's pre-rendered event prefix
-	id      []byte
-	pace    pacer
 	timer   *time.Timer
 	unpaced bool // Shutdown ended pacing
+	buf     []byte
+	buf2    []byte
 
-	status    int
-	emitted   int // token events flushed
-	bytes     int
-	cancelled bool
-	malformed bool
-	recorded  bool
+	// Paced streams only (sched.go, conn.go).
+	raw        syscall.RawConn
+	when       time.Time // when the next step is due; the pacer's heap key
+	out        []byte    // bytes owed to the socket: the response head before the first chunk, or what a full socket refused
+	owedEnd    stepEnd   // what follows once out is written
+	blocked    int       // consecutive retries on a full socket
+	rest       []byte    // bytes of pipelined requests that fasthttp had read past this one
+	closeAfter bool      // the request asked to close the connection
+	peek       [64]byte  // read buffer for rest
+	onHijack   fasthttp.HijackHandler
+	writeFn    func(fd uintptr) bool // writes wbuf; bound once per pooled stream
+	wbuf       []byte
+	wn         int
+	werr       error
 }
+
+// stepEnd says what follows a step.
+type stepEnd uint8
+
+const (
+	stepMore stepEnd = iota // more units are due later
+	stepDone                // the reply is complete: the terminating chunk follows
+	stepCut                 // X-Mock-Disconnect-After: close the connection now
+)
 
 var _ fasthttp.BodyWriterTo = (*stream)(nil)
 
-// startStream hands the reply of c to fasthttp as a chunked text/event-stream body.
-func (s *Server) startStream(ctx *fasthttp.RequestCtx, c *call, malformed bool) {
+// newStream prepares the stream of c, taken from the pool.
+func (s *Server) newStream(c *call, status int, malformed bool) *stream {
 	st, _ := s.streams.Get().(*stream)
 	if st == nil {
 		st = &stream{s: s}
+		st.onHijack = st.hijacked
+		st.writeFn = st.writeRaw
 	}
 	st.c = *c
 	// Copy what points into the request: it is not ours once the handler returns.
-	st.own = append(append(st.own[:0], c.model...), c.echo...)
-	st.c.model = st.own[:len(c.model):len(c.model)]
-	if c.echo != nil {
-		st.c.echo = st.own[len(c.model):]
-		if st.c.tokens.echo != nil {
-			st.c.tokens.echo = st.c.echo
+	st.own = append(append(append(st.own[:0], c.model...), c.tools...), c.toolChoice...)
+	m, t := len(c.model), len(c.model)+len(c.tools)
+	st.c.model = st.own[:m:m]
+	if c.tools != nil {
+		st.c.tools = st.own[m:t:t]
+	}
+	if c.toolChoice != nil {
+		st.c.toolChoice = st.own[t:]
+	}
+	st.c.tokens.reset()
+	st.id = appendID(st.id[:0], "", c.serial^s.seed)
+	st.pace = newPacer(&c.st, c.n, c.seed^0x7f4a7c159e3779b9)
+	st.units = st.c.countUnits()
+	st.next, st.argPos, st.seq = 0, 0, 0
+	st.cutAt = c.st.disconnect
+	if c.route == routeGemini && st.units > 0 && st.cutAt >= st.units {
+		// Gemini's last unit carries the finish reason: a cut at or beyond the reply's
+		// length comes before it, as the other formats cut before their end events.
+		st.cutAt = st.units - 1
+	}
+	st.due = 0
+	if st.cutAt != 0 {
+		st.due = st.pace.due()
+	}
+	st.status = status
+	st.malformed = malformed
+	s.metrics.openStreams.Add(1)
+	return st
+}
+
+// paced reports whether the stream has anything to wait for.
+func (st *stream) paced() bool {
+	return st.pace.first > 0 || st.pace.gap > 0
+}
+
+// countUnits returns the number of paced units of the reply.
+func (c *call) countUnits() int {
+	frags := 0
+	if c.tool != nil {
+		frags = c.tool.fragments()
+	}
+	switch c.route {
+	case routeChat:
+		if c.tool != nil {
+			return c.n + 1 + frags // the call's id and name, then its arguments
+		}
+	case routeResponses:
+		if c.tool != nil {
+			return frags
+		}
+	case routeMessages:
+		return frags + c.n
+	}
+	return c.n
+}
+
+// step appends what is due now to a and b, the payloads of at most two chunks (either
+// may stay empty), and says what follows. It never blocks.
+func (st *stream) step(a, b []byte) ([]byte, []byte, stepEnd) {
+	i := st.next
+	if i == 0 {
+		a = st.appendHead(a)
+		if st.cutAt == 0 {
+			return a, b, stepCut
 		}
 	}
-	st.conn = ctx.Conn()
-	st.pace = newPacer(&c.st, c.n, c.seed^0x7f4a7c159e3779b9)
-	st.status = ctx.Response.StatusCode()
-	st.malformed = malformed
-	st.id = appendID(st.id[:0], "", c.serial^s.seed)
-	s.metrics.openStreams.Add(1)
+	if i == st.units { // no unit at all: the tail goes with the head
+		if st.cutAt >= 0 {
+			return a, b, stepCut
+		}
+		return st.appendTail(a), b, stepDone
+	}
+	mark := len(a)
+	a = st.appendUnit(a, i)
+	if st.malformed && i == 0 {
+		// The first token's event is cut in half: broken JSON.
+		a = append(a[:mark+(len(a)-mark)/2], "\n\n"...)
+	}
+	st.next++
+	st.s.metrics.events.Add(1)
+	switch {
+	case st.next < st.units:
+		if st.cutAt == st.next {
+			return a, b, stepCut
+		}
+		st.due = st.pace.due()
+		return a, b, stepMore
+	case st.cutAt >= 0:
+		return a, b, stepCut
+	}
+	return a, st.appendTail(b), stepDone
+}
 
-	ctx.SetContentType("text/event-stream; charset=utf-8")
+// appendHead appends the events that open the stream.
+func (st *stream) appendHead(b []byte) []byte {
+	switch st.c.route {
+	case routeChat:
+		return st.chatHead(b)
+	case routeResponses:
+		return st.responsesHead(b)
+	case routeMessages:
+		return st.messagesHead(b)
+	case routeGemini:
+		if !st.c.sse {
+			return append(b, '[')
+		}
+	}
+	return b
+}
+
+// appendUnit appends the event of unit i; units are appended in order.
+func (st *stream) appendUnit(b []byte, i int) []byte {
+	switch st.c.route {
+	case routeChat:
+		return st.chatUnit(b, i)
+	case routeCompletions:
+		return st.completionsUnit(b)
+	case routeResponses:
+		return st.responsesUnit(b)
+	case routeMessages:
+		return st.messagesUnit(b)
+	case routeGemini:
+		return st.geminiUnit(b, i)
+	}
+	return b
+}
+
+// appendTail appends the events that close the stream.
+func (st *stream) appendTail(b []byte) []byte {
+	switch st.c.route {
+	case routeChat:
+		return st.chatTail(b)
+	case routeCompletions:
+		return st.completionsTail(b)
+	case routeResponses:
+		return st.responsesTail(b)
+	case routeMessages:
+		return st.messagesTail(b)
+	case routeGemini:
+		if st.units == 0 {
+			return st.geminiFinal(b, nil)
+		}
+	}
+	return b
+}
+
+// nextFragment returns the next piece of the tool call's arguments.
+func (st *stream) nextFragment() []byte {
+	frag := st.c.tool.fragment(st.argPos)
+	st.argPos += len(frag)
+	return frag
+}
+
+// startStream answers c with a stream: paced on the pacers when it has anything to wait
+// for and the connection allows it, else written in place by fasthttp.
+func (s *Server) startStream(ctx *fasthttp.RequestCtx, c *call, malformed bool) {
+	st := s.newStream(c, ctx.Response.StatusCode(), malformed)
+	if c.route == routeGemini && !c.sse {
+		ctx.SetContentType("application/json; charset=UTF-8")
+	} else {
+		ctx.SetContentType("text/event-stream; charset=utf-8")
+	}
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	if st.paced() && s.hijackStream(ctx, st) {
+		return
+	}
+	st.conn = ctx.Conn()
 	ctx.Response.SetBodyStream(st, -1)
 }
 
@@ -77,46 +277,73 @@ func (st *stream) Read([]byte) (int, error) { return 0, errNoRead }
 // SupportsBodyWriteTo tells fasthttp that WriteTo may replace Read.
 func (st *stream) SupportsBodyWriteTo() bool { return true }
 
-// WriteTo writes the whole stream, pacing it, and records the journal entry as soon as
-// the stream ends, however it ends.
+// WriteTo writes the whole stream in place, pacing it with the stream's own timer, and
+// records the journal entry as soon as the stream ends, however it ends. fasthttp frames
+// every Write as one chunk and flushes it.
 func (st *stream) WriteTo(w io.Writer) (int64, error) {
 	st.w = w
-	st.c.tokens.reset()
-	var err error
-	switch st.c.route {
-	case routeChat:
-		err = st.runChat()
-	case routeCompletions:
-		err = st.runCompletions()
-	case routeResponses:
-		err = st.runResponses()
-	case routeMessages:
-		err = st.runMessages()
-	case routeGemini:
-		err = st.runGemini()
+	for {
+		st.wait()
+		var end stepEnd
+		st.buf, st.buf2, end = st.step(st.buf[:0], st.buf2[:0])
+		if err := st.writeChunk(st.buf); err != nil {
+			return int64(st.bytes), err
+		}
+		if err := st.writeChunk(st.buf2); err != nil {
+			return int64(st.bytes), err
+		}
+		switch end {
+		case stepCut:
+			if st.conn != nil {
+				_ = st.conn.Close()
+			}
+			st.record()
+			return int64(st.bytes), errHungUp
+		case stepDone:
+			st.record()
+			return int64(st.bytes), nil
+		}
 	}
-	st.record()
-	return int64(st.bytes), err
 }
 
-// Close is called by fasthttp when it is done with the body; it returns st to the pool.
+// wait sleeps until the next step is due, unless Shutdown ended pacing.
+func (st *stream) wait() {
+	if st.unpaced || st.due <= 0 {
+		return
+	}
+	clk := st.s.clock
+	if d := st.due - clk.now().Sub(st.c.at); d > 0 && !clk.sleep(d, &st.timer, st.s.stop) {
+		st.unpaced = true
+	}
+}
+
+// writeChunk writes one chunk in place. A failed write means the client went away.
+func (st *stream) writeChunk(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	n, err := st.w.Write(p)
+	st.bytes += n
+	if err != nil {
+		st.cancelled = true
+		st.record()
+		return err
+	}
+	return nil
+}
+
+// Close is called by fasthttp when it is done with the body of an in-place stream.
 func (st *stream) Close() error {
 	if !st.recorded {
 		// The body was never written: the client was gone before the first byte.
 		st.cancelled = true
 		st.record()
 	}
-	s := st.s
-	s.metrics.openStreams.Add(-1)
-	st.c = call{}
-	st.conn, st.w = nil, nil
-	st.buf, st.pre = st.buf[:0], st.pre[:0]
-	st.unpaced, st.cancelled, st.malformed, st.recorded = false, false, false, false
-	st.emitted, st.bytes = 0, 0
-	s.streams.Put(st)
+	st.release()
 	return nil
 }
 
+// record counts the reply and journals it, once.
 func (st *stream) record() {
 	if st.recorded {
 		return
@@ -130,79 +357,22 @@ func (st *stream) record() {
 	}
 }
 
-// await waits until the next token is due. When X-Mock-Disconnect-After's count of
-// tokens has been sent, it flushes what is pending and closes the connection instead.
-func (st *stream) await() error {
-	if st.c.st.disconnect == st.emitted {
-		return st.hangUp()
-	}
-	due := st.pace.due()
-	if st.unpaced {
-		return nil
-	}
-	clk := st.s.clock
-	if d := due - clk.now().Sub(st.c.at); d > 0 && !clk.sleep(d, &st.timer, st.s.stop) {
-		st.unpaced = true
-	}
-	return nil
+// release returns st to the pool. It keeps its buffers, drops every reference.
+func (st *stream) release() {
+	s := st.s
+	s.metrics.openStreams.Add(-1)
+	st.c = call{}
+	st.conn, st.w, st.raw = nil, nil, nil
+	st.buf, st.buf2, st.out, st.rest = st.buf[:0], st.buf2[:0], st.out[:0], st.rest[:0]
+	st.wbuf, st.werr = nil, nil
+	st.unpaced, st.cancelled, st.malformed, st.recorded, st.closeAfter = false, false, false, false, false
+	st.bytes, st.blocked = 0, 0
+	st.owedEnd = stepMore
+	s.streams.Put(st)
 }
 
-// beforeEnd is called after the last token, before the events that close the stream:
-// a disconnect count at or beyond the reply's length cuts the stream there. A reply
-// that paced no token yet waits for its first byte here.
-func (st *stream) beforeEnd() error {
-	if st.pace.k == 0 {
-		if err := st.await(); err != nil {
-			return err
-		}
-	}
-	if st.c.st.disconnect >= 0 {
-		return st.hangUp()
-	}
-	return nil
-}
-
-func (st *stream) hangUp() error {
-	if len(st.buf) > 0 {
-		if err := st.flush(); err != nil {
-			return err
-		}
-	}
-	if st.conn != nil {
-		_ = st.conn.Close()
-	}
-	return errHungUp
-}
-
-// flush writes the pending events as one chunk. A failed write means the client went
-// away.
-func (st *stream) flush() error {
-	n, err := st.w.Write(st.buf)
-	st.bytes += n
-	st.buf = st.buf[:0]
-	if err != nil {
-		st.cancelled = true
-		st.record()
-		return err
-	}
-	return nil
-}
-
-// tokenSent flushes the event of one token, which starts at mark in buf. With
-// malformed set the first token's event is cut in half: broken JSON.
-func (st *stream) tokenSent(mark int) error {
-	if st.malformed && st.emitted == 0 {
-		st.buf = append(st.buf[:mark+(len(st.buf)-mark)/2], "\n\n"...)
-	}
-	if err := st.flush(); err != nil {
-		return err
-	}
-	st.emitted++
-	st.s.metrics.events.Add(1)
-	return nil
-}
-
-// appendEvent appends an SSE event with an event: line (Anthropic, Responses).
+// appendEventName appends the start of an SSE event with an event: line (Anthropic,
+// Responses).
 func appendEventName(dst []byte, name string) []byte {
 	dst = append(dst, "event: "...)
 	dst = append(dst, name...)

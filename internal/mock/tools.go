@@ -20,6 +20,15 @@ const fragmentLen = 12
 // tokens counts the call's arguments for usage, like prompt text.
 func (t *toolCall) tokens() int { return estimateTokens(len(t.name) + len(t.args)) }
 
+// fragments returns how many pieces fragment cuts the arguments into.
+func (t *toolCall) fragments() int {
+	n := 0
+	for i := 0; i < len(t.args); n++ {
+		i += len(t.fragment(i))
+	}
+	return n
+}
+
 // fragment returns the piece of the arguments starting at i, never splitting a UTF-8
 // sequence.
 func (t *toolCall) fragment(i int) []byte {
@@ -30,7 +39,7 @@ func (t *toolCall) fragment(i int) []byte {
 	return t.args[i:j]
 }
 
-// chooseTool reads OpenAI tools and tool_choice. It returns an error message when
+// chooseTool reads OpenAI chat tools and tool_choice. It returns an error message when
 // tool_choice names a function that is not offered.
 func (c *call) chooseTool(tools, choice gjson.Result) string {
 	var want string
@@ -53,7 +62,39 @@ func (c *call) chooseTool(tools, choice gjson.Result) string {
 		}
 		return true
 	})
-	if !picked.Exists() {
+	return c.pickTool(picked, "parameters", want)
+}
+
+// chooseResponsesTool reads Responses API tools (function tools are flat:
+// {"type":"function","name":...,"parameters":...}) and tool_choice ("required", or
+// {"type":"function","name":...}). Tools of other types are never called.
+func (c *call) chooseResponsesTool(tools, choice gjson.Result) string {
+	var want string
+	switch {
+	case choice.Type == gjson.String && choice.Str == "required":
+	case choice.IsObject() && choice.Get("type").Str == "function":
+		want = choice.Get("name").Str
+		if want == "" {
+			return "Missing required parameter: 'tool_choice.name'."
+		}
+	default:
+		return ""
+	}
+	var picked gjson.Result
+	tools.ForEach(func(_, t gjson.Result) bool {
+		if t.Get("type").Str == "function" && (want == "" || t.Get("name").Str == want) {
+			picked = t
+			return false
+		}
+		return true
+	})
+	return c.pickTool(picked, "parameters", want)
+}
+
+// pickTool makes the call to tool (a JSON object with a name and, under schemaKey, the
+// JSON schema of its arguments). want is the name tool_choice asked for, "" for any.
+func (c *call) pickTool(tool gjson.Result, schemaKey, want string) string {
+	if !tool.Exists() {
 		if want == "" {
 			return "tool_choice is \"required\" but no tools were given."
 		}
@@ -61,8 +102,8 @@ func (c *call) chooseTool(tools, choice gjson.Result) string {
 	}
 	r := rng{s: c.seed}
 	c.tool = &toolCall{
-		name: []byte(picked.Get("name").Str),
-		args: appendArgs(nil, picked.Get("parameters"), &r, 0),
+		name: []byte(tool.Get("name").Str),
+		args: appendArgs(nil, tool.Get(schemaKey), &r, 0),
 	}
 	return ""
 }
@@ -160,41 +201,4 @@ func (t *toolCall) appendOpenAI(b []byte, c *call, s *Server) []byte {
 	b = append(b, `,"arguments":`...)
 	b = appendQuoted(b, t.args)
 	return append(b, `}}`...)
-}
-
-// chatToolDeltas writes the streamed form of a tool call: a first delta with id, type,
-// name and empty arguments, then the arguments in fragments, each paced as a token.
-func (st *stream) chatToolDeltas(tail string) error {
-	c, t := &st.c, st.c.tool
-	if err := st.await(); err != nil {
-		return err
-	}
-	mark := len(st.buf)
-	st.buf = append(st.buf, st.pre...)
-	st.buf = append(st.buf, `{"index":0,"delta":{"tool_calls":[{"index":0,"id":"`...)
-	st.buf = appendID(st.buf, "call_", c.serial^st.s.seed^1)
-	st.buf = append(st.buf, `","type":"function","function":{"name":`...)
-	st.buf = appendQuoted(st.buf, t.name)
-	st.buf = append(st.buf, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}]`...)
-	st.buf = append(append(st.buf, tail...), "\n\n"...)
-	if err := st.tokenSent(mark); err != nil {
-		return err
-	}
-	for i := 0; i < len(t.args); {
-		frag := t.fragment(i)
-		i += len(frag)
-		if err := st.await(); err != nil {
-			return err
-		}
-		mark := len(st.buf)
-		st.buf = append(st.buf, st.pre...)
-		st.buf = append(st.buf, `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"`...)
-		st.buf = appendJSONString(st.buf, frag)
-		st.buf = append(st.buf, `"}}]},"logprobs":null,"finish_reason":null}]`...)
-		st.buf = append(append(st.buf, tail...), "\n\n"...)
-		if err := st.tokenSent(mark); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -11,10 +11,34 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// TestWireGolden pins the exact bytes of every format's replies. Run with -update after
-// a deliberate change and review the diff.
+// drivers are the two ways a stream is written (stream.go): in place by fasthttp when
+// it has nothing to wait for, else paced from the pacers on a hijacked connection. A
+// fake clock makes the pacing instant, so both must produce the same bytes.
+var drivers = []struct {
+	name    string
+	headers map[string]string // steering that selects the driver
+}{
+	{"in_place", nil},
+	{"paced", map[string]string{"X-Mock-TTFT": "1", "X-Mock-ITL": "1"}},
+}
+
+// withHeaders returns h with extra added; neither is modified.
+func withHeaders(h, extra map[string]string) map[string]string {
+	out := make(map[string]string, len(h)+len(extra))
+	for k, v := range extra {
+		out[k] = v
+	}
+	for k, v := range h {
+		out[k] = v
+	}
+	return out
+}
+
+// TestWireGolden pins the exact bytes of every format's replies, streams written both
+// in place and paced. Run with -update after a deliberate change and review the diff.
 func TestWireGolden(t *testing.T) {
 	tools := `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}]`
+	respTools := `"tools":[{"type":"web_search"},{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]},"strict":true}]`
 	antTools := `"tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}]`
 	cases := []struct {
 		name    string
@@ -42,6 +66,10 @@ func TestWireGolden(t *testing.T) {
 		{"responses", "POST", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"Say hi"}`},
 		{"responses_stream", "POST", "/v1/responses", map[string]string{"X-Mock-Tokens": "2"},
 			`{"model":"gpt-4o-mini","input":[{"role":"user","content":"Say hi"}],"stream":true}`},
+		{"responses_tool", "POST", "/v1/responses", nil,
+			`{"model":"gpt-4o-mini","input":"weather?","tool_choice":"required",` + respTools + `}`},
+		{"responses_tool_stream", "POST", "/v1/responses", nil,
+			`{"model":"gpt-4o-mini","input":"weather?","stream":true,"tool_choice":{"type":"function","name":"get_weather"},` + respTools + `}`},
 		{"models", "GET", "/v1/models", nil, ""},
 		{"models_anthropic", "GET", "/v1/models", map[string]string{"anthropic-version": "2023-06-01"}, ""},
 		{"messages", "POST", "/v1/messages", nil,
@@ -68,33 +96,44 @@ func TestWireGolden(t *testing.T) {
 		{"not_found", "GET", "/v2/nothing", nil, ""},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, base := startMock(t, Options{Seed: 7}, newFakeClock())
-			resp, body := do(t, tc.method, base+tc.path, tc.headers, tc.body)
-			got := fmt.Sprintf("status: %d\ncontent-type: %s\n", resp.StatusCode, resp.Header.Get("Content-Type"))
-			for _, h := range []string{"Retry-After", "Retry-After-Ms", "X-Ratelimit-Remaining-Requests", "Anthropic-Ratelimit-Requests-Remaining"} {
-				if v := resp.Header.Get(h); v != "" {
-					got += strings.ToLower(h) + ": " + v + "\n"
-				}
+		for _, drv := range drivers {
+			if drv.headers != nil && (*update || !strings.Contains(tc.body, `"stream":true`) && !strings.Contains(tc.path, "stream")) {
+				continue // only streams have two drivers
 			}
-			got += "\n" + body
-			path := filepath.Join("testdata", "golden", tc.name+".txt")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestWireGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("reply differs from %s\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
-		})
+			t.Run(tc.name+"/"+drv.name, func(t *testing.T) {
+				wireGolden(t, tc.name, tc.method, tc.path, withHeaders(tc.headers, drv.headers), tc.body)
+			})
+		}
+	}
+}
+
+// wireGolden sends one request and compares what the client reads with golden file name.
+func wireGolden(t *testing.T, name, method, path string, headers map[string]string, reqBody string) {
+	t.Helper()
+	_, base := startMock(t, Options{Seed: 7}, newFakeClock())
+	resp, body := do(t, method, base+path, headers, reqBody)
+	got := fmt.Sprintf("status: %d\ncontent-type: %s\n", resp.StatusCode, resp.Header.Get("Content-Type"))
+	for _, h := range []string{"Retry-After", "Retry-After-Ms", "X-Ratelimit-Remaining-Requests", "Anthropic-Ratelimit-Requests-Remaining"} {
+		if v := resp.Header.Get(h); v != "" {
+			got += strings.ToLower(h) + ": " + v + "\n"
+		}
+	}
+	got += "\n" + body
+	file := filepath.Join("testdata", "golden", name+".txt")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestWireGolden -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("reply differs from %s\n--- got\n%s\n--- want\n%s", file, got, want)
 	}
 }
