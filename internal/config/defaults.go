@@ -58,6 +58,7 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 			}
 		}
 	}
+	applyRoutingDefaults(c)
 	if c.Passthrough.Provider == "" {
 		for _, p := range c.Providers {
 			if p.Kind == KindOpenAI && p.Name != "" {

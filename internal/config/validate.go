@@ -147,6 +147,7 @@ func (v *validator) validate(c *Config) {
 	}
 	names, complete := v.providers(c.Providers)
 	v.models(c.Models, names, complete)
+	v.routing(c, names, complete)
 	v.passthrough(c, names, complete)
 }
 
