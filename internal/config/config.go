@@ -44,6 +44,14 @@ type Config struct {
 	Storage Storage `yaml:"storage"`
 	// Auth configures virtual keys. Zero value: no authentication (tier L0).
 	Auth Auth `yaml:"auth"`
+	// Limits configures rate limits and budgets: defaults for keys, the
+	// default token reservation and the Redis backend. Zero value: keys
+	// without limits are unlimited; limit state in memory (or in Redis
+	// when storage.redis_url is set).
+	Limits Limits `yaml:"limits"`
+	// Pricing maps a public model name, or an upstream model name, to its
+	// price; budgets are charged from it. A model without a price costs 0.
+	Pricing map[string]Price `yaml:"pricing"`
 }
 
 // Server configures the data-plane listener. Zero values mean the defaults
@@ -150,6 +158,9 @@ type Provider struct {
 	Proxy string `yaml:"proxy"`
 	// MaxConns bounds open connections to this provider. Default 4096.
 	MaxConns int `yaml:"max_conns"`
+	// Limits bound the traffic all keys together send to each upstream
+	// model of this provider (an upstream quota). Zero: unlimited.
+	Limits ProviderLimits `yaml:"limits"`
 }
 
 // HeaderPolicy narrows header forwarding. Hop-by-hop headers, credentials

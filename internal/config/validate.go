@@ -149,6 +149,8 @@ func (v *validator) validate(c *Config) {
 	v.models(c.Models, names, complete)
 	v.routing(c, names, complete)
 	v.passthrough(c, names, complete)
+	v.limits(c)
+	v.pricing(c.Pricing)
 }
 
 func (v *validator) server(s *Server) {
