@@ -59,7 +59,13 @@ func (s *Service) Create(ctx context.Context, in KeyInput) (Key, string, error) 
 // Static set). ErrNotFound when there is none.
 func (s *Service) Get(ctx context.Context, id string) (Key, error) {
 	if k, ok := s.staticByID[id]; ok {
-		return k.key.clone(), nil
+		out := []Key{k.key.clone()}
+		if s.ready.Load() {
+			if err := s.withSpend(ctx, out); err != nil {
+				return Key{}, err
+			}
+		}
+		return out[0], nil
 	}
 	if err := s.checkReady(); err != nil {
 		return Key{}, err
@@ -68,7 +74,11 @@ func (s *Service) Get(ctx context.Context, id string) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	return rec.Key, nil
+	out := []Key{rec.Key}
+	if err := s.withSpend(ctx, out); err != nil {
+		return Key{}, err
+	}
+	return out[0], nil
 }
 
 // List returns a page of keys, static keys first (in config order), then
@@ -118,6 +128,9 @@ func (s *Service) List(ctx context.Context, cursor string, limit int) (keys []Ke
 	for i, it := range items {
 		keys[i] = it.key
 	}
+	if err := s.withSpend(ctx, keys); err != nil {
+		return nil, "", err
+	}
 	return keys, next, nil
 }
 
@@ -157,7 +170,11 @@ func (s *Service) Update(ctx context.Context, id string, patch []byte) (Key, err
 		return Key{}, err
 	}
 	s.apply([]Record{rec}, 0)
-	return rec.Key, nil
+	out := []Key{rec.Key}
+	if err := s.withSpend(ctx, out); err != nil {
+		return Key{}, err
+	}
+	return out[0], nil
 }
 
 // Revoke revokes the key for good: its secret (and any previous secret
@@ -222,7 +239,11 @@ func (s *Service) Rotate(ctx context.Context, id string) (Key, string, error) {
 		return Key{}, "", err
 	}
 	s.apply([]Record{rec}, 0)
-	return rec.Key, secret, nil
+	out := []Key{rec.Key}
+	if err := s.withSpend(ctx, out); err != nil {
+		return Key{}, "", err
+	}
+	return out[0], secret, nil
 }
 
 // Audit returns a page of the audit log, newest first; only keyID's

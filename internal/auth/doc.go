@@ -43,6 +43,12 @@
 //
 // # Spend
 //
-// Keys carry spend_usd, stored and returned as 0: spend accounting belongs
-// to the budget work (internal/ratelimit), which will write it.
+// Spend lives in its own table, per key per UTC day (migration 0002).
+// The limiter (internal/ratelimit) adds to it with AddSpend in batches off
+// the request path and reloads every key's sums with SpendSince, which
+// makes spend survive restarts and lets instances see each other's. The
+// key objects Get, List, Update and Rotate return carry spend_usd: the
+// sum of the key's current budget period (its total without a period).
+// Adding spend never bumps the key version, so it never rebuilds caches.
+// The api_keys.spend_usd column of migration 0001 is unused.
 package auth

@@ -71,8 +71,9 @@ type Key struct {
 	// total when a budget is set without a period.
 	BudgetUSD    float64 `json:"budget_usd"`
 	BudgetPeriod string  `json:"budget_period"`
-	// SpendUSD is stored and returned; it stays 0 until budget accounting
-	// writes it.
+	// SpendUSD is the key's spend in its current budget period (UTC day or
+	// month; in total for a total budget or none), as the limiter has
+	// written it to the store (every few seconds). Read-only.
 	SpendUSD float64 `json:"spend_usd"`
 	// ExpiresAt is nil (JSON null) for a key that never expires.
 	ExpiresAt           *time.Time            `json:"expires_at"`

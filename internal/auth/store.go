@@ -37,6 +37,14 @@ type Store interface {
 	// Audit returns up to limit audit entries, newest first, with ID below
 	// beforeID (0: from the newest), only those of keyID when it is not "".
 	Audit(ctx context.Context, keyID string, beforeID int64, limit int) ([]AuditEntry, error)
+	// AddSpend adds usd to key id's spend on day (days since the Unix
+	// epoch, UTC).
+	AddSpend(ctx context.Context, id string, day int64, usd float64) error
+	// SpendSince returns every key's spend on days from day on, by key id.
+	SpendSince(ctx context.Context, day int64) (map[string]float64, error)
+	// SpendOf returns the spend of those of ids that have any: in total,
+	// on days from month on and on days from day on.
+	SpendOf(ctx context.Context, ids []string, month, day int64) (map[string]SpendSums, error)
 	// Close releases the database.
 	Close() error
 }

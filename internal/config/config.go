@@ -36,11 +36,22 @@ type Config struct {
 	Models []Model `yaml:"models"`
 	// Passthrough configures where /v1/* paths that Sluice does not know go.
 	Passthrough Passthrough `yaml:"passthrough"`
+	// Routing sets retries, the retry budget and the circuit breaker for
+	// every model.
+	Routing Routing `yaml:"routing"`
 	// Storage names the shared engines used when Sluice outgrows one
 	// machine. Zero value: SQLite under DataDir and in-memory limits.
 	Storage Storage `yaml:"storage"`
 	// Auth configures virtual keys. Zero value: no authentication (tier L0).
 	Auth Auth `yaml:"auth"`
+	// Limits configures rate limits and budgets: defaults for keys, the
+	// default token reservation and the Redis backend. Zero value: keys
+	// without limits are unlimited; limit state in memory (or in Redis
+	// when storage.redis_url is set).
+	Limits Limits `yaml:"limits"`
+	// Pricing maps a public model name, or an upstream model name, to its
+	// price; budgets are charged from it. A model without a price costs 0.
+	Pricing map[string]Price `yaml:"pricing"`
 }
 
 // Server configures the data-plane listener. Zero values mean the defaults
@@ -147,6 +158,9 @@ type Provider struct {
 	Proxy string `yaml:"proxy"`
 	// MaxConns bounds open connections to this provider. Default 4096.
 	MaxConns int `yaml:"max_conns"`
+	// Limits bound the traffic all keys together send to each upstream
+	// model of this provider (an upstream quota). Zero: unlimited.
+	Limits ProviderLimits `yaml:"limits"`
 }
 
 // HeaderPolicy narrows header forwarding. Hop-by-hop headers, credentials
@@ -177,8 +191,21 @@ type Timeouts struct {
 type Model struct {
 	// Name is what clients send as "model". Required, unique.
 	Name string `yaml:"name"`
-	// Targets are the upstream models serving this name. At least one.
+	// Targets are the upstream models serving this name. At least one, at
+	// most 64.
 	Targets []Target `yaml:"targets"`
+	// Strategy picks among the targets: weighted (default), least-busy or
+	// latency (power of two choices over time to first byte).
+	Strategy string `yaml:"strategy"`
+	// Fallbacks are public models of the same API format tried in order
+	// when no target of this one could serve the request (every attempt
+	// failed with a retry trigger, or every target is cooling down).
+	Fallbacks []string `yaml:"fallbacks"`
+	// Retry overrides routing.retry for this model.
+	Retry *Retry `yaml:"retry"`
+	// Timeouts override the providers' timeouts for this model's targets;
+	// zero fields keep the provider's.
+	Timeouts Timeouts `yaml:"timeouts"`
 }
 
 // Target is one upstream model at one provider.
@@ -187,6 +214,12 @@ type Target struct {
 	Provider string `yaml:"provider"`
 	// Model is the upstream model name. Default: the public model's name.
 	Model string `yaml:"model"`
+	// Name identifies the target in x-sluice-target, logs and metrics.
+	// Default "provider/model"; unique within its model.
+	Name string `yaml:"name"`
+	// Timeouts override the model's and the provider's; zero fields keep
+	// them.
+	Timeouts Timeouts `yaml:"timeouts"`
 	// Weight is the share of traffic for weighted selection, 0 to 1000000.
 	// Default 1 when absent; an explicit "weight: 0" in YAML keeps the target
 	// listed but never selected (a model needs one positive weight).

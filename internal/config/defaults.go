@@ -35,6 +35,7 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	applyAuthDefaults(&c.Auth)
+	applyLimitsDefaults(c)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -58,6 +59,7 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 			}
 		}
 	}
+	applyRoutingDefaults(c)
 	if c.Passthrough.Provider == "" {
 		for _, p := range c.Providers {
 			if p.Kind == KindOpenAI && p.Name != "" {

@@ -147,7 +147,10 @@ func (v *validator) validate(c *Config) {
 	}
 	names, complete := v.providers(c.Providers)
 	v.models(c.Models, names, complete)
+	v.routing(c, names, complete)
 	v.passthrough(c, names, complete)
+	v.limits(c)
+	v.pricing(c.Pricing)
 }
 
 func (v *validator) server(s *Server) {

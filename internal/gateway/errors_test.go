@@ -170,21 +170,21 @@ func TestRequestIDs(t *testing.T) {
 func TestHeaderForwarding(t *testing.T) {
 	s := newStack(t, nil)
 	s.post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, map[string]string{
-		"X-Custom-Foo":    "bar",
-		"X-Sluice-Target": "secret-routing",
-		"X-Api-Key":       clientSecret,
-		"Api-Key":         clientSecret,
-		"X-Goog-Api-Key":  clientSecret,
-		"Authorization":   "Bearer " + clientSecret,
-		"Connection":      "keep-alive, X-Hop",
-		"X-Hop":           "hop-value",
-		"Cookie":          "session=" + clientSecret,
+		"X-Custom-Foo":   "bar",
+		"X-Sluice-Debug": "secret-routing",
+		"X-Api-Key":      clientSecret,
+		"Api-Key":        clientSecret,
+		"X-Goog-Api-Key": clientSecret,
+		"Authorization":  "Bearer " + clientSecret,
+		"Connection":     "keep-alive, X-Hop",
+		"X-Hop":          "hop-value",
+		"Cookie":         "session=" + clientSecret,
 	})
 	up := s.lastUpstream(t, "/v1/chat/completions")
 	if up.Headers["x-custom-foo"] != "bar" {
 		t.Errorf("custom header dropped: %v", up.Headers)
 	}
-	for _, h := range []string{"x-sluice-target", "x-api-key", "api-key", "x-goog-api-key", "x-hop", "cookie"} {
+	for _, h := range []string{"x-sluice-debug", "x-api-key", "api-key", "x-goog-api-key", "x-hop", "cookie"} {
 		if _, ok := up.Headers[h]; ok {
 			t.Errorf("%s forwarded upstream", h)
 		}

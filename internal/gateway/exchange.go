@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/route"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
@@ -20,7 +21,7 @@ import (
 // Exchanges are pooled: nothing may keep a pointer to one after settle.
 type exchange struct {
 	g      *Gateway
-	route  *route
+	ep     *endpoint
 	pol    *auth.Policy // the caller's key; nil when auth is off
 	tgt    *target
 	up     *provider.Upstream
@@ -39,6 +40,14 @@ type exchange struct {
 	status  int    // status the client saw (499: it went away)
 	errCode string // code of the error Sluice produced, if any
 	ttft    time.Duration
+
+	attempts      int           // upstream attempts made
+	rt            *route.Target // the target that served, in flight until settle
+	budgeted      bool          // counted in the retry budget's active requests
+	kept          bool          // the client response holds an upstream error reply
+	answered      bool          // routing: the client has its answer
+	stop          bool          // routing: no further attempt may be made
+	totalDeadline time.Time     // when the total timeout ends the exchange
 
 	settled  bool // settle ran
 	relaying bool // the response body is this exchange; Close settles and releases
@@ -74,10 +83,10 @@ const (
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{} }}
 
-func (g *Gateway) acquireExchange(r *route) *exchange {
+func (g *Gateway) acquireExchange(r *endpoint) *exchange {
 	x := exchangePool.Get().(*exchange)
 	x.g = g
-	x.route = r
+	x.ep = r
 	x.start = time.Now()
 	g.inFlight.Add(1)
 	g.met.InFlight().Inc()
@@ -106,6 +115,12 @@ func (x *exchange) settle() {
 	}
 	if g.log.Enabled(context.Background(), slog.LevelDebug) {
 		x.logAccess(dur)
+	}
+	if x.rt != nil {
+		x.rt.End()
+	}
+	if x.budgeted {
+		g.budget.End()
 	}
 	g.inFlight.Add(-1)
 	g.met.InFlight().Dec()
@@ -144,8 +159,8 @@ func (x *exchange) finish(ctx *fasthttp.RequestCtx) {
 }
 
 func (x *exchange) routeName() string {
-	if x.route != nil {
-		return x.route.path
+	if x.ep != nil {
+		return x.ep.path
 	}
 	return "passthrough"
 }
@@ -187,7 +202,7 @@ func (x *exchange) reset() {
 	x.gen++
 	x.reason = reasonNone
 	x.mu.Unlock()
-	x.g, x.route, x.tgt, x.up, x.pol = nil, nil, nil, nil, nil
+	x.g, x.ep, x.tgt, x.up, x.pol = nil, nil, nil, nil, nil
 	x.format, x.op = 0, 0
 	x.reqID = x.reqID[:0]
 	x.model = x.model[:0]
@@ -202,6 +217,8 @@ func (x *exchange) reset() {
 	x.status, x.errCode = 0, ""
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
 	x.settled, x.relaying = false, false
+	x.attempts, x.rt, x.budgeted, x.kept, x.totalDeadline = 0, nil, false, false, time.Time{}
+	x.answered, x.stop = false, false
 	x.conn, x.bodyStream, x.timer, x.watchDone = nil, nil, nil, nil
 	x.watchStop.Store(false)
 	x.clientBytes.Store(false)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/route"
 )
 
 // Deps are the gateway's collaborators.
@@ -40,14 +40,16 @@ type Gateway struct {
 	models                          map[string]*model
 	ups                             map[string]*provider.Upstream
 	pass                            *provider.Upstream // catch-all /v1/* target; nil: 404
-	routes                          map[string]*route
+	routes                          map[string]*endpoint
 	modelsJSON, modelsAnthropicJSON []byte
 
 	dynMu sync.Mutex
-	dyn   atomic.Pointer[map[string]*target] // "provider/model" targets seen so far
+	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
 
 	passAnthropic *provider.Upstream // catch-all for /v1/messages/*: the first anthropic provider
 	others        map[string]*metrics.Target
+
+	budget route.Budget // retries across the gateway
 
 	ready    atomic.Bool
 	draining atomic.Bool
@@ -59,30 +61,34 @@ type Gateway struct {
 // "other", so clients cannot grow the cache or the label set.
 const maxDynamicTargets = 256
 
-// model is a public model name and its targets.
+// model is a public model name, its targets by wire format, its fallbacks
+// and its retry policy.
 type model struct {
-	name    string
-	targets []*target
-	total   int // sum of weights
+	name      string
+	pools     [3]*route.Pool // indexed by provider.Format; nil: no target of that format
+	fallbacks []*model
+	retry     retryPolicy
+	met       *metrics.Model
 }
 
 // target is one upstream model at one provider, with its resolved metric
-// handles.
+// handles and its routing state.
 type target struct {
-	up     *provider.Upstream
-	model  string // upstream model name
-	weight int
-	met    *metrics.Target
+	up    *provider.Upstream // the provider's, or a dedicated one when timeouts are overridden
+	model string             // upstream model name
+	name  string             // x-sluice-target
+	met   *metrics.Target
+	rt    *route.Target
 }
 
-// route is a model route of the client API.
-type route struct {
+// endpoint is a model route of the client API.
+type endpoint struct {
 	path   string
 	op     provider.Operation
 	format provider.Format
 }
 
-var modelRoutes = []route{
+var modelRoutes = []endpoint{
 	{"/v1/chat/completions", provider.OpChat, provider.FormatOpenAI},
 	{"/v1/completions", provider.OpCompletions, provider.FormatOpenAI},
 	{"/v1/embeddings", provider.OpEmbeddings, provider.FormatOpenAI},
@@ -108,9 +114,9 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		ids:    newRequestIDs(),
 		models: make(map[string]*model, len(cfg.Models)),
 		ups:    make(map[string]*provider.Upstream, len(cfg.Providers)),
-		routes: make(map[string]*route, len(modelRoutes)),
+		routes: make(map[string]*endpoint, len(modelRoutes)),
 	}
-	empty := map[string]*target{}
+	empty := map[string]*model{}
 	g.dyn.Store(&empty)
 	for i := range modelRoutes {
 		g.routes[modelRoutes[i].path] = &modelRoutes[i]
@@ -123,24 +129,9 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		}
 		g.ups[p.Name] = up
 	}
-	for _, mc := range cfg.Models {
-		m := &model{name: mc.Name}
-		for _, tc := range mc.Targets {
-			up := g.ups[tc.Provider]
-			if up == nil {
-				return nil, fmt.Errorf("gateway: model %s: unknown provider %q", mc.Name, tc.Provider)
-			}
-			t := &target{up: up, model: tc.Model, weight: tc.Weight, met: met.ForTarget(mc.Name, up.Name())}
-			if t.model == "" {
-				t.model = mc.Name
-			}
-			m.targets = append(m.targets, t)
-			m.total += t.weight
-		}
-		if len(m.targets) == 0 {
-			return nil, fmt.Errorf("gateway: model %s has no targets", mc.Name)
-		}
-		g.models[mc.Name] = m
+	g.budget = route.Budget{Ratio: cfg.Routing.RetryBudget.Ratio, MinConcurrent: int64(cfg.Routing.RetryBudget.MinConcurrent)}
+	if err := g.buildModels(); err != nil {
+		return nil, err
 	}
 	if name := cfg.Passthrough.Provider; name != "" {
 		g.pass = g.ups[name]
@@ -159,47 +150,36 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 	return g, nil
 }
 
-// pick chooses a target by weight.
-func (m *model) pick() *target {
-	if len(m.targets) == 1 || m.total <= 0 {
-		return m.targets[0]
-	}
-	n := rand.IntN(m.total)
-	for _, t := range m.targets {
-		if n < t.weight {
-			return t
-		}
-		n -= t.weight
-	}
-	return m.targets[len(m.targets)-1]
-}
-
-// resolve maps a requested model name to a target: an exact public model
-// name first, then "provider/model".
-func (g *Gateway) resolve(name string, f provider.Format) (*target, *HTTPError) {
-	var t *target
-	if m := g.models[name]; m != nil {
-		t = m.pick()
-	} else if i := strings.IndexByte(name, '/'); i > 0 && i < len(name)-1 {
-		if up := g.ups[name[:i]]; up != nil {
-			t = g.dynamicTarget(up, name)
+// resolve maps a requested model name to a public model (exact name
+// first) or, for "provider/model", to a one-target model of its own.
+func (g *Gateway) resolve(name string, f provider.Format) (*model, *HTTPError) {
+	m := g.models[name]
+	if m == nil {
+		if i := strings.IndexByte(name, '/'); i > 0 && i < len(name)-1 {
+			if up := g.ups[name[:i]]; up != nil {
+				m = g.dynamicTarget(up, name)
+			}
 		}
 	}
-	if t == nil {
+	if m == nil {
 		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
 			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
 	}
-	if t.up.Format() != f {
+	if m.pools[f] == nil {
+		other := provider.FormatOpenAI
+		if f == provider.FormatOpenAI {
+			other = provider.FormatAnthropic
+		}
 		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
-			Msg: "model " + quote(name) + " is served by a provider in " + t.up.Format().String() +
+			Msg: "model " + quote(name) + " is served by a provider in " + other.String() +
 				" format but this route speaks " + f.String() + " format; call the route of that format (translation between formats is not available)"}
 	}
-	return t, nil
+	return m, nil
 }
 
-// dynamicTarget returns the cached target for "provider/model", creating it
-// on first use.
-func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *target {
+// dynamicTarget returns the cached one-target model for "provider/model",
+// creating it on first use.
+func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *model {
 	if t := (*g.dyn.Load())[name]; t != nil {
 		return t
 	}
@@ -212,11 +192,11 @@ func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *target {
 	if len(old) >= maxDynamicTargets {
 		// Not cached. The model string is only used while the request
 		// lasts, so it may point into the body.
-		return &target{up: up, model: name[len(up.Name())+1:], weight: 1, met: g.otherMetrics(up.Name())}
+		return g.singleModel(up, name, g.otherMetrics(up.Name()), g.met.ForModel("other"))
 	}
 	name = strings.Clone(name) // the caller's string points into the request body
-	t := &target{up: up, model: name[len(up.Name())+1:], weight: 1, met: g.met.ForTarget(name, up.Name())}
-	next := make(map[string]*target, len(old)+1)
+	t := g.singleModel(up, name, g.met.ForTarget(name, up.Name()), g.met.ForModel(name))
+	next := make(map[string]*model, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}

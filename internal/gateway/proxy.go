@@ -39,7 +39,7 @@ func hasDotSegment(p []byte) bool {
 }
 
 // serveModel runs the pipeline (doc.go) for one model route.
-func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *route) {
+func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	// 1. Request id, limits, recover. Body and header limits were enforced
 	// by fasthttp before we got here.
 	x := g.acquireExchange(r)
@@ -82,26 +82,13 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *route) {
 	// 6. Input guardrails plug in here.
 
 	// 7. Route and send.
-	tgt, herr := g.resolve(fields.Model, r.format)
+	m, herr := g.resolve(fields.Model, r.format)
 	if herr != nil {
 		x.fail(ctx, herr)
 		return
 	}
-	x.tgt, x.up = tgt, tgt.up
 	x.stream = fields.Stream && r.op.Streams()
-	inject := x.stream && r.op.InjectsUsage() && tgt.up.IncludeUsage()
-	x.hideUsage = inject && !fields.IncludeUsage
-
-	req := &x.upReq
-	tgt.up.Prepare(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), &ctx.Request.Header)
-	req.Header.SetBytesV("X-Request-Id", x.reqID)
-	if fields.Edits(tgt.model, inject) {
-		x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
-		req.SetBodyRaw(x.body)
-	} else {
-		req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
-	}
-	x.send(ctx)
+	x.dispatch(ctx, m, &fields, body)
 }
 
 // bodyError maps a ScanRequest error to a 400.
@@ -118,8 +105,21 @@ func bodyError(err error) *HTTPError {
 		Msg: "the request body is not valid JSON; send a JSON object with Content-Type: application/json"}
 }
 
-// send performs stage 7 (send) and 8 (relay) for a prepared upstream request.
+// send performs one upstream exchange and relays its reply (the
+// passthrough's path: no retries).
 func (x *exchange) send(ctx *fasthttp.RequestCtx) {
+	if ue := x.do(); ue != nil {
+		x.g.met.UpstreamError(x.up.Name(), ue.Kind)
+		x.fail(ctx, upstreamHTTPError(x.up.Name(), ue))
+		return
+	}
+	x.deliver(ctx)
+}
+
+// do sends the prepared upstream request and reads the reply headers (and
+// the body of a buffered reply, or of an error reply to a stream request).
+// It returns the classified failure when no reply came.
+func (x *exchange) do() *provider.UpstreamError {
 	to := x.up.Timeouts()
 	now := time.Now()
 	first := to.FirstByte
@@ -128,25 +128,25 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 	}
 	x.upResp.StreamBody = x.stream || x.raw
 	err := x.up.Do(&x.upReq, &x.upResp, now.Add(first))
-	x.upWait = time.Since(now)
+	x.upWait += time.Since(now)
+	x.totalDeadline = now.Add(to.Total)
 	if err != nil {
-		ue := provider.Classify(err)
-		x.g.met.UpstreamError(x.up.Name(), ue.Kind)
-		x.fail(ctx, upstreamHTTPError(x.up.Name(), ue))
-		return
+		return provider.Classify(err)
 	}
 	if x.upResp.BodyStream() != nil && !x.raw && (x.upResp.StatusCode() != 200 ||
 		!bytes.HasPrefix(x.upResp.Header.ContentType(), strEventStream)) {
 		// A streamed request answered with an error (or not as a stream):
 		// read the reply whole, bounded, and pass it through.
 		if err := x.bufferStreamedReply(); err != nil {
-			ue := provider.Classify(err)
-			x.g.met.UpstreamError(x.up.Name(), ue.Kind)
-			x.fail(ctx, upstreamHTTPError(x.up.Name(), ue))
-			return
+			return provider.Classify(err)
 		}
 	}
-	// 8. Relay.
+	return nil
+}
+
+// deliver is stage 8: the upstream's reply goes to the client, buffered
+// or relayed as a stream; a buffered reply settles here.
+func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 	resp := &x.upResp
 	status := resp.StatusCode()
 	// x-request-id, set on arrival, stays: the upstream's own id is copied
@@ -160,7 +160,7 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 
 	if (x.stream && status == 200 && bytes.HasPrefix(resp.Header.ContentType(), strEventStream)) ||
 		(x.raw && resp.BodyStream() != nil) {
-		x.startRelay(ctx, now.Add(to.Total))
+		x.startRelay(ctx, x.totalDeadline)
 		return
 	}
 	// A buffered reply: hand the upstream's body buffer to the client

@@ -84,6 +84,9 @@ type Registry struct {
 	streamsOpen     prometheus.Gauge
 	gatewayErrors   *prometheus.CounterVec
 	clientCancelled *prometheus.CounterVec
+	targetState     *prometheus.GaugeVec
+	retries         *prometheus.CounterVec
+	fallbacks       *prometheus.CounterVec
 }
 
 // New builds a registry with the Go runtime and process collectors and all
@@ -141,8 +144,22 @@ func New() *Registry {
 		Help: "Requests whose client went away before the reply finished (recorded with status 499).",
 	}, []string{LabelModel, LabelProvider})
 
+	r.targetState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sluice_target_state",
+		Help: "Circuit breaker state of each routing target: 0 closed (serving), 1 open (cooling down), 2 half-open (probing).",
+	}, []string{LabelModel, "target"})
+	r.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_retries_total",
+		Help: "Upstream attempts after a request's first, by public model.",
+	}, []string{LabelModel})
+	r.fallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_fallbacks_total",
+		Help: "Requests served (or tried) by a fallback model, by the public model asked for.",
+	}, []string{LabelModel})
+
 	r.reg.MustRegister(r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
-		r.overhead, r.upstreamErrors, r.inFlight, r.streamsOpen, r.gatewayErrors, r.clientCancelled)
+		r.overhead, r.upstreamErrors, r.inFlight, r.streamsOpen, r.gatewayErrors, r.clientCancelled,
+		r.targetState, r.retries, r.fallbacks)
 	return r
 }
 
@@ -235,4 +252,20 @@ func (t *Target) Observe(o *Observation) {
 		t.usageIn.Observe(float64(o.InputTokens))
 		t.usageOut.Observe(float64(o.OutputTokens))
 	}
+}
+
+// Model holds the routing handles of one public model.
+type Model struct {
+	Retries   prometheus.Counter
+	Fallbacks prometheus.Counter
+}
+
+// ForModel resolves the routing handles of a public model.
+func (r *Registry) ForModel(model string) *Model {
+	return &Model{Retries: r.retries.WithLabelValues(model), Fallbacks: r.fallbacks.WithLabelValues(model)}
+}
+
+// TargetState is the breaker-state gauge of one routing target.
+func (r *Registry) TargetState(model, target string) prometheus.Gauge {
+	return r.targetState.WithLabelValues(model, target)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -31,7 +32,7 @@ type Upstream struct {
 	format           Format
 	scheme, host     []byte // host is host[:port] as sent in Host
 	basePath         string // e.g. "/v1", no trailing slash
-	keys             []string
+	keys             []upKey
 	next             atomic.Uint32
 	headers          headerPolicy
 	includeUsage     bool
@@ -77,7 +78,11 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 	}
 	for _, k := range p.APIKeys {
 		if k.Reveal() != "" {
-			up.keys = append(up.keys, k.Reveal())
+			h := k.Reveal()
+			if up.format != FormatAnthropic {
+				h = "Bearer " + h
+			}
+			up.keys = append(up.keys, upKey{header: []byte(h)})
 		}
 	}
 	isTLS := u.Scheme == "https"
@@ -224,8 +229,9 @@ func (up *Upstream) Timeouts() Timeouts { return up.timeouts }
 
 // Prepare sets the upstream request's URI, Host, forwarded client headers
 // and credentials. rest is the client path after its "/v1" prefix (starting
-// with "/"), query the raw query string (may be empty).
-func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []byte, client *fasthttp.RequestHeader) {
+// with "/"), query the raw query string (may be empty). It returns the index
+// of the provider key used (-1: none), for CoolKey.
+func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []byte, client *fasthttp.RequestHeader) int {
 	req.Header.SetMethodBytes(method)
 	uri := req.URI()
 	uri.SetSchemeBytes(up.scheme)
@@ -238,31 +244,67 @@ func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []
 	if client != nil {
 		up.headers.forward(&req.Header, client)
 	}
-	up.authorize(req)
+	return up.authorize(req)
 }
 
-func (up *Upstream) authorize(req *fasthttp.Request) {
-	var key string
-	switch len(up.keys) {
+// upKey is one of a provider's own keys, with its pre-rendered header
+// value and the time until which it is set aside.
+type upKey struct {
+	header []byte       // "Bearer <key>" (OpenAI) or "<key>" (Anthropic)
+	until  atomic.Int64 // unix nanoseconds; 0: in service
+}
+
+// pickKey returns the index of the next key in turn that is not cooling
+// down; when all are, the one that recovers first. -1: no keys.
+func (up *Upstream) pickKey() int {
+	n := len(up.keys)
+	switch n {
 	case 0:
+		return -1
 	case 1:
-		key = up.keys[0]
-	default:
-		key = up.keys[int(up.next.Add(1)-1)%len(up.keys)]
+		return 0
 	}
+	start := int(up.next.Add(1)-1) % n
+	now := time.Now().UnixNano()
+	best, bestUntil := start, int64(math.MaxInt64)
+	for i := 0; i < n; i++ {
+		j := (start + i) % n
+		u := up.keys[j].until.Load()
+		if u <= now {
+			return j
+		}
+		if u < bestUntil {
+			best, bestUntil = j, u
+		}
+	}
+	return best
+}
+
+// CoolKey sets key i (as Prepare returned it) aside for d: the upstream
+// answered 429 or 401 to it. Other keys take its turns meanwhile.
+func (up *Upstream) CoolKey(i int, d time.Duration) {
+	if i < 0 || i >= len(up.keys) || len(up.keys) == 1 {
+		return
+	}
+	up.keys[i].until.Store(time.Now().Add(d).UnixNano())
+}
+
+func (up *Upstream) authorize(req *fasthttp.Request) int {
+	i := up.pickKey()
 	switch up.format {
 	case FormatAnthropic:
-		if key != "" {
-			req.Header.Set("X-Api-Key", key)
+		if i >= 0 {
+			req.Header.SetBytesV("X-Api-Key", up.keys[i].header)
 		}
 		if len(req.Header.Peek("Anthropic-Version")) == 0 {
 			req.Header.Set("Anthropic-Version", up.anthropicVersion)
 		}
 	default:
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
+		if i >= 0 {
+			req.Header.SetBytesV("Authorization", up.keys[i].header)
 		}
 	}
+	return i
 }
 
 // Do sends req and reads the reply headers (and the body unless

@@ -50,6 +50,10 @@ const windowBuckets = 10
 // Breaker is a per-target circuit breaker. Its zero value is usable with
 // the defaults; Configure sets other thresholds before use.
 type Breaker struct {
+	// OnChange, when set before use, is called with the new state on every
+	// state change (for a metric). It runs under the breaker's lock.
+	OnChange func(state int)
+
 	cfg   BreakerConfig
 	state atomic.Int32
 	fails atomic.Int32 // consecutive failures
@@ -120,6 +124,9 @@ func (b *Breaker) Allow(now time.Time) bool {
 		}
 		b.state.Store(StateHalfOpen)
 		b.probing = true
+		if b.OnChange != nil {
+			b.OnChange(StateHalfOpen)
+		}
 		return true
 	default: // half-open
 		if b.probing {
@@ -165,6 +172,9 @@ func (b *Breaker) Record(now time.Time, ok bool) (state int, changed bool) {
 		// open state stands.
 	}
 	after := int(b.state.Load())
+	if after != before && b.OnChange != nil {
+		b.OnChange(after)
+	}
 	return after, after != before
 }
 

@@ -1,0 +1,519 @@
+package ratelimit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-gw/sluice/internal/config"
+)
+
+// Key is what the limiter needs of a virtual key; the gateway fills it
+// from the key's policy. A zero RPM, TPM or MaxConcurrent means the
+// configured default for keys (limits.defaults), itself 0 (unlimited)
+// unless configured. Strings are referenced, not copied.
+type Key struct {
+	ID            string
+	RPM           int64
+	TPM           int64
+	MaxConcurrent int64
+	// BudgetUSD is 0 for no budget; BudgetPeriod is day, month or total
+	// (UTC); "" with a budget is total.
+	BudgetUSD    float64
+	BudgetPeriod string
+}
+
+// ModelLimit is a key's own limit for one model, in addition to the key's
+// limits (a sub-limit: a request must pass both). Zero fields: none.
+type ModelLimit struct {
+	RPM int64
+	TPM int64
+}
+
+// Reason says which limit refused a request.
+type Reason uint8
+
+const (
+	// ReasonNone: the request was admitted.
+	ReasonNone Reason = iota
+	// ReasonRPM: a requests-per-minute limit (429 rate_limit_exceeded).
+	ReasonRPM
+	// ReasonTPM: a tokens-per-minute limit (429 rate_limit_exceeded).
+	ReasonTPM
+	// ReasonConcurrency: max_concurrent requests are in flight (429
+	// rate_limit_exceeded).
+	ReasonConcurrency
+	// ReasonBudget: the key's budget for its period is spent (429
+	// insufficient_quota).
+	ReasonBudget
+	// ReasonUnavailable: Redis cannot be reached and limits.redis.fail_mode
+	// is closed (503 overloaded).
+	ReasonUnavailable
+)
+
+// String names the limit as the contract does: rpm, tpm, concurrency,
+// budget, unavailable ("" for ReasonNone).
+func (r Reason) String() string {
+	switch r {
+	case ReasonRPM:
+		return "rpm"
+	case ReasonTPM:
+		return "tpm"
+	case ReasonConcurrency:
+		return "concurrency"
+	case ReasonBudget:
+		return "budget"
+	case ReasonUnavailable:
+		return "unavailable"
+	}
+	return ""
+}
+
+// Scope kinds of a Decision: whose limit refused.
+const (
+	ScopeKey      = "key"       // the key's own limit
+	ScopeKeyModel = "key_model" // the key's limit for one model
+	ScopeTarget   = "target"    // a provider's limit for one upstream model
+)
+
+// Decision is the outcome of one admission call. When Allowed is false,
+// the other fields say why, for the 429 (or 503) and its Retry-After.
+type Decision struct {
+	Allowed bool
+	Reason  Reason
+	// Scope is ScopeKey, ScopeKeyModel or ScopeTarget for rpm, tpm and
+	// concurrency refusals.
+	Scope string
+	// Limit is the value of the limit that refused (requests or tokens per
+	// minute, or requests in flight).
+	Limit int64
+	// Model is the model of a per-model or target limit; Provider the
+	// provider of a target limit.
+	Model    string
+	Provider string
+	// Tokens is what the refused request needed (tpm refusals).
+	Tokens int64
+	// RetryAfter is how long until the request would be admitted; 0 when
+	// waiting will not help (a total budget).
+	RetryAfter time.Duration
+	// Budget refusals: the budget, the spend in the period, the period
+	// (day, month, total) and when it resets (zero for total).
+	BudgetUSD float64
+	SpendUSD  float64
+	Period    string
+	ResetAt   time.Time
+}
+
+var allowed = Decision{Allowed: true}
+
+// Window is the state of one rate limit for the x-ratelimit-* headers.
+// Limit 0 means the key has no such limit (send no header).
+type Window struct {
+	Limit     int64
+	Remaining int64
+	// Reset is the time until the limit is fully available again.
+	Reset time.Duration
+}
+
+// Deps are the limiter's collaborators.
+type Deps struct {
+	// Logger receives state changes of the Redis backend; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the limiter's metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	// Spend persists spend so that it survives restarts (the key store);
+	// nil keeps spend in memory only (or in Redis when configured).
+	Spend SpendStore
+	// Now is the clock of the memory backend and of budget periods; nil
+	// is time.Now. The Redis backend uses the Redis server's clock for
+	// limits, so that instances agree.
+	Now func() time.Time
+}
+
+// Limiter enforces rate limits, concurrency limits and budgets. It is safe
+// for concurrent use; Close stops its background work.
+type Limiter struct {
+	now       func() time.Time
+	log       *slog.Logger
+	defaults  config.LimitDefaults
+	maxTokens int64
+	targets   map[string]config.ProviderLimits
+	prices    *Prices
+	mem       *memory
+	rds       *redisBackend // nil: memory only
+	failMode  string
+	book      *spendBook
+	met       *metricSet
+	instance  string // random id of this process, for Redis slot members
+	slotSeq   atomic.Uint64
+
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// janitorEvery is how often idle memory entries are dropped.
+const janitorEvery = 30 * time.Second
+
+// New builds a limiter for cfg's limits and pricing sections and its
+// providers' limits. With limits.redis.url set it connects to Redis
+// lazily: New does not fail when Redis is down (fail_mode applies until it
+// is up). It starts a janitor for idle in-memory state and, when
+// deps.Spend is set, the loop that loads and persists spend.
+func New(cfg *config.Config, deps Deps) (*Limiter, error) {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	lc := cfg.Limits
+	if lc.DefaultMaxTokens <= 0 {
+		lc.DefaultMaxTokens = config.DefaultMaxTokens
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"rpm", lc.Defaults.RPM}, {"tpm", lc.Defaults.TPM}, {"max_concurrent", lc.Defaults.MaxConcurrent}} {
+		if f.v < 0 {
+			return nil, fmt.Errorf("ratelimit: limits.defaults.%s: must not be negative", f.name)
+		}
+	}
+	prices, err := NewPrices(cfg.Pricing)
+	if err != nil {
+		return nil, err
+	}
+	var idb [8]byte
+	_, _ = rand.Read(idb[:])
+	l := &Limiter{
+		now:       deps.Now,
+		log:       deps.Logger.With("component", "ratelimit"),
+		defaults:  lc.Defaults,
+		maxTokens: lc.DefaultMaxTokens,
+		targets:   make(map[string]config.ProviderLimits, len(cfg.Providers)),
+		prices:    prices,
+		mem:       newMemory(),
+		failMode:  lc.Redis.FailMode,
+		instance:  hex.EncodeToString(idb[:]),
+		stop:      make(chan struct{}),
+	}
+	for _, p := range cfg.Providers {
+		if p.Limits.RPM > 0 || p.Limits.TPM > 0 {
+			l.targets[p.Name] = p.Limits
+		}
+	}
+	if l.failMode == "" {
+		l.failMode = config.FailLocal
+	}
+	switch l.failMode {
+	case config.FailLocal, config.FailOpen, config.FailClosed:
+	default:
+		return nil, fmt.Errorf("ratelimit: limits.redis.fail_mode: unknown mode %q", l.failMode)
+	}
+	l.met, err = newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	l.book = newSpendBook(deps.Spend, l.log)
+	if u := lc.Redis.URL.Reveal(); u != "" {
+		l.rds, err = newRedis(u, lc.Redis, l.now, l.log, l.met)
+		if err != nil {
+			return nil, err
+		}
+	}
+	l.wg.Add(1)
+	go l.janitor()
+	if deps.Spend != nil {
+		l.wg.Add(1)
+		go l.book.run(l.stop, &l.wg, l.now)
+	}
+	return l, nil
+}
+
+// Close stops background work, settles what is queued for Redis, writes
+// pending spend to the spend store and closes the Redis client. ctx bounds
+// the final writes.
+func (l *Limiter) Close(ctx context.Context) error {
+	var err error
+	l.closed.Do(func() {
+		close(l.stop)
+		l.wg.Wait()
+		var errs []error
+		if l.rds != nil {
+			errs = append(errs, l.rds.close(ctx))
+		}
+		if l.book.store != nil {
+			errs = append(errs, l.book.flush(ctx, l.now()))
+		}
+		err = errors.Join(errs...)
+	})
+	return err
+}
+
+func (l *Limiter) janitor() {
+	defer l.wg.Done()
+	t := time.NewTicker(janitorEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mem.sweep(l.now().UnixNano())
+		}
+	}
+}
+
+// keyLimits returns k's effective limits: its own, else the defaults.
+func (l *Limiter) keyLimits(k *Key) (rpm, tpm, maxc int64) {
+	rpm, tpm, maxc = k.RPM, k.TPM, k.MaxConcurrent
+	if rpm <= 0 {
+		rpm = l.defaults.RPM
+	}
+	if tpm <= 0 {
+		tpm = l.defaults.TPM
+	}
+	if maxc <= 0 {
+		maxc = l.defaults.MaxConcurrent
+	}
+	return rpm, tpm, maxc
+}
+
+// Estimate returns the tokens to reserve for a request: its prompt size
+// estimated from the body (one token per 4 bytes, rounded up: an
+// over-estimate, since the body holds JSON syntax too) plus its max_tokens,
+// or limits.default_max_tokens when it sets none (maxTokens ≤ 0). Each
+// limit reserves at most its own size, so a small limit still admits its
+// first request.
+func (l *Limiter) Estimate(bodyBytes int, maxTokens int64) int64 {
+	if maxTokens <= 0 {
+		maxTokens = l.maxTokens
+	}
+	return int64(bodyBytes+3)/4 + maxTokens
+}
+
+// Admit checks the limits that need only the key (pipeline stage 3): its
+// requests per minute and its concurrency. On success the ticket holds a
+// concurrency slot (when the key has max_concurrent) until Settle or
+// Release. Either way the ticket's Requests and Tokens windows are set
+// for the response headers. Call it once per ticket, first.
+func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
+	t.attach(l, k)
+	rpm, tpm, maxc := l.keyLimits(k)
+	if rpm <= 0 && tpm <= 0 && maxc <= 0 {
+		return allowed
+	}
+	var p plan
+	p.keyID = k.ID
+	p.add(check{s: scope{kind: scopeKey, id: k.ID}, rpm: clampLimit(rpm), tpm: clampLimit(tpm), maxc: maxc})
+	if maxc > 0 && l.rds != nil {
+		p.member = l.slotMember()
+	}
+	redis, ok := l.exec(&p, l.now())
+	if !ok {
+		return l.unavailable()
+	}
+	t.note(&p)
+	if !p.ok {
+		return l.refusal(&p, t)
+	}
+	if c := &p.checks[0]; c.maxc > 0 { // 0 when fail_mode open admitted it
+		t.slot = slotHold{active: true, redis: redis, s: c.s, e: c.e, sh: c.sh, member: p.member}
+	}
+	return allowed
+}
+
+// Reserve checks what needs the model and the token estimate (pipeline
+// stage 5): the key's tokens per minute, the key's own limits for model
+// (ml, from the key's model_limits; zero: none), and the key's budget.
+// tokens is the estimate (see Estimate); each tpm limit reserves at most
+// its own size. The reservations are reconciled to actual usage by
+// Settle. Call it at most once per ticket, after Admit.
+func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) Decision {
+	if !t.hasKey {
+		return allowed
+	}
+	t.model = model
+	k := &t.key
+	_, tpm, _ := l.keyLimits(k)
+	var p plan
+	p.keyID = k.ID
+	if tpm > 0 {
+		lim := clampLimit(tpm)
+		p.add(check{s: scope{kind: scopeKey, id: k.ID}, tpm: lim, tokens: reserve(tokens, lim)})
+	}
+	if ml.RPM > 0 || ml.TPM > 0 {
+		c := check{s: scope{kind: scopeKeyModel, id: k.ID, model: model}, rpm: clampLimit(max(ml.RPM, 0))}
+		if ml.TPM > 0 {
+			c.tpm = clampLimit(ml.TPM)
+			c.tokens = reserve(tokens, c.tpm)
+		}
+		p.add(c)
+	}
+	now := l.now()
+	if k.BudgetUSD > 0 {
+		per := parsePeriod(k.BudgetPeriod)
+		p.budget = budgetCheck{usd: k.BudgetUSD, period: per, known: l.book.spend(k.ID, per, now)}
+	}
+	if p.n == 0 && p.budget.usd == 0 {
+		return allowed
+	}
+	redis, ok := l.exec(&p, now)
+	if !ok {
+		return l.unavailable()
+	}
+	t.note(&p)
+	if !p.ok {
+		return l.refusal(&p, t)
+	}
+	for i := 0; i < p.n; i++ {
+		c := &p.checks[i]
+		if c.tokens > 0 {
+			t.hold(tokenHold{s: c.s, limit: c.tpm, reserved: int64(c.tokens), redis: redis, e: c.e, sh: c.sh})
+		}
+	}
+	return allowed
+}
+
+// AdmitTarget checks the limits of the upstream model a request is about
+// to be sent to (providers[].limits; pipeline stage 7): one request and
+// the token estimate against that provider's allowance for model (the
+// upstream model name). It needs no key. When a ticket already holds a
+// target (a retry or fallback to another target), that earlier
+// reservation is refunded first: the attempt it paid for produced no
+// reply. model is also used to price the request when the public model
+// has no price.
+func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) Decision {
+	t.upModel = model
+	t.dropTarget()
+	lim, ok := l.targets[provider]
+	if !ok {
+		return allowed
+	}
+	t.limiter = l
+	var p plan
+	c := check{s: scope{kind: scopeTarget, id: provider, model: model}, rpm: clampLimit(lim.RPM)}
+	if lim.TPM > 0 {
+		c.tpm = clampLimit(lim.TPM)
+		c.tokens = reserve(tokens, c.tpm)
+	}
+	p.add(c)
+	redis, ok := l.exec(&p, l.now())
+	if !ok {
+		return l.unavailable()
+	}
+	if !p.ok {
+		return l.refusal(&p, nil)
+	}
+	if c := &p.checks[0]; c.tokens > 0 {
+		t.hold(tokenHold{s: c.s, limit: c.tpm, reserved: int64(c.tokens), redis: redis, e: c.e, sh: c.sh, target: true})
+	}
+	return allowed
+}
+
+// reserve bounds a reservation by the limit (and by at least one token).
+func reserve(tokens int64, limit uint64) uint64 {
+	if tokens < 1 {
+		tokens = 1
+	}
+	return min(uint64(tokens), limit)
+}
+
+// exec runs p on Redis when it is configured and up, else as the fail mode
+// says. redis reports whether Redis decided; ok is false when the decision
+// could not be made (fail mode closed).
+func (l *Limiter) exec(p *plan, now time.Time) (redis, ok bool) {
+	if l.rds != nil {
+		if l.rds.up() {
+			err := l.rds.exec(p)
+			if err == nil {
+				return true, true
+			}
+			l.rds.failed(err)
+		}
+		l.met.fallback(l.failMode)
+		switch l.failMode {
+		case config.FailOpen:
+			p.ok = true
+			for i := 0; i < p.n; i++ {
+				// Nothing is held: there is nothing to reconcile.
+				p.checks[i].tokens, p.checks[i].maxc = 0, 0
+				p.checks[i].req, p.checks[i].tok = result{}, result{}
+			}
+			return false, true
+		case config.FailClosed:
+			return false, false
+		}
+	}
+	l.mem.exec(p, now.UnixNano())
+	return false, true
+}
+
+func (l *Limiter) unavailable() Decision {
+	l.met.refused(ReasonUnavailable)
+	return Decision{Reason: ReasonUnavailable, RetryAfter: concurrencyRetry}
+}
+
+// refusal turns a refused plan into a Decision.
+func (l *Limiter) refusal(p *plan, t *Ticket) Decision {
+	l.met.refused(p.reason)
+	d := Decision{Reason: p.reason, RetryAfter: p.retry}
+	if p.reason == ReasonBudget {
+		now := l.now() // a refusal: off the fast path
+		d.BudgetUSD, d.SpendUSD, d.Period = p.budget.usd, p.budget.spend, p.budget.period.String()
+		d.ResetAt = p.budget.period.end(now)
+		if !d.ResetAt.IsZero() {
+			d.RetryAfter = d.ResetAt.Sub(now)
+		}
+		return d
+	}
+	c := &p.checks[p.fail]
+	switch c.s.kind {
+	case scopeKey:
+		d.Scope = ScopeKey
+	case scopeKeyModel:
+		d.Scope, d.Model = ScopeKeyModel, c.s.model
+	case scopeTarget:
+		d.Scope, d.Provider, d.Model = ScopeTarget, c.s.id, c.s.model
+	}
+	switch p.reason {
+	case ReasonRPM:
+		d.Limit = int64(c.rpm)
+	case ReasonTPM:
+		d.Limit, d.Tokens = int64(c.tpm), int64(c.tokens)
+	case ReasonConcurrency:
+		d.Limit = c.maxc
+	}
+	return d
+}
+
+// slotMember returns a new, unique Redis member for a concurrency slot.
+func (l *Limiter) slotMember() string {
+	var b [16 + 1 + 20]byte
+	out := append(b[:0], l.instance...)
+	out = append(out, ':')
+	out = appendUint(out, l.slotSeq.Add(1))
+	return string(out)
+}
+
+func appendUint(b []byte, v uint64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}

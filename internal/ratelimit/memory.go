@@ -1,0 +1,129 @@
+package ratelimit
+
+import (
+	"hash/maphash"
+	"sync"
+)
+
+// numShards spreads scopes over independently locked maps, so that
+// requests of different keys rarely contend for one lock.
+const numShards = 64
+
+// scopeKind says what a scope limits.
+type scopeKind uint8
+
+const (
+	scopeKey      scopeKind = iota + 1 // one key: id
+	scopeKeyModel                      // one key's use of one model: id, model
+	scopeTarget                        // one upstream model of a provider: id = provider, model
+)
+
+// scope names the subject of limits. Used as a map key it costs no
+// allocation to look up (its strings are referenced, not copied).
+type scope struct {
+	kind  scopeKind
+	id    string
+	model string
+}
+
+// entry is the limit state of one scope: a requests bucket, a tokens
+// bucket and the concurrency slots in use. holds counts the slots and
+// token reservations outstanding on it: an entry with holds is never
+// evicted, so a Ticket may keep a pointer to it until it settles. All
+// fields are guarded by the shard's mutex.
+type entry struct {
+	req   bucket
+	tok   bucket
+	conc  int64
+	holds int64
+}
+
+// idle reports whether e carries no state: it can be dropped and later
+// recreated (full) without changing any decision.
+func (e *entry) idle(now int64) bool {
+	return e.holds == 0 && e.conc == 0 && e.req.full(now) && e.tok.full(now)
+}
+
+type shard struct {
+	mu sync.Mutex
+	m  map[scope]*entry
+	_  [40]byte // keep neighbouring shards' mutexes off one cache line
+}
+
+// memory is the in-process backend: scopes hashed onto shards. It is safe
+// for concurrent use.
+type memory struct {
+	seed   maphash.Seed
+	shards [numShards]shard
+}
+
+func newMemory() *memory {
+	m := &memory{seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].m = make(map[scope]*entry)
+	}
+	return m
+}
+
+// shardOf returns the index of the shard that holds s.
+func (m *memory) shardOf(s scope) int {
+	h := maphash.String(m.seed, s.id)
+	if s.model != "" {
+		h ^= maphash.String(m.seed, s.model) * 0x9e3779b97f4a7c15
+	}
+	h ^= uint64(s.kind) * 0xff51afd7ed558ccd
+	return int(h % numShards)
+}
+
+// get returns the entry of s in shard sh, creating it. sh's lock must be
+// held. Creating an entry copies the scope's strings, so that the entry
+// does not pin a caller's buffers.
+func (sh *shard) get(s scope) *entry {
+	if e, ok := sh.m[s]; ok {
+		return e
+	}
+	e := &entry{}
+	sh.m[scope{kind: s.kind, id: cloneString(s.id), model: cloneString(s.model)}] = e
+	return e
+}
+
+// lookup returns the entry of s in sh without creating it (nil when
+// absent). sh's lock must be held.
+func (sh *shard) lookup(s scope) *entry { return sh.m[s] }
+
+// sweep drops the idle entries of every shard and returns how many it
+// dropped. The limiter's janitor runs it periodically.
+func (m *memory) sweep(now int64) int {
+	n := 0
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		for s, e := range sh.m {
+			if e.idle(now) {
+				delete(sh.m, s)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// size returns how many scopes hold state.
+func (m *memory) size() int {
+	n := 0
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+func cloneString(s string) string {
+	if s == "" {
+		return ""
+	}
+	return string([]byte(s))
+}

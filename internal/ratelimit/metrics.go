@@ -1,0 +1,98 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-gw/sluice/internal/config"
+)
+
+// metricSet holds the limiter's metrics, resolved once: the request path
+// only touches atomics.
+type metricSet struct {
+	fallbackLocal, fallbackOpen, fallbackClosed prometheus.Counter
+	refusedBy                                   [ReasonUnavailable + 1]prometheus.Counter
+	redisUp                                     prometheus.Gauge
+	settleDropped                               prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
+	fallback := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_ratelimit_fallback_total",
+		Help: "Limit decisions made without Redis because it could not be reached, by fail mode (local, open, closed).",
+	}, []string{"mode"})
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_ratelimit_refused_total",
+		Help: "Requests refused by a limit, by limit (rpm, tpm, concurrency, budget, unavailable).",
+	}, []string{"limit"})
+	up := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sluice_ratelimit_redis_up",
+		Help: "1 while the limiter's Redis answers (or none is configured), 0 while limits run in fail mode.",
+	})
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sluice_ratelimit_settle_dropped_total",
+		Help: "Reconciliations and slot releases for Redis given up after it stayed unreachable (slots then expire with their lease).",
+	})
+	if reg != nil {
+		var err error
+		if fallback, err = register(reg, fallback); err != nil {
+			return nil, err
+		}
+		if refused, err = register(reg, refused); err != nil {
+			return nil, err
+		}
+		if up, err = register(reg, up); err != nil {
+			return nil, err
+		}
+		if dropped, err = register(reg, dropped); err != nil {
+			return nil, err
+		}
+	}
+	m := &metricSet{
+		fallbackLocal:  fallback.WithLabelValues(config.FailLocal),
+		fallbackOpen:   fallback.WithLabelValues(config.FailOpen),
+		fallbackClosed: fallback.WithLabelValues(config.FailClosed),
+		redisUp:        up,
+		settleDropped:  dropped,
+	}
+	for r := ReasonRPM; r <= ReasonUnavailable; r++ {
+		m.refusedBy[r] = refused.WithLabelValues(r.String())
+	}
+	up.Set(1)
+	return m, nil
+}
+
+// register registers c, or returns the collector already registered under
+// its name (a second limiter on one registry shares the series).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if old, ok := are.ExistingCollector.(C); ok {
+			return old, nil
+		}
+	}
+	return c, fmt.Errorf("ratelimit: register metrics: %w", err)
+}
+
+func (m *metricSet) fallback(mode string) {
+	switch mode {
+	case config.FailOpen:
+		m.fallbackOpen.Inc()
+	case config.FailClosed:
+		m.fallbackClosed.Inc()
+	default:
+		m.fallbackLocal.Inc()
+	}
+}
+
+func (m *metricSet) refused(r Reason) {
+	if r > ReasonNone && r <= ReasonUnavailable {
+		m.refusedBy[r].Inc()
+	}
+}

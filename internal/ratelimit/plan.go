@@ -1,0 +1,182 @@
+package ratelimit
+
+import "time"
+
+// maxChecks is the most scopes one decision touches: the key and the key's
+// use of a model (Reserve), or one key or one target.
+const maxChecks = 2
+
+// check is what one decision asks of one scope. The limits are already
+// clamped; a zero limit is not checked.
+type check struct {
+	s      scope
+	rpm    uint64 // take one request
+	tpm    uint64 // report the tokens bucket; reserve tokens when > 0
+	tokens uint64 // ≤ tpm
+	maxc   int64  // take a concurrency slot
+
+	// Filled in by the backend.
+	req, tok result
+	e        *entry // memory backend: the scope's entry
+	sh       int    // memory backend: the index of its shard
+}
+
+// budgetCheck refuses a key whose spend in its period reached its budget.
+type budgetCheck struct {
+	usd    float64 // 0: no check
+	period period
+	known  float64 // spend this instance knows of (store + local)
+	// Filled in by the backend.
+	spend float64
+}
+
+// plan is one admission decision: every check passes and is applied, or
+// none is applied.
+type plan struct {
+	checks [maxChecks]check
+	n      int
+	budget budgetCheck
+	keyID  string // for Redis key names of budget and slots
+	member string // Redis: the concurrency slot's member, when a check takes one
+
+	// Outcome.
+	ok     bool
+	fail   int    // index of the check that refused; -1: the budget
+	reason Reason // why it refused
+	retry  time.Duration
+	inUse  int64 // concurrency slots in use after the decision
+}
+
+func (p *plan) add(c check) {
+	p.checks[p.n] = c
+	p.n++
+}
+
+// refuse records a refusal, keeping the one with the longest wait: a
+// client that waits that long passes every check that refused.
+func (p *plan) refuse(i int, r Reason, retry time.Duration) {
+	if p.ok || retry > p.retry || p.reason == ReasonNone {
+		p.fail, p.reason, p.retry = i, r, retry
+	}
+	p.ok = false
+}
+
+// budgetEpsilon absorbs the rounding of summed float spend: $0.10 five
+// times reaches a $0.50 budget.
+const budgetEpsilon = 1e-9
+
+// concurrencyRetry is the Retry-After of a concurrency refusal: a slot
+// frees when some request in flight ends, which the limiter cannot
+// foresee.
+const concurrencyRetry = time.Second
+
+// exec runs p on the memory backend at now: it locks the shards of the
+// scopes in index order (so two decisions never deadlock), checks every
+// scope, and applies all or nothing.
+func (m *memory) exec(p *plan, now int64) {
+	var idx [maxChecks]int
+	for i := 0; i < p.n; i++ {
+		idx[i] = m.shardOf(p.checks[i].s)
+	}
+	var order [maxChecks]int
+	no := lockOrder(idx[:p.n], &order)
+	for _, i := range order[:no] {
+		m.shards[i].mu.Lock()
+	}
+	m.run(p, now, &idx)
+	for _, i := range order[:no] {
+		m.shards[i].mu.Unlock()
+	}
+}
+
+// run is exec with the shards locked.
+func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
+	p.ok, p.reason, p.retry = true, ReasonNone, 0
+	var req, tok [maxChecks]bucket
+	for i := 0; i < p.n; i++ {
+		c := &p.checks[i]
+		c.e, c.sh = m.shards[idx[i]].get(c.s), idx[i]
+		e := c.e
+		if c.maxc > 0 && e.conc >= c.maxc {
+			p.refuse(i, ReasonConcurrency, concurrencyRetry)
+		}
+		req[i], tok[i] = e.req, e.tok
+		if c.rpm > 0 {
+			c.req = req[i].take(now, 1, c.rpm)
+			if !c.req.ok {
+				p.refuse(i, ReasonRPM, c.req.retry)
+			}
+		}
+		if c.tpm > 0 {
+			if c.tokens > 0 {
+				c.tok = tok[i].take(now, c.tokens, c.tpm)
+				if !c.tok.ok {
+					p.refuse(i, ReasonTPM, c.tok.retry)
+				}
+			} else {
+				c.tok = tok[i].peek(now, c.tpm)
+			}
+		}
+	}
+	if p.ok && p.budget.usd > 0 {
+		p.budget.spend = p.budget.known
+		if p.budget.spend >= p.budget.usd-budgetEpsilon {
+			p.refuse(-1, ReasonBudget, 0)
+		}
+	}
+	if !p.ok {
+		// Nothing is applied; report the scopes as they are.
+		for i := 0; i < p.n; i++ {
+			c := &p.checks[i]
+			if c.rpm > 0 && c.req.ok {
+				c.req = c.e.req.peek(now, c.rpm)
+			}
+			if c.tpm > 0 && c.tok.ok {
+				c.tok = c.e.tok.peek(now, c.tpm)
+			}
+			if c.maxc > 0 {
+				p.inUse = c.e.conc
+			}
+		}
+		return
+	}
+	for i := 0; i < p.n; i++ {
+		c := &p.checks[i]
+		e := c.e
+		e.req, e.tok = req[i], tok[i]
+		if c.maxc > 0 {
+			e.conc++
+			e.holds++
+			p.inUse = e.conc
+		}
+		if c.tokens > 0 {
+			e.holds++
+		}
+	}
+}
+
+// lockOrder writes the distinct shard indexes of idx to out in ascending
+// order and returns how many there are.
+func lockOrder(idx []int, out *[maxChecks]int) int {
+	n := 0
+	for _, i := range idx {
+		pos, dup := n, false
+		for j := 0; j < n; j++ {
+			if out[j] == i {
+				dup = true
+				break
+			}
+			if out[j] > i {
+				pos = j
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		copy(out[pos+1:n+1], out[pos:n])
+		out[pos] = i
+		n++
+	}
+	return n
+}

@@ -1,0 +1,165 @@
+package ratelimit
+
+import "sync/atomic"
+
+// Ticket states.
+const (
+	ticketIdle    uint32 = iota // nothing held
+	ticketOpen                  // holds something or carries a key: Settle has work
+	ticketSettled               // settled; further Settle calls do nothing
+)
+
+// maxHolds bounds the token reservations of one ticket: the key, the key's
+// model, and one target.
+const maxHolds = 3
+
+// Ticket carries one request's holds (a concurrency slot, token
+// reservations) from admission to settlement, and the state of the key's
+// limits for the response headers. The zero value is ready to use; it
+// does not allocate and can live inside a pooled request struct (call
+// Reset before reuse). Admission methods must be called from one goroutine;
+// Settle and Release may race with each other: exactly one of them
+// settles.
+type Ticket struct {
+	limiter *Limiter
+	state   atomic.Uint32
+	key     Key
+	hasKey  bool
+	model   string // public model, for pricing
+	upModel string // upstream model, for pricing when model has no price
+	slot    slotHold
+	holds   [maxHolds]tokenHold
+	nholds  int
+	req     Window
+	tok     Window
+}
+
+// slotHold is a held concurrency slot.
+type slotHold struct {
+	active bool
+	redis  bool
+	s      scope
+	e      *entry // memory
+	sh     int    // memory: e's shard
+	member string
+}
+
+// tokenHold is a token reservation to reconcile.
+type tokenHold struct {
+	s        scope
+	limit    uint64
+	reserved int64
+	redis    bool
+	e        *entry // memory
+	sh       int    // memory: e's shard
+	target   bool
+}
+
+// Reset empties a settled (or never used) ticket for reuse. Resetting a
+// ticket that still holds something leaks those holds: Settle first.
+func (t *Ticket) Reset() {
+	t.limiter = nil
+	t.state.Store(ticketIdle)
+	t.key = Key{}
+	t.hasKey = false
+	t.model, t.upModel = "", ""
+	t.slot = slotHold{}
+	t.holds = [maxHolds]tokenHold{}
+	t.nholds = 0
+	t.req, t.tok = Window{}, Window{}
+}
+
+// Requests returns the state of the key's requests-per-minute limit for
+// the x-ratelimit-*-requests headers: the tightest of the key's own and
+// its per-model limit. Limit 0: the key has none.
+func (t *Ticket) Requests() Window { return t.req }
+
+// Tokens is Requests for tokens per minute (x-ratelimit-*-tokens).
+func (t *Ticket) Tokens() Window { return t.tok }
+
+// Reserved returns the tokens reserved for the key (its own tpm limit, or
+// its model's when only that has one); 0 when none.
+func (t *Ticket) Reserved() int64 {
+	for i := 0; i < t.nholds; i++ {
+		if !t.holds[i].target {
+			return t.holds[i].reserved
+		}
+	}
+	return 0
+}
+
+func (t *Ticket) attach(l *Limiter, k *Key) {
+	t.limiter = l
+	t.key = *k
+	t.hasKey = true
+	t.state.CompareAndSwap(ticketIdle, ticketOpen)
+}
+
+// note records the key's windows from a plan's checks.
+func (t *Ticket) note(p *plan) {
+	for i := 0; i < p.n; i++ {
+		c := &p.checks[i]
+		if c.s.kind == scopeTarget {
+			continue
+		}
+		if c.rpm > 0 && c.req != (result{}) {
+			tighter(&t.req, Window{Limit: int64(c.rpm), Remaining: c.req.remaining, Reset: c.req.reset})
+		}
+		if c.tpm > 0 && c.tok != (result{}) {
+			tighter(&t.tok, Window{Limit: int64(c.tpm), Remaining: c.tok.remaining, Reset: c.tok.reset})
+		}
+	}
+}
+
+// tighter replaces w by n unless w is set and has fewer units left.
+func tighter(w *Window, n Window) {
+	if w.Limit == 0 || n.Remaining <= w.Remaining {
+		*w = n
+	}
+}
+
+func (t *Ticket) hold(h tokenHold) {
+	t.state.CompareAndSwap(ticketIdle, ticketOpen)
+	if t.nholds == maxHolds {
+		// Cannot happen through the API (Reserve once, one target at a
+		// time); give it back rather than lose track of it.
+		t.limiter.settleHold(&h, h.reserved, t.limiter.now())
+		return
+	}
+	t.holds[t.nholds] = h
+	t.nholds++
+}
+
+// dropTarget refunds and forgets the ticket's target reservation.
+func (t *Ticket) dropTarget() {
+	for i := 0; i < t.nholds; i++ {
+		if t.holds[i].target {
+			h := t.holds[i]
+			t.limiter.settleHold(&h, 0, t.limiter.now())
+			t.holds[i] = t.holds[t.nholds-1]
+			t.holds[t.nholds-1] = tokenHold{}
+			t.nholds--
+			return
+		}
+	}
+}
+
+// Settle ends the request (pipeline stage 9): it reconciles every token
+// reservation to u's actual tokens (refunding or charging the
+// difference), releases the concurrency slot, and adds the request's cost
+// (from the price table) to the key's spend. Call it on every exit path;
+// only the first call of Settle or Release does anything. u is the
+// upstream's reported usage; when it reported none, pass the best
+// estimate (Reserved() keeps the reservation as it is).
+func (t *Ticket) Settle(u Usage) {
+	if !t.state.CompareAndSwap(ticketOpen, ticketSettled) {
+		return
+	}
+	t.limiter.settle(t, u)
+}
+
+// Release settles a request that consumed nothing (refused, or failed
+// before any upstream reply): reservations are refunded in full and the
+// slot is released. Only the first call of Settle or Release does
+// anything.
+func (t *Ticket) Release() { t.Settle(Usage{}) }
