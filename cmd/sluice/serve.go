@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/gateway"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/mock"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -106,6 +107,24 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		defer keys.Close()
 		deps.Keys = keys
 	}
+	if needsLimiter(cfg) {
+		rdeps := ratelimit.Deps{Logger: log, Registerer: deps.Metrics.Prometheus()}
+		if deps.Keys != nil {
+			rdeps.Spend = deps.Keys
+		}
+		lim, err := ratelimit.New(cfg, rdeps)
+		if err != nil {
+			return fmt.Errorf("limits: %w", err)
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := lim.Close(cctx); err != nil {
+				log.Warn("limits: flushing spend on shutdown", slog.String("error", err.Error()))
+			}
+		}()
+		deps.Limits = lim
+	}
 	g, err := gateway.New(cfg, deps)
 	if err != nil {
 		return err
@@ -169,6 +188,20 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 	log.Info("sluice stopped cleanly")
 	return nil
+}
+
+// needsLimiter reports whether anything is limited: virtual keys (their
+// limits, the defaults for keys, budgets) or a provider's own limits.
+func needsLimiter(cfg *config.Config) bool {
+	if cfg.Auth.Enabled {
+		return true
+	}
+	for _, p := range cfg.Providers {
+		if p.Limits.RPM > 0 || p.Limits.TPM > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // curlLine is a complete one-line curl command that tries the gateway with

@@ -18,6 +18,7 @@ const (
 // failure is what the last unsuccessful attempt left: an upstream error
 // reply to pass through, or a failed exchange.
 type failure struct {
+	refused    *HTTPError              // the target's own limits refused the attempt
 	ue         *provider.UpstreamError // no reply at all
 	status     int                     // an error reply's status (0: none)
 	retryAfter time.Duration
@@ -167,6 +168,11 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 		req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
 	}
 
+	if herr := x.admitTarget(tgt); herr != nil {
+		// The provider target's shared quota is spent: another target or a
+		// fallback may still serve.
+		return false, failure{refused: herr}
+	}
 	rt := tgt.rt
 	rt.Begin()
 	ue := x.do()
@@ -236,8 +242,11 @@ func (x *exchange) giveUp(ctx *fasthttp.RequestCtx, last *failure) {
 		x.setRouteHeaders(ctx, x.tgt)
 	}
 	switch {
+	case last.refused != nil:
+		x.fail(ctx, last.refused)
 	case last.status != 0 && x.kept:
 		x.status = last.status
+		x.setLimitHeaders(&ctx.Response.Header)
 		x.settle()
 	case last.ue != nil:
 		x.fail(ctx, upstreamHTTPError(x.up.Name(), last.ue))

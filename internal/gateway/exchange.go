@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
@@ -48,6 +49,11 @@ type exchange struct {
 	answered      bool          // routing: the client has its answer
 	stop          bool          // routing: no further attempt may be made
 	totalDeadline time.Time     // when the total timeout ends the exchange
+
+	ticket     ratelimit.Ticket   // limits held by this request
+	limited    bool               // the ticket holds something to settle
+	reserved   int64              // tokens reserved (estimate)
+	retryAfter ratelimit.Decision // the refusal, for Retry-After
 
 	settled  bool // settle ran
 	relaying bool // the response body is this exchange; Close settles and releases
@@ -97,6 +103,7 @@ func (g *Gateway) acquireExchange(r *endpoint) *exchange {
 // exactly once per exchange, on every exit path.
 func (x *exchange) settle() {
 	g := x.g
+	x.settleLimits()
 	dur := time.Since(x.start)
 	if x.tgt != nil {
 		obs := metrics.Observation{
@@ -219,6 +226,8 @@ func (x *exchange) reset() {
 	x.settled, x.relaying = false, false
 	x.attempts, x.rt, x.budgeted, x.kept, x.totalDeadline = 0, nil, false, false, time.Time{}
 	x.answered, x.stop = false, false
+	x.ticket.Reset()
+	x.limited, x.reserved, x.retryAfter = false, 0, ratelimit.Decision{}
 	x.conn, x.bodyStream, x.timer, x.watchDone = nil, nil, nil, nil
 	x.watchStop.Store(false)
 	x.clientBytes.Store(false)
@@ -239,5 +248,6 @@ func (x *exchange) fail(ctx *fasthttp.RequestCtx, e *HTTPError) {
 			slog.String("request_id", string(x.reqID)), slog.String("code", e.Code), slog.String("error", e.Err.Error()))
 	}
 	writeError(ctx, x.format, e)
+	x.setLimitHeaders(&ctx.Response.Header)
 	x.settle()
 }

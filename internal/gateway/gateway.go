@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
 )
 
@@ -26,6 +27,8 @@ type Deps struct {
 	// Keys authenticates virtual keys and backs the admin API. Nil: auth
 	// is off (tier L0) and /admin/v1/keys answers 404.
 	Keys *auth.Service
+	// Limits enforces rate limits and budgets. Nil: no limits.
+	Limits *ratelimit.Limiter
 }
 
 // Gateway serves the client API. Build it with New; it is safe for
@@ -35,6 +38,7 @@ type Gateway struct {
 	log                             *slog.Logger
 	met                             *metrics.Registry
 	keys                            *auth.Service
+	lim                             *ratelimit.Limiter
 	adminHash                       [32]byte // SHA-256 of the admin token; zero: admin API off
 	ids                             *requestIDs
 	models                          map[string]*model
@@ -111,6 +115,7 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		log:    log,
 		met:    met,
 		keys:   d.Keys,
+		lim:    d.Limits,
 		ids:    newRequestIDs(),
 		models: make(map[string]*model, len(cfg.Models)),
 		ups:    make(map[string]*provider.Upstream, len(cfg.Providers)),

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
 
 // authenticate runs pipeline stage 2: the client's key from its headers,
@@ -81,6 +83,30 @@ type keyView struct {
 	ExpiresAt           *time.Time                 `json:"expires_at"`
 	AllowRoutingHeaders bool                       `json:"allow_routing_headers"`
 	Guardrails          []string                   `json:"guardrails"`
+	// Usage and spend now (present when limits are on).
+	Usage              *keyUsage  `json:"usage,omitempty"`
+	SpendUSD           float64    `json:"spend_usd"`
+	RemainingBudgetUSD *float64   `json:"remaining_budget_usd"`
+	BudgetResetsAt     *time.Time `json:"budget_resets_at"`
+}
+
+// keyUsage is the limiter's view of a key right now.
+type keyUsage struct {
+	Requests      window `json:"requests"`
+	Tokens        window `json:"tokens"`
+	InFlight      int64  `json:"in_flight"`
+	MaxConcurrent int64  `json:"max_concurrent"`
+	Shared        bool   `json:"shared"` // counted in Redis across instances
+}
+
+type window struct {
+	Limit     int64  `json:"limit"`
+	Remaining int64  `json:"remaining"`
+	Reset     string `json:"reset"`
+}
+
+func toWindow(w ratelimit.Window) window {
+	return window{Limit: w.Limit, Remaining: w.Remaining, Reset: string(ratelimit.AppendReset(nil, w.Reset))}
 }
 
 // serveKey answers GET /v1/key, Sluice's own route (never passed through).
@@ -117,6 +143,21 @@ func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 	}
 	if v.Guardrails == nil {
 		v.Guardrails = []string{}
+	}
+	if g.lim != nil {
+		k := limitKey(pol)
+		sn := g.lim.Snapshot(context.Background(), &k)
+		v.Usage = &keyUsage{Requests: toWindow(sn.Requests), Tokens: toWindow(sn.Tokens),
+			InFlight: sn.InFlight, MaxConcurrent: sn.MaxConcurrent, Shared: sn.Shared}
+		v.SpendUSD = sn.SpendUSD
+		if sn.BudgetUSD > 0 {
+			rem := sn.RemainingUSD
+			v.RemainingBudgetUSD = &rem
+			if !sn.ResetsAt.IsZero() {
+				t := sn.ResetsAt
+				v.BudgetResetsAt = &t
+			}
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -23,6 +23,12 @@ auth:
     - {key: sk-static-expired, id: old, expires_at: "2020-01-01T00:00:00Z"}
     - {key: sk-static-disabled, id: off, disabled: true}
     - {key: sk-static-gpt, id: gpt, models: [gpt-4o]}
+    - {key: sk-static-rpm, id: rpm5, rpm: 5}
+    - {key: sk-static-tpm, id: tpm1000, tpm: 1000}
+    - {key: sk-static-conc, id: conc2, max_concurrent: 2}
+    - {key: sk-static-budget, id: budget, budget_usd: 0.000001, budget_period: day}
+pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.60}
 providers:
   - {name: openai, kind: openai, base_url: "${UPSTREAM}/v1", api_keys: [sk-provider-openai]}
   - {name: anthropic, kind: anthropic, base_url: "${UPSTREAM}/v1", api_keys: [sk-provider-anthropic]}

@@ -62,7 +62,11 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	}
 	x.pol = pol
 
-	// 3. Request-count and concurrency limits plug in here.
+	// 3. Request-count and concurrency limits: they need only the key.
+	if herr := x.admitRequest(); herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
 
 	// 4. Parse what the pipeline needs from the body.
 	body := ctx.PostBody()
@@ -73,8 +77,12 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	}
 	x.model = append(x.model, fields.Model...)
 
-	// 5. Model allowlist (token reservation and budget plug in here).
+	// 5. Model allowlist, token reservation and budget.
 	if herr := allowModel(pol, fields.Model); herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	if herr := x.reserveTokens(fields.Model, len(body), fields.MaxTokens); herr != nil {
 		x.fail(ctx, herr)
 		return
 	}
@@ -152,6 +160,7 @@ func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 	// x-request-id, set on arrival, stays: the upstream's own id is copied
 	// as x-upstream-request-id.
 	provider.CopyResponseHeaders(&ctx.Response.Header, &resp.Header)
+	x.setLimitHeaders(&ctx.Response.Header)
 	ctx.SetStatusCode(status)
 	x.status = status
 	if status >= 500 {
@@ -217,6 +226,10 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x.pol = pol
+	if herr := x.admitRequest(); herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
 	if g.pass == nil {
 		x.fail(ctx, errorf(404, CodeNotFound, "no route for "+string(ctx.Method())+" "+quote(string(ctx.Path()))+
 			" and no passthrough provider is configured"))

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/gateway"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/mock"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
 
 // stack is an in-process mock upstream and a gateway in front of it, both on
@@ -146,6 +147,12 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 		}
 		t.Cleanup(func() { keys.Close() })
 		deps.Keys = keys
+		lim, err := ratelimit.New(cfg, ratelimit.Deps{Logger: logger, Registerer: deps.Metrics.Prometheus(), Spend: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = lim.Close(context.Background()) })
+		deps.Limits = lim
 	}
 	gw, err := gateway.New(cfg, deps)
 	if err != nil {

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
+)
+
+// The key service keeps spend for the limiter's budgets.
+var _ ratelimit.SpendStore = (*auth.Service)(nil)
+
+// limitKey is the limiter's view of a key policy.
+func limitKey(pol *auth.Policy) ratelimit.Key {
+	return ratelimit.Key{ID: pol.ID, RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent,
+		BudgetUSD: pol.BudgetUSD, BudgetPeriod: pol.BudgetPeriod}
+}
+
+// admitRequest is stage 3: the key's request rate and a concurrency slot.
+func (x *exchange) admitRequest() *HTTPError {
+	g := x.g
+	if g.lim == nil || x.pol == nil {
+		return nil
+	}
+	k := limitKey(x.pol)
+	x.limited = true
+	if d := g.lim.Admit(&x.ticket, &k); !d.Allowed {
+		return x.refusal(&d)
+	}
+	return nil
+}
+
+// reserveTokens is stage 5: the key's (and key+model's) token rate, with an
+// estimate reconciled at settle, and its budget.
+func (x *exchange) reserveTokens(model string, bodyLen int, maxTokens int64) *HTTPError {
+	g := x.g
+	if g.lim == nil || x.pol == nil {
+		return nil
+	}
+	ml := x.pol.ModelLimits[model]
+	x.reserved = g.lim.Estimate(bodyLen, maxTokens)
+	if d := g.lim.Reserve(&x.ticket, model, ratelimit.ModelLimit{RPM: ml.RPM, TPM: ml.TPM}, x.reserved); !d.Allowed {
+		return x.refusal(&d)
+	}
+	return nil
+}
+
+// admitTarget checks a provider target's own limits before an attempt.
+func (x *exchange) admitTarget(tgt *target) *HTTPError {
+	g := x.g
+	if g.lim == nil {
+		return nil
+	}
+	if x.reserved == 0 {
+		x.reserved = g.lim.Estimate(0, 0)
+	}
+	x.limited = true
+	if d := g.lim.AdmitTarget(&x.ticket, tgt.up.Name(), tgt.model, x.reserved); !d.Allowed {
+		return x.refusal(&d)
+	}
+	return nil
+}
+
+// refusal maps a limiter refusal to the contract's error and headers.
+func (x *exchange) refusal(d *ratelimit.Decision) *HTTPError {
+	e := &HTTPError{Status: 429, Code: CodeRateLimitExceeded, Msg: d.Message()}
+	switch d.Reason {
+	case ratelimit.ReasonBudget:
+		e.Code = CodeInsufficientQuota
+	case ratelimit.ReasonUnavailable:
+		e.Status, e.Code = 503, CodeOverloaded
+	}
+	x.retryAfter = *d
+	return e
+}
+
+// settleLimits is stage 9's part for limits: reconcile the token
+// reservation to actual usage (or keep it when the upstream reported none
+// for a reply that was served), charge spend, release the slot. It runs on
+// every exit path; only the first call counts.
+func (x *exchange) settleLimits() {
+	if !x.limited {
+		return
+	}
+	switch {
+	case x.usage.Valid:
+		x.ticket.Settle(ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output,
+			CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite})
+	case x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499:
+		// Served (or cut) without usage: keep the estimate as charged.
+		x.ticket.Settle(ratelimit.Usage{Input: x.ticket.Reserved()})
+	default:
+		x.ticket.Release()
+	}
+}
+
+// setLimitHeaders writes the x-ratelimit-* headers for the limits the key
+// has, and Retry-After(-Ms) on a refusal.
+func (x *exchange) setLimitHeaders(h *fasthttp.ResponseHeader) {
+	if !x.limited || x.pol == nil {
+		return
+	}
+	var buf [32]byte
+	if w := x.ticket.Requests(); w.Limit > 0 {
+		h.SetBytesV(ratelimit.HeaderLimitRequests, strconv.AppendInt(buf[:0], w.Limit, 10))
+		h.SetBytesV(ratelimit.HeaderRemainingRequests, strconv.AppendInt(buf[:0], w.Remaining, 10))
+		h.SetBytesV(ratelimit.HeaderResetRequests, ratelimit.AppendReset(buf[:0], w.Reset))
+	}
+	if w := x.ticket.Tokens(); w.Limit > 0 {
+		h.SetBytesV(ratelimit.HeaderLimitTokens, strconv.AppendInt(buf[:0], w.Limit, 10))
+		h.SetBytesV(ratelimit.HeaderRemainingTokens, strconv.AppendInt(buf[:0], w.Remaining, 10))
+		h.SetBytesV(ratelimit.HeaderResetTokens, ratelimit.AppendReset(buf[:0], w.Reset))
+	}
+	if d := &x.retryAfter; !d.Allowed && d.Reason != ratelimit.ReasonNone && d.RetryAfter > 0 {
+		h.SetBytesV(ratelimit.HeaderRetryAfter, strconv.AppendInt(buf[:0], d.RetryAfterSeconds(), 10))
+		h.SetBytesV(ratelimit.HeaderRetryAfterMs, strconv.AppendInt(buf[:0], d.RetryAfterMillis(), 10))
+	}
+}
