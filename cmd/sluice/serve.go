@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +28,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config file (YAML; ${VAR} and ${VAR:-default} expand from the environment)")
 	printCurl := fs.Bool("print-curl", false, "once ready, print a curl command that tries the gateway on stdout")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: sluice serve --config FILE [--print-curl]\n\nRuns the gateway until SIGTERM or SIGINT, then drains in-flight requests and streams.")
 		fs.PrintDefaults()
@@ -47,6 +50,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return config.ReportErrors(stderr, err)
 	}
 	log := newLogger(cfg.Log, stderr)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice serve: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "sluice serve: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, stop, cfg, log, stdout, *printCurl); err != nil {

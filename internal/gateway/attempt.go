@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -218,9 +219,15 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 	return true, failure{}
 }
 
+var (
+	strSluiceTarget   = []byte("X-Sluice-Target")
+	strSluiceAttempts = []byte("X-Sluice-Attempts")
+)
+
 func (x *exchange) setRouteHeaders(ctx *fasthttp.RequestCtx, tgt *target) {
-	ctx.Response.Header.Set("X-Sluice-Target", tgt.name)
-	ctx.Response.Header.Set("X-Sluice-Attempts", itoa(x.attempts))
+	var buf [20]byte
+	ctx.Response.Header.SetCanonical(strSluiceTarget, tgt.nameBytes)
+	ctx.Response.Header.SetCanonical(strSluiceAttempts, strconv.AppendInt(buf[:0], int64(x.attempts), 10))
 }
 
 // keepFailure stores an upstream error reply in the client response, to be

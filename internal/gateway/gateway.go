@@ -78,11 +78,12 @@ type model struct {
 // target is one upstream model at one provider, with its resolved metric
 // handles and its routing state.
 type target struct {
-	up    *provider.Upstream // the provider's, or a dedicated one when timeouts are overridden
-	model string             // upstream model name
-	name  string             // x-sluice-target
-	met   *metrics.Target
-	rt    *route.Target
+	up        *provider.Upstream // the provider's, or a dedicated one when timeouts are overridden
+	model     string             // upstream model name
+	name      string             // x-sluice-target
+	nameBytes []byte             // name, for the response header
+	met       *metrics.Target
+	rt        *route.Target
 }
 
 // endpoint is a model route of the client API.

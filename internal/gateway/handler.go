@@ -20,6 +20,8 @@ var (
 	strGET      = []byte("GET")
 	strMessages = []byte("/v1/messages")
 	strAdmin    = []byte("/admin/")
+	// strXRequestID is already in fasthttp's canonical form.
+	strXRequestID = []byte("X-Request-Id")
 )
 
 // Handler returns the fasthttp handler of the whole client surface.
@@ -115,12 +117,12 @@ func (g *Gateway) maxBody() int {
 // and sets it on the response. It returns the id (valid while ctx is).
 func (g *Gateway) setRequestID(ctx *fasthttp.RequestCtx) []byte {
 	var buf [48]byte
-	id := ctx.Request.Header.Peek("X-Request-Id")
+	id := ctx.Request.Header.PeekBytes(strXRequestID)
 	if !validRequestID(id) {
 		id = g.ids.next(buf[:0])
 	}
-	ctx.Response.Header.SetBytesV("X-Request-Id", id)
-	return ctx.Response.Header.Peek("X-Request-Id")
+	ctx.Response.Header.SetCanonical(strXRequestID, id)
+	return ctx.Response.Header.PeekBytes(strXRequestID)
 }
 
 func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {

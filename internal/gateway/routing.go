@@ -131,6 +131,7 @@ func (g *Gateway) buildModels() error {
 			if t.name == "" {
 				t.name = tc.Provider + "/" + t.model
 			}
+			t.nameBytes = []byte(t.name)
 			t.rt = &route.Target{Name: t.name, Provider: tc.Provider, Weight: tc.Weight, Value: t}
 			t.rt.Breaker().Configure(bc)
 			gauge := g.met.TargetState(mc.Name, t.name)
@@ -174,7 +175,7 @@ func (g *Gateway) retryPolicy(r *config.Retry) retryPolicy {
 
 // singleModel is the one-target model of a "provider/model" name.
 func (g *Gateway) singleModel(up *provider.Upstream, name string, tm *metrics.Target, mm *metrics.Model) *model {
-	t := &target{up: up, model: name[len(up.Name())+1:], name: name, met: tm}
+	t := &target{up: up, model: name[len(up.Name())+1:], name: name, nameBytes: []byte(name), met: tm}
 	t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
 	m := &model{name: name, met: mm, retry: g.retryPolicy(nil)}
 	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{}}

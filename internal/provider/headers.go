@@ -6,30 +6,22 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// neverForward lists request headers that never go upstream: hop-by-hop
-// headers (RFC 9110 §7.6.1), client credentials (the provider's own key
-// replaces them), headers fasthttp computes itself, and Accept-Encoding
-// (Sluice reads usage from reply bodies, so it asks for them uncompressed).
-// Keys are lower case.
-var neverForward = map[string]bool{
-	"connection":          true,
-	"keep-alive":          true,
-	"proxy-authenticate":  true,
-	"proxy-authorization": true,
-	"proxy-connection":    true,
-	"te":                  true,
-	"trailer":             true,
-	"transfer-encoding":   true,
-	"upgrade":             true,
-	"host":                true,
-	"content-length":      true,
-	"accept-encoding":     true,
-	"authorization":       true,
-	"x-api-key":           true,
-	"api-key":             true,
-	"x-goog-api-key":      true,
-	"cookie":              true,
-	"x-request-id":        true, // Sluice sets its own (the client's when valid)
+// neverForward reports whether a request header never goes upstream:
+// hop-by-hop headers (RFC 9110 §7.6.1), client credentials (the provider's
+// own key replaces them), headers fasthttp computes itself, Accept-Encoding
+// (Sluice reads usage from reply bodies, so it asks for them uncompressed)
+// and x-request-id (Sluice sets its own, the client's when valid). key is
+// lower case. A switch, not a map: it is checked for every client header.
+func neverForward(key string) bool {
+	switch key {
+	case "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+		"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+		"host", "content-length", "accept-encoding",
+		"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie",
+		"x-request-id":
+		return true
+	}
+	return false
 }
 
 // neverReturn lists upstream response headers not copied to the client.
@@ -108,7 +100,7 @@ func (p *headerPolicy) forward(dst *fasthttp.RequestHeader, src *fasthttp.Reques
 	for k, v := range src.All() {
 		lk := lowerInto(buf[:0], k)
 		key := bytesView(lk)
-		if neverForward[key] || hasPrefixFold(k, "x-sluice-") {
+		if neverForward(key) || hasPrefixFold(k, "x-sluice-") {
 			continue
 		}
 		// Content-Type describes the body, which always goes upstream.

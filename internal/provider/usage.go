@@ -18,6 +18,11 @@ type Usage struct {
 // ParseUsage reads usage from a complete (non-streamed) reply body.
 func ParseUsage(op Operation, body []byte) Usage {
 	var u Usage
+	if op == OpChat || op == OpCompletions || op == OpEmbeddings {
+		if u, ok := fastOpenAIUsage(body); ok {
+			return u
+		}
+	}
 	if !bytes.Contains(body, []byte(`"usage"`)) && op != OpCountTokens {
 		return u
 	}
@@ -160,4 +165,111 @@ func hasUsage(data []byte) bool {
 		}
 	}
 	return true
+}
+
+// fastOpenAIUsage reads an OpenAI reply's usage without a JSON walk: when
+// the body holds exactly one `"usage"` key (inside strings a quote is
+// escaped, so text cannot produce one), that is the reply's usage object,
+// and its integer fields are read where they stand. Anything unusual
+// (several usage keys, non-integer values, a usage that is not an object)
+// makes it decline, and ParseUsage walks the body properly instead.
+func fastOpenAIUsage(body []byte) (Usage, bool) {
+	var u Usage
+	i := indexKey(body, keyUsage)
+	if i < 0 || indexKey(body[i+len(keyUsage):], keyUsage) >= 0 {
+		return u, false
+	}
+	obj := skipSpace(body[i+len(keyUsage):])
+	if len(obj) == 0 || obj[0] != ':' {
+		return u, false
+	}
+	obj = skipSpace(obj[1:])
+	if len(obj) == 0 || obj[0] != '{' {
+		return u, false
+	}
+	end := bytes.IndexByte(obj, '}')
+	if end < 0 {
+		return u, false
+	}
+	// obj[:end] ends at the first closing brace: the flat part of the usage
+	// object, which holds prompt_tokens and completion_tokens. Nested
+	// details (cached tokens) come after them in OpenAI's replies.
+	flat := obj[:end]
+	in, ok1 := intField(flat, keyPromptTokens)
+	out, ok2 := intField(flat, keyCompletionTokens)
+	if !ok1 || (!ok2 && indexKey(flat, keyCompletionTokens) >= 0) {
+		return u, false
+	}
+	u.Input, u.Output, u.Valid = in, out, true
+	if j := indexKey(obj, keyCachedTokens); j >= 0 {
+		if c, ok := intField(obj[j:], keyCachedTokens); ok {
+			u.CacheRead = c
+		}
+	}
+	return u, true
+}
+
+// Keys searched for, as `"name"`.
+var (
+	keyUsage            = []byte(`"usage"`)
+	keyPromptTokens     = []byte(`"prompt_tokens"`)
+	keyCompletionTokens = []byte(`"completion_tokens"`)
+	keyCachedTokens     = []byte(`"cached_tokens"`)
+)
+
+// indexKey finds key (`"name"`) in b. It searches for the name without its
+// leading quote, whose first letter is far rarer in JSON than a quote, and
+// then checks the quote: several times faster than bytes.Index on a body
+// full of quotes.
+func indexKey(b, key []byte) int {
+	rest := key[1:]
+	off := 0
+	for {
+		j := bytes.Index(b[off:], rest)
+		if j < 0 {
+			return -1
+		}
+		j += off
+		if j > 0 && b[j-1] == '"' {
+			return j - 1
+		}
+		off = j + 1
+	}
+}
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
+}
+
+// intField reads the non-negative integer value of key in a flat JSON
+// object fragment.
+func intField(b, key []byte) (int64, bool) {
+	i := indexKey(b, key)
+	if i < 0 {
+		return 0, false
+	}
+	b = skipSpace(b[i+len(key):])
+	if len(b) == 0 || b[0] != ':' {
+		return 0, false
+	}
+	b = skipSpace(b[1:])
+	var n int64
+	digits := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+		digits++
+		if digits > 15 {
+			return 0, false
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	return n, true
 }

@@ -82,3 +82,22 @@ func BenchmarkParseUsage(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseUsage checks the fast OpenAI path against the JSON walk: when
+// it accepts a body, it must read the same numbers.
+func FuzzParseUsage(f *testing.F) {
+	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":8,"prompt_tokens_details":{"cached_tokens":3}}}`))
+	f.Add([]byte(`{"usage":{"completion_tokens":8,"prompt_tokens":9},"x":{"usage":null}}`))
+	f.Add([]byte(`{"usage": { "prompt_tokens" : 1 , "completion_tokens": 2 } }`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastOpenAIUsage(body)
+		if !ok || !gjsonValid(body) {
+			return
+		}
+		var slow Usage
+		slow.openAI(gjsonGet(body, "usage"))
+		if fast.Input != slow.Input || fast.Output != slow.Output {
+			t.Fatalf("fast %+v, walk %+v for %q", fast, slow, body)
+		}
+	})
+}
