@@ -3,8 +3,6 @@ package ratelimit
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,40 +17,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/testenv"
 )
 
-// testRedis returns the URL of the shared test Redis (SLUICE_TEST_REDIS)
-// and a key prefix of the test's own, whose keys are deleted when the
-// test ends. It skips the test when the variable is unset, and fails it
-// instead when SLUICE_TEST_REQUIRE_SERVICES=1.
-func testRedis(t testing.TB) (url, prefix string) {
-	t.Helper()
-	url = os.Getenv("SLUICE_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("SLUICE_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("SLUICE_TEST_REDIS is not set, and SLUICE_TEST_REQUIRE_SERVICES=1 requires the Redis tests to run")
-		}
-		t.Skip("SLUICE_TEST_REDIS is not set: skipping the Redis tests (set it to a redis:// URL of a server to run them)")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix = "sluice-test:" + hex.EncodeToString(b) + ":"
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("SLUICE_TEST_REDIS: %v", err)
-	}
-	t.Cleanup(func() {
-		c := redis.NewClient(opt)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return url, prefix
-}
+// testRedis returns the shared test Redis and a key prefix of the test's
+// own (see testenv.Redis).
+func testRedis(t testing.TB) (url, prefix string) { return testenv.Redis(t) }
 
 // redisConfig is testConfig with limits in Redis.
 func redisConfig(url, prefix, failMode string, timeout time.Duration) *config.Config {

@@ -1,5 +1,6 @@
 // Package testenv gives tests the external services CI provides: a fresh
-// PostgreSQL database per test on the shared server of SLUICE_TEST_POSTGRES.
+// PostgreSQL database per test on the shared server of SLUICE_TEST_POSTGRES,
+// and a key prefix of its own on the shared Redis of SLUICE_TEST_REDIS.
 //
 // A test that needs a service it cannot get is skipped with a clear
 // message, or fails when SLUICE_TEST_REQUIRE_SERVICES=1 (set in CI), so a
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 // Postgres returns the URL of a fresh database on the server of
@@ -62,4 +64,35 @@ func Postgres(t testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Redis returns the URL of the shared test Redis (SLUICE_TEST_REDIS) and a
+// key prefix of the test's own, whose keys are deleted when the test ends.
+func Redis(t testing.TB) (url, prefix string) {
+	t.Helper()
+	url = os.Getenv("SLUICE_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("SLUICE_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("SLUICE_TEST_REDIS is not set, and SLUICE_TEST_REQUIRE_SERVICES=1 requires the Redis tests to run")
+		}
+		t.Skip("SLUICE_TEST_REDIS is not set: skipping the Redis tests (set it to a redis:// URL of a server to run them)")
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix = "sluice-test:" + hex.EncodeToString(b) + ":"
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("SLUICE_TEST_REDIS: %v", err)
+	}
+	t.Cleanup(func() {
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return url, prefix
 }
