@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sluice-gw/sluice/internal/mock"
 	"github.com/sluice-gw/sluice/internal/testenv"
 )
 
@@ -23,16 +20,7 @@ func TestKeyChangesReachEveryInstance(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	pg := testenv.Postgres(t)
-	m, err := mock.New(mock.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = m.Serve(mln) }()
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	mockAddr := startMock(t)
 
 	cfg := fmt.Sprintf(`
 server: {listen: 127.0.0.1:0}
@@ -44,7 +32,7 @@ providers:
   - {name: openai, kind: openai, base_url: "http://%s/v1"}
 models:
   - {name: gpt-4o-mini, targets: [{provider: openai}]}
-`, pg, mln.Addr())
+`, pg, mockAddr)
 	var logsA, logsB syncBuffer
 	_, addrA, _ := startProcess(t, cfg, &logsA)
 	_, addrB, _ := startProcess(t, cfg, &logsB)

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/sluice-gw/sluice/internal/mock"
 	"github.com/sluice-gw/sluice/internal/testenv"
 )
 
@@ -22,16 +19,7 @@ func TestLimitsSharedThroughRedis(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	redisURL, prefix := testenv.Redis(t)
-	m, err := mock.New(mock.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = m.Serve(mln) }()
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	mockAddr := startMock(t)
 
 	cfg := fmt.Sprintf(`
 server: {listen: 127.0.0.1:0}
@@ -48,7 +36,7 @@ providers:
   - {name: openai, kind: openai, base_url: "http://%s/v1"}
 models:
   - {name: gpt-4o-mini, targets: [{provider: openai}]}
-`, t.TempDir(), redisURL, prefix, mln.Addr())
+`, t.TempDir(), redisURL, prefix, mockAddr)
 	var logsA, logsB syncBuffer
 	_, addrA, _ := startProcess(t, cfg, &logsA)
 	_, addrB, _ := startProcess(t, cfg, &logsB)

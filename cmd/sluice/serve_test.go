@@ -143,16 +143,7 @@ func TestSIGTERMDrainsStreams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	m, err := mock.New(mock.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = m.Serve(mln) }()
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	mockAddr := startMock(t)
 
 	cfg := fmt.Sprintf(`
 server:
@@ -168,7 +159,7 @@ providers:
 models:
   - name: gpt-4o-mini
     targets: [{provider: openai}]
-`, mln.Addr())
+`, mockAddr)
 	var logs syncBuffer
 	cmd, addr, exited := startProcess(t, cfg, &logs)
 	base := "http://" + addr
@@ -265,4 +256,21 @@ models:
 	if !strings.Contains(logs.String(), "stopped cleanly") {
 		t.Errorf("no clean-stop log line:\n%s", logs.String())
 	}
+}
+
+// startMock serves an in-process mock on an ephemeral loopback port for the
+// test and returns its address.
+func startMock(t *testing.T) string {
+	t.Helper()
+	m, err := mock.New(mock.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = m.Serve(ln) }()
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	return ln.Addr().String()
 }
