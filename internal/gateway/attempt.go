@@ -23,7 +23,6 @@ type failure struct {
 	ue         *provider.UpstreamError // no reply at all
 	status     int                     // an error reply's status (0: none)
 	retryAfter time.Duration
-	noTarget   bool // every target was cooling down
 }
 
 // dispatch runs stage 7 for a model: pick a target, send, and on a retry
@@ -35,7 +34,6 @@ func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider
 	g.budget.Begin()
 	x.budgeted = true
 	var last failure
-	last.noTarget = true
 	if forced, herr := x.forcedTarget(ctx, m); herr != nil {
 		x.fail(ctx, herr)
 		return
@@ -113,8 +111,8 @@ func (x *exchange) tryTarget(ctx *fasthttp.RequestCtx, m *model, tgt *target, fi
 			return
 		}
 		*last = f
-		if tgt.rt.Breaker().State() != route.StateClosed {
-			return // set aside: no more tries on it
+		if f.refused != nil || tgt.rt.Breaker().State() != route.StateClosed {
+			return // its quota is spent, or it is set aside: next target
 		}
 	}
 }
