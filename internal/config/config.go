@@ -135,9 +135,10 @@ type Provider struct {
 	// SDKs take it: "https://api.openai.com/v1", "https://api.anthropic.com/v1".
 	// The client path after /v1 is appended to it. Required.
 	BaseURL string `yaml:"base_url"`
-	// APIKeys are the provider's own keys, used in turn. Entries that expand
-	// to "" are dropped; no keys means requests go upstream without one.
-	APIKeys []Secret `yaml:"api_keys"`
+	// APIKeys are the provider's own keys, used in turn (by weight). An
+	// entry is a plain string or {key, weight}. Entries that expand to ""
+	// are dropped; no keys means requests go upstream without one.
+	APIKeys []APIKey `yaml:"api_keys"`
 	// AnthropicVersion is sent as anthropic-version when the client sent none
 	// (kind anthropic only). Default "2023-06-01".
 	AnthropicVersion string `yaml:"anthropic_version"`
@@ -161,6 +162,29 @@ type Provider struct {
 	// Limits bound the traffic all keys together send to each upstream
 	// model of this provider (an upstream quota). Zero: unlimited.
 	Limits ProviderLimits `yaml:"limits"`
+}
+
+// APIKey is one of a provider's own keys. In YAML it is either the key
+// itself or a mapping {key: ..., weight: N}.
+type APIKey struct {
+	Key Secret `yaml:"key"`
+	// Weight is the key's share of requests. Default 1; 0 takes requests
+	// only when every other key is set aside.
+	Weight *int `yaml:"weight"`
+}
+
+// UnmarshalText decodes the plain-string form.
+func (k *APIKey) UnmarshalText(b []byte) error {
+	k.Key = Secret(b)
+	return nil
+}
+
+// KeyWeight is the key's weight with its default applied.
+func (k APIKey) KeyWeight() int {
+	if k.Weight == nil {
+		return 1
+	}
+	return *k.Weight
 }
 
 // HeaderPolicy narrows header forwarding. Hop-by-hop headers, credentials

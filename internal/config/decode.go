@@ -279,7 +279,11 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, keyPos pos) b
 	}
 	t := v.Type()
 	if v.CanAddr() && reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		return d.decodeScalar(rn, v, path, p)
+		// A struct that also decodes from text (config.APIKey) takes
+		// either form: a mapping goes field by field.
+		if _, isMap := mappingValues(rn); !isMap || t.Kind() != reflect.Struct {
+			return d.decodeScalar(rn, v, path, p)
+		}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

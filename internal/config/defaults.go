@@ -39,6 +39,15 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 
 	for i := range c.Providers {
 		p := &c.Providers[i]
+		// A {key: ${VAR}} entry whose variable is empty is not configured,
+		// like a plain entry that expands to "".
+		keys := p.APIKeys[:0]
+		for _, k := range p.APIKeys {
+			if k.Key != "" {
+				keys = append(keys, k)
+			}
+		}
+		p.APIKeys = keys
 		p.BaseURL = strings.TrimRight(p.BaseURL, "/")
 		if p.Kind == KindAnthropic {
 			setDefault(&p.AnthropicVersion, DefaultAnthropicVersion)

@@ -119,7 +119,7 @@ func TestL0(t *testing.T) {
 		t.Errorf("defaults from the environment: %+v", c)
 	}
 	for _, p := range c.Providers {
-		if p.BaseURL != "http://127.0.0.1:9000/v1" || len(p.APIKeys) != 1 || p.APIKeys[0].Reveal() != "sk-mock" {
+		if p.BaseURL != "http://127.0.0.1:9000/v1" || len(p.APIKeys) != 1 || p.APIKeys[0].Key.Reveal() != "sk-mock" {
 			t.Errorf("provider %s: base_url %q, %d keys", p.Name, p.BaseURL, len(p.APIKeys))
 		}
 	}

@@ -16,7 +16,7 @@ const testSecret = "sk-live-THIS-MUST-NOT-LEAK-0123456789"
 
 func TestSecretNeverPrints(t *testing.T) {
 	s := Secret(testSecret)
-	p := Provider{Name: "openai", APIKeys: []Secret{s}}
+	p := Provider{Name: "openai", APIKeys: []APIKey{{Key: s}}}
 	c := Config{Admin: Admin{Token: s}, Providers: []Provider{p}}
 
 	outputs := map[string]string{}

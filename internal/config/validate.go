@@ -264,8 +264,11 @@ func (v *validator) providers(ps []Provider) (names map[string]int, complete boo
 			v.errf(base+".base_url", "%s", msg)
 		}
 		for j, k := range p.APIKeys {
-			if !printableASCII(k.Reveal()) {
+			if !printableASCII(k.Key.Reveal()) {
 				v.errf(fmt.Sprintf("%s.api_keys[%d]", base, j), "contains whitespace, control or non-ASCII characters")
+			}
+			if k.Weight != nil && (*k.Weight < 0 || *k.Weight > maxWeight) {
+				v.errf(fmt.Sprintf("%s.api_keys[%d].weight", base, j), "must be between 0 and %d, got %d", maxWeight, *k.Weight)
 			}
 		}
 		if p.AnthropicVersion != "" && p.Kind == KindOpenAI {

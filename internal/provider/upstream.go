@@ -33,6 +33,7 @@ type Upstream struct {
 	scheme, host     []byte // host is host[:port] as sent in Host
 	basePath         string // e.g. "/v1", no trailing slash
 	keys             []upKey
+	keyWeight        int // sum of the keys' weights
 	next             atomic.Uint32
 	headers          headerPolicy
 	includeUsage     bool
@@ -77,12 +78,13 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		up.anthropicVersion = config.DefaultAnthropicVersion
 	}
 	for _, k := range p.APIKeys {
-		if k.Reveal() != "" {
-			h := k.Reveal()
+		if k.Key.Reveal() != "" {
+			h := k.Key.Reveal()
 			if up.format != FormatAnthropic {
 				h = "Bearer " + h
 			}
-			up.keys = append(up.keys, upKey{header: []byte(h)})
+			up.keys = append(up.keys, upKey{header: []byte(h), weight: k.KeyWeight()})
+			up.keyWeight += k.KeyWeight()
 		}
 	}
 	isTLS := u.Scheme == "https"
@@ -251,11 +253,12 @@ func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []
 // value and the time until which it is set aside.
 type upKey struct {
 	header []byte       // "Bearer <key>" (OpenAI) or "<key>" (Anthropic)
+	weight int          // share of requests
 	until  atomic.Int64 // unix nanoseconds; 0: in service
 }
 
-// pickKey returns the index of the next key in turn that is not cooling
-// down; when all are, the one that recovers first. -1: no keys.
+// pickKey returns the index of a key by weight that is not cooling down;
+// when all are, the one that recovers first. -1: no keys.
 func (up *Upstream) pickKey() int {
 	n := len(up.keys)
 	switch n {
@@ -264,7 +267,17 @@ func (up *Upstream) pickKey() int {
 	case 1:
 		return 0
 	}
-	start := int(up.next.Add(1)-1) % n
+	// The weighted choice of the start; from there the first key in service.
+	start := 0
+	if up.keyWeight > 0 {
+		w := int(up.next.Add(1)-1) % up.keyWeight
+		for start < n-1 && w >= up.keys[start].weight {
+			w -= up.keys[start].weight
+			start++
+		}
+	} else {
+		start = int(up.next.Add(1)-1) % n
+	}
 	now := time.Now().UnixNano()
 	best, bestUntil := start, int64(math.MaxInt64)
 	for i := 0; i < n; i++ {
