@@ -163,3 +163,12 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestStreamTotalTimeout(t *testing.T) {
+	s := newStack(t, map[string]string{"TOTAL": "400ms"})
+	resp, body := streamBody(t, s, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "40"}) // ≈ 2 s of events, cut at 400 ms
+	if resp.StatusCode != 200 || !strings.Contains(body, `"code":"upstream_timeout"`) || strings.Contains(body, "[DONE]") {
+		t.Fatalf("stream past its total timeout not cut with an error event: %d\n%s", resp.StatusCode, body)
+	}
+}
