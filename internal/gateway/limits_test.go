@@ -54,7 +54,7 @@ func TestTokenReservationStopsOvershoot(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, b := s.post(t, "/v1/chat/completions", body, map[string]string{"Authorization": "Bearer sk-static-tpm", "X-Mock-Latency": "300"})
+			resp, b := s.post(t, "/v1/chat/completions", body, map[string]string{"Authorization": "Bearer sk-static-tpm", "X-Mock-Latency": "1000"})
 			switch resp.StatusCode {
 			case 200:
 				ok.Add(1)
@@ -82,7 +82,7 @@ func TestConcurrencyLimitRejectsAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, _ := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), map[string]string{"Authorization": "Bearer sk-static-conc", "X-Mock-Latency": "600"})
+			resp, _ := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), map[string]string{"Authorization": "Bearer sk-static-conc", "X-Mock-Latency": "1000"})
 			statuses <- resp.StatusCode
 		}()
 	}
