@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/bench"
-	"github.com/sluice-gw/sluice/internal/mock"
 )
 
 func TestBenchFlags(t *testing.T) {
@@ -70,23 +69,10 @@ func TestBenchFlags(t *testing.T) {
 	}
 }
 
+// serveMock is startMock as a URL root.
 func serveMock(t *testing.T) string {
 	t.Helper()
-	m, err := mock.New(mock.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = m.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Shutdown(ctx)
-	})
-	return "http://" + ln.Addr().String()
+	return "http://" + startMock(t)
 }
 
 func TestBenchConcurrencyFlag(t *testing.T) {

@@ -271,6 +271,10 @@ func startMock(t *testing.T) string {
 		t.Fatal(err)
 	}
 	go func() { _ = m.Serve(ln) }()
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = m.Shutdown(ctx)
+	})
 	return ln.Addr().String()
 }

@@ -100,16 +100,16 @@ func appendErrorBody(dst []byte, f provider.Format, e *HTTPError) []byte {
 		dst = append(dst, `{"type":"error","error":{"type":"`...)
 		dst = append(dst, anthropicType(e)...)
 		dst = append(dst, `","message":`...)
-		dst = appendJSONString(dst, e.Msg)
+		dst = provider.AppendJSONString(dst, e.Msg)
 		return append(dst, `}}`...)
 	}
 	dst = append(dst, `{"error":{"message":`...)
-	dst = appendJSONString(dst, e.Msg)
+	dst = provider.AppendJSONString(dst, e.Msg)
 	dst = append(dst, `,"type":"`...)
 	dst = append(dst, openAIType(e)...)
 	dst = append(dst, `","param":`...)
 	if e.Param != "" {
-		dst = appendJSONString(dst, e.Param)
+		dst = provider.AppendJSONString(dst, e.Param)
 	} else {
 		dst = append(dst, "null"...)
 	}
@@ -141,34 +141,13 @@ func appendStreamError(dst []byte, op provider.Operation, f provider.Format, e *
 		dst = append(dst, "event: error\ndata: {\"type\":\"error\",\"code\":\""...)
 		dst = append(dst, e.Code...)
 		dst = append(dst, `","message":`...)
-		dst = appendJSONString(dst, e.Msg)
+		dst = provider.AppendJSONString(dst, e.Msg)
 		dst = append(dst, `,"param":null}`...)
 	default:
 		dst = append(dst, "data: "...)
 		dst = appendErrorBody(dst, f, e)
 	}
 	return append(dst, "\n\n"...)
-}
-
-// appendJSONString appends s as a JSON string literal, escaping what JSON
-// requires (and <, >, & left as is: these bodies are never HTML).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 // upstreamHTTPError maps a failed upstream exchange to the contract's 502 or

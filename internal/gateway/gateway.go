@@ -224,7 +224,7 @@ func quote(s string) string {
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
-	return string(appendJSONString(nil, s))
+	return string(provider.AppendJSONString(nil, s))
 }
 
 // buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
@@ -245,17 +245,17 @@ func (g *Gateway) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
 			anthropic = append(anthropic, ',')
 		}
 		openai = append(openai, `{"id":`...)
-		openai = appendJSONString(openai, mc.Name)
+		openai = provider.AppendJSONString(openai, mc.Name)
 		openai = append(openai, `,"object":"model","created":`...)
 		openai = append(openai, itoa(int(created))...)
 		openai = append(openai, `,"owned_by":`...)
-		openai = appendJSONString(openai, mc.Targets[0].Provider)
+		openai = provider.AppendJSONString(openai, mc.Targets[0].Provider)
 		openai = append(openai, '}')
 
 		anthropic = append(anthropic, `{"type":"model","id":`...)
-		anthropic = appendJSONString(anthropic, mc.Name)
+		anthropic = provider.AppendJSONString(anthropic, mc.Name)
 		anthropic = append(anthropic, `,"display_name":`...)
-		anthropic = appendJSONString(anthropic, mc.Name)
+		anthropic = provider.AppendJSONString(anthropic, mc.Name)
 		anthropic = append(anthropic, `,"created_at":"`...)
 		anthropic = time.Unix(created, 0).UTC().AppendFormat(anthropic, time.RFC3339)
 		anthropic = append(anthropic, `"}`...)

@@ -175,7 +175,7 @@ func (r *Request) AppendBody(dst, body []byte, model string, injectUsage bool) [
 	for _, e := range edits[:n] {
 		dst = append(dst, body[pos:e.start]...)
 		if e.quote {
-			dst = appendJSONString(dst, e.repl)
+			dst = AppendJSONString(dst, e.repl)
 		} else {
 			dst = append(dst, e.repl...)
 		}
@@ -216,8 +216,9 @@ func isEmptyObject(raw []byte) bool {
 	return true
 }
 
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string literal (control characters
+// as \u00XX). The gateway's error writer uses it too.
+func AppendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
