@@ -41,6 +41,10 @@ auth:
       budget_usd: 1
       budget_period: month
       disabled: true
+guardrails:
+  sets:
+    - name: strict
+      rules: [{name: ssn, kind: ssn}]
 `
 	c := mustParse(t, src, map[string]string{"PG": "postgres://u:p@127.0.0.1/db", "REDIS": "redis://127.0.0.1:6379/0"})
 	if c.Storage.PostgresURL.Reveal() != "postgres://u:p@127.0.0.1/db" || c.Storage.RedisURL.Reveal() != "redis://127.0.0.1:6379/0" {

@@ -52,6 +52,11 @@ type Config struct {
 	// Pricing maps a public model name, or an upstream model name, to its
 	// price; budgets are charged from it. A model without a price costs 0.
 	Pricing map[string]Price `yaml:"pricing"`
+	// Guardrails are the rule sets models and keys apply to request and
+	// response text. Zero value: none.
+	Guardrails Guardrails `yaml:"guardrails"`
+	// Telemetry configures request logging. Zero value: off.
+	Telemetry Telemetry `yaml:"telemetry"`
 }
 
 // Server configures the data-plane listener. Zero values mean the defaults
@@ -230,6 +235,9 @@ type Model struct {
 	// Timeouts override the providers' timeouts for this model's targets;
 	// zero fields keep the provider's.
 	Timeouts Timeouts `yaml:"timeouts"`
+	// Guardrails names the guardrail sets applied to this model's requests
+	// and replies. Empty: none.
+	Guardrails []string `yaml:"guardrails"`
 }
 
 // Target is one upstream model at one provider.

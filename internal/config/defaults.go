@@ -36,6 +36,8 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	applyAuthDefaults(&c.Auth)
 	applyLimitsDefaults(c)
+	applyGuardDefaults(&c.Guardrails)
+	applyTelemetryDefaults(c)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]

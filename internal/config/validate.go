@@ -151,6 +151,8 @@ func (v *validator) validate(c *Config) {
 	v.passthrough(c, names, complete)
 	v.limits(c)
 	v.pricing(c.Pricing)
+	v.guardrails(c)
+	v.telemetry(&c.Telemetry)
 }
 
 func (v *validator) server(s *Server) {
