@@ -1,0 +1,94 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Match is the half-open byte range [Start, End) of one match in a text.
+type Match struct{ Start, End int }
+
+// Finder finds the matches of one detector.
+type Finder interface {
+	// Find appends to dst the matches in text: non-overlapping, ordered by
+	// Start, leftmost-first. It never allocates beyond growing dst, and never
+	// panics on any input (invalid UTF-8 included).
+	Find(text []byte, dst []Match) []Match
+	// MaxLen is at least the longest match Find can ever report, in bytes,
+	// plus the context it looks at beyond a match; it is finite for every
+	// finder. Matches of a window text[a:b] within [a+MaxLen, b-MaxLen] are
+	// those of the whole text (see the package documentation).
+	MaxLen() int
+}
+
+// builtin is a hand-written scanner with a fixed maximum match length.
+type builtin struct {
+	find   func(text []byte, dst []Match) []Match
+	maxLen int // longest match, without context
+}
+
+var _ Finder = builtin{}
+
+func (b builtin) Find(text []byte, dst []Match) []Match { return b.find(text, dst) }
+func (b builtin) MaxLen() int                           { return b.maxLen + 2 }
+
+// Builtin returns the builtin detector with the given name (see
+// BuiltinNames), or false for an unknown name. The package documentation
+// says what each one matches.
+func Builtin(name string) (Finder, bool) {
+	switch name {
+	case "email":
+		return builtin{findEmail, emailMaxLen}, true
+	case "phone":
+		return builtin{findPhone, phoneMaxLen}, true
+	case "ssn":
+		return builtin{findSSN, ssnMaxLen}, true
+	case "credit_card":
+		return builtin{findCard, cardMaxLen}, true
+	case "iban":
+		return builtin{findIBAN, ibanMaxLen}, true
+	case "ip":
+		return builtin{findIP, ipMaxLen}, true
+	case "secrets":
+		return builtin{findSecrets, secretsMaxLen}, true
+	}
+	return nil, false
+}
+
+// BuiltinNames returns the names Builtin accepts, sorted.
+func BuiltinNames() []string {
+	return []string{"credit_card", "email", "iban", "ip", "phone", "secrets", "ssn"}
+}
+
+// KeywordOptions configures NewKeywords.
+type KeywordOptions struct {
+	// WholeWords makes a keyword match only between non-word boundaries
+	// (a word byte is an ASCII letter, digit or '_'). False matches anywhere.
+	WholeWords bool
+}
+
+// MaxKeywordLen is the longest keyword NewKeywords accepts, in bytes.
+const MaxKeywordLen = 256
+
+// ErrBadKeywords is wrapped by every error NewKeywords returns.
+var ErrBadKeywords = errors.New("invalid keyword list")
+
+// NewKeywords returns a Finder for the given literals, matched in one pass
+// and ASCII case-insensitively (see the package documentation). It fails
+// with ErrBadKeywords on an empty list, an empty or white-space-only word,
+// or a word longer than MaxKeywordLen bytes. The words are not retained.
+func NewKeywords(words []string, opts KeywordOptions) (Finder, error) {
+	if len(words) == 0 {
+		return nil, fmt.Errorf("%w: empty list", ErrBadKeywords)
+	}
+	for i, w := range words {
+		if strings.TrimSpace(w) == "" {
+			return nil, fmt.Errorf("%w: word %d is empty", ErrBadKeywords, i)
+		}
+		if len(w) > MaxKeywordLen {
+			return nil, fmt.Errorf("%w: word %d is %d bytes, more than %d", ErrBadKeywords, i, len(w), MaxKeywordLen)
+		}
+	}
+	return newAutomaton(words, opts, denseLimit), nil
+}
