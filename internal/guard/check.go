@@ -1,0 +1,233 @@
+package guard
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/sluice-gw/sluice/internal/guard/detect"
+	"github.com/sluice-gw/sluice/internal/provider"
+)
+
+// Errors for bodies the policy cannot read.
+var (
+	ErrNotObject   = errors.New("guard: body is not a JSON object")
+	ErrInvalidJSON = errors.New("guard: body is not valid JSON")
+)
+
+// scratch is the working memory of one check, pooled in its Policy.
+type scratch struct {
+	w       walker
+	text    []byte // a decoded string
+	red     []byte // a redacted string
+	hits    []hit
+	picks   []hit
+	matches []detect.Match
+	counts  []int
+}
+
+func (p *Policy) getScratch() *scratch {
+	if sc, ok := p.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{}
+}
+
+func (p *Policy) putScratch(sc *scratch) {
+	const maxKept = 1 << 20
+	if cap(sc.text) > maxKept || cap(sc.red) > maxKept {
+		return
+	}
+	sc.w.b = nil
+	p.scratch.Put(sc)
+}
+
+// CheckRequest checks the text the model will read (see the package
+// documentation for what is scanned per operation) against the input rules.
+//
+// out is body itself (same slice, no copy) when nothing was redacted, else
+// the rewritten body appended to dst[:0]. verdicts is v with a Verdict
+// appended for each rule that matched. err is a *Violation when a block rule
+// matched, a *LimitError when the text is over the scan limit, or
+// ErrNotObject / ErrInvalidJSON for a body it cannot read; out is body then.
+func (p *Policy) CheckRequest(f provider.Format, op provider.Operation, body, dst []byte, v []Verdict) (out []byte, verdicts []Verdict, err error) {
+	if !p.HasInput() {
+		return body, v, nil
+	}
+	return p.check(Input, op, body, dst, v)
+}
+
+// CheckResponse checks a buffered (non-stream) reply against the output
+// rules, with CheckRequest's conventions. Replies have no scan limit.
+func (p *Policy) CheckResponse(f provider.Format, op provider.Operation, body, dst []byte, v []Verdict) (out []byte, verdicts []Verdict, err error) {
+	if !p.HasOutput() {
+		return body, v, nil
+	}
+	switch op {
+	case provider.OpChat, provider.OpCompletions, provider.OpResponses, provider.OpMessages:
+	default:
+		return body, v, nil // no model text in the reply
+	}
+	return p.check(Output, op, body, dst, v)
+}
+
+// rootObject returns the span of the top-level object of body: from its
+// first to its last non-space byte, which must be braces. The inside is
+// walked leniently; a body that will be rewritten is validated first.
+func rootObject(body []byte) (span, error) {
+	i := skipWS(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return span{}, ErrNotObject
+	}
+	e := len(body)
+	for e > i+1 {
+		switch body[e-1] {
+		case ' ', '\t', '\n', '\r':
+			e--
+			continue
+		}
+		break
+	}
+	if e < i+2 || body[e-1] != '}' {
+		return span{}, ErrInvalidJSON
+	}
+	return span{i, e}, nil
+}
+
+func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []Verdict) ([]byte, []Verdict, error) {
+	root, err := rootObject(body)
+	if err != nil {
+		return body, v, err
+	}
+	sc := p.getScratch()
+	defer p.putScratch(sc)
+	sc.w = walker{b: body, fields: sc.w.fields[:0]}
+	rules := p.out
+	if dir == Input {
+		sc.w.input(op, root)
+		rules = p.in
+		if err := p.checkLimit(sc); err != nil {
+			return body, v, err
+		}
+	} else {
+		sc.w.output(op, root)
+	}
+	counts := resize(sc.counts, len(rules))
+	sc.counts = counts
+	needRunes := false
+	for _, r := range p.size {
+		needRunes = needRunes || (dir == Input && r.kind == kindChars)
+	}
+
+	out, edited, runes, blocked, err := redactFields(sc, rules, body, dst, counts, needRunes)
+	if err != nil {
+		return body, v, err
+	}
+	for i, r := range rules {
+		if counts[i] > 0 {
+			v = append(v, Verdict{Rule: r.name, Action: r.action, Scope: dir, Count: counts[i]})
+		}
+	}
+	if dir == Input {
+		for _, r := range p.size {
+			n := sc.w.msgs
+			if r.kind == kindChars {
+				n = runes
+			}
+			if n <= r.limit {
+				continue
+			}
+			v = append(v, Verdict{Rule: r.name, Action: r.action, Scope: Input, Count: 1})
+			if r.action == Block && blocked == "" {
+				blocked = r.name
+			}
+		}
+	}
+	if blocked != "" {
+		return body, v, &Violation{Rule: blocked, Scope: dir}
+	}
+	if !edited {
+		return body, v, nil
+	}
+	return out, v, nil
+}
+
+// redactFields scans the fields sc.w collected from body with rules,
+// counting matches in counts. When a field needs redaction it returns the
+// rewritten body appended to dst[:0] (edited true), after checking that body
+// is valid JSON. blocked names the first block rule that matched; runes is
+// the number of characters of the fields' text when needRunes is set.
+func redactFields(sc *scratch, rules []*crule, body, dst []byte, counts []int, needRunes bool) (out []byte, edited bool, runes int, blocked string, err error) {
+	pos := 0
+	for _, fld := range sc.w.fields {
+		text := decoded(body, fld.span, fld.esc, &sc.text)
+		if needRunes {
+			runes += utf8.RuneCount(text)
+		}
+		if len(rules) == 0 {
+			continue
+		}
+		sc.hits = collect(rules, text, 0, 0, len(text), nil, sc.hits[:0], &sc.matches)
+		if len(sc.hits) == 0 {
+			continue
+		}
+		var blk int
+		_, sc.picks, blk = resolve(rules, sc.hits, 0, len(text), true, sc.picks[:0], counts)
+		if blk >= 0 {
+			if blocked == "" {
+				blocked = rules[sc.hits[blk].rule].name
+			}
+			continue
+		}
+		if len(sc.picks) == 0 || blocked != "" {
+			continue
+		}
+		if !edited {
+			if !gjson.ValidBytes(body) {
+				return nil, false, 0, "", ErrInvalidJSON
+			}
+			out = append(dst[:0], body[:fld.start]...)
+			edited = true
+		} else {
+			out = append(out, body[pos:fld.start]...)
+		}
+		sc.red = appendRedacted(sc.red[:0], text, 0, 0, len(text), sc.picks, rules)
+		out = provider.AppendJSONString(out, bytesView(sc.red))
+		pos = fld.end
+	}
+	if edited {
+		out = append(out, body[pos:]...)
+	}
+	return out, edited, runes, blocked, nil
+}
+
+// checkLimit fails when the fields hold more text than the scan limit.
+func (p *Policy) checkLimit(sc *scratch) error {
+	total := 0
+	for _, f := range sc.w.fields {
+		total += f.end - f.start - 2
+	}
+	if total <= p.scanLimit {
+		return nil
+	}
+	// The raw size bounds the decoded one; count exactly before refusing.
+	total = 0
+	for _, f := range sc.w.fields {
+		total += len(decoded(sc.w.b, f.span, f.esc, &sc.text))
+	}
+	if total <= p.scanLimit {
+		return nil
+	}
+	return &LimitError{Limit: p.scanLimit, Size: total}
+}
+
+// resize returns s with length n, zeroed, reusing its array when it can.
+func resize(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}

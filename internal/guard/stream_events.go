@@ -1,0 +1,420 @@
+package guard
+
+import (
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/sse"
+)
+
+// addSlot records string value v of the event's data as text of channel k.
+func (s *Stream) addSlot(d []byte, k chanKey, v span) {
+	if !isString(d, v) {
+		return
+	}
+	e, esc := strEnd(d, v.start)
+	if e != v.end {
+		return
+	}
+	s.slots = append(s.slots, slot{key: k, v: v, esc: esc})
+}
+
+// unreadable handles an event whose data is not a JSON object: relayed as
+// it came, unless it was cut short (its text could not be checked).
+func (s *Stream) unreadable(dst []byte, ev *sse.Event) []byte {
+	if ev.Incomplete && len(ev.Data) > 0 {
+		return dst
+	}
+	return append(dst, ev.Raw...)
+}
+
+// valueIs reports whether value v is the JSON string want.
+func valueIs(d []byte, v span, want string) bool {
+	return isString(d, v) && keyIs(d, v, want)
+}
+
+// openaiEvent handles a chat or completions chunk (or [DONE]).
+func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
+	s.resetEnds()
+	if ev.IsDone() {
+		s.endAll = true
+		return s.apply(dst, ev, false)
+	}
+	d := ev.Data
+	root, err := rootObject(d)
+	if err != nil {
+		return s.unreadable(dst, ev), nil
+	}
+	pure, choices := true, false
+	it, _ := open(d, root, &s.reg)
+	for {
+		k, v, ok := it.next()
+		if !ok {
+			break
+		}
+		switch {
+		case keyIs(d, k, "choices"):
+			choices = true
+			s.openaiChoices(d, v, &pure)
+		case keyIs(d, k, "usage"):
+			if !isNull(d, v) {
+				pure = false
+			}
+		}
+	}
+	if choices && !s.haveHead {
+		s.captureHead(d, root)
+	}
+	return s.apply(dst, ev, pure)
+}
+
+// captureHead keeps the chunk's top-level members other than choices,
+// usage and obfuscation (id, object, created, model, ...), each followed by
+// a comma, for the chunks synth writes.
+func (s *Stream) captureHead(d []byte, root span) {
+	s.haveHead = true
+	it, _ := open(d, root, &s.reg)
+	for {
+		k, v, ok := it.next()
+		if !ok {
+			return
+		}
+		if keyIs(d, k, "choices") || keyIs(d, k, "usage") || keyIs(d, k, "obfuscation") {
+			continue
+		}
+		s.head = append(s.head, d[k.start:k.end]...)
+		s.head = append(s.head, ':')
+		if v = endOf(d, v); v.end < 0 {
+			return
+		}
+		s.head = append(s.head, d[v.start:v.end]...)
+		s.head = append(s.head, ',')
+	}
+}
+
+func (s *Stream) openaiChoices(d []byte, arr span, pure *bool) {
+	it, ok := open(d, arr, &s.reg)
+	if !ok || it.obj {
+		return
+	}
+	for pos := 0; ; pos++ {
+		_, c, ok := it.next()
+		if !ok {
+			return
+		}
+		idx, first, finish := pos, len(s.slots), false
+		ci, ok := open(d, c, &s.reg)
+		if !ok || !ci.obj {
+			continue
+		}
+		for {
+			k, v, ok := ci.next()
+			if !ok {
+				break
+			}
+			switch {
+			case keyIs(d, k, "index"):
+				if n, ok := intValue(d, v); ok {
+					idx = n
+				}
+			case keyIs(d, k, "delta") && s.op == provider.OpChat:
+				s.chatDelta(d, v, pure)
+			case keyIs(d, k, "text") && s.op == provider.OpCompletions:
+				s.addSlot(d, chanKey{b: bText}, v)
+			case keyIs(d, k, "finish_reason"):
+				if !isNull(d, v) {
+					finish = true
+					*pure = false
+				}
+			case keyIs(d, k, "logprobs"):
+				if !isNull(d, v) {
+					*pure = false
+				}
+			default:
+				*pure = false
+			}
+		}
+		for j := first; j < len(s.slots); j++ {
+			s.slots[j].key.a = int32(idx)
+		}
+		if finish {
+			s.endAs = append(s.endAs, int32(idx))
+		}
+	}
+}
+
+// chatDelta reads a chat delta: content, refusal, and
+// tool_calls[].function.arguments.
+func (s *Stream) chatDelta(d []byte, delta span, pure *bool) {
+	it, ok := open(d, delta, &s.reg)
+	if !ok || !it.obj {
+		return
+	}
+	for {
+		k, v, ok := it.next()
+		if !ok {
+			return
+		}
+		switch {
+		case keyIs(d, k, "content"):
+			if isNull(d, v) {
+				continue
+			}
+			s.addSlot(d, chanKey{b: bText}, v)
+		case keyIs(d, k, "refusal"):
+			if isNull(d, v) {
+				continue
+			}
+			s.addSlot(d, chanKey{b: bRefusal}, v)
+		case keyIs(d, k, "tool_calls"):
+			s.toolCalls(d, v, pure)
+		default:
+			*pure = false // role, refusal, ...: relay the event even with no text
+		}
+	}
+}
+
+func (s *Stream) toolCalls(d []byte, arr span, pure *bool) {
+	it, ok := open(d, arr, &s.reg)
+	if !ok || it.obj {
+		return
+	}
+	for pos := 0; ; pos++ {
+		_, tc, ok := it.next()
+		if !ok {
+			return
+		}
+		idx, first := pos, len(s.slots)
+		ti, ok := open(d, tc, &s.reg)
+		if !ok || !ti.obj {
+			continue
+		}
+		for {
+			k, v, ok := ti.next()
+			if !ok {
+				break
+			}
+			switch {
+			case keyIs(d, k, "index"):
+				if n, ok := intValue(d, v); ok {
+					idx = n
+				}
+			case keyIs(d, k, "function"):
+				fi, ok := open(d, v, &s.reg)
+				if !ok || !fi.obj {
+					continue
+				}
+				for {
+					fk, fv, ok := fi.next()
+					if !ok {
+						break
+					}
+					if keyIs(d, fk, "arguments") {
+						s.addSlot(d, chanKey{}, fv)
+					} else {
+						*pure = false // name
+					}
+				}
+			default:
+				*pure = false // id, type
+			}
+		}
+		for j := first; j < len(s.slots); j++ {
+			s.slots[j].key.b = int32(idx)
+		}
+	}
+}
+
+// anthropicEvent handles a Messages stream event.
+func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
+	s.resetEnds()
+	d := ev.Data
+	root, err := rootObject(d)
+	if err != nil {
+		return s.unreadable(dst, ev), nil
+	}
+	var typ, delta, block span
+	idx := -1
+	it, _ := open(d, root, &s.reg)
+	for {
+		k, v, ok := it.next()
+		if !ok {
+			break
+		}
+		switch {
+		case keyIs(d, k, "type"):
+			typ = v
+		case keyIs(d, k, "index"):
+			if n, ok := intValue(d, v); ok {
+				idx = n
+			}
+		case keyIs(d, k, "delta"):
+			delta = v
+		case keyIs(d, k, "content_block"):
+			block = v
+		}
+	}
+	is := func(name string) bool {
+		if typ.end > typ.start {
+			return valueIs(d, typ, name)
+		}
+		return string(ev.Name) == name
+	}
+	pure := false
+	switch {
+	case is("content_block_delta"):
+		if idx < 0 {
+			break
+		}
+		dt, _ := get(d, delta, "type")
+		switch {
+		case valueIs(d, dt, "text_delta"):
+			if v, ok := get(d, delta, "text"); ok {
+				s.addSlot(d, chanKey{int32(idx), bText}, v)
+			}
+		case valueIs(d, dt, "input_json_delta"):
+			if v, ok := get(d, delta, "partial_json"); ok {
+				s.addSlot(d, chanKey{int32(idx), bJSON}, v)
+			}
+		}
+		pure = true
+	case is("content_block_start"):
+		if idx < 0 {
+			break
+		}
+		if bt, _ := get(d, block, "type"); valueIs(d, bt, "text") {
+			if v, ok := get(d, block, "text"); ok {
+				s.addSlot(d, chanKey{int32(idx), bText}, v)
+			}
+		}
+	case is("content_block_stop"):
+		s.endAs = append(s.endAs, int32(idx))
+	case is("message_delta"), is("message_stop"):
+		s.endAll = true
+	}
+	return s.apply(dst, ev, pure)
+}
+
+// responsesEvent handles a Responses API stream event. Deltas are scanned
+// as channels; the events that repeat whole texts (*.done,
+// response.completed) end their channels and have those texts redacted as
+// a buffered reply's would be.
+func (s *Stream) responsesEvent(dst []byte, ev *sse.Event) ([]byte, error) {
+	s.resetEnds()
+	d := ev.Data
+	root, err := rootObject(d)
+	if err != nil {
+		return s.unreadable(dst, ev), nil
+	}
+	var typ, delta, text, args, part, item, resp span
+	o, c := -1, -1
+	it, _ := open(d, root, &s.reg)
+	for {
+		k, v, ok := it.next()
+		if !ok {
+			break
+		}
+		switch {
+		case keyIs(d, k, "type"):
+			typ = v
+		case keyIs(d, k, "output_index"):
+			if n, ok := intValue(d, v); ok {
+				o = n
+			}
+		case keyIs(d, k, "content_index"):
+			if n, ok := intValue(d, v); ok {
+				c = n
+			}
+		case keyIs(d, k, "delta"):
+			delta = v
+		case keyIs(d, k, "text"):
+			text = v
+		case keyIs(d, k, "arguments"):
+			args = v
+		case keyIs(d, k, "part"):
+			part = v
+		case keyIs(d, k, "item"):
+			item = v
+		case keyIs(d, k, "response"):
+			resp = v
+		}
+	}
+	is := func(name string) bool {
+		if typ.end > typ.start {
+			return valueIs(d, typ, name)
+		}
+		return string(ev.Name) == name
+	}
+	textKey, argsKey := chanKey{int32(o), int32(c)}, chanKey{int32(o), -1}
+	switch {
+	case is("response.output_text.delta") && o >= 0 && c >= 0:
+		s.responsesDelta(d, ev.Name, textKey, delta)
+		return s.apply(dst, ev, true)
+	case is("response.function_call_arguments.delta") && o >= 0:
+		s.responsesDelta(d, ev.Name, argsKey, delta)
+		return s.apply(dst, ev, true)
+	case is("response.output_text.done"):
+		s.endKeys = append(s.endKeys, textKey)
+		return s.applyFull(dst, ev, func(w *walker) { w.str(text) })
+	case is("response.function_call_arguments.done"):
+		s.endKeys = append(s.endKeys, argsKey)
+		return s.applyFull(dst, ev, func(w *walker) { w.str(args) })
+	case is("response.content_part.done"):
+		s.endKeys = append(s.endKeys, textKey)
+		return s.applyFull(dst, ev, func(w *walker) { w.anthropicBlock(part) })
+	case is("response.output_item.done"):
+		s.endAs = append(s.endAs, int32(o))
+		return s.applyFull(dst, ev, func(w *walker) { w.responsesItem(item) })
+	case is("response.completed"), is("response.incomplete"), is("response.failed"):
+		s.endAll = true
+		return s.applyFull(dst, ev, func(w *walker) { w.output(provider.OpResponses, resp) })
+	}
+	return s.apply(dst, ev, false)
+}
+
+// responsesDelta records a delta's text and keeps the event as the
+// channel's template for synthesized deltas.
+func (s *Stream) responsesDelta(d, name []byte, k chanKey, delta span) {
+	n := len(s.slots)
+	s.addSlot(d, k, delta)
+	if len(s.slots) == n {
+		return
+	}
+	ch := s.channel(k)
+	ch.tmpl = append(ch.tmpl[:0], d...)
+	ch.tmplName = append(ch.tmplName[:0], name...)
+	ch.tmplText = delta
+}
+
+// applyFull handles an event that repeats whole texts: it flushes the
+// channels the event ends, then relays the event with the texts collect
+// finds redacted as in a buffered reply (the same result as the deltas the
+// client got). A block match there is a violation; a rewrite of data that
+// is not valid JSON drops the event.
+func (s *Stream) applyFull(dst []byte, ev *sse.Event, collect func(w *walker)) ([]byte, error) {
+	dst, err := s.flushEnded(dst)
+	if err != nil {
+		return dst, err
+	}
+	defer s.closeEnded()
+	sc := s.p.getScratch()
+	defer s.p.putScratch(sc)
+	sc.w = walker{b: ev.Data, fields: sc.w.fields[:0]}
+	collect(&sc.w)
+	sc.counts = resize(sc.counts, len(s.p.out)) // counted by the deltas already
+	out, edited, _, blocked, err := redactFields(sc, s.p.out, ev.Data, s.data[:0], sc.counts, false)
+	switch {
+	case err != nil:
+		return dst, nil
+	case blocked != "":
+		// Normally the deltas blocked first; count the text the deltas missed.
+		for i, r := range s.p.out {
+			if r.name == blocked {
+				s.counts[i]++
+			}
+		}
+		return dst, &Violation{Rule: blocked, Scope: Output}
+	case !edited:
+		return append(dst, ev.Raw...), nil
+	}
+	s.data = out
+	return sse.AppendEvent(dst, ev.Name, out), nil
+}
