@@ -1,0 +1,255 @@
+// Command telemetry-load loads request-log rows into PostgreSQL through
+// Sluice's telemetry sink (binary COPY, the same code sluice serve runs)
+// and times the admin API's logs and usage queries on them. It backs
+// bench/scripts/telemetry-10m.sh; see there for usage.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-gw/sluice/internal/telemetry"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "telemetry-load:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	url         string
+	rows        int
+	days        int
+	keys        int
+	models      int
+	batch       int
+	workers     int
+	dedup       bool
+	keep        bool
+	queriesOnly bool
+	runs        int
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.url, "url", os.Getenv("SLUICE_BENCH_POSTGRES"), "postgres:// URL of the database to load (default $SLUICE_BENCH_POSTGRES)")
+	flag.IntVar(&o.rows, "rows", 10_000_000, "rows to load")
+	flag.IntVar(&o.days, "days", 30, "days the rows span, ending now")
+	flag.IntVar(&o.keys, "keys", 1000, "distinct key ids")
+	flag.IntVar(&o.models, "models", 20, "distinct models")
+	flag.IntVar(&o.batch, "batch", 1000, "rows per COPY batch")
+	flag.IntVar(&o.workers, "workers", 2, "concurrent writers")
+	flag.BoolVar(&o.dedup, "dedup", false, "write through the de-duplicating path")
+	flag.BoolVar(&o.keep, "keep", false, "load even if request_logs already holds rows")
+	flag.BoolVar(&o.queriesOnly, "queries-only", false, "skip loading; time the queries on the rows there")
+	flag.IntVar(&o.runs, "runs", 5, "runs of each query (the median and the slowest are reported)")
+	flag.Parse()
+	if o.url == "" {
+		return errors.New("no database: pass -url or set SLUICE_BENCH_POSTGRES")
+	}
+	if o.rows <= 0 || o.days <= 0 || o.keys <= 0 || o.models <= 0 || o.batch <= 0 || o.workers <= 0 || o.runs <= 0 {
+		return errors.New("-rows, -days, -keys, -models, -batch, -workers and -runs must be positive")
+	}
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sink, err := telemetry.OpenPostgres(ctx, o.url, telemetry.PostgresOptions{Dedup: o.dedup, Logger: logger, MaxConns: int32(o.workers + 2)})
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	if err := sink.Ping(ctx); err != nil {
+		return err
+	}
+	end := time.Now().UTC().Truncate(time.Microsecond)
+	start := end.Add(-time.Duration(o.days) * 24 * time.Hour)
+	if !o.queriesOnly {
+		if err := load(ctx, sink, o, start, end); err != nil {
+			return err
+		}
+	}
+	if err := analyze(ctx, o.url); err != nil {
+		return err
+	}
+	return queries(ctx, sink, o, start, end)
+}
+
+// load writes o.rows rows spread evenly over [start, end).
+func load(ctx context.Context, sink *telemetry.Postgres, o options, start, end time.Time) error {
+	page, err := sink.Logs(ctx, telemetry.LogQuery{Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Data) > 0 && !o.keep {
+		return errors.New("request_logs already holds rows: use a fresh database, or pass -keep (or -queries-only)")
+	}
+	step := end.Sub(start) / time.Duration(o.rows)
+	batches := (o.rows + o.batch - 1) / o.batch
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, o.workers)
+	began := time.Now()
+	fmt.Printf("loading %d rows over %d days (%d keys, %d models), batches of %d, %d writers, dedup=%v\n",
+		o.rows, o.days, o.keys, o.models, o.batch, o.workers, o.dedup)
+	for w := range o.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 42))
+			buf := make([]telemetry.Record, 0, o.batch)
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= batches {
+					return
+				}
+				buf = buf[:0]
+				for i := b * o.batch; i < min((b+1)*o.batch, o.rows); i++ {
+					buf = append(buf, row(rng, o, i, start.Add(time.Duration(i)*step)))
+				}
+				if err := sink.Write(ctx, buf); err != nil {
+					errs <- err
+					return
+				}
+				if d := done.Add(1); d%int64(max(batches/10, 1)) == 0 {
+					fmt.Printf("  %3d%%  %d rows  %.0f rows/s\n", d*100/int64(batches), d*int64(o.batch), float64(d*int64(o.batch))/time.Since(began).Seconds())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	took := time.Since(began)
+	fmt.Printf("loaded %d rows in %v: %.0f rows/s\n", o.rows, took.Round(time.Millisecond), float64(o.rows)/took.Seconds())
+	return nil
+}
+
+// analyze refreshes the planner's statistics and prints the table's size.
+func analyze(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer conn.Close(ctx)
+	t0 := time.Now()
+	if _, err := conn.Exec(ctx, "ANALYZE request_logs"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	var rows int64
+	var size, indexes string
+	err = conn.QueryRow(ctx, `SELECT COALESCE(sum(c.reltuples), 0)::bigint,
+       pg_size_pretty(COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint),
+       pg_size_pretty(COALESCE(sum(pg_indexes_size(c.oid)), 0)::bigint)
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'request_logs'::regclass`).Scan(&rows, &size, &indexes)
+	if err != nil {
+		return fmt.Errorf("table size: %w", err)
+	}
+	fmt.Printf("ANALYZE took %v; request_logs: about %d rows, %s on disk (indexes %s)\n",
+		time.Since(t0).Round(time.Millisecond), rows, size, indexes)
+	return nil
+}
+
+var statuses = []int{200, 200, 200, 200, 200, 200, 200, 200, 429, 400, 502, 499}
+
+// row is request i: a typical record with varied key, model, user and status.
+func row(rng *rand.Rand, o options, i int, t time.Time) telemetry.Record {
+	prompt := int64(50 + rng.IntN(2000))
+	completion := int64(10 + rng.IntN(500))
+	return telemetry.Record{
+		RequestID: fmt.Sprintf("req-%011d", i), Time: t,
+		KeyID: fmt.Sprintf("key_%04d", rng.IntN(o.keys)), KeyName: "bench key", Team: "bench",
+		EndUser: fmt.Sprintf("user-%d", rng.IntN(100_000)), ClientIP: "10.0.0.1", UserAgent: "openai-python/1.40.0",
+		Route: "/v1/chat/completions", Format: "openai", Model: fmt.Sprintf("model-%02d", rng.IntN(o.models)),
+		Provider: "openai", UpstreamModel: "gpt-4o-mini-2024-07-18", Stream: rng.IntN(2) == 0,
+		Status: statuses[rng.IntN(len(statuses))], Attempts: 1,
+		Latency: time.Duration(200+rng.IntN(3000)) * time.Millisecond, TTFT: time.Duration(50+rng.IntN(500)) * time.Millisecond,
+		UpstreamTime: time.Duration(190+rng.IntN(3000)) * time.Millisecond, Overhead: time.Duration(50+rng.IntN(300)) * time.Microsecond,
+		PromptTokens: prompt, CompletionTokens: completion, CachedTokens: int64(rng.IntN(64)),
+		CostUSD: float64(prompt)*0.15e-6 + float64(completion)*0.6e-6,
+	}
+}
+
+type query struct {
+	name string
+	run  func(ctx context.Context) (int, error) // returns the rows answered
+}
+
+// queries times the admin API's queries and prints a Markdown table.
+func queries(ctx context.Context, sink *telemetry.Postgres, o options, start, end time.Time) error {
+	day := end.Add(-36 * time.Hour).Truncate(24 * time.Hour)
+	logs := func(q telemetry.LogQuery) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			p, err := sink.Logs(ctx, q)
+			return len(p.Data), err
+		}
+	}
+	usage := func(q telemetry.UsageQuery) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			rows, err := sink.Usage(ctx, q)
+			return len(rows), err
+		}
+	}
+	deep := func(ctx context.Context) (int, error) {
+		// Ten pages of 100, each continuing from the last cursor.
+		q := telemetry.LogQuery{KeyID: "key_0042", Limit: 100}
+		n := 0
+		for range 10 {
+			p, err := sink.Logs(ctx, q)
+			if err != nil || p.NextCursor == "" {
+				return n + len(p.Data), err
+			}
+			n += len(p.Data)
+			q.Cursor = p.NextCursor
+		}
+		return n, nil
+	}
+	qs := []query{
+		{"logs: newest page (limit 100)", logs(telemetry.LogQuery{})},
+		{"logs: by request_id", logs(telemetry.LogQuery{RequestID: fmt.Sprintf("req-%011d", o.rows/2)})},
+		{"logs: one key, one day", logs(telemetry.LogQuery{KeyID: "key_0042", Since: day, Until: day.Add(24 * time.Hour)})},
+		{"logs: one key, 10 pages of 100 (cursor)", deep},
+		{"logs: model + status 429, one hour", logs(telemetry.LogQuery{Model: "model-07", Status: 429, Since: day, Until: day.Add(time.Hour)})},
+		{"logs: end user, all time (no index: filter)", logs(telemetry.LogQuery{EndUser: "user-4242", Since: start})},
+		{"usage: one hour by key, model", usage(telemetry.UsageQuery{Since: day, Until: day.Add(time.Hour), GroupBy: []string{"key", "model"}})},
+		{"usage: one day by key, model", usage(telemetry.UsageQuery{Since: day, Until: day.Add(24 * time.Hour), GroupBy: []string{"key", "model"}})},
+		{"usage: all days by day", usage(telemetry.UsageQuery{Since: start, Until: end.Add(time.Hour), GroupBy: []string{"day"}})},
+		{"usage: all days by key, model", usage(telemetry.UsageQuery{Since: start, Until: end.Add(time.Hour), GroupBy: []string{"key", "model"}})},
+	}
+	var b strings.Builder
+	b.WriteString("| query | rows | median | slowest |\n|---|---:|---:|---:|\n")
+	for _, q := range qs {
+		var times []time.Duration
+		n := 0
+		for range o.runs {
+			t0 := time.Now()
+			got, err := q.run(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", q.name, err)
+			}
+			times = append(times, time.Since(t0))
+			n = got
+		}
+		slices.SortFunc(times, cmp.Compare[time.Duration])
+		fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", q.name, n, ms(times[len(times)/2]), ms(times[len(times)-1]))
+	}
+	fmt.Print(b.String())
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,93 @@
+package telemetry
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestCodecRoundTrip(t *testing.T) {
+	full := sampleRecord(7, time.Date(2025, 3, 4, 5, 6, 7, 891011121, time.UTC))
+	full.ErrorCode = "rate_limit_exceeded"
+	full.RateLimit = "tpm"
+	full.Fallback = true
+	full.TokensEstimated = true
+	full.RequestBody = []byte(`{"messages":[{"role":"user","content":"héllo \u0000"}]}`)
+	full.ResponseBody = []byte{0xff, 0x00, 0x01}
+	full.CostUSD = 1.0 / 3
+	full.Latency = -time.Nanosecond // any int64 survives
+	empty := Record{}
+	emptyBodies := Record{RequestID: "x", Time: time.Unix(0, 1).UTC(), RequestBody: []byte{}}
+	tests := []struct {
+		name  string
+		batch []Record
+		want  []Record
+	}{
+		{"no records", nil, nil},
+		{"zero record", []Record{empty}, []Record{empty}},
+		{"full record", []Record{full}, []Record{full}},
+		// An empty body stays empty (and non-nil).
+		{"empty body", []Record{emptyBodies}, []Record{{RequestID: "x", Time: time.Unix(0, 1).UTC(), RequestBody: []byte{}}}},
+		{"several", []Record{full, empty, full}, []Record{full, empty, full}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := appendBatch(nil, tt.batch)
+			got, err := decodeBatch(nil, payload)
+			if err != nil {
+				t.Fatalf("decodeBatch: %v", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d records, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if !reflect.DeepEqual(got[i], tt.want[i]) {
+					t.Errorf("record %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestCodecRejectsTruncatedAndTrailing(t *testing.T) {
+	payload := appendBatch(nil, []Record{sampleRecord(1, time.Now()), sampleRecord(2, time.Now())})
+	for n := 0; n < len(payload); n++ {
+		if _, err := decodeBatch(nil, payload[:n]); !errors.Is(err, errCodec) {
+			t.Fatalf("prefix of %d/%d bytes: err = %v, want errCodec", n, len(payload), err)
+		}
+	}
+	if _, err := decodeBatch(nil, append(payload, 0)); !errors.Is(err, errCodec) {
+		t.Fatalf("trailing byte: err = %v, want errCodec", err)
+	}
+	bad := append([]byte{}, payload...)
+	bad[0] = 99
+	if _, err := decodeBatch(nil, bad); !errors.Is(err, errCodec) {
+		t.Fatalf("unknown version: err = %v, want errCodec", err)
+	}
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	f.Add(appendBatch(nil, []Record{sampleRecord(1, time.Unix(1700000000, 5))}))
+	f.Add(appendBatch(nil, nil))
+	f.Add([]byte{codecVersion, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := decodeBatch(nil, b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes re-encodes to something that decodes the same.
+		again, err := decodeBatch(nil, appendBatch(nil, recs))
+		if err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+		if len(again) != len(recs) {
+			t.Fatalf("re-decode: %d records, want %d", len(again), len(recs))
+		}
+		for i := range recs {
+			if again[i].RequestID != recs[i].RequestID || !again[i].Time.Equal(recs[i].Time) || len(again[i].Tags) != len(recs[i].Tags) {
+				t.Fatalf("record %d changed on re-encode", i)
+			}
+		}
+	})
+}

@@ -1,0 +1,81 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Logs implements Sink.
+func (s *Postgres) Logs(ctx context.Context, q LogQuery) (LogPage, error) {
+	p, err := planLogs(q)
+	if err != nil {
+		return LogPage{}, err
+	}
+	if err := s.ensureReady(ctx); err != nil {
+		return LogPage{}, err
+	}
+	query, args := logsSQL(pgDialect, p)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return LogPage{}, fmt.Errorf("telemetry: postgres logs: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Record, 0, min(p.limit+1, 128))
+	for rows.Next() {
+		var r Record
+		var status, attempts int32
+		var lat, ttft, up, over int64
+		if err := rows.Scan(&r.Time, &r.RequestID, &r.KeyID, &r.KeyName, &r.Team, &r.Tags,
+			&r.EndUser, &r.ClientIP, &r.UserAgent, &r.Route, &r.Format, &r.Model,
+			&r.Provider, &r.UpstreamModel, &r.Stream, &status, &r.ErrorCode, &attempts,
+			&r.Fallback, &lat, &ttft, &up, &over,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.TokensEstimated,
+			&r.CostUSD, &r.Guardrails, &r.RateLimit, &r.RequestBody, &r.ResponseBody); err != nil {
+			return LogPage{}, fmt.Errorf("telemetry: postgres logs: %w", err)
+		}
+		r.Time = r.Time.UTC()
+		r.Status, r.Attempts = int(status), int(attempts)
+		r.Latency, r.TTFT, r.UpstreamTime, r.Overhead = time.Duration(lat), time.Duration(ttft), time.Duration(up), time.Duration(over)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return LogPage{}, fmt.Errorf("telemetry: postgres logs: %w", err)
+	}
+	return p.page(out), nil
+}
+
+// Usage implements Sink.
+func (s *Postgres) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
+	p, err := planUsage(q)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureReady(ctx); err != nil {
+		return nil, err
+	}
+	query, args := usageSQL(pgDialect, p)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
+	}
+	defer rows.Close()
+	out := []UsageRow{}
+	for rows.Next() {
+		var r UsageRow
+		if err := rows.Scan(usageDest(p, &r)...); err != nil {
+			return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Postgres) ensureReady(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readyLocked(ctx)
+}

@@ -1,0 +1,214 @@
+package telemetry
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Page sizes of Logs.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Group-by values of UsageQuery.
+const (
+	GroupKey   = "key"
+	GroupModel = "model"
+	GroupDay   = "day"
+)
+
+// LogQuery selects records for GET /admin/v1/logs. Empty fields match
+// everything; Since is inclusive and Until exclusive.
+type LogQuery struct {
+	RequestID string
+	KeyID     string
+	Model     string
+	EndUser   string
+	// Status matches one HTTP status; 0 = any.
+	Status int
+	Since  time.Time
+	Until  time.Time
+	// Limit is the page size: 0 = DefaultPageSize, more than MaxPageSize
+	// is MaxPageSize, negative is an error.
+	Limit int
+	// Cursor is "" for the first page, else a NextCursor from the previous
+	// page of the same query.
+	Cursor string
+}
+
+// LogPage is one page of records, newest first (by time, then request_id).
+type LogPage struct {
+	Data []Record `json:"data"`
+	// NextCursor continues after the last record; "" on the last page.
+	NextCursor string `json:"next_cursor"`
+}
+
+// UsageQuery selects what GET /admin/v1/usage sums: the records with
+// Since <= time < Until (a zero bound is open), grouped by any of
+// GroupKey, GroupModel, GroupDay (UTC); no group gives one total row.
+type UsageQuery struct {
+	Since   time.Time
+	Until   time.Time
+	GroupBy []string
+}
+
+// UsageRow is the sums of one group. Errors counts statuses >= 400 (499,
+// the client going away, included). Rows come ordered by their group
+// values.
+type UsageRow struct {
+	KeyID            string  `json:"key_id,omitempty"`
+	Model            string  `json:"model,omitempty"`
+	Day              string  `json:"day,omitempty"`
+	Requests         int64   `json:"requests"`
+	Errors           int64   `json:"errors"`
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	CachedTokens     int64   `json:"cached_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// ErrInvalidQuery is wrapped by every *QueryError.
+var ErrInvalidQuery = errors.New("invalid query")
+
+// QueryError is a problem with one parameter of a query (HTTP 400). Param
+// is the query parameter's name (limit, cursor, until, group_by, status).
+type QueryError struct {
+	Param string
+	Msg   string
+}
+
+func (e *QueryError) Error() string { return e.Param + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalidQuery) hold.
+func (e *QueryError) Unwrap() error { return ErrInvalidQuery }
+
+// cursor is a keyset position: the (time, request_id) of the last record
+// of a page.
+type cursor struct {
+	time time.Time
+	id   string
+}
+
+// encodeCursor is base64url(varint seconds | uvarint nanoseconds | id).
+func encodeCursor(t time.Time, id string) string {
+	b := binary.AppendVarint(nil, t.Unix())
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	b = append(b, id...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var errBadCursor = &QueryError{Param: "cursor", Msg: "invalid cursor: pass next_cursor from the previous page"}
+
+func decodeCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, errBadCursor
+	}
+	sec, n := binary.Varint(b)
+	if n <= 0 {
+		return cursor{}, errBadCursor
+	}
+	b = b[n:]
+	nsec, n := binary.Uvarint(b)
+	if n <= 0 || nsec >= uint64(time.Second) {
+		return cursor{}, errBadCursor
+	}
+	// Bound the seconds to what both stores can hold (years 1..9999).
+	if sec < -62135596800 || sec > 253402300799 || len(b[n:]) == 0 {
+		return cursor{}, errBadCursor
+	}
+	return cursor{time: time.Unix(sec, int64(nsec)).UTC(), id: string(b[n:])}, nil
+}
+
+// logPlan is a validated LogQuery.
+type logPlan struct {
+	q     LogQuery
+	limit int
+	after *cursor
+}
+
+func planLogs(q LogQuery) (logPlan, error) {
+	p := logPlan{q: q, limit: q.Limit}
+	switch {
+	case q.Limit < 0:
+		return p, &QueryError{Param: "limit", Msg: "must be positive"}
+	case q.Limit == 0:
+		p.limit = DefaultPageSize
+	case q.Limit > MaxPageSize:
+		p.limit = MaxPageSize
+	}
+	if q.Status < 0 || q.Status > 999 {
+		return p, &QueryError{Param: "status", Msg: "must be an HTTP status (100-599)"}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
+		return p, &QueryError{Param: "until", Msg: "must not be before since"}
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return p, err
+		}
+		p.after = &c
+	}
+	return p, nil
+}
+
+// page cuts rows (fetched with limit+1) into a page.
+func (p logPlan) page(rows []Record) LogPage {
+	if rows == nil {
+		rows = []Record{}
+	}
+	pg := LogPage{Data: rows}
+	if len(rows) > p.limit {
+		pg.Data = rows[:p.limit]
+		last := pg.Data[p.limit-1]
+		pg.NextCursor = encodeCursor(last.Time, last.RequestID)
+	}
+	return pg
+}
+
+// usagePlan is a validated UsageQuery: which groups, in canonical order.
+type usagePlan struct {
+	q                   UsageQuery
+	byKey, byModel, day bool
+}
+
+func planUsage(q UsageQuery) (usagePlan, error) {
+	p := usagePlan{q: q}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
+		return p, &QueryError{Param: "until", Msg: "must not be before since"}
+	}
+	for _, g := range q.GroupBy {
+		switch g {
+		case GroupKey:
+			p.byKey = true
+		case GroupModel:
+			p.byModel = true
+		case GroupDay:
+			p.day = true
+		default:
+			return p, &QueryError{Param: "group_by", Msg: "unknown group " + quoteShort(g) + ": want key, model or day"}
+		}
+	}
+	return p, nil
+}
+
+// quoteShort quotes a client value for an error message, cut to 40 bytes.
+func quoteShort(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	b := slices.Grow([]byte{}, len(s)+2)
+	b = append(b, '"')
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			c = '?'
+		}
+		b = append(b, c)
+	}
+	return string(append(b, '"'))
+}
