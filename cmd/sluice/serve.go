@@ -141,6 +141,14 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		}()
 		deps.Limits = lim
 	}
+	if cfg.Telemetry.Enabled {
+		tel, sink, closeTel, err := openTelemetry(ctx, cfg, log, deps.Metrics.Prometheus())
+		if err != nil {
+			return err
+		}
+		defer closeTel()
+		deps.Telemetry, deps.Logs = tel, sink
+	}
 	g, err := gateway.New(cfg, deps)
 	if err != nil {
 		return err

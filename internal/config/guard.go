@@ -16,6 +16,10 @@ type Guardrails struct {
 	ScanLimit ByteSize `yaml:"scan_limit"`
 	// Sets are the named rule sets.
 	Sets []GuardrailSet `yaml:"sets"`
+	// Default names the sets applied to models that name none of their
+	// own, and to "provider/model" names, which have no model entry.
+	// Empty: such requests are not checked.
+	Default []string `yaml:"default"`
 }
 
 // GuardrailSet is a named list of rules.

@@ -9,6 +9,10 @@ import "time"
 type Telemetry struct {
 	// Enabled turns request logging on. Default false.
 	Enabled bool `yaml:"enabled"`
+	// Sink is where records go: postgres (storage.postgres_url, which must
+	// then be set), sqlite (data_dir/telemetry.db) or, when empty,
+	// PostgreSQL if storage.postgres_url is set and SQLite otherwise.
+	Sink string `yaml:"sink"`
 	// LogBodies is none (default), request or full (request and reply).
 	// Bodies are logged with guardrail redactions applied, cut at
 	// MaxBodyBytes.
@@ -71,7 +75,20 @@ func applyTelemetryDefaults(c *Config) {
 	}
 }
 
-func (v *validator) telemetry(t *Telemetry) {
+func (v *validator) telemetry(t *Telemetry, st *Storage) {
+	switch t.Sink {
+	case "", "sqlite":
+	case "postgres":
+		if st.PostgresURL == "" {
+			if raw, ok := v.emptied["storage.postgres_url"]; ok {
+				v.errf("telemetry.sink", "postgres needs storage.postgres_url, but %q expanded to an empty string", raw)
+			} else {
+				v.errf("telemetry.sink", "postgres needs storage.postgres_url")
+			}
+		}
+	default:
+		v.errf("telemetry.sink", "unknown sink %q: want postgres or sqlite (or leave it empty)", t.Sink)
+	}
 	switch t.LogBodies {
 	case "none", "request", "full":
 	default:

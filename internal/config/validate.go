@@ -152,7 +152,7 @@ func (v *validator) validate(c *Config) {
 	v.limits(c)
 	v.pricing(c.Pricing)
 	v.guardrails(c)
-	v.telemetry(&c.Telemetry)
+	v.telemetry(&c.Telemetry, &c.Storage)
 }
 
 func (v *validator) server(s *Server) {

@@ -56,6 +56,7 @@ func (v *validator) guardrails(c *Config) {
 			}
 		}
 	}
+	check("guardrails.default", g.Default)
 	for i := range c.Models {
 		check(fmt.Sprintf("models[%d].guardrails", i), c.Models[i].Guardrails)
 	}

@@ -62,13 +62,25 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 			"missing or wrong admin token: send Authorization: Bearer <admin token> (admin.token in the config)"))
 		return
 	}
+	rest := strings.TrimPrefix(path, adminPrefix)
+	method := string(ctx.Method())
+	if (rest == "logs" || rest == "usage") && method == "GET" {
+		switch {
+		case g.logStore == nil:
+			writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+				"request logging is off on this gateway (telemetry.enabled: false); enable it to query logs and usage"))
+		case rest == "logs":
+			g.adminLogs(ctx)
+		default:
+			g.adminUsage(ctx)
+		}
+		return
+	}
 	if g.keys == nil {
 		writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
 			"virtual keys are off on this gateway (auth.enabled: false); enable them to manage keys"))
 		return
 	}
-	rest := strings.TrimPrefix(path, adminPrefix)
-	method := string(ctx.Method())
 	actx := auth.WithActor(context.Background(), "admin-api "+ctx.RemoteIP().String())
 	switch {
 	case rest == "keys" && method == "POST":

@@ -44,6 +44,7 @@ func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider
 		}
 		return
 	}
+	picks := 0
 	for ci := -1; ci < len(m.fallbacks); ci++ {
 		cm := m
 		if ci >= 0 {
@@ -61,6 +62,8 @@ func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider
 				break
 			}
 			tried |= 1 << uint(pool.Index(rt))
+			picks++
+			x.fallback = picks > 1
 			x.tryTarget(ctx, cm, rt.Value.(*target), fields, body, &last)
 			if x.answered || x.stop {
 				break

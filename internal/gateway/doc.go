@@ -17,18 +17,24 @@
 //     top-level keys, no full decode (provider.ScanRequest).
 //  5. Model allowlist, token reservation and budget: they need the model and
 //     max tokens from stage 4.
-//  6. Input guardrails: only requests that passed every cheaper check pay
-//     for a scan of their text.
+//  6. Input guardrails (guard.go): only requests that passed every cheaper
+//     check pay for a scan of their text. The model is looked up just
+//     before, since its entry names the guardrail sets; a redacting rule
+//     rewrites the body and the fields are scanned again from it.
 //  7. Route: resolve the model to a target, check formats, edit the body in
 //     place (model, stream_options.include_usage), send.
 //  8. Relay the reply: buffered replies are swapped into the response without
-//     a copy; streams are relayed event by event (relay.go), flushing
-//     whenever no further complete event is already buffered.
+//     a copy (or checked and redacted by output guardrails first); streams
+//     are relayed event by event (relay.go), through the guardrails' stream
+//     scanner when the policy has output rules, flushing whenever no further
+//     complete event is already buffered.
 //  9. Settle on every exit path: reconcile token reservations, release
-//     slots, record metrics and hand one record to telemetry, never blocking.
+//     slots, record metrics and hand one record to telemetry (telemetry.go),
+//     never blocking.
 //
-// Stages 2, 3, 5 and 6 belong to features that plug in here (keys, limits,
-// guardrails); at tier L0 they are off and cost nothing.
+// Stages 2, 3, 5, 6 and the telemetry hand-off belong to features that plug
+// in here (keys, limits, guardrails, request logging); at tier L0 they are
+// off and cost nothing.
 //
 // # Failure
 //

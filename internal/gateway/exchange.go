@@ -11,11 +11,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/guard"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
 	"github.com/sluice-gw/sluice/internal/sse"
+	"github.com/sluice-gw/sluice/internal/telemetry"
 )
 
 // exchange is the state of one client request from arrival to settlement.
@@ -54,6 +56,22 @@ type exchange struct {
 	limited    bool               // the ticket holds something to settle
 	reserved   int64              // tokens reserved (estimate)
 	retryAfter ratelimit.Decision // the refusal, for Retry-After
+
+	// Guardrails (guard.go).
+	gpol     *guard.Policy   // the request's policy; nil: none
+	gbuf     []byte          // redacted body
+	verdicts []guard.Verdict // every verdict, input and output
+	gs       *guard.Stream   // output scanner of a relayed stream
+
+	// Request logging (telemetry.go); filled only when it is on.
+	rec      telemetry.Record
+	remote   net.Addr
+	ua       []byte
+	endUser  []byte
+	bodyLen  int
+	logReq   []byte
+	logResp  []byte
+	fallback bool // served by a target other than the first tried
 
 	settled  bool // settle ran
 	relaying bool // the response body is this exchange; Close settles and releases
@@ -115,6 +133,9 @@ func (x *exchange) settle() {
 			OutputTokens: x.usage.Output,
 			HasUsage:     x.usage.Valid,
 		}
+		if x.usage.Valid && g.prices != nil {
+			obs.CostUSD = x.cost()
+		}
 		x.tgt.met.Observe(&obs)
 	}
 	if x.errCode != "" {
@@ -122,6 +143,9 @@ func (x *exchange) settle() {
 	}
 	if g.log.Enabled(context.Background(), slog.LevelDebug) {
 		x.logAccess(dur)
+	}
+	if g.tel != nil {
+		x.record(dur)
 	}
 	if x.rt != nil {
 		x.rt.End()
@@ -220,6 +244,21 @@ func (x *exchange) reset() {
 	}
 	x.body = x.body[:0]
 	x.upWait, x.ttft = 0, 0
+	x.gpol = nil
+	x.remote, x.bodyLen, x.fallback = nil, 0, false
+	x.ua, x.endUser = x.ua[:0], x.endUser[:0]
+	if cap(x.logReq) > 64<<10 || cap(x.logResp) > 64<<10 {
+		x.logReq, x.logResp = nil, nil
+	}
+	x.logReq, x.logResp = x.logReq[:0], x.logResp[:0]
+	if cap(x.gbuf) > 64<<10 {
+		x.gbuf = nil
+	}
+	x.gbuf, x.verdicts = x.gbuf[:0], x.verdicts[:0]
+	if x.gs != nil {
+		x.gs.Release()
+		x.gs = nil
+	}
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
@@ -249,5 +288,8 @@ func (x *exchange) fail(ctx *fasthttp.RequestCtx, e *HTTPError) {
 	}
 	writeError(ctx, x.format, e)
 	x.setLimitHeaders(&ctx.Response.Header)
+	if x.g.logBodies == logFull {
+		x.keepBody(&x.logResp, ctx.Response.Body())
+	}
 	x.settle()
 }

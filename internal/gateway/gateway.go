@@ -12,10 +12,12 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/guard"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
+	"github.com/sluice-gw/sluice/internal/telemetry"
 )
 
 // Deps are the gateway's collaborators.
@@ -29,6 +31,11 @@ type Deps struct {
 	Keys *auth.Service
 	// Limits enforces rate limits and budgets. Nil: no limits.
 	Limits *ratelimit.Limiter
+	// Telemetry takes one record per request. Nil: request logging is off.
+	Telemetry *telemetry.Pipeline
+	// Logs answers GET /admin/v1/logs and /admin/v1/usage. Nil: they
+	// answer 404.
+	Logs LogStore
 }
 
 // Gateway serves the client API. Build it with New; it is safe for
@@ -54,6 +61,13 @@ type Gateway struct {
 	others        map[string]*metrics.Target
 
 	budget route.Budget // retries across the gateway
+	guards *guards      // nil: no guardrails configured
+
+	tel        *telemetry.Pipeline // nil: no request logging
+	logStore   LogStore
+	prices     *ratelimit.Prices
+	logBodies  logBodies
+	maxLogBody int
 
 	ready    atomic.Bool
 	draining atomic.Bool
@@ -73,6 +87,8 @@ type model struct {
 	fallbacks []*model
 	retry     retryPolicy
 	met       *metrics.Model
+	guardSets []string      // guardrail sets applied when the key names none
+	guard     *guard.Policy // their compiled policy; nil: no rules
 }
 
 // target is one upstream model at one provider, with its resolved metric
@@ -135,6 +151,20 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		}
 		g.ups[p.Name] = up
 	}
+	gs, err := newGuards(&cfg.Guardrails, log)
+	if err != nil {
+		return nil, err
+	}
+	g.guards = gs
+	if d.Telemetry != nil {
+		g.tel, g.logBodies, g.maxLogBody = d.Telemetry, parseLogBodies(cfg.Telemetry.LogBodies), cfg.Telemetry.MaxBodyBytes.Int()
+	}
+	if len(cfg.Pricing) > 0 {
+		if g.prices, err = ratelimit.NewPrices(cfg.Pricing); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	g.logStore = d.Logs
 	g.budget = route.Budget{Ratio: cfg.Routing.RetryBudget.Ratio, MinConcurrent: int64(cfg.Routing.RetryBudget.MinConcurrent)}
 	if err := g.buildModels(); err != nil {
 		return nil, err

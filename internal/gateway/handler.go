@@ -139,6 +139,10 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 		// only static keys would work.
 		ctx.SetStatusCode(503)
 		ctx.SetBodyString(`{"status":"starting","detail":"key store not loaded yet"}`)
+	case g.tel != nil && (g.tel.Status().Spooling || !g.tel.Status().SinkUp):
+		// Still ready: records are kept in the disk spool and replayed
+		// when the log database is back.
+		ctx.SetBodyString(`{"status":"ready","detail":"request log database unreachable: records are spooled to disk and replayed when it is back"}`)
 	default:
 		ctx.SetBodyString(`{"status":"ready"}`)
 	}

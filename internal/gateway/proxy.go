@@ -46,6 +46,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	x.format, x.op = r.format, r.op
 	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
+	x.noteClient(ctx)
 	if g.draining.Load() {
 		ctx.SetConnectionClose()
 	}
@@ -76,6 +77,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 		return
 	}
 	x.model = append(x.model, fields.Model...)
+	x.noteBody(&fields, body)
 
 	// 5. Model allowlist, token reservation and budget.
 	if herr := allowModel(pol, fields.Model); herr != nil {
@@ -87,15 +89,40 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 		return
 	}
 
-	// 6. Input guardrails plug in here.
-
-	// 7. Route and send.
+	// The model's entry names its guardrails (and fails fast when the
+	// model does not exist); its targets are picked in stage 7.
 	m, herr := g.resolve(fields.Model, r.format)
 	if herr != nil {
 		x.fail(ctx, herr)
 		return
 	}
+
+	// 6. Input guardrails.
+	if x.gpol, herr = x.guardPolicy(m); herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	if x.gpol != nil && x.gpol.HasInput() {
+		out, herr := x.checkInput(body)
+		if herr != nil {
+			x.fail(ctx, herr)
+			return
+		}
+		if len(out) != len(body) || (len(out) > 0 && &out[0] != &body[0]) {
+			// Redacted: the fields' offsets must point into the new body.
+			body = out
+			if fields, err = provider.ScanRequest(body); err != nil {
+				x.fail(ctx, bodyError(err))
+				return
+			}
+		}
+	}
+
+	// 7. Route and send.
 	x.stream = fields.Stream && r.op.Streams()
+	if g.logBodies != logNone {
+		x.keepBody(&x.logReq, body)
+	}
 	x.dispatch(ctx, m, &fields, body)
 }
 
@@ -176,6 +203,25 @@ func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 	// response without copying it.
 	if body := resp.Body(); status < 300 && x.op != 0 {
 		x.usage = provider.ParseUsage(x.op, body)
+		if x.gpol != nil && x.gpol.HasOutput() {
+			out, herr := x.checkOutput(body)
+			if herr != nil {
+				ctx.Response.Header.Del("Content-Encoding")
+				x.fail(ctx, herr)
+				return
+			}
+			if len(out) != len(body) || (len(out) > 0 && &out[0] != &body[0]) {
+				ctx.Response.SetBody(out)
+				if x.g.logBodies == logFull {
+					x.keepBody(&x.logResp, out)
+				}
+				x.settle()
+				return
+			}
+		}
+	}
+	if x.g.logBodies == logFull {
+		x.keepBody(&x.logResp, resp.Body())
 	}
 	resp.SwapBody(ctx.Response.SwapBody(resp.SwapBody(nil)))
 	x.settle()
@@ -220,6 +266,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x.format = formatOf(ctx.Path())
 	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
+	x.noteClient(ctx)
 	pol, herr := g.authenticate(ctx)
 	if herr != nil {
 		x.fail(ctx, herr)

@@ -24,6 +24,7 @@ const maxEvent = 1 << 20
 var (
 	errClientGone   = errors.New("client went away")
 	errTotalTimeout = errors.New("total timeout")
+	errGuardBlock   = errors.New("guardrail blocked the stream")
 )
 
 // startRelay makes the exchange the response body. deadline is when the
@@ -49,6 +50,9 @@ func (x *exchange) startRelay(ctx *fasthttp.RequestCtx, deadline time.Time) {
 	gen := x.gen
 	x.mu.Unlock()
 	x.timer = time.AfterFunc(time.Until(deadline), func() { x.cancel(gen, reasonTotalTimeout) })
+	if x.gpol != nil && x.gpol.HasOutput() && !x.raw {
+		x.gs = x.gpol.NewStream(x.format, x.op)
+	}
 	x.g.met.StreamsOpen().Inc()
 	if !ctx.Request.Header.IsHTTP11() {
 		// HTTP/1.0 has no chunked encoding (RFC 9112 §6.1) and fasthttp
@@ -135,6 +139,9 @@ func (x *exchange) WriteTo(w io.Writer) (int64, error) {
 		if x.writeTO > 0 {
 			_ = x.conn.SetWriteDeadline(time.Now().Add(x.writeTO))
 		}
+		if x.g.logBodies == logFull && len(x.logResp) < x.g.maxLogBody {
+			x.logResp = append(x.logResp, x.out[:min(len(x.out), x.g.maxLogBody-len(x.logResp))]...)
+		}
 		n, err := w.Write(x.out)
 		total += int64(n)
 		x.out = x.out[:0]
@@ -207,8 +214,13 @@ func (x *exchange) fill() {
 			// Only the blank line is missing (a last "data: [DONE]\n"):
 			// the event is whole. Relay it, completed.
 			if !x.event(&ev) {
-				x.out = append(x.out, ev.Raw...)
-				x.out = append(x.out, '\n')
+				if x.gs != nil {
+					ev.Raw = append(ev.Raw, '\n')
+				} else {
+					x.out = append(x.out, ev.Raw...)
+					x.out = append(x.out, '\n')
+				}
+				x.relayEvent(&ev)
 			}
 			continue
 		}
@@ -216,7 +228,10 @@ func (x *exchange) fill() {
 			// A comment (keep-alive): relay it as is.
 			x.out = append(x.out, ev.Raw...)
 		} else if !x.event(&ev) {
-			x.out = append(x.out, ev.Raw...)
+			x.relayEvent(&ev)
+		}
+		if x.done {
+			return
 		}
 		if len(x.out) > 0 && !x.rd.Buffered() {
 			return
@@ -250,6 +265,34 @@ func (x *exchange) event(ev *sse.Event) (hide bool) {
 	return usageOnly && x.hideUsage
 }
 
+// relayEvent appends an event the client is to see: as it came, or as the
+// output guardrails rewrite it. A block ends the stream with the format's
+// error event and stops the upstream.
+func (x *exchange) relayEvent(ev *sse.Event) {
+	if x.gs == nil {
+		x.out = append(x.out, ev.Raw...)
+		return
+	}
+	n := len(x.verdicts)
+	out, err := x.gs.Event(x.out, ev)
+	x.out = out
+	if err == nil {
+		return
+	}
+	x.verdicts = x.gs.Verdicts(x.verdicts[:n])
+	x.countVerdicts(n)
+	e := guardError(err, "reply")
+	e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(violatedRule(err))
+	x.errCode = e.Code
+	x.out = appendStreamError(x.out, x.op, x.format, e)
+	x.done = true
+	x.mu.Lock()
+	if x.bodyStream != nil {
+		_ = x.bodyStream.CloseWithError(errGuardBlock)
+	}
+	x.mu.Unlock()
+}
+
 func (x *exchange) fillRaw() {
 	if cap(x.out) < 16<<10 {
 		x.out = make([]byte, 0, 16<<10)
@@ -271,6 +314,24 @@ func (x *exchange) fillRaw() {
 // that did not reach its terminal event gets the format's error event.
 func (x *exchange) end(err error) {
 	x.done = true
+	if x.gs != nil {
+		var gerr error
+		if x.cancelReason() != reasonClientGone {
+			// Text still held back is scanned as the end of the reply.
+			x.out = x.gs.Finish(x.out)
+			gerr = x.gs.Err()
+		}
+		n := len(x.verdicts)
+		x.verdicts = x.gs.Verdicts(x.verdicts[:n])
+		x.countVerdicts(n)
+		if gerr != nil {
+			e := guardError(gerr, "reply")
+			e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(violatedRule(gerr))
+			x.errCode = e.Code
+			x.out = appendStreamError(x.out, x.op, x.format, e)
+			return
+		}
+	}
 	var e *HTTPError
 	switch reason := x.cancelReason(); {
 	case reason == reasonClientGone:

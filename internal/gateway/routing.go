@@ -109,6 +109,12 @@ func (g *Gateway) buildModels() error {
 			return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
 		}
 		m := &model{name: mc.Name, met: g.met.ForModel(mc.Name), retry: g.retryPolicy(mc.Retry)}
+		if g.guards != nil {
+			m.guardSets = g.guards.modelSets(mc)
+			if m.guard, err = g.guards.policy(m.guardSets); err != nil {
+				return fmt.Errorf("gateway: model %s: guardrails: %w", mc.Name, err)
+			}
+		}
 		for _, tc := range mc.Targets {
 			pc := providers[tc.Provider]
 			if pc == nil {
@@ -178,6 +184,11 @@ func (g *Gateway) singleModel(up *provider.Upstream, name string, tm *metrics.Ta
 	t := &target{up: up, model: name[len(up.Name())+1:], name: name, nameBytes: []byte(name), met: tm}
 	t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
 	m := &model{name: name, met: mm, retry: g.retryPolicy(nil)}
+	if g.guards != nil {
+		// Checked at start-up: the default sets exist.
+		m.guardSets = g.guards.defaults
+		m.guard, _ = g.guards.policy(m.guardSets)
+	}
 	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{}}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/mock"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
+	"github.com/sluice-gw/sluice/internal/telemetry"
 )
 
 // stack is an in-process mock upstream and a gateway in front of it, both on
@@ -153,6 +155,24 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 		}
 		t.Cleanup(func() { _ = lim.Close(context.Background()) })
 		deps.Limits = lim
+	}
+	if cfg.Telemetry.Enabled {
+		sink, err := telemetry.OpenSQLite(filepath.Join(cfg.DataDir, "telemetry.db"), telemetry.SQLiteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := telemetry.New(telemetry.Config{
+			FlushInterval: cfg.Telemetry.FlushInterval.D(), SpoolDir: filepath.Join(cfg.DataDir, "spool"),
+			Logger: logger, Registerer: deps.Metrics.Prometheus(),
+		}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = p.Close(context.Background())
+			_ = sink.Close()
+		})
+		deps.Telemetry, deps.Logs = p, sink
 	}
 	gw, err := gateway.New(cfg, deps)
 	if err != nil {

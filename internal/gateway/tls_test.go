@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -148,9 +149,25 @@ models:
 func TestHeadersTooLarge(t *testing.T) {
 	s := newStack(t, nil)
 	// fasthttp cannot parse the path out of headers it could not read, so
-	// this error is always in OpenAI format.
-	resp, body := s.post(t, "/v1/chat/completions", `{}`, map[string]string{"X-Big": strings.Repeat("a", 70<<10)})
-	if resp.StatusCode != 431 || !strings.Contains(body, `"code":"request_too_large"`) {
+	// this error is always in OpenAI format. The server answers and closes
+	// while the client may still be writing, which resets the connection:
+	// an HTTP client would report the failed write and drop the answer, so
+	// the request is written on a raw connection while the reply is read.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		_, _ = fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\nContent-Length: 2\r\n\r\n{}", strings.Repeat("a", 70<<10))
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 431 || !strings.Contains(string(body), `"code":"request_too_large"`) {
 		t.Fatalf("status %d body %s", resp.StatusCode, body)
 	}
 }

@@ -64,6 +64,11 @@ var overheadBuckets = []float64{
 	0.0025, 0.005, 0.01, 0.025, 0.1,
 }
 
+// tpotBuckets resolve time per output token: 1ms to 2.5s.
+var tpotBuckets = []float64{
+	0.001, 0.0025, 0.005, 0.0075, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5,
+}
+
 // tokenBuckets follow the OpenTelemetry GenAI advice for token counts.
 var tokenBuckets = []float64{
 	1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
@@ -87,6 +92,9 @@ type Registry struct {
 	targetState     *prometheus.GaugeVec
 	retries         *prometheus.CounterVec
 	fallbacks       *prometheus.CounterVec
+	guardVerdicts   *prometheus.CounterVec
+	tpot            *prometheus.HistogramVec
+	cost            *prometheus.CounterVec
 }
 
 // New builds a registry with the Go runtime and process collectors and all
@@ -157,7 +165,22 @@ func New() *Registry {
 		Help: "Requests served (or tried) by a fallback model, by the public model asked for.",
 	}, []string{LabelModel})
 
-	r.reg.MustRegister(r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
+	r.guardVerdicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_guardrail_verdicts_total",
+		Help: "Guardrail rule matches, by rule, action (block, redact, flag) and scope (input, output).",
+	}, []string{"rule", "action", "scope"})
+
+	r.tpot = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gen_ai_server_time_per_output_token_seconds",
+		Help:    "Time per output token after the first, for successful streamed replies, as OpenTelemetry gen_ai.server.time_per_output_token.",
+		Buckets: tpotBuckets,
+	}, []string{LabelModel, LabelProvider})
+	r.cost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_cost_usd_total",
+		Help: "Spend in USD from upstream usage and the pricing table, by public model and provider.",
+	}, []string{LabelModel, LabelProvider})
+
+	r.reg.MustRegister(r.guardVerdicts, r.tpot, r.cost, r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
 		r.overhead, r.upstreamErrors, r.inFlight, r.streamsOpen, r.gatewayErrors, r.clientCancelled,
 		r.targetState, r.retries, r.fallbacks)
 	return r
@@ -189,6 +212,14 @@ func (r *Registry) UpstreamError(provider, kind string) {
 	r.upstreamErrors.WithLabelValues(provider, kind).Inc()
 }
 
+// GuardrailVerdict counts n matches of a guardrail rule. Rule names come
+// from the config, so the label set is bounded.
+func (r *Registry) GuardrailVerdict(rule, action, scope string, n int) {
+	if n > 0 {
+		r.guardVerdicts.WithLabelValues(rule, action, scope).Add(float64(n))
+	}
+}
+
 // Target holds the handles of one (model, provider) pair, resolved once.
 type Target struct {
 	requests  [6]prometheus.Counter
@@ -200,6 +231,8 @@ type Target struct {
 	usageOut  prometheus.Observer
 	overhead  prometheus.Observer
 	cancelled prometheus.Counter
+	tpot      prometheus.Observer
+	cost      prometheus.Counter
 }
 
 // ForTarget resolves the handles for a public model served by a provider.
@@ -213,6 +246,8 @@ func (r *Registry) ForTarget(model, provider string) *Target {
 		usageOut:  r.tokenUsage.WithLabelValues(model, provider, TokenOutput),
 		overhead:  r.overhead.WithLabelValues(model, provider),
 		cancelled: r.clientCancelled.WithLabelValues(model, provider),
+		tpot:      r.tpot.WithLabelValues(model, provider),
+		cost:      r.cost.WithLabelValues(model, provider),
 	}
 	for i, c := range statusClasses {
 		t.requests[i] = r.requests.WithLabelValues(model, provider, c, "")
@@ -230,6 +265,7 @@ type Observation struct {
 	InputTokens  int64
 	OutputTokens int64
 	HasUsage     bool // the upstream reported usage
+	CostUSD      float64
 }
 
 // Observe records one finished request. It only touches atomics.
@@ -251,6 +287,12 @@ func (t *Target) Observe(o *Observation) {
 		t.tokensOut.Add(float64(o.OutputTokens))
 		t.usageIn.Observe(float64(o.InputTokens))
 		t.usageOut.Observe(float64(o.OutputTokens))
+		if o.TTFT > 0 && o.OutputTokens > 1 && o.Status < 300 {
+			t.tpot.Observe((o.Duration - o.TTFT).Seconds() / float64(o.OutputTokens-1))
+		}
+	}
+	if o.CostUSD > 0 {
+		t.cost.Add(o.CostUSD)
 	}
 }
 

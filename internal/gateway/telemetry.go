@@ -1,0 +1,272 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
+	"github.com/sluice-gw/sluice/internal/telemetry"
+)
+
+// Request logging: settle builds one telemetry.Record per request and hands
+// it to the pipeline, which never blocks (internal/telemetry). The request
+// path does no I/O for it.
+
+// logBodies says which bodies a record carries.
+type logBodies uint8
+
+const (
+	logNone logBodies = iota
+	logRequest
+	logFull
+)
+
+func parseLogBodies(s string) logBodies {
+	switch s {
+	case "request":
+		return logRequest
+	case "full":
+		return logFull
+	}
+	return logNone
+}
+
+// LogStore answers the admin API's log and usage queries.
+type LogStore interface {
+	Logs(ctx context.Context, q telemetry.LogQuery) (telemetry.LogPage, error)
+	Usage(ctx context.Context, q telemetry.UsageQuery) ([]telemetry.UsageRow, error)
+}
+
+// noteClient keeps the client's address and agent for the record.
+func (x *exchange) noteClient(ctx *fasthttp.RequestCtx) {
+	if x.g.tel == nil {
+		return
+	}
+	x.remote = ctx.RemoteAddr()
+	x.ua = append(x.ua[:0], ctx.UserAgent()...)
+}
+
+// noteBody keeps the end user and the body size for the record.
+func (x *exchange) noteBody(fields *provider.Request, body []byte) {
+	if x.g.tel == nil {
+		return
+	}
+	x.endUser = append(x.endUser[:0], fields.User...)
+	x.bodyLen = len(body)
+}
+
+// keepBody keeps a capped copy of a body for the record, if bodies are
+// logged. Bodies are kept after input redaction, as sent upstream.
+func (x *exchange) keepBody(dst *[]byte, b []byte) {
+	max := x.g.maxLogBody
+	if len(b) > max {
+		b = b[:max]
+	}
+	*dst = append((*dst)[:0], b...)
+}
+
+// record hands the exchange's record to telemetry.
+func (x *exchange) record(dur time.Duration) {
+	g := x.g
+	r := &x.rec
+	*r = telemetry.Record{
+		RequestID:    string(x.reqID),
+		Time:         x.start.UTC(),
+		EndUser:      string(x.endUser),
+		UserAgent:    string(x.ua),
+		Route:        x.routeName(),
+		Model:        string(x.model),
+		Stream:       x.stream,
+		Status:       x.status,
+		ErrorCode:    x.errCode,
+		Attempts:     x.attempts,
+		Fallback:     x.fallback,
+		Latency:      dur,
+		TTFT:         x.ttft,
+		UpstreamTime: x.upWait,
+		Overhead:     dur - x.upWait,
+		Guardrails:   r.Guardrails[:0],
+		RequestBody:  x.logReq,
+		ResponseBody: x.logResp,
+	}
+	if x.format != 0 {
+		r.Format = x.format.String()
+	}
+	if x.remote != nil {
+		r.ClientIP = hostOf(x.remote.String())
+	}
+	if p := x.pol; p != nil {
+		r.KeyID, r.KeyName, r.Team, r.Tags = p.ID, p.Name, p.Team, p.Tags
+	}
+	if x.tgt != nil {
+		r.Provider, r.UpstreamModel = x.tgt.up.Name(), x.tgt.model
+	} else if x.up != nil {
+		r.Provider = x.up.Name()
+	}
+	u := ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output, CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite}
+	if !x.usage.Valid && x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499 && x.attempts > 0 && !x.usage.Valid {
+		// Served without usage: estimate the prompt as limits do.
+		u = ratelimit.Usage{Input: int64(x.bodyLen+3) / 4}
+		r.TokensEstimated = true
+	}
+	r.PromptTokens, r.CompletionTokens, r.CachedTokens = u.Input, u.Output, u.CachedInput
+	if g.prices != nil {
+		r.CostUSD = x.costOf(u)
+	}
+	for _, v := range x.verdicts {
+		r.Guardrails = append(r.Guardrails, telemetry.Verdict{Rule: v.Rule, Action: v.Action.String(), Scope: v.Scope.String(), Count: v.Count})
+	}
+	if d := &x.retryAfter; !d.Allowed && d.Reason != ratelimit.ReasonNone {
+		r.RateLimit = d.Reason.String()
+	}
+	g.tel.Submit(r)
+}
+
+// cost prices the upstream's reported usage.
+func (x *exchange) cost() float64 {
+	return x.costOf(ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output, CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite})
+}
+
+// costOf prices u by the public model's price, else the upstream model's,
+// as budgets are charged.
+func (x *exchange) costOf(u ratelimit.Usage) float64 {
+	cost, ok := x.g.prices.Cost(string(x.model), u)
+	if !ok && x.tgt != nil {
+		cost, _ = x.g.prices.Cost(x.tgt.model, u)
+	}
+	return cost
+}
+
+// hostOf strips the port from "host:port" ("[v6]:port" too).
+func hostOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i > 0 {
+		addr = addr[:i]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+}
+
+// adminLogs serves GET /admin/v1/logs.
+func (g *Gateway) adminLogs(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	q := telemetry.LogQuery{
+		RequestID: string(args.Peek("request_id")),
+		KeyID:     string(args.Peek("key_id")),
+		Model:     string(args.Peek("model")),
+		EndUser:   string(args.Peek("end_user")),
+		Cursor:    string(args.Peek("cursor")),
+	}
+	var herr *HTTPError
+	if s := args.Peek("status"); len(s) > 0 {
+		n, err := strconv.Atoi(string(s))
+		if err != nil || n < 100 || n > 599 {
+			herr = &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "status", Msg: "status must be an HTTP status code such as 200 or 429"}
+		}
+		q.Status = n
+	}
+	if s := args.Peek("limit"); len(s) > 0 && herr == nil {
+		n, err := strconv.Atoi(string(s))
+		if err != nil || n < 1 || n > 1000 {
+			herr = &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "limit", Msg: "limit must be a whole number from 1 to 1000"}
+		}
+		q.Limit = n
+	}
+	if herr == nil {
+		q.Since, q.Until, herr = timeRange(args)
+	}
+	if herr != nil {
+		g.met.GatewayError("admin", herr.Code)
+		writeError(ctx, provider.FormatOpenAI, herr)
+		return
+	}
+	page, err := g.logStore.Logs(context.Background(), q)
+	if err != nil {
+		g.telemetryError(ctx, err)
+		return
+	}
+	if page.Data == nil {
+		page.Data = []telemetry.Record{}
+	}
+	g.adminJSON(ctx, 200, page)
+}
+
+// adminUsage serves GET /admin/v1/usage.
+func (g *Gateway) adminUsage(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	var q telemetry.UsageQuery
+	var herr *HTTPError
+	q.Since, q.Until, herr = timeRange(args)
+	if gb := string(args.Peek("group_by")); gb != "" && herr == nil {
+		for _, f := range strings.Split(gb, ",") {
+			switch f = strings.TrimSpace(f); f {
+			case "key", "model", "day":
+				q.GroupBy = append(q.GroupBy, f)
+			default:
+				herr = &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "group_by",
+					Msg: "unknown group_by " + quote(f) + ": use a comma-separated list of key, model and day"}
+			}
+		}
+	}
+	if herr != nil {
+		g.met.GatewayError("admin", herr.Code)
+		writeError(ctx, provider.FormatOpenAI, herr)
+		return
+	}
+	rows, err := g.logStore.Usage(context.Background(), q)
+	if err != nil {
+		g.telemetryError(ctx, err)
+		return
+	}
+	if rows == nil {
+		rows = []telemetry.UsageRow{}
+	}
+	g.adminJSON(ctx, 200, map[string]any{"data": rows})
+}
+
+// timeRange reads since and until (RFC 3339, or a Unix time in seconds).
+func timeRange(args *fasthttp.Args) (since, until time.Time, herr *HTTPError) {
+	parse := func(name string) (time.Time, *HTTPError) {
+		s := string(args.Peek(name))
+		if s == "" {
+			return time.Time{}, nil
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.Unix(n, 0), nil
+		}
+		return time.Time{}, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: name,
+			Msg: name + " must be an RFC 3339 time (2026-01-02T15:04:05Z) or Unix seconds"}
+	}
+	if since, herr = parse("since"); herr != nil {
+		return
+	}
+	if until, herr = parse("until"); herr != nil {
+		return
+	}
+	if !since.IsZero() && !until.IsZero() && until.Before(since) {
+		herr = &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "until", Msg: "until is before since"}
+	}
+	return
+}
+
+func (g *Gateway) telemetryError(ctx *fasthttp.RequestCtx, err error) {
+	var qe *telemetry.QueryError
+	var e *HTTPError
+	if errors.As(err, &qe) {
+		e = &HTTPError{Status: 400, Code: CodeInvalidRequest, Msg: qe.Error()}
+	} else {
+		g.log.LogAttrs(context.Background(), slog.LevelError, "log query failed",
+			slog.String("path", string(ctx.Path())), slog.String("error", err.Error()))
+		e = &HTTPError{Status: 503, Code: CodeOverloaded, Msg: "the log store did not answer; the error was logged, retry"}
+	}
+	g.met.GatewayError("admin", e.Code)
+	writeError(ctx, provider.FormatOpenAI, e)
+}
