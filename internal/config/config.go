@@ -128,6 +128,12 @@ type Passthrough struct {
 	// Provider receives /v1/* paths Sluice has no route of its own for.
 	// Default: the first provider of kind openai. It must be of kind openai.
 	Provider string `yaml:"provider"`
+	// AllowUnchecked, when guardrails are configured, lets through the
+	// passthrough paths known to carry model text that guardrails cannot
+	// check (stored responses and chat completions, batches, threads,
+	// conversations, file contents, Anthropic message batches). Default
+	// false: with guardrails on, those paths are refused.
+	AllowUnchecked bool `yaml:"allow_unchecked"`
 }
 
 // Provider is one upstream API endpoint and its credentials.

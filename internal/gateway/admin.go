@@ -64,8 +64,11 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	}
 	rest := strings.TrimPrefix(path, adminPrefix)
 	method := string(ctx.Method())
-	if (rest == "logs" || rest == "usage") && method == "GET" {
+	if rest == "logs" || rest == "usage" {
 		switch {
+		case method != "GET":
+			ctx.Response.Header.Set("Allow", "GET")
+			writeError(ctx, provider.FormatOpenAI, errorf(405, CodeMethodNotAllowed, path+" takes GET"))
 		case g.logStore == nil:
 			writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
 				"request logging is off on this gateway (telemetry.enabled: false); enable it to query logs and usage"))

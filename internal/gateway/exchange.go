@@ -58,15 +58,17 @@ type exchange struct {
 	retryAfter ratelimit.Decision // the refusal, for Retry-After
 
 	// Guardrails (guard.go).
-	gpol     *guard.Policy   // the request's policy; nil: none
-	gbuf     []byte          // redacted body
-	verdicts []guard.Verdict // every verdict, input and output
-	gs       *guard.Stream   // output scanner of a relayed stream
+	gpol      *guard.Policy   // the request's policy; nil: none
+	gbuf      []byte          // redacted body
+	verdicts  []guard.Verdict // every verdict, input and output
+	gs        *guard.Stream   // output scanner of a relayed stream
+	gsCounted bool            // the scanner's verdicts were collected
 
 	// Request logging (telemetry.go); filled only when it is on.
 	rec      telemetry.Record
 	remote   net.Addr
 	ua       []byte
+	path     []byte // passthrough and refusals: the client's path
 	endUser  []byte
 	bodyLen  int
 	logReq   []byte
@@ -246,7 +248,7 @@ func (x *exchange) reset() {
 	x.upWait, x.ttft = 0, 0
 	x.gpol = nil
 	x.remote, x.bodyLen, x.fallback = nil, 0, false
-	x.ua, x.endUser = x.ua[:0], x.endUser[:0]
+	x.ua, x.endUser, x.path = x.ua[:0], x.endUser[:0], x.path[:0]
 	if cap(x.logReq) > 64<<10 || cap(x.logResp) > 64<<10 {
 		x.logReq, x.logResp = nil, nil
 	}
@@ -259,6 +261,7 @@ func (x *exchange) reset() {
 		x.gs.Release()
 		x.gs = nil
 	}
+	x.gsCounted = false
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false

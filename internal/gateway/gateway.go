@@ -226,9 +226,9 @@ func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *model {
 		return t
 	}
 	if len(old) >= maxDynamicTargets {
-		// Not cached. The model string is only used while the request
-		// lasts, so it may point into the body.
-		return g.singleModel(up, name, g.otherMetrics(up.Name()), g.met.ForModel("other"))
+		// Not cached. The name is cloned: it points into the request
+		// body, and the request's log record outlives the request.
+		return g.singleModel(up, strings.Clone(name), g.otherMetrics(up.Name()), g.met.ForModel("other"))
 	}
 	name = strings.Clone(name) // the caller's string points into the request body
 	t := g.singleModel(up, name, g.met.ForTarget(name, up.Name()), g.met.ForModel(name))

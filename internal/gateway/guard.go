@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/guard"
+	"github.com/sluice-gw/sluice/internal/provider"
 )
 
 // guards selects the guardrail policy of each request: the model's sets,
@@ -108,6 +109,31 @@ func (gs *guards) policy(names []string) (*guard.Policy, error) {
 	return p, nil
 }
 
+// providerSets returns the sets for a "provider/model" name, which has no
+// model entry: guardrails.default when set, else every set of the models
+// that have a target at that provider, so that naming the provider
+// directly is no way around a model's guardrails.
+func (gs *guards) providerSets(cfg *config.Config, provider string) []string {
+	if len(gs.defaults) > 0 {
+		return gs.defaults
+	}
+	var out []string
+	for i := range cfg.Models {
+		m := &cfg.Models[i]
+		for _, t := range m.Targets {
+			if t.Provider == provider {
+				for _, n := range m.Guardrails {
+					if !contains(out, n) {
+						out = append(out, n)
+					}
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
 // modelSets returns the sets a model applies when the key names none.
 func (gs *guards) modelSets(m *config.Model) []string {
 	if m != nil && len(m.Guardrails) > 0 {
@@ -120,16 +146,30 @@ func (gs *guards) modelSets(m *config.Model) []string {
 // names sets of its own.
 func (x *exchange) guardPolicy(m *model) (*guard.Policy, *HTTPError) {
 	gs := x.g.guards
-	if gs == nil {
-		return nil, nil
-	}
 	if x.pol == nil || len(x.pol.Guardrails) == 0 {
+		if gs == nil {
+			return nil, nil
+		}
 		return m.guard, nil
 	}
+	if gs == nil {
+		// The key asks for guardrails and there are none: fail closed.
+		return nil, &HTTPError{Status: 500, Code: CodeInternal,
+			Msg: "this key names guardrail sets (" + strings.Join(x.pol.Guardrails, ", ") +
+				") but this gateway has none configured; ask the operator to fix the key's guardrails"}
+	}
+	// The model's sets that keys may not override come first: when two
+	// sets hold a rule of the same name, the first one's rule is kept, so
+	// a key's set can never weaken a mandatory rule by reusing its name.
 	var arr [8]string
-	names := append(arr[:0], x.pol.Guardrails...)
+	names := arr[:0]
 	for _, n := range m.guardSets {
-		if !gs.overridable[n] && !contains(names, n) {
+		if !gs.overridable[n] {
+			names = append(names, n)
+		}
+	}
+	for _, n := range x.pol.Guardrails {
+		if !contains(names, n) {
 			names = append(names, n)
 		}
 	}
@@ -183,6 +223,17 @@ func (x *exchange) checkOutput(body []byte) ([]byte, *HTTPError) {
 	out, v, err := x.gpol.CheckResponse(x.format, x.op, body, x.gbuf[:0], x.verdicts)
 	x.verdicts = v
 	x.countVerdicts(n)
+	var ve *guard.Violation
+	if err != nil && !errors.As(err, &ve) {
+		// Not a JSON object in the route's format: the upstream's fault.
+		name := ""
+		if x.up != nil {
+			name = x.up.Name()
+		}
+		x.g.met.UpstreamError(name, provider.KindMalformed)
+		return nil, &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
+			Msg: "provider " + name + " sent a reply that is not valid JSON in the route's format; guardrails cannot check it, so it was withheld"}
+	}
 	if err != nil {
 		return nil, guardError(err, "reply")
 	}

@@ -21,6 +21,7 @@ auth:
   keys:
     - {key: sk-plain, id: plain}
     - {key: sk-lax, id: lax, guardrails: [lax]}
+    - {key: sk-lenient, id: lenient, guardrails: [lenient]}
 guardrails:
   scan_limit: ${SCAN_LIMIT:-1MiB}
   sets:
@@ -33,6 +34,9 @@ guardrails:
       overridable: true
       rules:
         - {name: codename, kind: keywords, words: [bluebird, "night owl"], action: block}
+    - name: lenient
+      rules:
+        - {name: ssn, kind: ssn, action: flag}
     - name: lax
       rules:
         - {name: ticket, kind: regex, pattern: 'TICK-[0-9]{4}', max_len: 9, action: flag, scope: input}
@@ -47,6 +51,7 @@ models:
   - {name: open, targets: [{provider: openai}]}
   - {name: split, guardrails: [pii], targets: [{provider: split}]}
   - {name: split-anthropic, guardrails: [pii], targets: [{provider: split-anthropic}]}
+  - {name: split-open, targets: [{provider: split}]}
 `
 
 func userMsg(model, text string) string {
@@ -137,6 +142,32 @@ func TestGuardrailsInput(t *testing.T) {
 		resp, got = s.post(t, "/v1/chat/completions", userMsg("gpt-4o-mini", "ssn 123-45-6789"), bearer("sk-lax"))
 		if resp.StatusCode != 400 || !strings.Contains(got, "ssn") {
 			t.Errorf("lax key with an ssn: status %d: %s", resp.StatusCode, got)
+		}
+	})
+	t.Run("a key's rule of the same name cannot weaken a mandatory one", func(t *testing.T) {
+		resp, got := s.post(t, "/v1/chat/completions", userMsg("gpt-4o-mini", "ssn 123-45-6789"), bearer("sk-lenient"))
+		if resp.StatusCode != 400 || !strings.Contains(got, "ssn") {
+			t.Errorf("status %d: %s", resp.StatusCode, got)
+		}
+	})
+	t.Run("provider/model names get the provider's models' sets", func(t *testing.T) {
+		resp, got := s.post(t, "/v1/chat/completions", userMsg("openai/gpt-4o-mini", "ssn 123-45-6789"), key)
+		if resp.StatusCode != 400 || !strings.Contains(got, "guardrail_violation") {
+			t.Errorf("status %d: %s", resp.StatusCode, got)
+		}
+	})
+	t.Run("passthrough paths with stored model text are refused", func(t *testing.T) {
+		for _, p := range []string{"/v1/responses/resp_123", "/v1/chat/completions/chatcmpl-1", "/v1/messages/batches"} {
+			req, _ := http.NewRequest("GET", s.url+p, nil)
+			req.Header.Set("Authorization", "Bearer sk-plain")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 400 {
+				t.Errorf("GET %s: status %d, want 400", p, resp.StatusCode)
+			}
 		}
 	})
 	if v := scrape(t, s, `sluice_guardrail_verdicts_total{action="block",rule="ssn",scope="input"}`); v < 3 {
@@ -292,6 +323,20 @@ func TestGuardrailsStreamBlock(t *testing.T) {
 	}
 }
 
+func TestGuardrailsUnreadableReply(t *testing.T) {
+	// A 200 reply that is not JSON cannot be checked: 502, not passed on.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html>proxy says hi jane@example.com</html>")
+	}))
+	t.Cleanup(up.Close)
+	s := newStackYAML(t, map[string]string{"SPLIT": up.URL}, guardConfig)
+	resp, body := s.post(t, "/v1/chat/completions", `{"model":"split","messages":[{"role":"user","content":"hi"}]}`, bearer("sk-plain"))
+	if resp.StatusCode != 502 || !strings.Contains(body, "upstream_unreachable") || strings.Contains(body, "jane") {
+		t.Errorf("status %d: %s", resp.StatusCode, body)
+	}
+}
+
 func TestGuardrailsStreamCutWithHeldMatch(t *testing.T) {
 	// The upstream ends the stream (no finish_reason, no [DONE]) while the
 	// match is still held back: the end of the reply is scanned, the match
@@ -310,5 +355,27 @@ func TestGuardrailsStreamCutWithHeldMatch(t *testing.T) {
 	got, errEv := streamText(t, body)
 	if !errEv || !strings.Contains(body, "guardrail_violation") || strings.Contains(body, "bluebird") || strings.Contains(got, "blue") {
 		t.Errorf("text %q, error event %v:\n%s", got, errEv, body)
+	}
+}
+
+func TestStreamLastEventWithoutBlankLine(t *testing.T) {
+	// An upstream that ends with "data: [DONE]\n" (no blank line): the
+	// event is relayed once, completed, with and without output guardrails.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hello\"},\"finish_reason\":null}]}\n\n")
+		fmt.Fprint(w, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+		fmt.Fprint(w, "data: [DONE]\n")
+	}))
+	t.Cleanup(up.Close)
+	s := newStackYAML(t, map[string]string{"SPLIT": up.URL}, guardConfig)
+	for _, model := range []string{"split", "split-open"} {
+		resp, body := s.post(t, "/v1/chat/completions", `{"model":"`+model+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`, bearer("sk-plain"))
+		if resp.StatusCode != 200 || strings.Count(body, "data: [DONE]") != 1 || !strings.HasSuffix(body, "data: [DONE]\n\n") {
+			t.Errorf("%s: status %d:\n%q", model, resp.StatusCode, body)
+		}
+		if got, errEv := streamText(t, body); got != "hello" || errEv {
+			t.Errorf("%s: text %q, error event %v", model, got, errEv)
+		}
 	}
 }

@@ -53,7 +53,9 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			if !bytes.Equal(ctx.Method(), strPOST) {
 				g.setRequestID(ctx)
 				ctx.Response.Header.Set("Allow", "POST")
-				writeError(ctx, r.format, errorf(405, CodeMethodNotAllowed, r.path+" takes POST"))
+				e := errorf(405, CodeMethodNotAllowed, r.path+" takes POST")
+				writeError(ctx, r.format, e)
+				g.recordRefusal(ctx, r.path, r.format, e)
 				return
 			}
 			g.serveModel(ctx, r)
@@ -107,6 +109,7 @@ func (g *Gateway) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	}
 	g.met.GatewayError("transport", e.Code)
 	writeError(ctx, f, e)
+	g.recordRefusal(ctx, string(ctx.Path()), f, e)
 }
 
 func (g *Gateway) maxBody() int {

@@ -259,6 +259,25 @@ func (x *exchange) bufferStreamedReply() error {
 	return nil
 }
 
+// uncheckedPrefixes are passthrough paths that store or return model text
+// (prompts or replies) outside the model routes, so guardrails cannot see
+// it: fetching a stored response would return what a redaction hid.
+var uncheckedPrefixes = [][]byte{
+	[]byte("/v1/responses/"), []byte("/v1/chat/completions/"), []byte("/v1/completions/"),
+	[]byte("/v1/messages/batches"), []byte("/v1/batches"), []byte("/v1/threads"),
+	[]byte("/v1/conversations"), []byte("/v1/files"), []byte("/v1/assistants"),
+	[]byte("/v1/realtime"), []byte("/v1/vector_stores"), []byte("/v1/uploads"),
+}
+
+func uncheckedText(path []byte) bool {
+	for _, p := range uncheckedPrefixes {
+		if bytes.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // servePassthrough sends a /v1/* path Sluice has no route for to the
 // passthrough provider as is, relaying the reply as it comes.
 func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
@@ -295,7 +314,14 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		x.fail(ctx, errorf(400, CodeInvalidRequest, "the request path must not contain dot segments (. or ..); send a normalized path"))
 		return
 	}
+	if g.guards != nil && !g.cfg.Passthrough.AllowUnchecked && uncheckedText(raw) {
+		x.fail(ctx, &HTTPError{Status: 400, Code: CodeGuardrailViolation,
+			Msg: "guardrails are on and " + quote(string(ctx.Path())) + " carries model text they cannot check; " +
+				"use the model routes, or ask the operator to set passthrough.allow_unchecked"})
+		return
+	}
 	x.raw = true
+	x.attempts = 1
 	req := &x.upReq
 	x.up.Prepare(req, ctx.Method(), raw[3:], ctx.URI().QueryString(), &ctx.Request.Header)
 	req.Header.SetBytesV("X-Request-Id", x.reqID)

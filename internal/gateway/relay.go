@@ -214,13 +214,12 @@ func (x *exchange) fill() {
 			// Only the blank line is missing (a last "data: [DONE]\n"):
 			// the event is whole. Relay it, completed.
 			if !x.event(&ev) {
-				if x.gs != nil {
-					ev.Raw = append(ev.Raw, '\n')
-				} else {
-					x.out = append(x.out, ev.Raw...)
-					x.out = append(x.out, '\n')
-				}
+				// ev.Raw's capacity is its length: the append copies.
+				ev.Raw = append(ev.Raw, '\n')
 				x.relayEvent(&ev)
+				if x.done {
+					return
+				}
 			}
 			continue
 		}
@@ -265,6 +264,18 @@ func (x *exchange) event(ev *sse.Event) (hide bool) {
 	return usageOnly && x.hideUsage
 }
 
+// collectStreamVerdicts adds the stream scanner's verdicts to the
+// exchange's and the metrics, once.
+func (x *exchange) collectStreamVerdicts() {
+	if x.gs == nil || x.gsCounted {
+		return
+	}
+	x.gsCounted = true
+	n := len(x.verdicts)
+	x.verdicts = x.gs.Verdicts(x.verdicts[:n])
+	x.countVerdicts(n)
+}
+
 // relayEvent appends an event the client is to see: as it came, or as the
 // output guardrails rewrite it. A block ends the stream with the format's
 // error event and stops the upstream.
@@ -281,6 +292,7 @@ func (x *exchange) relayEvent(ev *sse.Event) {
 	}
 	x.verdicts = x.gs.Verdicts(x.verdicts[:n])
 	x.countVerdicts(n)
+	x.gsCounted = true
 	e := guardError(err, "reply")
 	e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(violatedRule(err))
 	x.errCode = e.Code
@@ -314,16 +326,14 @@ func (x *exchange) fillRaw() {
 // that did not reach its terminal event gets the format's error event.
 func (x *exchange) end(err error) {
 	x.done = true
-	if x.gs != nil {
+	if x.gs != nil && !x.gsCounted {
 		var gerr error
 		if x.cancelReason() != reasonClientGone {
 			// Text still held back is scanned as the end of the reply.
 			x.out = x.gs.Finish(x.out)
 			gerr = x.gs.Err()
 		}
-		n := len(x.verdicts)
-		x.verdicts = x.gs.Verdicts(x.verdicts[:n])
-		x.countVerdicts(n)
+		x.collectStreamVerdicts()
 		if gerr != nil {
 			e := guardError(gerr, "reply")
 			e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(violatedRule(gerr))
@@ -388,6 +398,7 @@ func (x *exchange) closeRelay() {
 		// fasthttp dropped the response before relaying it all.
 		x.status = 499
 	}
+	x.collectStreamVerdicts() // a client that left: what was redacted so far
 	if bs != nil {
 		x.upResp.CloseBodyStream() //nolint:errcheck // releases or closes the upstream connection
 	}

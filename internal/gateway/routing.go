@@ -185,8 +185,8 @@ func (g *Gateway) singleModel(up *provider.Upstream, name string, tm *metrics.Ta
 	t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
 	m := &model{name: name, met: mm, retry: g.retryPolicy(nil)}
 	if g.guards != nil {
-		// Checked at start-up: the default sets exist.
-		m.guardSets = g.guards.defaults
+		// Checked at start-up: every set named in the config exists.
+		m.guardSets = g.guards.providerSets(g.cfg, up.Name())
 		m.guard, _ = g.guards.policy(m.guardSets)
 	}
 	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{}}

@@ -38,19 +38,45 @@ func parseLogBodies(s string) logBodies {
 	return logNone
 }
 
+// adminQueryTimeout bounds one log or usage query, so an admin call does
+// not hang on an unreachable database.
+const adminQueryTimeout = 30 * time.Second
+
 // LogStore answers the admin API's log and usage queries.
 type LogStore interface {
 	Logs(ctx context.Context, q telemetry.LogQuery) (telemetry.LogPage, error)
 	Usage(ctx context.Context, q telemetry.UsageQuery) ([]telemetry.UsageRow, error)
 }
 
-// noteClient keeps the client's address and agent for the record.
+// noteClient keeps the client's address and agent (and, off the model
+// routes, the path) for the record.
 func (x *exchange) noteClient(ctx *fasthttp.RequestCtx) {
 	if x.g.tel == nil {
 		return
 	}
 	x.remote = ctx.RemoteAddr()
 	x.ua = append(x.ua[:0], ctx.UserAgent()...)
+	if x.ep == nil {
+		x.path = append(x.path[:0], ctx.Path()...)
+	}
+}
+
+// recordRefusal logs a request answered before any exchange existed (the
+// transport's errors, a wrong method on a model route).
+func (g *Gateway) recordRefusal(ctx *fasthttp.RequestCtx, route string, f provider.Format, e *HTTPError) {
+	if g.tel == nil {
+		return
+	}
+	// A pooled exchange for its buffers only: not in flight, no metrics
+	// (the caller counted the error).
+	x := exchangePool.Get().(*exchange)
+	x.g, x.start, x.format = g, ctx.Time(), f
+	x.reqID = append(x.reqID, ctx.Response.Header.PeekBytes(strXRequestID)...)
+	x.noteClient(ctx)
+	x.path = append(x.path[:0], route...)
+	x.status, x.errCode = e.Status, e.Code
+	x.record(time.Since(x.start))
+	x.release()
 }
 
 // noteBody keeps the end user and the body size for the record.
@@ -81,7 +107,7 @@ func (x *exchange) record(dur time.Duration) {
 		Time:         x.start.UTC(),
 		EndUser:      string(x.endUser),
 		UserAgent:    string(x.ua),
-		Route:        x.routeName(),
+		Route:        x.routeName(), // passthrough: the path, below
 		Model:        string(x.model),
 		Stream:       x.stream,
 		Status:       x.status,
@@ -98,6 +124,9 @@ func (x *exchange) record(dur time.Duration) {
 	}
 	if x.format != 0 {
 		r.Format = x.format.String()
+	}
+	if x.ep == nil && len(x.path) > 0 {
+		r.Route = string(x.path)
 	}
 	if x.remote != nil {
 		r.ClientIP = hostOf(x.remote.String())
@@ -185,7 +214,9 @@ func (g *Gateway) adminLogs(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, provider.FormatOpenAI, herr)
 		return
 	}
-	page, err := g.logStore.Logs(context.Background(), q)
+	qctx, cancel := context.WithTimeout(context.Background(), adminQueryTimeout)
+	defer cancel()
+	page, err := g.logStore.Logs(qctx, q)
 	if err != nil {
 		g.telemetryError(ctx, err)
 		return
@@ -218,7 +249,9 @@ func (g *Gateway) adminUsage(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, provider.FormatOpenAI, herr)
 		return
 	}
-	rows, err := g.logStore.Usage(context.Background(), q)
+	qctx, cancel := context.WithTimeout(context.Background(), adminQueryTimeout)
+	defer cancel()
+	rows, err := g.logStore.Usage(qctx, q)
 	if err != nil {
 		g.telemetryError(ctx, err)
 		return
@@ -232,7 +265,9 @@ func (g *Gateway) adminUsage(ctx *fasthttp.RequestCtx) {
 // timeRange reads since and until (RFC 3339, or a Unix time in seconds).
 func timeRange(args *fasthttp.Args) (since, until time.Time, herr *HTTPError) {
 	parse := func(name string) (time.Time, *HTTPError) {
-		s := string(args.Peek(name))
+		// A '+' of a time zone offset arrives as a space unless the client
+		// escaped it.
+		s := strings.ReplaceAll(string(args.Peek(name)), " ", "+")
 		if s == "" {
 			return time.Time{}, nil
 		}
@@ -261,7 +296,7 @@ func (g *Gateway) telemetryError(ctx *fasthttp.RequestCtx, err error) {
 	var qe *telemetry.QueryError
 	var e *HTTPError
 	if errors.As(err, &qe) {
-		e = &HTTPError{Status: 400, Code: CodeInvalidRequest, Msg: qe.Error()}
+		e = &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: qe.Param, Msg: qe.Error()}
 	} else {
 		g.log.LogAttrs(context.Background(), slog.LevelError, "log query failed",
 			slog.String("path", string(ctx.Path())), slog.String("error", err.Error()))

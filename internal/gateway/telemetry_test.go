@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -86,6 +87,21 @@ func TestRequestLogs(t *testing.T) {
 	if len(rows) != 4 {
 		t.Fatalf("%d rows, want 4: %+v", len(rows), rows)
 	}
+	defer func() {
+		// Refusals before any exchange are logged too: a wrong method on
+		// a model route, a body over the limit.
+		req, _ := http.NewRequest("GET", s.url+"/v1/chat/completions", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Header.Get("x-request-id")
+		got := waitLogs(t, s, "request_id="+id, 1)
+		if len(got) != 1 || got[0].Status != 405 || got[0].Route != "/v1/chat/completions" {
+			t.Errorf("405 row: %+v", got)
+		}
+	}()
 	by := map[string]logRow{}
 	for _, r := range rows {
 		by[r.RequestID] = r
