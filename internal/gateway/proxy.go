@@ -157,12 +157,8 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 func (x *exchange) do() *provider.UpstreamError {
 	to := x.up.Timeouts()
 	now := time.Now()
-	first := to.FirstByte
-	if to.Total < first {
-		first = to.Total
-	}
 	x.upResp.StreamBody = x.stream || x.raw
-	err := x.up.Do(&x.upReq, &x.upResp, now.Add(first))
+	err := x.up.Do(&x.upReq, &x.upResp)
 	x.upWait += time.Since(now)
 	x.totalDeadline = now.Add(to.Total)
 	if err != nil {

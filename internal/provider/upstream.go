@@ -123,8 +123,8 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		// connection closed before any reply byte is retried once on a fresh
 		// one instead of failing with 502.
 		RetryIfErr: retryStaleConn,
-		// Deadlines are set per request (DoDeadline) and per read
-		// (deadlineConn); fasthttp's fixed timeouts stay off.
+		// Deadlines are armed by the connections (deadlineConn), coarsely;
+		// fasthttp's own timeouts stay off.
 		MaxIdleConnDuration:           90 * time.Second,
 		MaxResponseBodySize:           MaxResponseBody,
 		DisablePathNormalizing:        true,
@@ -165,13 +165,17 @@ func (up *Upstream) dialer(p *config.Provider, isTLS bool, tlsCfg *tls.Config) (
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	idle, connect := up.timeouts.Idle, up.timeouts.Connect
+	first := up.timeouts.FirstByte
+	if t := up.timeouts.Total; t > 0 && (first <= 0 || t < first) {
+		first = t
+	}
 	return func(addr string) (net.Conn, error) {
 		c, err := inner(addr)
 		if err != nil {
 			return nil, &ConnectError{Err: err}
 		}
 		if tlsCfg == nil {
-			return &deadlineConn{Conn: c, idle: idle}, nil
+			return &deadlineConn{Conn: c, first: first, idle: idle}, nil
 		}
 		// The TLS handshake happens here, under the connect timeout, so that
 		// (a) an upstream that never completes it fails as a connect error
@@ -186,7 +190,7 @@ func (up *Upstream) dialer(p *config.Provider, isTLS bool, tlsCfg *tls.Config) (
 			return nil, &ConnectError{Err: fmt.Errorf("tls handshake: %w", err)}
 		}
 		_ = c.SetDeadline(time.Time{})
-		return &tlsDeadlineConn{deadlineConn{Conn: tc, idle: idle}}, nil
+		return &tlsDeadlineConn{deadlineConn{Conn: tc, first: first, idle: idle}}, nil
 	}, nil
 }
 
@@ -322,11 +326,12 @@ func (up *Upstream) authorize(req *fasthttp.Request) int {
 
 // Do sends req and reads the reply headers (and the body unless
 // resp.StreamBody is set). Dialing and the TLS handshake are bounded by the
-// connect timeout; deadline (the first-byte deadline) bounds sending and the
-// reply headers; once reply bytes flow, each read has the idle timeout.
-// Callers enforce the total timeout on streamed bodies themselves.
-func (up *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
-	err := up.client.DoDeadline(req, resp, deadline)
+// connect timeout; the first-byte timeout (bounded by the total timeout)
+// bounds sending and the wait for reply bytes; once they flow, each read
+// has the idle timeout (deadlineConn). Callers enforce the total timeout
+// on streamed bodies themselves.
+func (up *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response) error {
+	err := up.client.Do(req, resp)
 	if err != nil {
 		return classify(err)
 	}
