@@ -57,6 +57,9 @@ type Config struct {
 	Guardrails Guardrails `yaml:"guardrails"`
 	// Telemetry configures request logging. Zero value: off.
 	Telemetry Telemetry `yaml:"telemetry"`
+	// Tracing exports OpenTelemetry spans of sampled requests. Zero value:
+	// off.
+	Tracing Tracing `yaml:"tracing"`
 }
 
 // Server configures the data-plane listener. Zero values mean the defaults

@@ -38,6 +38,7 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	applyLimitsDefaults(c)
 	applyGuardDefaults(&c.Guardrails)
 	applyTelemetryDefaults(c)
+	applyTracingDefaults(&c.Tracing)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]

@@ -98,3 +98,20 @@ func TestTelemetryConfig(t *testing.T) {
 		t.Errorf("telemetry defaults: %+v", tm)
 	}
 }
+
+func TestTracingConfig(t *testing.T) {
+	checkProblems(t, problems(t, minimal+"tracing:\n  endpoint: localhost:4318\n  sample_ratio: 2\n", nil), []string{
+		`10:13: tracing.endpoint: invalid URL "localhost:4318": want the http(s) URL of an OTLP/HTTP traces endpoint, such as http://127.0.0.1:4318/v1/traces`,
+		`11:17: tracing.sample_ratio: must be between 0 and 1, got 2`,
+	})
+	c, err := Parse("t.yaml", []byte(minimal+"tracing:\n  endpoint: http://127.0.0.1:4318/v1/traces\n  headers: {x-api-key: s3cret}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := c.Tracing; tr.SampleRatio == nil || *tr.SampleRatio != DefaultSampleRatio || tr.ServiceName != "sluice" || tr.Headers["x-api-key"].Reveal() != "s3cret" {
+		t.Errorf("tracing: %+v", tr)
+	}
+	if c, err := Parse("t.yaml", []byte(minimal), nil); err != nil || c.Tracing.SampleRatio != nil {
+		t.Errorf("tracing is on without an endpoint: %+v %v", c.Tracing, err)
+	}
+}

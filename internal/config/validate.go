@@ -153,6 +153,7 @@ func (v *validator) validate(c *Config) {
 	v.pricing(c.Pricing)
 	v.guardrails(c)
 	v.telemetry(&c.Telemetry, &c.Storage)
+	v.tracing(&c.Tracing)
 }
 
 func (v *validator) server(s *Server) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -137,17 +138,33 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 	case !g.ready.Load():
 		ctx.SetStatusCode(503)
 		ctx.SetBodyString(`{"status":"starting"}`)
-	case g.keys != nil && !g.keys.Ready():
-		// The key store has not loaded once yet (PostgreSQL down at start):
-		// only static keys would work.
-		ctx.SetStatusCode(503)
-		ctx.SetBodyString(`{"status":"starting","detail":"key store not loaded yet"}`)
-	case g.tel != nil && (g.tel.Status().Spooling || !g.tel.Status().SinkUp):
-		// Still ready: records are kept in the disk spool and replayed
-		// when the log database is back.
-		ctx.SetBodyString(`{"status":"ready","detail":"request log database unreachable: records are spooled to disk and replayed when it is back"}`)
 	default:
-		ctx.SetBodyString(`{"status":"ready"}`)
+		var detail []string
+		status := "ready"
+		if g.keys != nil && !g.keys.Ready() {
+			// The key store has not loaded once yet (PostgreSQL down at
+			// start): only static keys would work.
+			status = "starting"
+			detail = append(detail, "key store not loaded yet")
+		}
+		if g.tel != nil {
+			if st := g.tel.Status(); st.Spooling || !st.SinkUp {
+				// Not a reason to take no traffic: records are kept in the
+				// disk spool and replayed when the log database is back.
+				detail = append(detail, "request log database unreachable: records are spooled to disk and replayed when it is back")
+			}
+		}
+		if status != "ready" {
+			ctx.SetStatusCode(503)
+		}
+		b := append(make([]byte, 0, 160), `{"status":"`...)
+		b = append(b, status...)
+		b = append(b, '"')
+		if len(detail) > 0 {
+			b = append(b, `,"detail":`...)
+			b = provider.AppendJSONString(b, strings.Join(detail, "; "))
+		}
+		ctx.SetBody(append(b, '}'))
 	}
 }
 
