@@ -141,6 +141,20 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		}()
 		deps.Limits = lim
 	}
+	if cfg.Tracing.Endpoint != "" {
+		tr, err := openTracing(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := tr.Shutdown(tctx); err != nil {
+				log.Warn("tracing: flushing spans on shutdown", slog.String("error", err.Error()))
+			}
+		}()
+		deps.Tracer = tr
+	}
 	if cfg.Telemetry.Enabled {
 		tel, sink, closeTel, err := openTelemetry(ctx, cfg, log, deps.Metrics.Prometheus())
 		if err != nil {

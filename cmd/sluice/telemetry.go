@@ -11,7 +11,29 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/telemetry"
+	"github.com/sluice-gw/sluice/internal/tracing"
 )
+
+// openTracing starts the OTLP span exporter of cfg.Tracing.
+func openTracing(cfg *config.Config, log *slog.Logger) (*tracing.Tracer, error) {
+	tc := cfg.Tracing
+	headers := make(map[string]string, len(tc.Headers))
+	for k, v := range tc.Headers {
+		headers[k] = v.Reveal()
+	}
+	tr, err := tracing.New(tracing.Config{
+		Endpoint:    tc.Endpoint,
+		SampleRatio: *tc.SampleRatio,
+		ServiceName: tc.ServiceName,
+		Headers:     headers,
+		Logger:      log.With(slog.String("component", "tracing")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	log.Info("tracing on", slog.String("endpoint", tc.Endpoint), slog.Float64("sample_ratio", *tc.SampleRatio))
+	return tr, nil
+}
 
 // openTelemetry opens the log sink (PostgreSQL when storage.postgres_url is
 // set, else SQLite in data_dir) and starts the pipeline. PostgreSQL may be

@@ -163,6 +163,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 	req.Reset()
 	keyIdx := tgt.up.Prepare(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), &ctx.Request.Header)
 	req.Header.SetBytesV("X-Request-Id", x.reqID)
+	x.propagate(req)
 	if fields.Edits(tgt.model, inject) {
 		x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
 		req.SetBodyRaw(x.body)

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/route"
 	"github.com/sluice-gw/sluice/internal/sse"
 	"github.com/sluice-gw/sluice/internal/telemetry"
+	"github.com/sluice-gw/sluice/internal/tracing"
 )
 
 // exchange is the state of one client request from arrival to settlement.
@@ -74,6 +75,11 @@ type exchange struct {
 	logReq   []byte
 	logResp  []byte
 	fallback bool // served by a target other than the first tried
+
+	// Tracing (trace.go); set only for sampled requests.
+	traced         bool
+	tdec           tracing.Decision
+	upStart, upEnd time.Time // first upstream send; end of the last exchange
 
 	settled  bool // settle ran
 	relaying bool // the response body is this exchange; Close settles and releases
@@ -148,6 +154,9 @@ func (x *exchange) settle() {
 	}
 	if g.tel != nil {
 		x.record(dur)
+	}
+	if x.traced {
+		x.trace(dur)
 	}
 	if x.rt != nil {
 		x.rt.End()
@@ -248,6 +257,7 @@ func (x *exchange) reset() {
 	x.upWait, x.ttft = 0, 0
 	x.gpol = nil
 	x.remote, x.bodyLen, x.fallback = nil, 0, false
+	x.traced, x.tdec, x.upStart, x.upEnd = false, tracing.Decision{}, time.Time{}, time.Time{}
 	x.ua, x.endUser, x.path = x.ua[:0], x.endUser[:0], x.path[:0]
 	if cap(x.logReq) > 64<<10 || cap(x.logResp) > 64<<10 {
 		x.logReq, x.logResp = nil, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
 	"github.com/sluice-gw/sluice/internal/telemetry"
+	"github.com/sluice-gw/sluice/internal/tracing"
 )
 
 // Deps are the gateway's collaborators.
@@ -36,6 +37,8 @@ type Deps struct {
 	// Logs answers GET /admin/v1/logs and /admin/v1/usage. Nil: they
 	// answer 404.
 	Logs LogStore
+	// Tracer exports spans of sampled requests. Nil: no tracing.
+	Tracer *tracing.Tracer
 }
 
 // Gateway serves the client API. Build it with New; it is safe for
@@ -63,6 +66,7 @@ type Gateway struct {
 	budget route.Budget // retries across the gateway
 	guards *guards      // nil: no guardrails configured
 
+	tracer     *tracing.Tracer     // nil: no tracing
 	tel        *telemetry.Pipeline // nil: no request logging
 	logStore   LogStore
 	prices     *ratelimit.Prices
@@ -165,6 +169,7 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		}
 	}
 	g.logStore = d.Logs
+	g.tracer = d.Tracer
 	g.budget = route.Budget{Ratio: cfg.Routing.RetryBudget.Ratio, MinConcurrent: int64(cfg.Routing.RetryBudget.MinConcurrent)}
 	if err := g.buildModels(); err != nil {
 		return nil, err

@@ -47,6 +47,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
 	x.noteClient(ctx)
+	x.sample(ctx)
 	if g.draining.Load() {
 		ctx.SetConnectionClose()
 	}
@@ -158,8 +159,14 @@ func (x *exchange) do() *provider.UpstreamError {
 	to := x.up.Timeouts()
 	now := time.Now()
 	x.upResp.StreamBody = x.stream || x.raw
+	if x.traced && x.upStart.IsZero() {
+		x.upStart = now
+	}
 	err := x.up.Do(&x.upReq, &x.upResp)
 	x.upWait += time.Since(now)
+	if x.traced {
+		x.upEnd = time.Now()
+	}
 	x.totalDeadline = now.Add(to.Total)
 	if err != nil {
 		return provider.Classify(err)
@@ -282,6 +289,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	defer x.finish(ctx)
 	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
 	x.noteClient(ctx)
+	x.sample(ctx)
 	pol, herr := g.authenticate(ctx)
 	if herr != nil {
 		x.fail(ctx, herr)
@@ -321,6 +329,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	req := &x.upReq
 	x.up.Prepare(req, ctx.Method(), raw[3:], ctx.URI().QueryString(), &ctx.Request.Header)
 	req.Header.SetBytesV("X-Request-Id", x.reqID)
+	x.propagate(req)
 	req.SetBodyRaw(ctx.PostBody())
 	x.send(ctx)
 }

@@ -399,6 +399,9 @@ func (x *exchange) closeRelay() {
 		x.status = 499
 	}
 	x.collectStreamVerdicts() // a client that left: what was redacted so far
+	if x.traced {
+		x.upEnd = time.Now()
+	}
 	if bs != nil {
 		x.upResp.CloseBodyStream() //nolint:errcheck // releases or closes the upstream connection
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/mock"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/telemetry"
+	"github.com/sluice-gw/sluice/internal/tracing"
 )
 
 // stack is an in-process mock upstream and a gateway in front of it, both on
@@ -32,6 +33,7 @@ type stack struct {
 	logs *logBuffer
 	// adminOutput collects every admin API reply body, for secret checks.
 	adminOutput strings.Builder
+	tracer      *tracing.Tracer // set when the config has tracing.endpoint
 }
 
 // logBuffer collects everything the gateway logs (at debug level).
@@ -174,6 +176,14 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 		})
 		deps.Telemetry, deps.Logs = p, sink
 	}
+	var tracer *tracing.Tracer
+	if cfg.Tracing.Endpoint != "" {
+		if tracer, err = tracing.New(tracing.Config{Endpoint: cfg.Tracing.Endpoint, SampleRatio: *cfg.Tracing.SampleRatio, Logger: logger}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tracer.Shutdown(context.Background()) })
+		deps.Tracer = tracer
+	}
 	gw, err := gateway.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +201,7 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 			t.Errorf("gateway shutdown: %v", err)
 		}
 	})
-	return &stack{mock: m, gw: gw, srv: srv, url: "http://" + ln.Addr().String(), up: "http://" + mln.Addr().String(), logs: logs}
+	return &stack{mock: m, gw: gw, srv: srv, url: "http://" + ln.Addr().String(), up: "http://" + mln.Addr().String(), logs: logs, tracer: tracer}
 }
 
 // deadPort returns a loopback port nothing listens on.

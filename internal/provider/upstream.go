@@ -224,6 +224,9 @@ func tlsConfig(caFile, serverName string) (*tls.Config, error) {
 // Name is the provider's configured name.
 func (up *Upstream) Name() string { return up.name }
 
+// Addr is the upstream's host:port.
+func (up *Upstream) Addr() string { return up.client.Addr }
+
 // Format is the wire format the provider speaks.
 func (up *Upstream) Format() Format { return up.format }
 
