@@ -140,3 +140,48 @@ func BenchmarkStreamEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStreamPathological is the cost of one 4-byte delta event in
+// 64 KiB replies that keep candidates open or dense, with every builtin on
+// output: an unterminated PEM block (held until its END line, 8 KiB of
+// context), a long JWT, runs of digits, addresses and secret assignments
+// one after another. The cost per event stays bounded (scan credit, see
+// scanRate).
+func BenchmarkStreamPathological(b *testing.B) {
+	var all []Rule
+	for _, n := range detect.BuiltinNames() {
+		all = append(all, Rule{Name: n, Kind: n, Action: Redact, Scope: Output})
+	}
+	p := mustPolicy(b, all...)
+	long := func(head, unit string) string { return head + strings.Repeat(unit, (64<<10)/len(unit)) }
+	texts := []struct{ name, text string }{
+		{"pem", long("-----BEGIN RSA PRIVATE KEY-----\n", "MIIBOgIBAAJBAKj34GkxFhD9\n")},
+		{"jwt", long("eyJhbGciOiJIUzI1NiJ9.", "eyJzdWIiOiIx")},
+		{"digits", long("", "1234567890")},
+		{"emails", long("", "write to ann.lee@example.com or ")},
+		{"assign", long("", "password=hunter2 api_key: \"abc\" ")},
+	}
+	for _, tc := range texts {
+		var evs []sse.Event
+		for i := 0; i < len(tc.text); i += 4 {
+			d := []byte(openaiDelta(tc.text[i:min(i+4, len(tc.text))]))
+			evs = append(evs, sse.Event{Raw: sse.AppendData(nil, d), Data: d})
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			s := p.NewStream(provider.FormatOpenAI, provider.OpChat)
+			out := make([]byte, 0, 64<<10)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				out, _ = s.Event(out[:0], &evs[i])
+				if i++; i == len(evs) {
+					i = 0
+					out = s.Finish(out[:0])
+					s.Release()
+					s = p.NewStream(provider.FormatOpenAI, provider.OpChat)
+				}
+			}
+			s.Release()
+		})
+	}
+}

@@ -168,7 +168,7 @@ func redactFields(sc *scratch, rules []*crule, body, dst []byte, counts []int, n
 		if len(rules) == 0 {
 			continue
 		}
-		sc.hits = collect(rules, text, 0, 0, len(text), nil, sc.hits[:0], &sc.matches)
+		sc.hits = collect(rules, text, sc.hits[:0], &sc.matches)
 		if len(sc.hits) == 0 {
 			continue
 		}

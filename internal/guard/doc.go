@@ -68,15 +68,33 @@
 // reply's tool_use input is scanned value by value); a Responses
 // output_text part and function call arguments.
 //
-// Holdback: a channel holds back only the tail that could still become part
-// of a match: the policy's largest output holdback (a detector's
-// Finder.MaxLen, a regex rule's longest match plus 2 bytes of context), and
-// releases everything before it at once, in steps of at least 1/16 of the
-// holdback (each release rescans the held tail, so releasing on every token
-// would cost a holdback's scan per token; the steps keep it near a constant
-// per byte). Released text is re-emitted in an event of the same shape as
-// the one that brought the newest text (the string rewritten, every other
-// field kept). An event whose text is all held and that says nothing else
+// Holdback: a channel holds back only the tail that could still become
+// part of a match, and releases everything before it at once, on the event
+// that decides it. For a detector (builtin or keywords) that tail is its
+// pending tail (detect.Finder.Pending): nothing after a finished word, the
+// last word where it could still grow into an address or a key, a number
+// that could still grow into a card, an open PEM block up to its END line.
+// Typical replies streamed a token at a time lag by 2 to 4 bytes on
+// average (TestStreamRepliesLag), where a fixed holdback of MaxLen kept 256
+// bytes back for e-mail and, with secrets, a short reply until its end. A
+// regex rule keeps a fixed holdback of its longest match plus 2 bytes (its
+// max_len): Go's regexp cannot tell whether a tail could still match. The
+// released point never passes the start of a match that is not yet final,
+// nor splits a rune.
+//
+// Cost: each event scans, per detector, the new text with the pending tail
+// and the detector's left context (detect.Finder.LeftContext, one byte for
+// most), and takes that quiet window's Pending point when Find reports
+// nothing there; otherwise (a match near, a candidate open) it scans with
+// MaxLen bytes of context, which locality makes exact. Scans are paid for
+// with credit, 32 bytes per byte of text received with some saved for
+// bursts; a detector out of credit waits for more text, so a pathological
+// tail (an unterminated PEM block, a long digit run) costs O(1) per byte and
+// is held a little longer. Final matches are kept until released.
+//
+// Released text is re-emitted in an event of the same shape as the one
+// that brought the newest text (the string rewritten, every other field
+// kept). An event whose text is all held and that says nothing else
 // is dropped. Events without guarded text (role deltas, usage, pings,
 // message_start, ...) pass through unchanged, in order. When a channel ends
 // (a chunk with its choice's finish_reason, content_block_stop, a Responses
@@ -87,21 +105,22 @@
 // whole texts (*.done, response.completed) get them redacted as a buffered
 // reply would.
 //
-// Exactness: released text is whole runes, and the scan of a window finds
-// exactly the matches the buffered scan finds there: a detector's window
-// starts MaxLen bytes before the released point (detect's locality: the
-// outcome for a start s depends only on the text within MaxLen of s), and a
-// regex rule resumes where its previous search stopped, with the byte
-// before as context for ^, \b and \B. Matches that start before the release
-// point are final (their holdback covers them and the byte after them); a
-// redaction that would straddle it moves the point back to its start. So
-// the client gets the same text as CheckResponse would give, however the
-// reply is split into events. A match longer than its rule's holdback (a
-// regex rule's max_len set too small) may be missed in a stream.
+// Exactness: released text is whole runes, and a channel finds exactly the
+// matches the buffered scan finds: a detector decides a start only once no
+// continuation of the text can change it (Pending), from a window that
+// starts MaxLen bytes before it (detect's locality) or from a quiet window
+// (detect's LeftContext), and a regex rule resumes where its previous
+// search stopped, with the byte before as context for ^, \b and \B.
+// Matches that start before the release point are final; a redaction that
+// would straddle it moves the point back to its start. So the client gets
+// the same text as CheckResponse would give, however the reply is split
+// into events. A match longer than its rule's holdback (a regex rule's
+// max_len set too small) may be missed in a stream.
 //
 // A redacted match never reaches the client: its label goes out in its
-// place. A block match returns a *Violation before any byte of it is
-// released; the caller ends the stream with the format's error event.
+// place. A block match returns a *Violation as soon as it is final, before
+// any byte of it is released; the caller ends the stream with the format's
+// error event.
 //
 // # Failures and gaps
 //

@@ -31,8 +31,15 @@ type crule struct {
 	finder detect.Finder
 	regex  *regexRule
 	limit  int
-	hold   int // bytes a stream holds back for this rule: longest match plus context
-	ctx    int // bytes of released text a stream scan puts before new text
+	// Streams. A regex rule holds back hold bytes (its longest match plus
+	// context: Go's regexp cannot tell whether a tail could still match). A
+	// finder rule holds back only its pending tail (detect.Finder.Pending)
+	// and scans with ctx bytes of context; scanCap bounds a burst of its
+	// scans (see scanRate).
+	hold    int
+	ctx     int // bytes of released text a stream scan puts before new text
+	left    int // finder rules: detect.Finder.LeftContext, for clean text
+	scanCap int
 }
 
 // Engine holds the compiled rules of every set and builds policies from
@@ -181,10 +188,11 @@ func compileRule(r *Rule, fail func(field string, err error)) *crule {
 		unused("limit", r.Limit != 0)
 	}
 	if c.finder != nil {
-		c.hold = max(c.finder.MaxLen(), 2)
 		// detect's locality: the outcome for a start s depends on the text
 		// within MaxLen of s, so a window scan puts MaxLen bytes before s.
 		c.ctx = max(c.finder.MaxLen(), 1)
+		c.left = c.finder.LeftContext()
+		c.scanCap = scanBurst * c.ctx
 	}
 	if nerr > 0 {
 		return nil
@@ -232,8 +240,7 @@ type Policy struct {
 	in, out   []*crule // text rules of each scope, in configuration order
 	size      []*crule // max_chars and max_messages rules (input)
 	scanLimit int
-	hold      int // bytes a stream holds back: the largest hold of the output rules
-	step      int // least bytes a stream releases at once, but at a channel's end
+	hold      int // bytes a stream holds back for regex rules: the largest hold of them
 	keep      int // bytes of released text a stream keeps as left context
 
 	scratch sync.Pool // *scratch
@@ -253,18 +260,28 @@ func newPolicy(rules []*crule, scanLimit int) *Policy {
 		if r.scope&Output != 0 {
 			p.out = append(p.out, r)
 			p.hold = max(p.hold, r.hold)
-			p.keep = max(p.keep, r.ctx)
+			p.keep = max(p.keep, r.ctx, r.left)
 		}
 	}
-	p.step = max(1, p.hold/releaseStepDiv)
 	return p
 }
 
-// releaseStepDiv sets a stream's release step to 1/16 of its holdback. Each
-// release rescans the held tail, so releasing on every token would cost
-// O(holdback) per token; in steps of holdback/16 the scan costs a constant
-// per byte (about 17 scans), for a delay of at most 1/16 more.
-const releaseStepDiv = 16
+// A stream scans each finder rule's new text on every event, so that it
+// can release all but the pending tail at once. In clean text a scan reads
+// the rule's left context (one byte for most builtins, 47 for secrets, the
+// longest keyword for keywords) plus the pending tail and the new text;
+// when that window holds a match, or while a long candidate is open (an
+// unterminated PEM block), it reads the rule's ctx (MaxLen) bytes of
+// context, up to 8 KiB for secrets. The scans are paid for with credit:
+// scanRate bytes per byte of text received (what the fixed holdback,
+// released in steps of 1/16 of it, cost before), with up to scanBurst full
+// windows saved for bursts. A rule out of credit skips scans and holds its
+// tail until more text has paid for one, so a stream costs O(1) per byte
+// whatever the text; clean text costs a few bytes per byte.
+const (
+	scanRate  = 32
+	scanBurst = 16
+)
 
 // HasInput reports whether the policy has rules for requests.
 func (p *Policy) HasInput() bool { return len(p.in) > 0 || len(p.size) > 0 }

@@ -12,7 +12,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
-// fuzzRules has every kind of text rule and action, all holdbacks bounded.
+// fuzzRules has every kind of text rule and action.
 func fuzzRules() []Rule {
 	return []Rule{
 		{Name: "ssn", Kind: "ssn", Action: Block, Scope: Input | Output},
@@ -23,6 +23,8 @@ func fuzzRules() []Rule {
 		{Name: "kw", Kind: KindKeywords, Words: []string{"secret", "top secret plan"}, WholeWords: true, Action: Redact, Scope: Input | Output},
 		{Name: "tkt", Kind: KindRegex, Pattern: `\bTKT-\d{6}\b`, Action: Redact, Scope: Input | Output},
 		{Name: "word3", Kind: KindRegex, Pattern: `(?i)x[a-z]{2}`, Action: Redact, Scope: Input | Output},
+		{Name: "secrets", Kind: "secrets", Action: Redact, Scope: Input | Output},
+		{Name: "ip", Kind: "ip", Action: Flag, Scope: Input | Output},
 		{Name: "chars", Kind: KindMaxChars, Limit: 1 << 16, Action: Flag},
 		{Name: "msgs", Kind: KindMaxMessages, Limit: 3, Action: Flag},
 	}
@@ -144,7 +146,15 @@ func FuzzStreamSplit(f *testing.F) {
 	f.Add("mail bob@example.com now, TKT-123456 and the top secret plan xab", []byte{3, 9, 27})
 	f.Add("4111 1111 1111 1111 GB82WEST12345698765432 +1 555 123 4567", []byte{1, 1, 1, 1, 1})
 	f.Add("é🙂 xéz xa\nb", []byte{1, 2, 3})
+	f.Add("password=hunter2 -----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY----- sk-proj-abc123def456ghi789jkl", []byte{7, 1, 30, 2, 2})
+	f.Add("eyJhbGciOiJIUzI1NiJ9.eyJzdWIi.sig 10.0.0.1 fe80::1", []byte{4, 4, 4, 4})
 	p := mustPolicy(f, fuzzRules()[1:]...) // no block rule
+	// starved relays the same rules with no scan credit saved, so that
+	// releases wait on credit.
+	starved := mustPolicy(f, fuzzRules()[1:]...)
+	for _, r := range starved.out {
+		r.scanCap = 0
+	}
 	f.Fuzz(func(t *testing.T, text string, cuts []byte) {
 		if !utf8.ValidString(text) || len(text) > 4096 {
 			return
@@ -162,14 +172,16 @@ func FuzzStreamSplit(f *testing.F) {
 		}
 		chunks = append(chunks, rest)
 		for _, sf := range streamFormats {
-			s := p.NewStream(sf.f, sf.op)
-			out, err := relay(t, s, sf.body(chunks), false)
-			s.Release()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := streamText(t, sf.op, out); got != want {
-				t.Fatalf("%s, chunks %q:\n got %q\nwant %q", sf.name, chunks, got, want)
+			for _, sp := range []*Policy{p, starved} {
+				s := sp.NewStream(sf.f, sf.op)
+				out, err := relay(t, s, sf.body(chunks), false)
+				s.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := streamText(t, sf.op, out); got != want {
+					t.Fatalf("%s, chunks %q:\n got %q\nwant %q", sf.name, chunks, got, want)
+				}
 			}
 		}
 	})

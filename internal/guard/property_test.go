@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-gw/sluice/internal/guard/detect"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/sse"
 )
 
 // The secrets the property tests seed, each caught by one rule of
@@ -95,11 +97,10 @@ var streamFormats = []streamFormat{
 	{"anthropic", provider.FormatAnthropic, provider.OpMessages, anthropicStream},
 }
 
-// propertyPolicies are rule sets of different holdbacks: with secrets
-// (8 KiB: a reply of a few hundred bytes is flushed whole at its end),
-// without (email's 256 bytes), and tight (44 bytes, IBAN's), so that text is
-// released mid-stream around the secrets at every offset. Each lists the
-// seeds it catches.
+// propertyPolicies are rule sets of different contexts: with secrets
+// (8 KiB of context where a scan is near a match), without (email's 256
+// bytes), and tight (IBAN's 44), so that text is released mid-stream around
+// the secrets at every offset. Each lists the seeds it catches.
 func propertyPolicies(t *testing.T, ssn Action) []struct {
 	name  string
 	p     *Policy
@@ -134,8 +135,8 @@ func TestStreamMatchesBuffered(t *testing.T) {
 	for _, pp := range propertyPolicies(t, Redact) {
 		t.Run(pp.name, func(t *testing.T) {
 			p, seeds := pp.p, pp.seeds
-			if pp.name == "tight" && p.hold != 44 {
-				t.Fatalf("tight hold = %d", p.hold)
+			if pp.name == "tight" && p.hold != 12 {
+				t.Fatalf("tight hold = %d, want the ticket regex's 12", p.hold)
 			}
 			for n := range 8 {
 				secrets := []string{seeds[n%len(seeds)], seeds[(n*3+1)%len(seeds)]}
@@ -247,6 +248,160 @@ func TestStreamRegexEquivalence(t *testing.T) {
 					t.Fatalf("%s, chunks %q:\n got %q\nwant %q", pat, chunks, got, want)
 				}
 			}
+		}
+	}
+}
+
+// cleanWords make prose without candidates for any detector: no digits,
+// no '@', no key prefixes, no words a keyword starts with.
+var cleanWords = []string{
+	"the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "and", "then",
+	"café", "naïve", "日本語", "🙂", "—", "\"quoted\"", "(see)", "ok,", "dot.", "well-known",
+	"tab\there", "new\nline", "why?", "yes!", "it's", "e.g.", "a", "of", "to", "is",
+}
+
+// eventChunks splits text into token-sized events at random: a word with
+// its leading space, or pieces of one.
+func eventChunks(rng *rand.Rand, text string) []string {
+	var out []string
+	for i := 0; i < len(text); {
+		j := min(len(text), i+1+rng.IntN(6))
+		if k := strings.IndexByte(text[i+1:j], ' '); k >= 0 {
+			j = i + 1 + k
+		}
+		out = append(out, text[i:j])
+		i = j
+	}
+	return out
+}
+
+// relayEach sends chunks as chat deltas one event at a time and calls
+// check after each with the text received and the text released so far.
+func relayEach(t *testing.T, p *Policy, chunks []string, check func(recv, rel string)) {
+	t.Helper()
+	s := p.NewStream(provider.FormatOpenAI, provider.OpChat)
+	defer s.Release()
+	var recv, rel strings.Builder
+	for _, c := range chunks {
+		d := []byte(openaiDelta(c))
+		out, err := s.Event(nil, &sse.Event{Raw: sse.AppendData(nil, d), Data: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv.WriteString(c)
+		rel.WriteString(streamText(t, provider.OpChat, out))
+		check(recv.String(), rel.String())
+	}
+}
+
+// TestStreamProseLag: in prose without candidates, what a stream has
+// released after each event lags what it received by no more than the
+// trailing word (which could still become an address, a key, a number),
+// whatever the output rules (regex rules aside: they hold a fixed tail).
+func TestStreamProseLag(t *testing.T) {
+	var finders []Rule
+	for _, r := range propertyRules(Redact) {
+		if r.Kind != KindRegex {
+			finders = append(finders, r)
+		}
+	}
+	policies := map[string]*Policy{
+		"l2":        mustPolicy(t, l2Rules()...),
+		"finders":   mustPolicy(t, finders...),
+		"keywords":  mustPolicy(t, Rule{Name: "kw", Kind: KindKeywords, Words: []string{"nightingale"}, Action: Block, Scope: Output}),
+		"secrets":   mustPolicy(t, Rule{Name: "secrets", Kind: "secrets", Action: Redact, Scope: Output}),
+		"all_flags": mustPolicy(t, flagAll()...),
+	}
+	rng := rand.New(rand.NewPCG(5, 8))
+	for name, p := range policies {
+		t.Run(name, func(t *testing.T) {
+			for range 40 {
+				var words []string
+				for range 10 + rng.IntN(40) {
+					words = append(words, cleanWords[rng.IntN(len(cleanWords))])
+				}
+				text := strings.Join(words, " ")
+				relayEach(t, p, eventChunks(rng, text), func(recv, rel string) {
+					if !strings.HasPrefix(recv, rel) {
+						t.Fatalf("released %q is not a prefix of %q", rel, recv)
+					}
+					word := len(recv) - max(strings.LastIndexAny(recv, " \n\t"), -1) - 1
+					if lag := len(recv) - len(rel); lag > word {
+						t.Fatalf("after %q the stream released %q: %d bytes behind, the trailing word is %d", recv, rel, lag, word)
+					}
+				})
+			}
+		})
+	}
+}
+
+// flagAll flags every builtin on output.
+func flagAll() []Rule {
+	var rules []Rule
+	for _, n := range detect.BuiltinNames() {
+		rules = append(rules, Rule{Name: n, Kind: n, Action: Flag, Scope: Output})
+	}
+	return rules
+}
+
+// TestStreamPathological: texts that keep candidates open for long (an
+// unterminated PEM block, long JWTs and keys, assignments, digit runs,
+// chains of addresses) reach the client exactly as the buffered check
+// gives them, in random chunkings, with redaction and with flags.
+func TestStreamPathological(t *testing.T) {
+	pem := "-----BEGIN RSA PRIVATE KEY-----\n" + strings.Repeat("MIIBOgIBAAJBAKj34GkxFhD9\n", 40)
+	texts := map[string]string{
+		"pem_open":   "key:\n" + pem + "and more",
+		"pem_closed": "key:\n" + pem + "-----END RSA PRIVATE KEY-----\nthen mail a@b.co",
+		"pem_two":    pem + "-----BEGIN EC PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY-----",
+		"jwt":        "t=eyJhbGciOiJIUzI1NiJ9." + strings.Repeat("eyJzdWIiOiIx", 30) + ".sig_x and",
+		"assign":     strings.Repeat("password=hunter2 api_key: \"abc def\" ", 20),
+		"digits":     strings.Repeat("1234567890", 30) + " 4111 1111 1111 1111 then 123-45-6789 end",
+		"emails":     strings.Repeat("a.b@c.de.", 30) + strings.Repeat("x@y.com+", 20),
+		"keys":       strings.Repeat("sk-proj-abc123def456ghi789jkl ", 10) + "ghp_" + strings.Repeat("a1", 30),
+		"ips":        strings.Repeat("10.0.0.1:", 30) + strings.Repeat("fe80::1 ", 10),
+		"phones":     strings.Repeat("+1 555 123 4567 ", 20),
+	}
+	// starved has no scan credit saved: its rules scan only as text pays
+	// for it, so releases wait (the throttled path).
+	starved := mustPolicy(t, propertyRules(Redact)...)
+	for _, r := range starved.out {
+		r.scanCap = 0
+	}
+	policies := map[string]*Policy{
+		"redact":  mustPolicy(t, propertyRules(Redact)...),
+		"flags":   mustPolicy(t, flagAll()...),
+		"starved": starved,
+	}
+	rng := rand.New(rand.NewPCG(17, 19))
+	for pname, p := range policies {
+		for name, text := range texts {
+			t.Run(pname+"/"+name, func(t *testing.T) {
+				want, err := redactedReply(t, p, text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 20 {
+					chunks := eventChunks(rng, text)
+					if rng.IntN(3) == 0 {
+						chunks = splits(rng, text)[len(text)+1+rng.IntN(40)]
+					}
+					s := p.NewStream(provider.FormatOpenAI, provider.OpChat)
+					out, err := relay(t, s, openaiStream(chunks), false)
+					v := s.Verdicts(nil)
+					s.Release()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := streamText(t, provider.OpChat, out); got != want {
+						t.Fatalf("chunks %q:\n got %q\nwant %q", chunks, got, want)
+					}
+					_, bv, _ := p.CheckResponse(provider.FormatOpenAI, provider.OpChat, chatReply(text), nil, nil)
+					if !slices.Equal(v, bv) {
+						t.Fatalf("chunks %q: verdicts %v, buffered %v", chunks, v, bv)
+					}
+				}
+			})
 		}
 	}
 }

@@ -102,8 +102,8 @@ func TestPolicy(t *testing.T) {
 		if len(p.in) != 3 || !p.HasInput() || !p.HasOutput() {
 			t.Errorf("input rules = %d", len(p.in))
 		}
-		if p.hold != 256 {
-			t.Errorf("hold = %d, want email's 256", p.hold)
+		if p.hold != 0 || p.keep != 256 {
+			t.Errorf("hold = %d, keep = %d, want no regex hold and email's 256 bytes of context", p.hold, p.keep)
 		}
 	})
 	t.Run("cached", func(t *testing.T) {

@@ -15,33 +15,18 @@ type hit struct {
 	rule       int32
 }
 
-// collect appends the matches that start in [from, to) of every rule to
-// hits. t holds the text positions [base, base+len(t)); cursors, when not
-// nil, are the positions where each regex rule resumes its search (see
-// regexRule.find), else regex rules search from from, which must then be 0.
-// ms is reused for the finders' results.
-func collect(rules []*crule, t []byte, base, from, to int, cursors []int, hits []hit, ms *[]detect.Match) []hit {
+// collect appends the matches of every rule in text to hits. ms is reused
+// for the finders' results.
+func collect(rules []*crule, text []byte, hits []hit, ms *[]detect.Match) []hit {
 	for i, r := range rules {
 		switch r.kind {
 		case kindFinder:
-			w0 := max(base, from-r.ctx)
-			m := r.finder.Find(t[w0-base:], (*ms)[:0])
-			*ms = m
-			for _, x := range m {
-				s, e := w0+x.Start, w0+x.End
-				if s >= to {
-					break
-				}
-				if s >= from && e > s {
-					hits = append(hits, hit{start: s, end: e, rule: int32(i)})
-				}
+			*ms = r.finder.Find(text, (*ms)[:0])
+			for _, x := range *ms {
+				hits = append(hits, hit{start: x.Start, end: x.End, rule: int32(i)})
 			}
 		case kindRegex:
-			cur := from
-			if cursors != nil {
-				cur = cursors[i]
-			}
-			hits = r.regex.find(hits, i, t, base, cur, to)
+			hits = r.regex.find(hits, i, text, 0, 0, len(text))
 		}
 	}
 	return hits

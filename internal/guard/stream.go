@@ -21,11 +21,12 @@ const (
 // channel is the text of one channel: the part still held back and some
 // released text before it as context.
 type channel struct {
-	key     chanKey
-	buf     []byte // text positions [base, base+len(buf))
-	base    int
-	rel     int   // text before rel has been released
-	cursors []int // per output rule: where a regex rule resumes its search
+	key   chanKey
+	buf   []byte // text positions [base, base+len(buf))
+	base  int
+	rel   int        // text before rel has been released
+	scans []ruleScan // per output rule
+	known []hit      // final finder matches that start at or after rel
 	// A Responses delta event of this channel, replayed with other text
 	// when the held tail is flushed at the channel's end.
 	tmpl     []byte
@@ -227,7 +228,10 @@ func (s *Stream) channel(k chanKey) *channel {
 		ch = &channel{}
 	}
 	ch.key = k
-	ch.cursors = resize(ch.cursors, len(s.p.out))
+	ch.scans = ch.scans[:0]
+	for _, r := range s.p.out {
+		ch.scans = append(ch.scans, ruleScan{credit: r.scanCap})
+	}
 	s.chans = append(s.chans, ch)
 	return ch
 }
@@ -237,7 +241,7 @@ func (s *Stream) recycle(ch *channel) {
 	if cap(ch.buf) > maxKept || cap(ch.tmpl) > maxKept {
 		return
 	}
-	*ch = channel{buf: ch.buf[:0], cursors: ch.cursors[:0], tmpl: ch.tmpl[:0], tmplName: ch.tmplName[:0]}
+	*ch = channel{buf: ch.buf[:0], scans: ch.scans[:0], known: ch.known[:0], tmpl: ch.tmpl[:0], tmplName: ch.tmplName[:0]}
 	s.free = append(s.free, ch)
 }
 
@@ -253,49 +257,6 @@ func (s *Stream) closeEnded() {
 	}
 	clear(s.chans[len(kept):])
 	s.chans = kept
-}
-
-// release appends to out the text of ch that can be released now: with
-// final set all of it (the channel's text has ended), else all but the tail
-// that could still become part of a match. It returns the new end of the
-// released text and whether a redaction was made; a block match returns a
-// *Violation.
-func (s *Stream) release(ch *channel, final bool, out []byte) (_ []byte, cut int, redacted bool, err error) {
-	p := s.p
-	n := ch.end()
-	to := n
-	if !final {
-		to = n - p.hold
-		// Release whole runes: back off at most 3 continuation bytes.
-		for i := 0; i < 3 && to > ch.rel && to < n && ch.buf[to-ch.base]&0xC0 == 0x80; i++ {
-			to--
-		}
-	}
-	if to <= ch.rel || (!final && to-ch.rel < p.step) {
-		return out, ch.rel, false, nil
-	}
-	s.hits = collect(p.out, ch.buf, ch.base, ch.rel, to, ch.cursors, s.hits[:0], &s.ms)
-	var blk int
-	cut, s.picks, blk = resolve(p.out, s.hits, ch.rel, to, final, s.picks[:0], s.counts)
-	if blk >= 0 {
-		return out, ch.rel, false, &Violation{Rule: p.out[s.hits[blk].rule].name, Scope: Output}
-	}
-	for i, r := range p.out {
-		if r.kind != kindRegex {
-			continue
-		}
-		c := ch.cursors[i]
-		for _, h := range s.hits {
-			if int(h.rule) == i && h.start < cut {
-				c = max(c, h.end)
-			}
-		}
-		ch.cursors[i] = max(c, cut)
-	}
-	out = appendRedacted(out, ch.buf, ch.base, ch.rel, cut, s.picks, p.out)
-	ch.rel = cut
-	ch.compact(p.keep)
-	return out, cut, len(s.picks) > 0, nil
 }
 
 // feed appends the slots' text to their channels and releases what it can,

@@ -1,5 +1,7 @@
 package detect
 
+import "bytes"
+
 // maxAssignSpace bounds the blanks around an assignment's separator.
 const maxAssignSpace = 16
 
@@ -21,8 +23,9 @@ const maxAssignSpace = 16
 // to the first blank, quote, backslash or one of , ; & < > ) ] }. Values
 // are cut at 256 bytes. After "key: " (the shape prose uses too: "Here's
 // the secret: practice.") an unquoted value of letters only, shorter than
-// 12 bytes, is not reported; "key=value" and quoted values always are.
-// "--password value" (no separator) is not reported.
+// 12 bytes, is not reported; "key=value" and quoted values always are,
+// unless only white space. "--password value" (no separator) is not
+// reported.
 func searchAssign(text []byte, st *secretStream) (s, e int) {
 	for {
 		k := nextSeparator(text, st)
@@ -52,6 +55,9 @@ func assignAt(text []byte, st *secretStream, k int) (s, e int) {
 		for j := v; j < limit; j++ {
 			if c := text[j]; c == quote || c == '\n' {
 				if c == quote && j > v {
+					if blankValue(text[v:j]) {
+						return 0, 0
+					}
 					return v, j
 				}
 				break
@@ -65,11 +71,15 @@ func assignAt(text []byte, st *secretStream, k int) (s, e int) {
 		}
 	}
 	e = min(st.runEnd, limit)
-	if e == v || (quote == 0 && text[k] == ':' && isBlank(at(text, k+1)) && wordLike(text[v:e])) {
+	if e == v || blankValue(text[v:e]) || (quote == 0 && text[k] == ':' && isBlank(at(text, k+1)) && wordLike(text[v:e])) {
 		return 0, 0
 	}
 	return v, e
 }
+
+// blankValue reports whether a value is only white space (Unicode spaces
+// included): nothing to hide.
+func blankValue(v []byte) bool { return len(bytes.TrimSpace(v)) == 0 }
 
 // wordLike reports whether an unquoted value after "key: " reads like prose
 // ("Here's the secret: practice.") rather than a credential: letters only,

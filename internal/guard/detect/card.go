@@ -169,3 +169,109 @@ func issuerOK(d []byte) bool {
 	}
 	return false
 }
+
+// pendingCard returns the start of the earliest card number that more
+// text could complete, extend or rule out (see cardOpen). Starts 24 or more
+// bytes before the end are decided.
+func pendingCard(text []byte) int {
+	n := len(text)
+	// An open card number ends in a digit or a separator after one.
+	if !isDigit(at(text, n-1)) && !isDigit(at(text, n-2)) {
+		return n
+	}
+	for s := max(0, n-cardMaxLen-1); s < n; s++ {
+		if p := at(text, s-1); isDigit(text[s]) && !isWord(p) && p != '.' && cardOpen(text, s) {
+			return s
+		}
+	}
+	return n
+}
+
+// cardOpen reports whether cardAt's answer for the digit at text[s] may
+// depend on bytes past the end of the text, following its reading: a run
+// of up to 19 digits reaching the end, or the groups of a grouped number
+// so far, or the byte after a complete one. Numbers whose first digits no
+// network uses are decided.
+func cardOpen(text []byte, s int) bool {
+	n := len(text)
+	g := digitRun(text, s, 20)
+	if s+g == n {
+		return g < 20 && issuerPrefixOK(text[s:n])
+	}
+	// 13-19 digits are decided by the known byte after them; other runs
+	// but four digits and a separator are no card.
+	if g != 4 || !issuerOK(text[s:s+4]) {
+		return false
+	}
+	sep := text[s+4]
+	if sep != ' ' && sep != '-' {
+		return false
+	}
+	g2 := digitRun(text, s+5, 7)
+	if s+5+g2 == n {
+		return g2 < 7
+	}
+	switch g2 {
+	case 6: // 4-6-5 or 4-6-4: a separator, then up to 6 digits
+		if s+11 == n {
+			return true
+		}
+		if text[s+11] != sep {
+			return false
+		}
+		g3 := digitRun(text, s+12, 6)
+		return s+12+g3 == n && g3 < 6
+	case 4: // 4-4-4-4, then maybe a 3-digit group
+		for j := s + 9; j < min(n, s+20); j++ {
+			c := text[j]
+			switch {
+			case j == s+9 || j == s+14:
+				if c != sep {
+					return false
+				}
+			case j == s+19:
+				if isDigit(c) {
+					return false
+				}
+			case !isDigit(c):
+				return false
+			}
+		}
+		if n <= s+19 {
+			return true
+		}
+		if text[s+19] != sep {
+			return false // decided by that byte
+		}
+		g5 := digitRun(text, s+20, 4)
+		return s+20+g5 == n && g5 < 4
+	}
+	return false
+}
+
+// issuerPrefixOK reports whether a card number may start with the digits
+// d (one or more): issuerOK on the first four, or, with fewer, some
+// completion that issuerOK accepts.
+func issuerPrefixOK(d []byte) bool {
+	if len(d) >= 4 {
+		return issuerOK(d)
+	}
+	switch d[0] {
+	case '4', '5', '6':
+		return true
+	case '3':
+		return len(d) < 2 || (d[1] != '1' && d[1] != '2' && d[1] != '3')
+	case '2':
+		v, scale := 0, 1
+		for _, c := range d {
+			v = v*10 + int(c-'0')
+		}
+		for range 4 - len(d) {
+			v *= 10
+			scale *= 10
+		}
+		lo, hi := v, v+scale-1
+		return (lo <= 2204 && hi >= 2200) || (lo <= 2720 && hi >= 2221)
+	}
+	return false
+}

@@ -20,18 +20,45 @@ type Finder interface {
 	// finder. Matches of a window text[a:b] within [a+MaxLen, b-MaxLen] are
 	// those of the whole text (see the package documentation).
 	MaxLen() int
+	// Pending returns where the undecided tail of text begins: a point p,
+	// len(text)-MaxLen() <= p <= len(text), such that no match starting
+	// before p can change when more text is appended: every match of
+	// Find(text + any suffix) that starts before p is a match of Find(text)
+	// with the same end, and vice versa. text[p:] is the tail that could
+	// still become (part of) a match. Detectors answer from their grammar,
+	// for candidates rather than matches (see the package documentation), so
+	// an earlier undecided candidate that could still hide a later one holds
+	// p back too. A smaller p would also be correct, but holds back more.
+	Pending(text []byte) int
+	// LeftContext bounds how far left of a match the text that makes it
+	// one begins (1 where that is a boundary byte). With Pending it gives
+	// streams a cheap test for clean text: when Find(text[a:b]) reports
+	// nothing, no match of the whole text, however it goes on after b,
+	// starts in [a+LeftContext(), a+Pending(text[a:b])) (in
+	// [0, Pending(text[:b])) when a is 0). See the package documentation,
+	// "Quiet windows".
+	LeftContext() int
 }
 
 // builtin is a hand-written scanner with a fixed maximum match length.
 type builtin struct {
-	find   func(text []byte, dst []Match) []Match
-	maxLen int // longest match, without context
+	find    func(text []byte, dst []Match) []Match
+	pending func(text []byte) int // the earliest open candidate start, or len(text)
+	maxLen  int                   // longest match, without context
+	left    int                   // LeftContext
 }
 
 var _ Finder = builtin{}
 
 func (b builtin) Find(text []byte, dst []Match) []Match { return b.find(text, dst) }
 func (b builtin) MaxLen() int                           { return b.maxLen + 2 }
+func (b builtin) LeftContext() int                      { return b.left }
+
+// Pending bounds the detector's answer by MaxLen: a match starting before
+// len(text)-MaxLen() is decided by the text already there.
+func (b builtin) Pending(text []byte) int {
+	return max(b.pending(text), len(text)-b.MaxLen(), 0)
+}
 
 // Builtin returns the builtin detector with the given name (see
 // BuiltinNames), or false for an unknown name. The package documentation
@@ -39,19 +66,19 @@ func (b builtin) MaxLen() int                           { return b.maxLen + 2 }
 func Builtin(name string) (Finder, bool) {
 	switch name {
 	case "email":
-		return builtin{findEmail, emailMaxLen}, true
+		return builtin{findEmail, pendingEmail, emailMaxLen, 1}, true
 	case "phone":
-		return builtin{findPhone, phoneMaxLen}, true
+		return builtin{findPhone, pendingPhone, phoneMaxLen, 1}, true
 	case "ssn":
-		return builtin{findSSN, ssnMaxLen}, true
+		return builtin{findSSN, pendingSSN, ssnMaxLen, 1}, true
 	case "credit_card":
-		return builtin{findCard, cardMaxLen}, true
+		return builtin{findCard, pendingCard, cardMaxLen, 1}, true
 	case "iban":
-		return builtin{findIBAN, ibanMaxLen}, true
+		return builtin{findIBAN, pendingIBAN, ibanMaxLen, 1}, true
 	case "ip":
-		return builtin{findIP, ipMaxLen}, true
+		return builtin{findIP, pendingIP, ipMaxLen, 1}, true
 	case "secrets":
-		return builtin{findSecrets, secretsMaxLen}, true
+		return builtin{findSecrets, pendingSecrets, secretsMaxLen, maxAssignLeft}, true
 	}
 	return nil, false
 }

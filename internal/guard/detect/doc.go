@@ -28,7 +28,8 @@
 // Find(text[a:b]) that lie within [a+MaxLen, b-MaxLen] (shifted by a) are
 // exactly the matches of Find(text) there. Holding back MaxLen-1 bytes and
 // keeping MaxLen bytes of scanned context is therefore enough to find every
-// match of a stream, chunk boundaries or not.
+// match of a stream, chunk boundaries or not; Pending lets a stream hold
+// back far less.
 //
 // The looks are short: one byte either side of a match (two after some
 // domains and numbers, to tell "x.com." from "x.com.au"), the rest of a
@@ -46,6 +47,62 @@
 // go unreported. Keywords, which have no validity rule, report the uncovered
 // part of an overlapping occurrence instead, so that redacting the matches
 // leaves no occurrence visible ("haha" in "hahahaha" gives haha|ha|ha).
+//
+// # Pending
+//
+// Pending(text) says where the undecided tail of a text begins: no match
+// starting before it changes, whatever text is appended. Each detector
+// answers from its grammar, for candidates rather than matches: the start
+// of the earliest candidate that more text could create, extend, cut or
+// rule out, so that a candidate still open also holds back the later ones
+// it could hide. An outcome is decided once it no longer depends on a byte
+// past the end (a boundary byte after a match counts). The answer is never
+// below len(text)-MaxLen, where locality decides everything. Per detector:
+//
+//   - email: the trailing run of local-part bytes when it could still be a
+//     local part (at most 64 bytes, no leading or doubled dot), since an
+//     '@' may follow; and any address, or would-be address, whose domain or
+//     the byte or two after it reaches the end ("ann@x.io" may go on,
+//     "ann@x.io." may become "ann@x.io.uk").
+//   - ssn, credit_card, iban: the earliest start, after a boundary byte, of
+//     a viable prefix of the grammar (digits, groups and separators so far,
+//     with the ranges, issuer prefixes, country codes and check digits that
+//     are already known), or of a complete value whose next byte is still to
+//     come.
+//   - phone, ip: the earliest start whose reading looked past the end (the
+//     scanners read through atp, which notes it), and for ip also a
+//     trailing run of up to four hex digits that a separator may follow.
+//   - secrets: the trailing run of a key's alphabet that is a viable
+//     prefix of sk-…, AKIA/ASIA…, ghp_ (gho_ ghu_ ghs_ ghr_)… or
+//     github_pat_… (a key still growing, below the 256-byte cut); a JWT from
+//     "e", "ey", "eyJ" on whose segments are still growing; a PEM block from
+//     "-" up to "-----BEGIN <label>-----" with no END line (or "-----") yet,
+//     within 8 KiB; an assignment's value that reaches the end (a quote not
+//     yet closed, an unquoted run not yet ended), within 256 bytes. A key
+//     name or separator at the end holds nothing: the value starts after it.
+//   - keywords: the longest suffix of the text that is a proper prefix of a
+//     keyword (the automaton's state, down its failure links), or, with
+//     WholeWords, a whole keyword whose right boundary is still to come.
+//
+// Prose that ends in a finished word or punctuation is decided at once;
+// prose that ends in a word holds back that word for email (it could be a
+// local part), a word of up to two letters for iban (a country code), a
+// word of hex digits for ip, and a prefix of a key for secrets. Over
+// typical replies (testdata/replies) streamed a token at a time that is
+// 2 to 4 bytes per token on average.
+//
+// # Quiet windows
+//
+// LeftContext bounds how far left of a match the text that makes it one
+// begins: one byte (its boundary) for every builtin but secrets, 47 for
+// secrets (an assignment's key, separator and blanks before its value),
+// the longest keyword for keywords (an occurrence that overlaps an earlier
+// one is reported from the earlier one's end). Since the first candidate of
+// any text is always reported, a window text[a:b] in which Find reports
+// nothing holds no candidate; so no match of the whole text, however it
+// goes on, starts in [a+LeftContext, a+Pending(text[a:b])). A stream tests
+// a few bytes per event this way instead of rescanning MaxLen bytes of
+// context (8 KiB for secrets).
 //
 // # Detectors
 //
@@ -129,8 +186,8 @@
 // and PEM blocks at 8 KiB, assignment values at 256, so that padding cannot
 // hide a secret. Not matched: key names without a separator
 // (--password x), a bare "token:" (too common in prose), comparisons
-// (password == x), after "key: " an unquoted value of letters only shorter
-// than 12 bytes (prose: "Here's the secret: practice."; "password: hunter2"
+// (password == x), values of white space only, after "key: " an unquoted
+// value of letters only shorter than 12 bytes (prose: "Here's the secret: practice."; "password: hunter2"
 // and "password=letmein" do match), certificates and public keys, other
 // providers' key formats.
 //

@@ -1,5 +1,7 @@
 package detect
 
+import "strings"
+
 // ibanMaxLen is the longest IBAN match: 34 characters printed in groups of
 // four, so with 8 spaces.
 const ibanMaxLen = 34 + 8
@@ -85,6 +87,10 @@ func ibanAt(text []byte, i int) int {
 	return pos
 }
 
+// ibanFirstLetters are the first letters of the country codes ibanLength
+// knows (TestIBANFirstLetters keeps them in step).
+const ibanFirstLetters = "ABCDEFGHIJKLMNOPQRSTUVXY"
+
 func upper(c byte) byte {
 	if c-'a' < 26 {
 		return c - ('a' - 'A')
@@ -135,4 +141,79 @@ func ibanLength(c1, c2 byte) int {
 		return 33
 	}
 	return 0
+}
+
+// pendingIBAN returns the start of the earliest IBAN that more text could
+// complete or rule out: a letter after a boundary where the rest of the
+// text is a viable prefix (a country with IBANs, check digits 02-98, the
+// BBAN's characters and spaces so far), or a whole valid IBAN whose next
+// byte is not there yet. Starts 43 or more bytes before the end are
+// decided.
+func pendingIBAN(text []byte) int {
+	n := len(text)
+	// An open IBAN ends in a letter, a digit or a space between groups.
+	if !isAlnum(at(text, n-1)) && !isAlnum(at(text, n-2)) {
+		return n
+	}
+	for s := max(0, n-ibanMaxLen-1); s < n; s++ {
+		if isLetter(text[s]) && !isWord(at(text, s-1)) && ibanOpen(text, s) {
+			return s
+		}
+	}
+	return n
+}
+
+// ibanOpen reports whether ibanAt's answer for the letter at text[s]
+// may depend on bytes past the end of the text.
+func ibanOpen(text []byte, s int) bool {
+	n := len(text)
+	if s+1 == n {
+		return strings.IndexByte(ibanFirstLetters, upper(text[s])) >= 0
+	}
+	if !isLetter(text[s+1]) || (s+2 < n && !isDigit(text[s+2])) {
+		return false
+	}
+	length := ibanLength(upper(text[s]), upper(text[s+1]))
+	switch {
+	case length == 0:
+		return false
+	case s+2 == n:
+		return true
+	case !isDigit(text[s+2]):
+		return false
+	case s+3 == n:
+		return true
+	case !isDigit(text[s+3]):
+		return false
+	}
+	if check := int(text[s+2]-'0')*10 + int(text[s+3]-'0'); check < 2 || check > 98 {
+		return false
+	}
+	// The BBAN as ibanAt reads it, up to the end of the text.
+	pos, count := s+4, 4
+	if pos == n {
+		return true
+	}
+	printed := text[pos] == ' '
+	for count < length {
+		if printed && count%4 == 0 {
+			if pos == n {
+				return true
+			}
+			if text[pos] != ' ' {
+				return false
+			}
+			pos++
+		}
+		if pos == n {
+			return true
+		}
+		if !isAlnum(text[pos]) {
+			return false
+		}
+		pos++
+		count++
+	}
+	// Complete: the byte after it decides, unless the check fails anyway.
+	return pos == n && ibanAt(text, s) > 0
 }

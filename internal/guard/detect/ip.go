@@ -19,6 +19,7 @@ const ipMaxLen = 45
 // reported; "::1" and "fe80::" are.
 func findIP(text []byte, dst []Match) []Match {
 	var r resolver
+	past := false
 	// Every address has a ':' or '.' within its first five bytes: find the
 	// separators, then the run of hex digits before each. Candidate starts
 	// come out in increasing order (the run before a separator holds no
@@ -41,38 +42,79 @@ func findIP(text []byte, dst []Match) []Match {
 		default:
 			p = min(colon, dot)
 		}
-		h := 0
-		for h < 5 && p-h > 0 && isHex(text[p-h-1]) {
-			h++
-		}
-		s := p - h
-		prev := at(text, s-1)
-		if h == 5 || isWord(prev) || prev == '.' {
-			continue // no group or octet is that long; glued
-		}
-		// An IPv6 address has its first separator ':', an IPv4 one '.'.
-		e := 0
-		if text[p] == ':' {
-			if prev != ':' {
-				e = ipv6At(text, s)
-			}
-		} else if h > 0 && isDigit(text[s]) {
-			e = ipv4At(text, s)
-		}
-		if e > 0 {
+		if s, e := ipAt(text, &past, p); e > 0 {
 			dst = r.add(dst, s, e)
 		}
 	}
 	return dst
 }
 
+// ipAt tries the address whose first separator is text[p] (':' or '.'):
+// it starts at the run of hex digits before p. It returns the start and the
+// end, or e == 0.
+func ipAt(text []byte, past *bool, p int) (s, e int) {
+	h := 0
+	for h < 5 && p-h > 0 && isHex(text[p-h-1]) {
+		h++
+	}
+	s = p - h
+	prev := at(text, s-1)
+	if h == 5 || isWord(prev) || prev == '.' {
+		return s, 0 // no group or octet is that long; glued
+	}
+	// An IPv6 address has its first separator ':', an IPv4 one '.'.
+	if text[p] == ':' {
+		if prev != ':' {
+			e = ipv6At(text, past, s)
+		}
+	} else if h > 0 && isDigit(text[s]) {
+		e = ipv4At(text, past, s)
+	}
+	return s, e
+}
+
+// pendingIP returns the start of the earliest address that more text
+// could create or change: the trailing run of up to four hex digits after
+// a boundary (a separator may follow), and every address whose reading
+// depended on bytes past the end of the text. Starts 48 or more bytes
+// before the end are decided.
+func pendingIP(text []byte) int {
+	n := len(text)
+	// A reading goes on only over hex digits, ':' and '.'.
+	if c := at(text, n-1); !isHex(c) && c != ':' && c != '.' {
+		return n
+	}
+	p := n
+	h := 0
+	for h < 5 && n-h > 0 && isHex(text[n-h-1]) {
+		h++
+	}
+	if s := n - h; h > 0 && h < 5 {
+		prev := at(text, s-1)
+		if !isWord(prev) && prev != '.' && (prev != ':' || isDigit(text[s])) {
+			p = s
+		}
+	}
+	past := false
+	for q := max(0, n-ipMaxLen-2); q < n; q++ {
+		if c := text[q]; c != ':' && c != '.' {
+			continue
+		}
+		past = false
+		if s, _ := ipAt(text, &past, q); past {
+			return min(p, s)
+		}
+	}
+	return p
+}
+
 // ipv4At returns the end of the IPv4 address starting at text[i], or 0.
-func ipv4At(text []byte, i int) int {
-	e := dottedQuad(text, i)
+func ipv4At(text []byte, past *bool, i int) int {
+	e := dottedQuad(text, past, i)
 	if e == 0 {
 		return 0
 	}
-	if n := at(text, e); isWord(n) || (n == '.' && isDigit(at(text, e+1))) {
+	if n := atp(text, e, past); isWord(n) || (n == '.' && isDigit(atp(text, e+1, past))) {
 		return 0
 	}
 	return e
@@ -80,16 +122,16 @@ func ipv4At(text []byte, i int) int {
 
 // dottedQuad returns the end of four octets starting at text[i], or 0. It
 // does not look past the last octet.
-func dottedQuad(text []byte, i int) int {
+func dottedQuad(text []byte, past *bool, i int) int {
 	pos := i
 	for k := range 4 {
 		if k > 0 {
-			if at(text, pos) != '.' {
+			if atp(text, pos, past) != '.' {
 				return 0
 			}
 			pos++
 		}
-		l := digitRun(text, pos, 4)
+		l := digitRunP(text, pos, 4, past)
 		if l == 0 || l > 3 || (l > 1 && text[pos] == '0') {
 			return 0
 		}
@@ -106,11 +148,11 @@ func dottedQuad(text []byte, i int) int {
 }
 
 // ipv6At returns the end of the IPv6 address starting at text[i], or 0.
-func ipv6At(text []byte, i int) int {
+func ipv6At(text []byte, past *bool, i int) int {
 	pos, groups := i, 0
 	compressed, digit := false, false
-	if at(text, pos) == ':' {
-		if at(text, pos+1) != ':' {
+	if atp(text, pos, past) == ':' {
+		if atp(text, pos+1, past) != ':' {
 			return 0
 		}
 		compressed = true
@@ -119,8 +161,8 @@ func ipv6At(text []byte, i int) int {
 scan:
 	for {
 		h := 0
-		for h < 5 && isHex(at(text, pos+h)) {
-			if isDigit(at(text, pos+h)) {
+		for h < 5 && isHex(atp(text, pos+h, past)) {
+			if isDigit(text[pos+h]) {
 				digit = true
 			}
 			h++
@@ -129,9 +171,9 @@ scan:
 			// Only after "::": the address ends with it (fe80::).
 			break
 		}
-		if at(text, pos+h) == '.' {
+		if atp(text, pos+h, past) == '.' {
 			// An embedded IPv4 address ends the address.
-			e := dottedQuad(text, pos)
+			e := dottedQuad(text, past, pos)
 			if e == 0 {
 				return 0
 			}
@@ -144,10 +186,10 @@ scan:
 		}
 		groups++
 		pos += h
-		if groups > 8 || at(text, pos) != ':' {
+		if groups > 8 || atp(text, pos, past) != ':' {
 			break
 		}
-		switch next := at(text, pos+1); {
+		switch next := atp(text, pos+1, past); {
 		case next == ':':
 			if compressed {
 				return 0
@@ -168,11 +210,11 @@ scan:
 	} else if groups != 8 {
 		return 0
 	}
-	n := at(text, pos)
-	if isWord(n) || (n == '.' && isDigit(at(text, pos+1))) {
+	n := atp(text, pos, past)
+	if isWord(n) || (n == '.' && isDigit(atp(text, pos+1, past))) {
 		return 0
 	}
-	if n == ':' && (isHex(at(text, pos+1)) || at(text, pos+1) == ':') {
+	if n == ':' && (isHex(atp(text, pos+1, past)) || atp(text, pos+1, past) == ':') {
 		return 0
 	}
 	return pos

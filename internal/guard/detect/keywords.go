@@ -36,6 +36,11 @@ type keywords struct {
 	term    []int16 // length of the keyword spelled by the state, or 0
 	longest []int16 // longest keyword ending at the state (itself or a suffix)
 	dict    []int32 // nearest proper suffix state that is a keyword, or 0
+	// open is the depth of the longest suffix state (the state itself or one
+	// down its failure links) that more text could still turn into an
+	// occurrence or a longer one: a proper prefix of a keyword, or, with
+	// WholeWords, a keyword whose right boundary is still to come.
+	open []int16
 }
 
 type kwEdge struct {
@@ -68,6 +73,7 @@ func newAutomaton(words []string, opts KeywordOptions, denseCells int) *keywords
 	// The trie.
 	children := [][]kwEdge{nil}
 	term := []int16{0}
+	depth := []int16{0}
 	for _, w := range words {
 		u := int32(0)
 		for i := 0; i < len(w); i++ {
@@ -83,6 +89,7 @@ func newAutomaton(words []string, opts KeywordOptions, denseCells int) *keywords
 				v = int32(len(children))
 				children = append(children, nil)
 				term = append(term, 0)
+				depth = append(depth, depth[u]+1)
 				children[u] = append(children[u], kwEdge{c, v})
 			}
 			u = v
@@ -96,6 +103,7 @@ func newAutomaton(words []string, opts KeywordOptions, denseCells int) *keywords
 	k.fail = make([]int32, n)
 	k.longest = make([]int16, n)
 	k.dict = make([]int32, n)
+	k.open = make([]int16, n)
 	goTo := func(u int32, c uint8) int32 {
 		for _, e := range children[u] {
 			if e.class == c {
@@ -121,6 +129,10 @@ func newAutomaton(words []string, opts KeywordOptions, denseCells int) *keywords
 			}
 			f := k.fail[v]
 			k.longest[v] = max(k.term[v], k.longest[f])
+			k.open[v] = k.open[f]
+			if len(children[v]) > 0 || (k.whole && k.term[v] > 0) {
+				k.open[v] = depth[v]
+			}
 			if k.term[f] > 0 {
 				k.dict[v] = f
 			} else {
@@ -167,6 +179,34 @@ func outFlag(longest int16) int32 {
 
 // MaxLen returns the longest keyword plus one byte of context each side.
 func (k *keywords) MaxLen() int { return k.maxLen + 2 }
+
+// LeftContext is the longest keyword: besides the byte before an
+// occurrence (WholeWords), a match may be the uncovered part of an
+// occurrence that started up to that far before it (resolver.addTail).
+func (k *keywords) LeftContext() int { return k.maxLen }
+
+// Pending returns where the longest suffix of text that more text could
+// still make an occurrence begins: a proper prefix of some keyword, or with
+// WholeWords a whole keyword, whose right boundary is not there yet. Every
+// start before it is decided. The automaton runs over the last maxLen bytes,
+// which fix the state at the end.
+func (k *keywords) Pending(text []byte) int {
+	n := len(text)
+	u, row := int32(0), int32(0)
+	nc := int32(k.nclass)
+	for _, b := range text[max(0, n-k.maxLen):] {
+		c := k.class[b]
+		if k.delta != nil {
+			row = k.delta[row+int32(c)] &^ outBit
+		} else {
+			u = k.step(u, c)
+		}
+	}
+	if k.delta != nil {
+		u = row / nc
+	}
+	return n - int(k.open[u])
+}
 
 // step is the sparse-mode transition.
 func (k *keywords) step(u int32, c uint8) int32 {

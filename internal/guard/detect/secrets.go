@@ -35,6 +35,9 @@ type secretStream struct {
 // findSecrets merges the candidates of every kind in order of start
 // (longest first at the same start) and resolves overlaps.
 func findSecrets(text []byte, dst []Match) []Match {
+	if len(text) <= shortText && !hasSecretAnchor(text) {
+		return dst
+	}
 	var st [numSecretKinds]secretStream
 	for k := range st {
 		st[k] = secretStream{colon: -2, equal: -2}
@@ -57,6 +60,31 @@ func findSecrets(text []byte, dst []Match) []Match {
 		dst = r.add(dst, st[best].s, st[best].e)
 		nextSecret(best, text, &st[best])
 	}
+}
+
+// shortText is the length up to which findSecrets first checks for an
+// anchor byte: a stream scans a few dozen bytes per event, where seven
+// searches cost more than one pass.
+const shortText = 256
+
+// hasSecretAnchor reports whether text holds a byte every secret candidate
+// is found by: the anchors of searchPrefix ('-' of "sk-", 'A', 'J' of
+// "eyJ", 'B' of "-----BEGIN "), the '_' of GitHub tokens and the separators
+// of assignments.
+func hasSecretAnchor(text []byte) bool {
+	// Bit c of lo (c < 64) or of hi (64 <= c < 128, bit c-64).
+	const lo = 1<<'-' | 1<<':' | 1<<'='
+	const hi = 1<<('A'-64) | 1<<('B'-64) | 1<<('J'-64) | 1<<('_'-64)
+	for _, c := range text {
+		m := uint64(lo)
+		if c&64 != 0 {
+			m = hi
+		}
+		if c < 128 && m>>(c&63)&1 != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // nextSecret moves stream st of the given kind to its next candidate, or

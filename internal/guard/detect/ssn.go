@@ -54,3 +54,60 @@ func ssnAt(text []byte, i int) bool {
 	}
 	return string(t[7:11]) != "0000"
 }
+
+// pendingSSN returns the start of the earliest SSN that more text could
+// complete or rule out: a digit after a valid boundary where the rest of
+// the text is a viable prefix of AAA-GG-SSSS (valid ranges so far), or a
+// whole valid SSN whose next byte is not there yet. Starts 12 or more bytes
+// before the end are decided.
+func pendingSSN(text []byte) int {
+	n := len(text)
+	// An open SSN ends in a digit or a separator after one.
+	if c := at(text, n-1); !isDigit(c) && !isDigit(at(text, n-2)) {
+		return n
+	}
+	for s := max(0, n-ssnMaxLen); s < n; s++ {
+		if isDigit(text[s]) && ssnOpen(text, s) {
+			return s
+		}
+	}
+	return n
+}
+
+// ssnOpen reports whether text[s:] (shorter than 12 bytes) may still
+// begin an SSN.
+func ssnOpen(text []byte, s int) bool {
+	if p := at(text, s-1); isWord(p) || p == '-' {
+		return false
+	}
+	t := text[s:]
+	for k, c := range t {
+		switch k {
+		case 3:
+			if c != '-' && c != ' ' {
+				return false
+			}
+		case 6:
+			if c != t[3] {
+				return false
+			}
+		default:
+			if !isDigit(c) {
+				return false
+			}
+		}
+	}
+	// The ranges known so far: area 000, 666 and 9xx, group 00 and serial
+	// 0000 are never valid.
+	switch m := len(t); {
+	case m >= 3 && (string(t[:3]) == "000" || string(t[:3]) == "666"):
+		return false
+	case t[0] == '9':
+		return false
+	case m >= 6 && t[4] == '0' && t[5] == '0':
+		return false
+	case m == ssnMaxLen && string(t[7:]) == "0000":
+		return false
+	}
+	return true
+}
