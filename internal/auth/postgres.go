@@ -11,10 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pgMigrationLock is the key of the advisory lock that serializes
-// migrations across instances.
-const pgMigrationLock int64 = 0x736c756963650001
-
 // OpenPostgres returns a PostgreSQL key store on a pgx pool. It does not
 // connect: a database that is down fails Migrate and the queries, not
 // OpenPostgres, which fails only on a malformed URL. The error never
@@ -34,14 +30,6 @@ func OpenPostgres(url string) (Store, error) {
 	return &sqlStore{db: b, m: &migrator{
 		db:      b,
 		dialect: "postgres",
-		lock:    fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", pgMigrationLock),
-		table: `CREATE TABLE IF NOT EXISTS schema_migrations (
-    component  TEXT        NOT NULL,
-    version    INTEGER     NOT NULL,
-    name       TEXT        NOT NULL,
-    applied_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (component, version)
-)`,
 	}}, nil
 }
 

@@ -44,13 +44,6 @@ func OpenSQLite(dataDir string) (Store, error) {
 	return &sqlStore{db: b, m: &migrator{
 		db:      b,
 		dialect: "sqlite",
-		table: `CREATE TABLE IF NOT EXISTS schema_migrations (
-    component  TEXT    NOT NULL,
-    version    INTEGER NOT NULL,
-    name       TEXT    NOT NULL,
-    applied_at INTEGER NOT NULL,
-    PRIMARY KEY (component, version)
-)`,
 	}}, nil
 }
 

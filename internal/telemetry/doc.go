@@ -104,9 +104,9 @@
 // OpenPostgres never connects: it succeeds with the database down. The
 // first call that reaches the database runs the embedded migrations
 // (migrations/postgres), recorded in schema_migrations under component
-// "telemetry" — the table internal/auth creates with the same definition
-// — inside a transaction holding the advisory lock auth uses, so
-// instances (and auth) never migrate concurrently. Table request_logs is
+// "telemetry" by internal/migrate — the table and the advisory lock every
+// component (auth too) shares, so instances and components never migrate
+// concurrently. Table request_logs is
 // range-partitioned by UTC day on time (request_logs_pYYYYMMDD); the sink
 // creates today's partition and the next PartitionsAhead (3) days', and,
 // before each write, the partition of any day a batch holds (a replayed

@@ -207,7 +207,8 @@ func TestPostgresConcurrentMigrations(t *testing.T) {
 }
 
 // TestPostgresSchemaMigrationsShape checks that schema_migrations is the
-// table internal/auth creates: same columns, types and key.
+// table internal/migrate defines for every component: same columns, types
+// and key.
 func TestPostgresSchemaMigrationsShape(t *testing.T) {
 	s := openTestPostgres(t, testenv.Postgres(t), PostgresOptions{})
 	ctx := context.Background()
