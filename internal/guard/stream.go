@@ -73,6 +73,7 @@ type Stream struct {
 	reg      closed // of the event being handled
 	head     []byte // OpenAI: the chunks' top-level members but choices, for synthesized chunks
 	haveHead bool
+	kbuf     [64]byte // keyText's buffer
 	// The channels the event being handled ends.
 	endAll  bool
 	endAs   []int32 // every channel whose key.a is listed

@@ -45,16 +45,23 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	}
 	pure, choices := true, false
 	it, _ := open(d, root, &s.reg)
+	s.skipHead(&it)
+	if s.op == provider.OpChat && s.contentChunk(d, it.i, root.end) {
+		if !s.haveHead {
+			s.captureHead(d, root)
+		}
+		return s.apply(dst, ev, true)
+	}
 	for {
 		k, v, ok := it.next()
 		if !ok {
 			break
 		}
-		switch {
-		case keyIs(d, k, "choices"):
+		switch string(it.keyText(k, &s.kbuf)) {
+		case "choices":
 			choices = true
 			s.openaiChoices(d, v, &pure)
-		case keyIs(d, k, "usage"):
+		case "usage":
 			if !isNull(d, v) {
 				pure = false
 			}
@@ -64,6 +71,73 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		s.captureHead(d, root)
 	}
 	return s.apply(dst, ev, pure)
+}
+
+// skipHead moves the walk of a chunk's root object past its leading
+// members when they are, byte for byte, the captured head (id, object,
+// created, model, ...: the same in every chunk of a stream): none of them
+// is one the walk looks at, so it need not read them again.
+func (s *Stream) skipHead(it *iter) {
+	h := s.head
+	if !s.haveHead || len(h) == 0 || h[len(h)-1] != ',' {
+		return
+	}
+	if rest := it.b[it.i:]; len(rest) > len(h) && string(rest[:len(h)]) == string(h) {
+		it.i += len(h) // index stays 0: a second comma after it is malformed, as in a full walk
+	}
+}
+
+// contentChunk reads the rest of a chat chunk, from i (just past its head)
+// to its end, when it is byte for byte the commonest shape: one choice with
+// content and nothing else that needs relaying,
+//
+//	"choices":[{"index":N,"delta":{"content":"…"},"logprobs":null,"finish_reason":null}]
+//
+// then "}" or ',"usage":null}'. It records the content's slot as the full
+// walk would (which reads such a chunk as pure) and reports whether it
+// did; on any other bytes it does nothing.
+func (s *Stream) contentChunk(d []byte, i, end int) bool {
+	const (
+		pre   = `"choices":[{"index":`
+		delta = `,"delta":{"content":`
+		post  = `},"logprobs":null,"finish_reason":null}]`
+		usage = `,"usage":null`
+	)
+	if end > len(d) || !at(d, i, pre) {
+		return false
+	}
+	i += len(pre)
+	n := i
+	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
+		n++
+	}
+	idx, ok := intValue(d, span{i, n})
+	if !ok || !at(d, n, delta) {
+		return false
+	}
+	v := span{start: n + len(delta)}
+	if v.start >= len(d) || d[v.start] != '"' {
+		return false
+	}
+	e, esc := strEnd(d, v.start)
+	if e < 0 || !at(d, e, post) {
+		return false
+	}
+	v.end = e
+	p := e + len(post) // end-1 is the root's closing brace
+	if p > end-1 {
+		return false
+	}
+	if rest := d[p : end-1]; len(rest) != 0 && string(rest) != usage {
+		return false
+	}
+	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
+	return true
+}
+
+// at reports whether b holds lit at i.
+func at(b []byte, i int, lit string) bool {
+	return i >= 0 && i <= len(b) && len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
 
 // captureHead keeps the chunk's top-level members other than choices,
@@ -110,21 +184,22 @@ func (s *Stream) openaiChoices(d []byte, arr span, pure *bool) {
 			if !ok {
 				break
 			}
+			name := ci.keyText(k, &s.kbuf)
 			switch {
-			case keyIs(d, k, "index"):
+			case string(name) == "index":
 				if n, ok := intValue(d, v); ok {
 					idx = n
 				}
-			case keyIs(d, k, "delta") && s.op == provider.OpChat:
+			case string(name) == "delta" && s.op == provider.OpChat:
 				s.chatDelta(d, v, pure)
-			case keyIs(d, k, "text") && s.op == provider.OpCompletions:
+			case string(name) == "text" && s.op == provider.OpCompletions:
 				s.addSlot(d, chanKey{b: bText}, v)
-			case keyIs(d, k, "finish_reason"):
+			case string(name) == "finish_reason":
 				if !isNull(d, v) {
 					finish = true
 					*pure = false
 				}
-			case keyIs(d, k, "logprobs"):
+			case string(name) == "logprobs":
 				if !isNull(d, v) {
 					*pure = false
 				}
@@ -153,18 +228,18 @@ func (s *Stream) chatDelta(d []byte, delta span, pure *bool) {
 		if !ok {
 			return
 		}
-		switch {
-		case keyIs(d, k, "content"):
+		switch string(it.keyText(k, &s.kbuf)) {
+		case "content":
 			if isNull(d, v) {
 				continue
 			}
 			s.addSlot(d, chanKey{b: bText}, v)
-		case keyIs(d, k, "refusal"):
+		case "refusal":
 			if isNull(d, v) {
 				continue
 			}
 			s.addSlot(d, chanKey{b: bRefusal}, v)
-		case keyIs(d, k, "tool_calls"):
+		case "tool_calls":
 			s.toolCalls(d, v, pure)
 		default:
 			*pure = false // role, refusal, ...: relay the event even with no text
@@ -231,6 +306,9 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	if err != nil {
 		return s.unreadable(dst, ev), nil
 	}
+	if s.textDelta(d, root) {
+		return s.apply(dst, ev, true)
+	}
 	var typ, delta, block span
 	idx := -1
 	it, _ := open(d, root, &s.reg)
@@ -239,16 +317,16 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		if !ok {
 			break
 		}
-		switch {
-		case keyIs(d, k, "type"):
+		switch string(it.keyText(k, &s.kbuf)) {
+		case "type":
 			typ = v
-		case keyIs(d, k, "index"):
+		case "index":
 			if n, ok := intValue(d, v); ok {
 				idx = n
 			}
-		case keyIs(d, k, "delta"):
+		case "delta":
 			delta = v
-		case keyIs(d, k, "content_block"):
+		case "content_block":
 			block = v
 		}
 	}
@@ -291,6 +369,43 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		s.endAll = true
 	}
 	return s.apply(dst, ev, pure)
+}
+
+// textDelta reads a Messages event when it is byte for byte the commonest
+// shape,
+//
+//	{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}
+//
+// recording the text's slot as the full walk would, and reports whether it
+// did; on any other bytes it does nothing.
+func (s *Stream) textDelta(d []byte, root span) bool {
+	const (
+		pre   = `{"type":"content_block_delta","index":`
+		delta = `,"delta":{"type":"text_delta","text":`
+	)
+	if !at(d, root.start, pre) {
+		return false
+	}
+	i := root.start + len(pre)
+	n := i
+	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
+		n++
+	}
+	idx, ok := intValue(d, span{i, n})
+	if !ok || !at(d, n, delta) {
+		return false
+	}
+	v := span{start: n + len(delta)}
+	if v.start >= len(d) || d[v.start] != '"' {
+		return false
+	}
+	e, esc := strEnd(d, v.start)
+	if e < 0 || e+2 != root.end || !at(d, e, `}}`) {
+		return false
+	}
+	v.end = e
+	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
+	return true
 }
 
 // responsesEvent handles a Responses API stream event. Deltas are scanned
