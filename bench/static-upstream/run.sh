@@ -40,6 +40,7 @@ render() { # $1 = on|off (daemon)
 	mkdir -p "$prefix"
 	sed -e "s|__PORT__|$port|g" -e "s|__PREFIX__|$prefix|g" -e "s|__DAEMON__|$1|g" \
 		"$here/nginx.conf" >"$prefix/nginx.conf"
+	cp "$here/stream.sse" "$prefix/stream.sse"
 	"$nginx_bin" -t -q -p "$prefix" -e "$prefix/error.log" -c "$prefix/nginx.conf"
 }
 

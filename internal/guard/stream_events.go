@@ -101,7 +101,6 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 		pre   = `"choices":[{"index":`
 		delta = `,"delta":{"content":`
 		post  = `},"logprobs":null,"finish_reason":null}]`
-		usage = `,"usage":null`
 	)
 	if end > len(d) || !at(d, i, pre) {
 		return false
@@ -128,11 +127,37 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 	if p > end-1 {
 		return false
 	}
-	if rest := d[p : end-1]; len(rest) != 0 && string(rest) != usage {
+	if !plainTail(d[p : end-1]) {
 		return false
 	}
 	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
 	return true
+}
+
+// plainTail reports whether rest, what follows a chunk's choices up to the
+// root's closing brace, holds only members that carry no guarded text:
+// nothing, `,"usage":null`, and OpenAI's `,"obfuscation":"…"` padding, in
+// that order.
+func plainTail(rest []byte) bool {
+	const (
+		usage = `,"usage":null`
+		obf   = `,"obfuscation":`
+	)
+	if at(rest, 0, usage) {
+		rest = rest[len(usage):]
+	}
+	if len(rest) == 0 {
+		return true
+	}
+	if !at(rest, 0, obf) {
+		return false
+	}
+	rest = rest[len(obf):]
+	if len(rest) < 2 || rest[0] != '"' {
+		return false
+	}
+	e, _ := strEnd(rest, 0)
+	return e == len(rest)
 }
 
 // at reports whether b holds lit at i.
