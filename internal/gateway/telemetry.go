@@ -210,8 +210,7 @@ func (g *Gateway) adminLogs(ctx *fasthttp.RequestCtx) {
 		q.Since, q.Until, herr = timeRange(args)
 	}
 	if herr != nil {
-		g.met.GatewayError("admin", herr.Code)
-		writeError(ctx, provider.FormatOpenAI, herr)
+		g.adminRefuse(ctx, herr)
 		return
 	}
 	qctx, cancel := context.WithTimeout(context.Background(), adminQueryTimeout)
@@ -245,8 +244,7 @@ func (g *Gateway) adminUsage(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if herr != nil {
-		g.met.GatewayError("admin", herr.Code)
-		writeError(ctx, provider.FormatOpenAI, herr)
+		g.adminRefuse(ctx, herr)
 		return
 	}
 	qctx, cancel := context.WithTimeout(context.Background(), adminQueryTimeout)
@@ -302,6 +300,11 @@ func (g *Gateway) telemetryError(ctx *fasthttp.RequestCtx, err error) {
 			slog.String("path", string(ctx.Path())), slog.String("error", err.Error()))
 		e = &HTTPError{Status: 503, Code: CodeOverloaded, Msg: "the log store did not answer; the error was logged, retry"}
 	}
+	g.adminRefuse(ctx, e)
+}
+
+// adminRefuse answers an admin query with e and counts it.
+func (g *Gateway) adminRefuse(ctx *fasthttp.RequestCtx, e *HTTPError) {
 	g.met.GatewayError("admin", e.Code)
 	writeError(ctx, provider.FormatOpenAI, e)
 }
