@@ -13,6 +13,7 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -184,6 +185,24 @@ func New() *Registry {
 		r.overhead, r.upstreamErrors, r.inFlight, r.streamsOpen, r.gatewayErrors, r.clientCancelled,
 		r.targetState, r.retries, r.fallbacks)
 	return r
+}
+
+// Register registers c on reg, or returns the collector already registered
+// under its name, so that a component rebuilt on the same registry (a
+// second limiter, a pipeline reopened) shares its series instead of
+// failing. Feature packages register their own series with it.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if old, ok := are.ExistingCollector.(C); ok {
+			return old, nil
+		}
+	}
+	return c, err
 }
 
 // Prometheus exposes the underlying registry so features can register

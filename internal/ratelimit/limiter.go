@@ -220,7 +220,7 @@ func New(cfg *config.Config, deps Deps) (*Limiter, error) {
 	}
 	l.met, err = newMetrics(deps.Registerer)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ratelimit: register metrics: %w", err)
 	}
 	l.book = newSpendBook(deps.Spend, l.log)
 	if u := lc.Redis.URL.Reveal(); u != "" {

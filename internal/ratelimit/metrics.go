@@ -1,12 +1,10 @@
 package ratelimit
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/metrics"
 )
 
 // metricSet holds the limiter's metrics, resolved once: the request path
@@ -37,16 +35,16 @@ func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
 	})
 	if reg != nil {
 		var err error
-		if fallback, err = register(reg, fallback); err != nil {
+		if fallback, err = metrics.Register(reg, fallback); err != nil {
 			return nil, err
 		}
-		if refused, err = register(reg, refused); err != nil {
+		if refused, err = metrics.Register(reg, refused); err != nil {
 			return nil, err
 		}
-		if up, err = register(reg, up); err != nil {
+		if up, err = metrics.Register(reg, up); err != nil {
 			return nil, err
 		}
-		if dropped, err = register(reg, dropped); err != nil {
+		if dropped, err = metrics.Register(reg, dropped); err != nil {
 			return nil, err
 		}
 	}
@@ -62,22 +60,6 @@ func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
 	}
 	up.Set(1)
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a second limiter on one registry shares the series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if old, ok := are.ExistingCollector.(C); ok {
-			return old, nil
-		}
-	}
-	return c, fmt.Errorf("ratelimit: register metrics: %w", err)
 }
 
 func (m *metricSet) fallback(mode string) {

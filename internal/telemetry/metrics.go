@@ -1,10 +1,9 @@
 package telemetry
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-gw/sluice/internal/metrics"
 )
 
 // dropReason is why records were dropped; each is a value of the reason
@@ -93,28 +92,28 @@ func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
 
 	if reg != nil {
 		var err error
-		if queueDepth, err = register(reg, queueDepth); err != nil {
+		if queueDepth, err = metrics.Register(reg, queueDepth); err != nil {
 			return nil, err
 		}
-		if written, err = register(reg, written); err != nil {
+		if written, err = metrics.Register(reg, written); err != nil {
 			return nil, err
 		}
-		if spooled, err = register(reg, spooled); err != nil {
+		if spooled, err = metrics.Register(reg, spooled); err != nil {
 			return nil, err
 		}
-		if replayed, err = register(reg, replayed); err != nil {
+		if replayed, err = metrics.Register(reg, replayed); err != nil {
 			return nil, err
 		}
-		if dropped, err = register(reg, dropped); err != nil {
+		if dropped, err = metrics.Register(reg, dropped); err != nil {
 			return nil, err
 		}
-		if spoolBytes, err = register(reg, spoolBytes); err != nil {
+		if spoolBytes, err = metrics.Register(reg, spoolBytes); err != nil {
 			return nil, err
 		}
-		if sinkUp, err = register(reg, sinkUp); err != nil {
+		if sinkUp, err = metrics.Register(reg, sinkUp); err != nil {
 			return nil, err
 		}
-		if batch, err = register(reg, batch); err != nil {
+		if batch, err = metrics.Register(reg, batch); err != nil {
 			return nil, err
 		}
 	}
@@ -127,20 +126,4 @@ func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
 		m.dropped[r] = dropped.WithLabelValues(r.String())
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a pipeline rebuilt on the same registry shares the series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if old, ok := are.ExistingCollector.(C); ok {
-			return old, nil
-		}
-	}
-	return c, fmt.Errorf("telemetry: register metrics: %w", err)
 }

@@ -184,7 +184,7 @@ func New(cfg Config, sink Sink) (*Pipeline, error) {
 	}
 	met, err := newMetrics(cfg.Registerer)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("telemetry: register metrics: %w", err)
 	}
 	sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.SpoolSegmentBytes, cfg.Logger)
 	if err != nil {
