@@ -102,28 +102,14 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 		delta = `,"delta":{"content":`
 		post  = `},"logprobs":null,"finish_reason":null}]`
 	)
-	if end > len(d) || !at(d, i, pre) {
+	if end > len(d) {
 		return false
 	}
-	i += len(pre)
-	n := i
-	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
-		n++
-	}
-	idx, ok := intValue(d, span{i, n})
-	if !ok || !at(d, n, delta) {
+	idx, v, esc, ok := indexedString(d, i, pre, delta)
+	if !ok || !at(d, v.end, post) {
 		return false
 	}
-	v := span{start: n + len(delta)}
-	if v.start >= len(d) || d[v.start] != '"' {
-		return false
-	}
-	e, esc := strEnd(d, v.start)
-	if e < 0 || !at(d, e, post) {
-		return false
-	}
-	v.end = e
-	p := e + len(post) // end-1 is the root's closing brace
+	p := v.end + len(post) // end-1 is the root's closing brace
 	if p > end-1 {
 		return false
 	}
@@ -132,6 +118,31 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 	}
 	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
 	return true
+}
+
+// indexedString reads, at i, the bytes pre, a channel index of at most 9
+// digits, the bytes mid and a JSON string: the shape both fast paths
+// recognise. v spans the string with its quotes; esc reports escapes in it.
+func indexedString(d []byte, i int, pre, mid string) (idx int, v span, esc, ok bool) {
+	if !at(d, i, pre) {
+		return 0, span{}, false, false
+	}
+	i += len(pre)
+	n := i
+	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
+		n++
+	}
+	if idx, ok = intValue(d, span{i, n}); !ok || !at(d, n, mid) {
+		return 0, span{}, false, false
+	}
+	v = span{start: n + len(mid)}
+	if v.start >= len(d) || d[v.start] != '"' {
+		return 0, span{}, false, false
+	}
+	if v.end, esc = strEnd(d, v.start); v.end < 0 {
+		return 0, span{}, false, false
+	}
+	return idx, v, esc, true
 }
 
 // plainTail reports whether rest, what follows a chunk's choices up to the
@@ -408,27 +419,10 @@ func (s *Stream) textDelta(d []byte, root span) bool {
 		pre   = `{"type":"content_block_delta","index":`
 		delta = `,"delta":{"type":"text_delta","text":`
 	)
-	if !at(d, root.start, pre) {
+	idx, v, esc, ok := indexedString(d, root.start, pre, delta)
+	if !ok || v.end+2 != root.end || !at(d, v.end, `}}`) {
 		return false
 	}
-	i := root.start + len(pre)
-	n := i
-	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
-		n++
-	}
-	idx, ok := intValue(d, span{i, n})
-	if !ok || !at(d, n, delta) {
-		return false
-	}
-	v := span{start: n + len(delta)}
-	if v.start >= len(d) || d[v.start] != '"' {
-		return false
-	}
-	e, esc := strEnd(d, v.start)
-	if e < 0 || e+2 != root.end || !at(d, e, `}}`) {
-		return false
-	}
-	v.end = e
 	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
 	return true
 }
