@@ -272,36 +272,32 @@ func (w *walker) documentSource(src span) {
 	})
 }
 
+// choiceMembers calls fn with the value of member key of every element of
+// the reply's choices.
+func (w *walker) choiceMembers(root span, key string, fn func(span)) {
+	b := w.b
+	w.members(root, func(k, v span) {
+		if !keyIs(b, k, "choices") {
+			return
+		}
+		w.elements(v, func(c span) {
+			w.members(c, func(k, v span) {
+				if keyIs(b, k, key) {
+					fn(v)
+				}
+			})
+		})
+	})
+}
+
 // output collects the model's text from a buffered reply.
 func (w *walker) output(op provider.Operation, root span) {
 	b := w.b
 	switch op {
 	case provider.OpChat:
-		w.members(root, func(k, v span) {
-			if !keyIs(b, k, "choices") {
-				return
-			}
-			w.elements(v, func(c span) {
-				w.members(c, func(k, v span) {
-					if keyIs(b, k, "message") {
-						w.chatMessage(v)
-					}
-				})
-			})
-		})
+		w.choiceMembers(root, "message", w.chatMessage)
 	case provider.OpCompletions:
-		w.members(root, func(k, v span) {
-			if !keyIs(b, k, "choices") {
-				return
-			}
-			w.elements(v, func(c span) {
-				w.members(c, func(k, v span) {
-					if keyIs(b, k, "text") {
-						w.str(v)
-					}
-				})
-			})
-		})
+		w.choiceMembers(root, "text", w.str)
 	case provider.OpResponses:
 		w.members(root, func(k, v span) {
 			if keyIs(b, k, "output") {
