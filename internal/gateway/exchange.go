@@ -131,6 +131,10 @@ func (x *exchange) settle() {
 	g := x.g
 	x.settleLimits()
 	dur := time.Since(x.start)
+	var cost float64 // of the upstream's reported usage, for metrics and the log
+	if x.usage.Valid && g.prices != nil {
+		cost = x.costOf(x.reportedUsage())
+	}
 	if x.tgt != nil {
 		obs := metrics.Observation{
 			Status:       x.status,
@@ -140,9 +144,7 @@ func (x *exchange) settle() {
 			InputTokens:  x.usage.Input,
 			OutputTokens: x.usage.Output,
 			HasUsage:     x.usage.Valid,
-		}
-		if x.usage.Valid && g.prices != nil {
-			obs.CostUSD = x.cost()
+			CostUSD:      cost,
 		}
 		x.tgt.met.Observe(&obs)
 	}
@@ -153,7 +155,7 @@ func (x *exchange) settle() {
 		x.logAccess(dur)
 	}
 	if g.tel != nil {
-		x.record(dur)
+		x.record(dur, cost)
 	}
 	if x.traced {
 		x.trace(dur)

@@ -86,8 +86,7 @@ func (x *exchange) settleLimits() {
 	}
 	switch {
 	case x.usage.Valid:
-		x.ticket.Settle(ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output,
-			CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite})
+		x.ticket.Settle(x.reportedUsage())
 	case x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499:
 		// Served (or cut) without usage: keep the estimate as charged.
 		x.ticket.Settle(ratelimit.Usage{Input: x.ticket.Reserved()})

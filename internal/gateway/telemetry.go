@@ -75,7 +75,7 @@ func (g *Gateway) recordRefusal(ctx *fasthttp.RequestCtx, route string, f provid
 	x.noteClient(ctx)
 	x.path = append(x.path[:0], route...)
 	x.status, x.errCode = e.Status, e.Code
-	x.record(time.Since(x.start))
+	x.record(time.Since(x.start), 0)
 	x.release()
 }
 
@@ -98,8 +98,9 @@ func (x *exchange) keepBody(dst *[]byte, b []byte) {
 	*dst = append((*dst)[:0], b...)
 }
 
-// record hands the exchange's record to telemetry.
-func (x *exchange) record(dur time.Duration) {
+// record hands the exchange's record to telemetry. cost is that of the
+// upstream's reported usage (0 without one, or without prices).
+func (x *exchange) record(dur time.Duration, cost float64) {
 	g := x.g
 	r := &x.rec
 	*r = telemetry.Record{
@@ -139,16 +140,17 @@ func (x *exchange) record(dur time.Duration) {
 	} else if x.up != nil {
 		r.Provider = x.up.Name()
 	}
-	u := ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output, CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite}
+	u := x.reportedUsage()
 	if !x.usage.Valid && x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499 && x.attempts > 0 && !x.usage.Valid {
 		// Served without usage: estimate the prompt as limits do.
 		u = ratelimit.Usage{Input: int64(x.bodyLen+3) / 4}
 		r.TokensEstimated = true
+		if g.prices != nil {
+			cost = x.costOf(u)
+		}
 	}
 	r.PromptTokens, r.CompletionTokens, r.CachedTokens = u.Input, u.Output, u.CachedInput
-	if g.prices != nil {
-		r.CostUSD = x.costOf(u)
-	}
+	r.CostUSD = cost
 	for _, v := range x.verdicts {
 		r.Guardrails = append(r.Guardrails, telemetry.Verdict{Rule: v.Rule, Action: v.Action.String(), Scope: v.Scope.String(), Count: v.Count})
 	}
@@ -158,9 +160,9 @@ func (x *exchange) record(dur time.Duration) {
 	g.tel.Submit(r)
 }
 
-// cost prices the upstream's reported usage.
-func (x *exchange) cost() float64 {
-	return x.costOf(ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output, CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite})
+// reportedUsage is the upstream's usage in the limiter's terms.
+func (x *exchange) reportedUsage() ratelimit.Usage {
+	return ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output, CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite}
 }
 
 // costOf prices u by the public model's price, else the upstream model's,
