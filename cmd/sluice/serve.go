@@ -29,6 +29,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "config file (YAML; ${VAR} and ${VAR:-default} expand from the environment)")
 	printCurl := fs.Bool("print-curl", false, "once ready, print a curl command that tries the gateway on stdout")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file at exit (for performance work)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: sluice serve --config FILE [--print-curl]\n\nRuns the gateway until SIGTERM or SIGINT, then drains in-flight requests and streams.")
 		fs.PrintDefaults()
@@ -62,6 +63,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer writeAllocProfile(*memProfile, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -270,4 +274,19 @@ func curlLine(cfg *config.Config, addr string) string {
 	}
 	return fmt.Sprintf(`curl -sS %s://%s/v1/chat/completions -H 'Content-Type: application/json'%s -d '{"model":"%s","messages":[{"role":"user","content":"Hello, Sluice!"}]}'`,
 		scheme, addr, auth, model)
+}
+
+// writeAllocProfile writes the allocations made since start (pprof's "allocs" profile,
+// sampled at the runtime's default rate) to path.
+func writeAllocProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice serve: memprofile: %v\n", err)
+	}
 }

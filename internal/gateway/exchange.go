@@ -117,6 +117,9 @@ var exchangePool = sync.Pool{New: func() any { return &exchange{} }}
 
 func (g *Gateway) acquireExchange(r *endpoint) *exchange {
 	x := exchangePool.Get().(*exchange)
+	// The reply's body buffer stays with the pooled exchange (reset trims a
+	// large one): without it every reply read allocated its body anew.
+	x.upResp.KeepBodyBuffer = true
 	x.g = g
 	x.ep = r
 	x.start = time.Now()
@@ -251,6 +254,7 @@ func (x *exchange) reset() {
 	x.reqID = x.reqID[:0]
 	x.model = x.model[:0]
 	x.upReq.Reset()
+	x.upResp.ReleaseBody(64 << 10) // don't pin huge buffers in the pool
 	x.upResp.Reset()
 	if cap(x.body) > 64<<10 {
 		x.body = nil // don't pin huge buffers in the pool
