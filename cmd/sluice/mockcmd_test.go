@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -66,9 +67,10 @@ func TestCmdMockServes(t *testing.T) {
 	var stderr lockedBuffer
 	addrc := make(chan string, 1)
 	done := make(chan int, 1)
+	procs := make(chan int, 1)
 	go func() {
-		done <- runMock(ctx, []string{"--listen", "127.0.0.1:0", "--tokens", "3", "--seed", "9", "--journal", "5", "--ttft", "1ms"},
-			io.Discard, &stderr, func(addr string) { addrc <- addr })
+		done <- runMock(ctx, []string{"--listen", "127.0.0.1:0", "--tokens", "3", "--seed", "9", "--journal", "5", "--ttft", "1ms", "--procs", "3"},
+			io.Discard, &stderr, func(addr string) { addrc <- addr }, func(n int) { procs <- n })
 	}()
 	var addr string
 	select {
@@ -77,6 +79,16 @@ func TestCmdMockServes(t *testing.T) {
 		t.Fatalf("exited %d: %s", status, stderr.String())
 	case <-time.After(10 * time.Second):
 		t.Fatal("mock never listened")
+	}
+	select {
+	case n := <-procs:
+		if n != 3 && os.Getenv("GOMAXPROCS") == "" {
+			t.Errorf("--procs 3 set GOMAXPROCS %d", n)
+		}
+	default:
+		if os.Getenv("GOMAXPROCS") == "" {
+			t.Error("--procs 3 was not applied")
+		}
 	}
 	if !strings.Contains(stderr.String(), "mock listening on "+addr) {
 		t.Errorf("stderr %q lacks the listening line", stderr.String())
@@ -108,5 +120,31 @@ func TestCmdMockServes(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("mock did not shut down")
+	}
+}
+
+func TestMockProcs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		flag    int
+		flagSet bool
+		env     string
+		ncpu    int
+		want    int
+	}{
+		{"default on 2 CPUs", 0, false, "", 2, 1},
+		{"default on 1 CPU", 0, false, "", 1, 1},
+		{"default on 16 CPUs", 0, false, "", 16, 8},
+		{"default on 3 CPUs", 0, false, "", 3, 1},
+		{"--procs 0 is every CPU", 0, true, "", 16, 16},
+		{"--procs 4", 4, true, "", 2, 4},
+		{"GOMAXPROCS wins over the default", 0, false, "2", 16, 0},
+		{"GOMAXPROCS wins over --procs", 4, true, "2", 16, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := mockProcs(tc.flag, tc.flagSet, tc.env, tc.ncpu); got != tc.want {
+				t.Errorf("mockProcs(%d, %v, %q, %d) = %d, want %d", tc.flag, tc.flagSet, tc.env, tc.ncpu, got, tc.want)
+			}
+		})
 	}
 }
