@@ -24,19 +24,18 @@ func neverForward(key string) bool {
 	return false
 }
 
-// neverReturn lists upstream response headers not copied to the client.
-var neverReturn = map[string]bool{
-	"connection":        true,
-	"keep-alive":        true,
-	"transfer-encoding": true,
-	"content-length":    true,
-	"trailer":           true,
-	"upgrade":           true,
-	"set-cookie":        true,
-	"x-request-id":      true, // returned as x-upstream-request-id
-	"request-id":        true, // Anthropic's name for it
-	"server":            true,
-	"date":              true,
+// neverReturn reports whether an upstream response header is kept from the
+// client: hop-by-hop and framing headers (fasthttp writes its own), cookies,
+// the upstream's Server and Date, and its request id (returned as
+// x-upstream-request-id). key is lower case. A switch, not a map: it is
+// checked for every upstream header.
+func neverReturn(key string) bool {
+	switch key {
+	case "connection", "keep-alive", "transfer-encoding", "content-length", "trailer",
+		"upgrade", "set-cookie", "x-request-id", "request-id", "server", "date":
+		return true
+	}
+	return false
 }
 
 // headerPolicy decides which client headers an upstream receives.
@@ -62,17 +61,29 @@ func newHeaderPolicy(allow, deny []string) headerPolicy {
 	return p
 }
 
-// lowerInto writes the lower-case form of k into buf and returns it.
+// lowerInto writes the ASCII lower-case form of k into buf (allocating only
+// for a key longer than buf's capacity) and returns it.
 func lowerInto(buf []byte, k []byte) []byte {
-	buf = buf[:0]
-	for _, c := range k {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf = append(buf, c)
+	if cap(buf) < len(k) {
+		buf = make([]byte, len(k))
+	}
+	buf = buf[:len(k)]
+	for i, c := range k {
+		buf[i] = lowerASCII[c]
 	}
 	return buf
 }
+
+// lowerASCII maps each byte to its ASCII lower case (other bytes to themselves).
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return t
+}()
 
 func hasPrefixFold(k []byte, prefix string) bool {
 	if len(k) < len(prefix) {
@@ -150,7 +161,7 @@ func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 	for k, v := range src.All() {
 		lk := lowerInto(buf[:0], k)
 		key := bytesView(lk)
-		if neverReturn[key] {
+		if neverReturn(key) {
 			if key == "x-request-id" || key == "request-id" {
 				dst.SetBytesV("X-Upstream-Request-Id", v)
 			}
