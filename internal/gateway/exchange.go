@@ -93,6 +93,7 @@ type exchange struct {
 	writeTO     time.Duration
 	bodyStream  fasthttp.ReadCloserWithError
 	rd          *sse.Reader
+	upRead      waitTimer // the reply stream, timed (rd reads through it)
 	out         []byte
 	outPos      int
 	done        bool
@@ -293,6 +294,7 @@ func (x *exchange) reset() {
 		x.out = nil
 	}
 	x.out, x.outPos = x.out[:0], 0
+	x.upRead = waitTimer{}
 	if x.rd != nil {
 		x.rd.Reset(nil)
 	}

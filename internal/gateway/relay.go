@@ -39,11 +39,12 @@ func (x *exchange) startRelay(ctx *fasthttp.RequestCtx, deadline time.Time) {
 	x.bodyStream = bs
 	x.conn = ctx.Conn()
 	x.writeTO = x.g.cfg.Server.WriteTimeout.D()
+	x.upRead = waitTimer{r: bs, wait: &x.upWait}
 	if !x.raw {
 		if x.rd == nil {
-			x.rd = sse.NewReader(bs, maxEvent)
+			x.rd = sse.NewReader(&x.upRead, maxEvent)
 		} else {
-			x.rd.Reset(bs)
+			x.rd.Reset(&x.upRead)
 		}
 	}
 	x.mu.Lock()
@@ -197,9 +198,7 @@ func (x *exchange) fill() {
 		return
 	}
 	for {
-		t0 := time.Now()
 		ev, err := x.rd.Next()
-		x.upWait += time.Since(t0)
 		if err != nil {
 			x.end(err)
 			return
@@ -309,9 +308,7 @@ func (x *exchange) fillRaw() {
 	if cap(x.out) < 16<<10 {
 		x.out = make([]byte, 0, 16<<10)
 	}
-	t0 := time.Now()
-	n, err := x.bodyStream.Read(x.out[len(x.out):cap(x.out)])
-	x.upWait += time.Since(t0)
+	n, err := x.upRead.Read(x.out[len(x.out):cap(x.out)])
 	x.out = x.out[:len(x.out)+n]
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -406,4 +403,19 @@ func (x *exchange) closeRelay() {
 		x.upResp.CloseBodyStream() //nolint:errcheck // releases or closes the upstream connection
 	}
 	x.g.met.StreamsOpen().Dec()
+}
+
+// waitTimer times the reads of a streamed reply, the only places a relay
+// waits for the upstream: events parsed from what is already buffered cost
+// no clock reads, and their parsing counts as Sluice's own time.
+type waitTimer struct {
+	r    io.Reader
+	wait *time.Duration
+}
+
+func (w *waitTimer) Read(p []byte) (int, error) {
+	t0 := time.Now()
+	n, err := w.r.Read(p)
+	*w.wait += time.Since(t0)
+	return n, err
 }
