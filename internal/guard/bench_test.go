@@ -1,6 +1,8 @@
 package guard
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -184,4 +186,41 @@ func BenchmarkStreamPathological(b *testing.B) {
 			s.Release()
 		})
 	}
+}
+
+// BenchmarkStreamReply is the guard's whole cost for one streamed reply as
+// the bench's static upstream sends it (bench/static-upstream/stream.sse:
+// 18 content chunks between a role chunk, a finish chunk, a usage chunk and
+// [DONE]), with the L2 rules: NewStream, every event, Finish, Release.
+func BenchmarkStreamReply(b *testing.B) {
+	raw, err := os.ReadFile("../../bench/static-upstream/stream.sse")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rd := sse.NewReader(bytes.NewReader(raw), 1<<20)
+	var evs []sse.Event
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			break
+		}
+		evs = append(evs, sse.Event{Raw: bytes.Clone(ev.Raw), Name: bytes.Clone(ev.Name), Data: bytes.Clone(ev.Data)})
+	}
+	if len(evs) < 10 {
+		b.Fatalf("%d events in stream.sse", len(evs))
+	}
+	p := mustPolicy(b, l2Rules()...)
+	out := make([]byte, 0, 64<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		s := p.NewStream(provider.FormatOpenAI, provider.OpChat)
+		for i := range evs {
+			if out, err = s.Event(out[:0], &evs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		out = s.Finish(out[:0])
+		s.Release()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
 }

@@ -351,17 +351,47 @@ func (s *Stream) apply(dst []byte, ev *sse.Event, pure bool) ([]byte, error) {
 	case empty && pure:
 		return dst, nil
 	}
-	d := ev.Data
-	s.data = s.data[:0]
+	if pre, ok := framing(ev); ok {
+		// The rewrite is one line too (JSON strings escape line breaks):
+		// written straight after the event's own framing.
+		dst = s.rewrite(append(dst, pre...), ev.Data)
+		return append(dst, '\n', '\n'), nil
+	}
+	s.data = s.rewrite(s.data[:0], ev.Data)
+	return sse.AppendEvent(dst, ev.Name, s.data), nil
+}
+
+// rewrite appends d with each slot's string replaced by its released text.
+func (s *Stream) rewrite(dst, d []byte) []byte {
 	pos := 0
 	for i := range s.slots {
 		sl := &s.slots[i]
-		s.data = append(s.data, d[pos:sl.v.start]...)
-		s.data = provider.AppendJSONString(s.data, bytesView(s.rel[sl.rel.start:sl.rel.end]))
+		dst = append(dst, d[pos:sl.v.start]...)
+		dst = provider.AppendJSONString(dst, bytesView(s.rel[sl.rel.start:sl.rel.end]))
 		pos = sl.v.end
 	}
-	s.data = append(s.data, d[pos:]...)
-	return sse.AppendEvent(dst, ev.Name, s.data), nil
+	return append(dst, d[pos:]...)
+}
+
+// framing returns the bytes of ev.Raw before its data when Raw is exactly
+// ["event: NAME\n"] "data: DATA\n\n", one data line: the shape every
+// provider sends. It is decided by lengths alone: had DATA's line in Raw
+// held a line break, the parsed Data would be shorter than it (a joined
+// data line loses its "data:" prefix, any other line is dropped).
+func framing(ev *sse.Event) ([]byte, bool) {
+	raw, name := ev.Raw, ev.Name
+	n := len(raw) - len(ev.Data) - 2
+	want := len("data: ")
+	if len(name) > 0 {
+		want += len("event: \n") + len(name)
+	}
+	if n != want || raw[len(raw)-2] != '\n' || raw[len(raw)-1] != '\n' || string(raw[n-6:n]) != "data: " {
+		return nil, false
+	}
+	if len(name) > 0 && (string(raw[:7]) != "event: " || string(raw[7:7+len(name)]) != string(name) || raw[7+len(name)] != '\n') {
+		return nil, false
+	}
+	return raw[:n], true
 }
 
 // synth appends an event of the stream's format that carries text on

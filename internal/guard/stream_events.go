@@ -52,6 +52,10 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		}
 		return s.apply(dst, ev, true)
 	}
+	// The first chunk with choices gives the head synth writes: its other
+	// members (id, object, created, model, ...), taken during this walk.
+	head := !s.haveHead
+	h0 := len(s.head)
 	for {
 		k, v, ok := it.next()
 		if !ok {
@@ -65,12 +69,33 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 			if !isNull(d, v) {
 				pure = false
 			}
+		case "obfuscation":
+		default:
+			if head {
+				head = s.appendHead(d, k, v)
+			}
 		}
 	}
-	if choices && !s.haveHead {
-		s.captureHead(d, root)
+	if !s.haveHead {
+		if choices && head {
+			s.haveHead = true
+		} else {
+			s.head = s.head[:h0]
+		}
 	}
 	return s.apply(dst, ev, pure)
+}
+
+// appendHead appends member k: v to the head; false when v is malformed.
+func (s *Stream) appendHead(d []byte, k, v span) bool {
+	if v = endOf(d, v); v.end < 0 {
+		return false
+	}
+	s.head = append(s.head, d[k.start:k.end]...)
+	s.head = append(s.head, ':')
+	s.head = append(s.head, d[v.start:v.end]...)
+	s.head = append(s.head, ',')
+	return true
 }
 
 // skipHead moves the walk of a chunk's root object past its leading

@@ -180,3 +180,34 @@ func FuzzStreamTextDelta(f *testing.F) {
 		fastPathsAgree(t, p, provider.FormatAnthropic, provider.OpMessages, []byte("content_block_delta"), delta("0", "hello x"), a, b)
 	})
 }
+
+func TestFraming(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want string // "" = not the one-line shape
+	}{
+		{"data: {\"a\":1}\n\n", "data: "},
+		{"event: content_block_delta\ndata: {\"a\":1}\n\n", "event: content_block_delta\ndata: "},
+		{"data:{\"a\":1}\n\n", ""},
+		{"data: {\"a\":\ndata: 1}\n\n", ""},
+		{"data: {\"a\":1}\r\n\r\n", ""},
+		{": keep-alive\ndata: {\"a\":1}\n\n", ""},
+		{"data: {\"a\":1}\nid: 7\n\n", ""},
+		{"id: 7\ndata: {\"a\":1}\n\n", ""},
+		{"data: event: x\nevent: x\n\n", ""},
+		{"event:x\ndata: 1\n\n", ""},
+	} {
+		rd := sse.NewReader(strings.NewReader(tc.raw), 1<<20)
+		ev, err := rd.Next()
+		if err != nil {
+			t.Fatalf("%q: %v", tc.raw, err)
+		}
+		pre, ok := framing(&ev)
+		if got := string(pre); ok != (tc.want != "") || got != tc.want {
+			t.Errorf("framing(%q) = %q, %v; want %q", tc.raw, got, ok, tc.want)
+		}
+		if ok && string(pre)+string(ev.Data)+"\n\n" != tc.raw {
+			t.Errorf("framing(%q): prefix + data + blank line is not the event", tc.raw)
+		}
+	}
+}
