@@ -223,8 +223,14 @@ func (x *exchange) checkOutput(body []byte) ([]byte, *HTTPError) {
 	out, v, err := x.gpol.CheckResponse(x.format, x.op, body, x.gbuf[:0], x.verdicts)
 	x.verdicts = v
 	x.countVerdicts(n)
-	var ve *guard.Violation
-	if err != nil && !errors.As(err, &ve) {
+	if err == nil {
+		if len(out) > 0 && (len(body) == 0 || &out[0] != &body[0]) {
+			x.gbuf = out
+		}
+		return out, nil
+	}
+	var ve *guard.Violation // escapes to the heap: only on the error path
+	if !errors.As(err, &ve) {
 		// Not a JSON object in the route's format: the upstream's fault.
 		name := ""
 		if x.up != nil {
@@ -234,13 +240,7 @@ func (x *exchange) checkOutput(body []byte) ([]byte, *HTTPError) {
 		return nil, &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
 			Msg: "provider " + name + " sent a reply that is not valid JSON in the route's format; guardrails cannot check it, so it was withheld"}
 	}
-	if err != nil {
-		return nil, guardError(err, "reply")
-	}
-	if len(out) > 0 && (len(body) == 0 || &out[0] != &body[0]) {
-		x.gbuf = out
-	}
-	return out, nil
+	return nil, guardError(err, "reply")
 }
 
 // countVerdicts counts the verdicts from index from on in the metrics.

@@ -224,3 +224,30 @@ func BenchmarkStreamReply(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
 }
+
+// BenchmarkCheckBenchExchange is the guard's work on one non-streamed
+// exchange of the whole-process bench: the request of post-chat.lua and the
+// static upstream's reply (bench/static-upstream/nginx.conf), L2 rules.
+func BenchmarkCheckBenchExchange(b *testing.B) {
+	conf, err := os.ReadFile("../../bench/static-upstream/nginx.conf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, reply, ok := bytes.Cut(conf, []byte("return 200 '"))
+	if reply, _, ok = bytes.Cut(reply, []byte("';")); !ok {
+		b.Fatal("no static reply in nginx.conf")
+	}
+	req := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there, how are you?"}]}`)
+	p := mustPolicy(b, l2Rules()...)
+	dst := make([]byte, 0, 4096)
+	v := make([]Verdict, 0, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := p.CheckRequest(provider.FormatOpenAI, provider.OpChat, req, dst, v[:0]); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := p.CheckResponse(provider.FormatOpenAI, provider.OpChat, reply, dst, v[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -85,7 +85,30 @@ const (
 	highs       = 0x8080808080808080
 	quotes      = '"' * lows
 	backslashes = '\\' * lows
+	braceOpens  = '{' * lows
+	braceCloses = '}' * lows
 )
+
+// nextStructural returns the index of the first '"', '{', '}', '[' or ']'
+// at or after j (len(b) when there is none), eight bytes at a time: OR-ing
+// 0x20 into a byte maps '[' to '{' and ']' to '}', and no other byte to
+// either, so three comparisons cover the five.
+func nextStructural(b []byte, j int) int {
+	for ; j+8 <= len(b); j += 8 {
+		w := binary.LittleEndian.Uint64(b[j:])
+		f := w | 0x20*lows
+		if m := zeroByte(w^quotes) | zeroByte(f^braceOpens) | zeroByte(f^braceCloses); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; j < len(b); j++ {
+		switch b[j] {
+		case '"', '{', '}', '[', ']':
+			return j
+		}
+	}
+	return j
+}
 
 // zeroByte returns w with the high bit set in its lowest zero byte (and
 // maybe in higher bytes: only the lowest set bit is exact).
@@ -104,6 +127,10 @@ func valueEnd(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
+			j = nextStructural(b, j)
+			if j >= len(b) {
+				break
+			}
 			switch b[j] {
 			case '"':
 				e, _ := strEnd(b, j)

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -99,6 +100,37 @@ func TestKeyIs(t *testing.T) {
 	for _, tt := range tests {
 		if got := keyIs(b, tt.k, "content"); got != tt.want {
 			t.Errorf("keyIs(%s) = %v", b[tt.k.start:tt.k.end], got)
+		}
+	}
+}
+
+func TestNextStructuralMatchesReference(t *testing.T) {
+	ref := func(b []byte, j int) int {
+		for ; j < len(b); j++ {
+			switch b[j] {
+			case '"', '{', '}', '[', ']':
+				return j
+			}
+		}
+		return j
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	alphabet := []byte("ab;{}[]\"\\ :,{|}~[\\]^_`z\x00\xff\x7b\x5b\xdb\xfb\x7d\x5d")
+	for n := 0; n < 5000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			if rng.IntN(4) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		j := 0
+		if len(b) > 0 {
+			j = rng.IntN(len(b) + 1)
+		}
+		if got, want := nextStructural(b, j), ref(b, j); got != want {
+			t.Fatalf("nextStructural(%q, %d) = %d, want %d", b, j, got, want)
 		}
 	}
 }
