@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -33,10 +34,11 @@ Flags:
   --seed N        seed of the reply content (default 0)
   --echo          reply with the text of the last user message
   --journal N     keep the last N requests for GET /_mock/requests (default 0: off)
-  --procs N       Go scheduler threads (GOMAXPROCS) the mock runs on: 0 = every CPU;
-                  default half the CPUs, at least 1, leaving the rest to the load
-                  generator and gateway that usually share the machine (see
-                  docs/decisions/0002-mock-procs.md); a GOMAXPROCS variable wins
+  --procs N       Go scheduler threads (GOMAXPROCS) the mock runs on: 0 = every CPU it
+                  may use; default half of those (a container's CPU quota counts), at
+                  least 1, leaving the rest to the load generator and gateway that
+                  usually share the machine (docs/decisions/0002-mock-procs.md); a
+                  GOMAXPROCS variable wins
   --log-level L   debug, info, warn or error (default info)
 `
 
@@ -51,21 +53,22 @@ func cmdMock(args []string, stdout, stderr io.Writer) int {
 	return runMock(ctx, args, stdout, stderr, nil, func(n int) { runtime.GOMAXPROCS(n) })
 }
 
-// mockProcs is the GOMAXPROCS `sluice mock` runs with: the GOMAXPROCS variable when
-// set (the runtime has applied it: 0 leaves it alone), else --procs when given (0 =
-// every CPU), else half of ncpu, at least 1. Next to a load generator on a small
-// machine, a mock on every CPU spends its time fighting the load for them: on 2 CPUs
-// under wrk -c64 it served 0.55x nginx's RPS on 2 threads and 0.73x on 1.
-func mockProcs(flagProcs int, flagSet bool, env string, ncpu int) int {
-	switch {
-	case env != "":
+// mockProcs is the GOMAXPROCS `sluice mock` runs with, 0 meaning "leave the
+// runtime's own": a valid GOMAXPROCS variable wins (the runtime has applied it);
+// --procs 0 is every CPU the process may use, which is the runtime's default;
+// --procs N is N; without either, half of def (the runtime's default, which
+// counts a container's CPU quota), at least 1. Next to a load generator on a
+// small machine, a mock on every CPU spends its time fighting the load for them:
+// on 2 CPUs under wrk -c64 it served 0.59x nginx's RPS on 2 threads and 0.72x
+// on 1 (docs/decisions/0002-mock-procs.md).
+func mockProcs(flagProcs int, flagSet bool, env string, def int) int {
+	if n, err := strconv.Atoi(env); err == nil && n >= 1 {
 		return 0
-	case flagSet && flagProcs == 0:
-		return ncpu
-	case flagSet:
+	}
+	if flagSet {
 		return flagProcs
 	}
-	return max(1, ncpu/2)
+	return max(1, def/2)
 }
 
 // runMock serves until ctx ends. ready, when not nil, is called with the address once
@@ -114,11 +117,15 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer, ready
 	}
 	procsSet := false
 	fs.Visit(func(f *flag.Flag) { procsSet = procsSet || f.Name == "procs" })
-	n := mockProcs(*procs, procsSet, os.Getenv("GOMAXPROCS"), runtime.NumCPU())
+	env := os.Getenv("GOMAXPROCS")
+	n := mockProcs(*procs, procsSet, env, runtime.GOMAXPROCS(0))
 	if setProcs != nil && n > 0 {
 		setProcs(n)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if procsSet && n == 0 && *procs != 0 {
+		logger.Warn("the GOMAXPROCS variable is set: --procs is ignored", "GOMAXPROCS", env)
+	}
 	srv, err := mock.New(opts, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice mock: %v\n", err)

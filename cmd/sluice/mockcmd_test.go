@@ -129,21 +129,24 @@ func TestMockProcs(t *testing.T) {
 		flag    int
 		flagSet bool
 		env     string
-		ncpu    int
-		want    int
+		def     int // the runtime's default GOMAXPROCS
+		want    int // 0: leave the runtime's
 	}{
 		{"default on 2 CPUs", 0, false, "", 2, 1},
 		{"default on 1 CPU", 0, false, "", 1, 1},
 		{"default on 16 CPUs", 0, false, "", 16, 8},
 		{"default on 3 CPUs", 0, false, "", 3, 1},
-		{"--procs 0 is every CPU", 0, true, "", 16, 16},
+		{"default under a 2-CPU quota", 0, false, "", 2, 1},
+		{"--procs 0 is the runtime's default", 0, true, "", 16, 0},
 		{"--procs 4", 4, true, "", 2, 4},
 		{"GOMAXPROCS wins over the default", 0, false, "2", 16, 0},
 		{"GOMAXPROCS wins over --procs", 4, true, "2", 16, 0},
+		{"an invalid GOMAXPROCS is not set", 4, true, "abc", 16, 4},
+		{"GOMAXPROCS=0 is not set", 0, false, "0", 16, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := mockProcs(tc.flag, tc.flagSet, tc.env, tc.ncpu); got != tc.want {
-				t.Errorf("mockProcs(%d, %v, %q, %d) = %d, want %d", tc.flag, tc.flagSet, tc.env, tc.ncpu, got, tc.want)
+			if got := mockProcs(tc.flag, tc.flagSet, tc.env, tc.def); got != tc.want {
+				t.Errorf("mockProcs(%d, %v, %q, %d) = %d, want %d", tc.flag, tc.flagSet, tc.env, tc.def, got, tc.want)
 			}
 		})
 	}
