@@ -294,10 +294,12 @@ func (st *stream) WriteTo(w io.Writer) (int64, error) {
 		}
 		switch end {
 		case stepCut:
+			// Journal first: a client that sees the connection close may
+			// read the journal at once.
+			st.record()
 			if st.conn != nil {
 				_ = st.conn.Close()
 			}
-			st.record()
 			return int64(st.bytes), errHungUp
 		case stepDone:
 			st.record()
