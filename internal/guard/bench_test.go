@@ -241,13 +241,20 @@ func BenchmarkCheckBenchExchange(b *testing.B) {
 	p := mustPolicy(b, l2Rules()...)
 	dst := make([]byte, 0, 4096)
 	v := make([]Verdict, 0, 4)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := p.CheckRequest(provider.FormatOpenAI, provider.OpChat, req, dst, v[:0]); err != nil {
-			b.Fatal(err)
+	b.Run("request", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := p.CheckRequest(provider.FormatOpenAI, provider.OpChat, req, dst, v[:0]); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if _, _, err := p.CheckResponse(provider.FormatOpenAI, provider.OpChat, reply, dst, v[:0]); err != nil {
-			b.Fatal(err)
+	})
+	b.Run("reply", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := p.CheckResponse(provider.FormatOpenAI, provider.OpChat, reply, dst, v[:0]); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
 }
