@@ -205,6 +205,17 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, err
 }
 
+// RegisterTo is Register for a constructor that registers several series:
+// it does nothing once *errp holds an error, and records its own failure
+// there, so the caller checks once, after the last, and gets the first error.
+func RegisterTo[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
+	if *errp != nil {
+		return c
+	}
+	c, *errp = Register(reg, c)
+	return c
+}
+
 // Prometheus exposes the underlying registry so features can register
 // their own series.
 func (r *Registry) Prometheus() *prometheus.Registry { return r.reg }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestObserve(t *testing.T) {
@@ -56,5 +58,25 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tgt.Observe(o)
+	}
+}
+
+func TestRegisterTo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var err error
+	a := RegisterTo(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"}), &err)
+	again := RegisterTo(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"}), &err)
+	if err != nil || again != a {
+		t.Fatalf("re-registering a name: err %v, shared %v; want the existing collector back", err, again == a)
+	}
+	// A gauge under a counter's name fails; what follows is not registered.
+	RegisterTo(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "x_total", Help: "other"}), &err)
+	first := err
+	RegisterTo(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "y_total", Help: "y"}), &err)
+	if first == nil || err != first {
+		t.Fatalf("err = %v after a conflict, then %v; want the first error kept", first, err)
+	}
+	if mfs, _ := reg.Gather(); len(mfs) != 1 {
+		t.Fatalf("%d families registered, want only x_total", len(mfs))
 	}
 }

@@ -35,16 +35,11 @@ func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
 	})
 	if reg != nil {
 		var err error
-		if fallback, err = metrics.Register(reg, fallback); err != nil {
-			return nil, err
-		}
-		if refused, err = metrics.Register(reg, refused); err != nil {
-			return nil, err
-		}
-		if up, err = metrics.Register(reg, up); err != nil {
-			return nil, err
-		}
-		if dropped, err = metrics.Register(reg, dropped); err != nil {
+		fallback = metrics.RegisterTo(reg, fallback, &err)
+		refused = metrics.RegisterTo(reg, refused, &err)
+		up = metrics.RegisterTo(reg, up, &err)
+		dropped = metrics.RegisterTo(reg, dropped, &err)
+		if err != nil {
 			return nil, err
 		}
 	}

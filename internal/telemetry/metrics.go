@@ -92,28 +92,15 @@ func newMetrics(reg prometheus.Registerer) (*metricSet, error) {
 
 	if reg != nil {
 		var err error
-		if queueDepth, err = metrics.Register(reg, queueDepth); err != nil {
-			return nil, err
-		}
-		if written, err = metrics.Register(reg, written); err != nil {
-			return nil, err
-		}
-		if spooled, err = metrics.Register(reg, spooled); err != nil {
-			return nil, err
-		}
-		if replayed, err = metrics.Register(reg, replayed); err != nil {
-			return nil, err
-		}
-		if dropped, err = metrics.Register(reg, dropped); err != nil {
-			return nil, err
-		}
-		if spoolBytes, err = metrics.Register(reg, spoolBytes); err != nil {
-			return nil, err
-		}
-		if sinkUp, err = metrics.Register(reg, sinkUp); err != nil {
-			return nil, err
-		}
-		if batch, err = metrics.Register(reg, batch); err != nil {
+		queueDepth = metrics.RegisterTo(reg, queueDepth, &err)
+		written = metrics.RegisterTo(reg, written, &err)
+		spooled = metrics.RegisterTo(reg, spooled, &err)
+		replayed = metrics.RegisterTo(reg, replayed, &err)
+		dropped = metrics.RegisterTo(reg, dropped, &err)
+		spoolBytes = metrics.RegisterTo(reg, spoolBytes, &err)
+		sinkUp = metrics.RegisterTo(reg, sinkUp, &err)
+		batch = metrics.RegisterTo(reg, batch, &err)
+		if err != nil {
 			return nil, err
 		}
 	}
