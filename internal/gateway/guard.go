@@ -211,10 +211,16 @@ func (x *exchange) checkInput(body []byte) ([]byte, *HTTPError) {
 	if err != nil {
 		return nil, guardError(err, "request")
 	}
+	x.keepGuardBuf(body, out)
+	return out, nil
+}
+
+// keepGuardBuf keeps out, when a check wrote it into a buffer of its own
+// (a redaction), as the exchange's buffer for the next check.
+func (x *exchange) keepGuardBuf(body, out []byte) {
 	if len(out) > 0 && (len(body) == 0 || &out[0] != &body[0]) {
 		x.gbuf = out
 	}
-	return out, nil
 }
 
 // checkOutput applies the output rules to a buffered reply.
@@ -224,9 +230,7 @@ func (x *exchange) checkOutput(body []byte) ([]byte, *HTTPError) {
 	x.verdicts = v
 	x.countVerdicts(n)
 	if err == nil {
-		if len(out) > 0 && (len(body) == 0 || &out[0] != &body[0]) {
-			x.gbuf = out
-		}
+		x.keepGuardBuf(body, out)
 		return out, nil
 	}
 	var ve *guard.Violation // escapes to the heap: only on the error path

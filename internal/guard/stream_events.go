@@ -215,13 +215,9 @@ func (s *Stream) captureHead(d []byte, root span) {
 		if keyIs(d, k, "choices") || keyIs(d, k, "usage") || keyIs(d, k, "obfuscation") {
 			continue
 		}
-		s.head = append(s.head, d[k.start:k.end]...)
-		s.head = append(s.head, ':')
-		if v = endOf(d, v); v.end < 0 {
+		if !s.appendHead(d, k, v) {
 			return
 		}
-		s.head = append(s.head, d[v.start:v.end]...)
-		s.head = append(s.head, ',')
 	}
 }
 
