@@ -233,8 +233,9 @@ func BenchmarkCheckBenchExchange(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, reply, ok := bytes.Cut(conf, []byte("return 200 '"))
-	if reply, _, ok = bytes.Cut(reply, []byte("';")); !ok {
+	_, reply, found := bytes.Cut(conf, []byte("return 200 '"))
+	reply, _, ended := bytes.Cut(reply, []byte("';"))
+	if !found || !ended {
 		b.Fatal("no static reply in nginx.conf")
 	}
 	req := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there, how are you?"}]}`)
