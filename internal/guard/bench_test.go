@@ -73,15 +73,27 @@ func BenchmarkCheckRequestAllBuiltins(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckResponse checks a clean reply with the L2 rules: as served
+// (the output rule, e-mail, lets the prefilter skip a reply without '@'),
+// and walked (prefilter off: what a reply holding an '@' costs).
 func BenchmarkCheckResponse(b *testing.B) {
-	p := mustPolicy(b, l2Rules()...)
 	body := chatReply(strings.Repeat(benchProse, 3))
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := p.CheckResponse(provider.FormatOpenAI, provider.OpChat, body, nil, nil); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		p    *Policy
+	}{
+		{"prefiltered", mustPolicy(b, l2Rules()...)},
+		{"walked", noPrefilter(mustPolicy(b, l2Rules()...))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := bc.p.CheckResponse(provider.FormatOpenAI, provider.OpChat, body, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -227,7 +239,8 @@ func BenchmarkStreamReply(b *testing.B) {
 
 // BenchmarkCheckBenchExchange is the guard's work on one non-streamed
 // exchange of the whole-process bench: the request of post-chat.lua and the
-// static upstream's reply (bench/static-upstream/nginx.conf), L2 rules.
+// static upstream's reply (bench/static-upstream/nginx.conf), L2 rules;
+// reply-walked with the prefilter off.
 func BenchmarkCheckBenchExchange(b *testing.B) {
 	conf, err := os.ReadFile("../../bench/static-upstream/nginx.conf")
 	if err != nil {
@@ -250,12 +263,18 @@ func BenchmarkCheckBenchExchange(b *testing.B) {
 			}
 		}
 	})
-	b.Run("reply", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, _, err := p.CheckResponse(provider.FormatOpenAI, provider.OpChat, reply, dst, v[:0]); err != nil {
-				b.Fatal(err)
+	walked := noPrefilter(mustPolicy(b, l2Rules()...))
+	for _, bc := range []struct {
+		name string
+		p    *Policy
+	}{{"reply", p}, {"reply-walked", walked}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := bc.p.CheckResponse(provider.FormatOpenAI, provider.OpChat, reply, dst, v[:0]); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }

@@ -100,6 +100,18 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	if err != nil {
 		return body, v, err
 	}
+	anchors := p.outAnchors
+	if dir == Input {
+		// A body no larger than the scan limit holds no more text than it
+		// (decoding never lengthens a string), so it cannot be over it.
+		anchors = p.inAnchors
+		if len(body) > p.scanLimit {
+			anchors = ""
+		}
+	}
+	if anchors != "" && !mayHold(body, anchors) {
+		return body, v, nil // no rule can match: skip the walk
+	}
 	sc := p.getScratch()
 	defer p.putScratch(sc)
 	sc.w = walker{b: body, fields: sc.w.fields[:0]}

@@ -41,6 +41,14 @@
 // content text and arguments; messages content[] text blocks and the string
 // values of tool_use input. Streams: see below.
 //
+// Before the walk that finds those strings, a prefilter (prefilter.go) may
+// answer for the whole body: when every rule of the scope names anchor bytes
+// (detect.Finder.Anchors: '@' for e-mail, the last letter of each keyword;
+// at most four in all) and neither the body's bytes nor its escapes can
+// yield one, no rule can match and the body passes as it is. Its answer
+// is exact; with digit-anchored detectors, a regex or secrets rule, or
+// size rules, it is off and every body is walked.
+//
 // # Overlaps
 //
 // Each rule finds its own matches (leftmost-first, non-overlapping). A block

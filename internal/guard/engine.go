@@ -240,8 +240,12 @@ type Policy struct {
 	in, out   []*crule // text rules of each scope, in configuration order
 	size      []*crule // max_chars and max_messages rules (input)
 	scanLimit int
-	hold      int // bytes a stream holds back for regex rules: the largest hold of them
-	keep      int // bytes of released text a stream keeps as left context
+	// inAnchors and outAnchors are the prefilter's bytes for each scope's
+	// rules (anchorsOf; "" = always walk). inAnchors is "" when there are
+	// size rules: they need the walk's counts.
+	inAnchors, outAnchors string
+	hold                  int // bytes a stream holds back for regex rules: the largest hold of them
+	keep                  int // bytes of released text a stream keeps as left context
 
 	scratch sync.Pool // *scratch
 	streams sync.Pool // *Stream
@@ -263,6 +267,10 @@ func newPolicy(rules []*crule, scanLimit int) *Policy {
 			p.keep = max(p.keep, r.ctx, r.left)
 		}
 	}
+	if len(p.size) == 0 {
+		p.inAnchors = anchorsOf(p.in)
+	}
+	p.outAnchors = anchorsOf(p.out)
 	return p
 }
 

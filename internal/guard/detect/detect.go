@@ -38,6 +38,12 @@ type Finder interface {
 	// [0, Pending(text[:b])) when a is 0). See the package documentation,
 	// "Quiet windows".
 	LeftContext() int
+	// Anchors returns bytes of which every match Find reports holds at
+	// least one (as text, not as a pattern): a text with none of them has no
+	// match. Empty when the finder names none. Callers use it to skip the
+	// work of finding the text to scan when a cheap search of the raw input
+	// finds none of these bytes.
+	Anchors() string
 }
 
 // builtin is a hand-written scanner with a fixed maximum match length.
@@ -46,6 +52,7 @@ type builtin struct {
 	pending func(text []byte) int // the earliest open candidate start, or len(text)
 	maxLen  int                   // longest match, without context
 	left    int                   // LeftContext
+	anchors string                // Anchors
 }
 
 var _ Finder = builtin{}
@@ -53,6 +60,7 @@ var _ Finder = builtin{}
 func (b builtin) Find(text []byte, dst []Match) []Match { return b.find(text, dst) }
 func (b builtin) MaxLen() int                           { return b.maxLen + 2 }
 func (b builtin) LeftContext() int                      { return b.left }
+func (b builtin) Anchors() string                       { return b.anchors }
 
 // Pending bounds the detector's answer by MaxLen: a match starting before
 // len(text)-MaxLen() is decided by the text already there.
@@ -66,22 +74,27 @@ func (b builtin) Pending(text []byte) int {
 func Builtin(name string) (Finder, bool) {
 	switch name {
 	case "email":
-		return builtin{findEmail, pendingEmail, emailMaxLen, 1}, true
+		return builtin{findEmail, pendingEmail, emailMaxLen, 1, "@"}, true
 	case "phone":
-		return builtin{findPhone, pendingPhone, phoneMaxLen, 1}, true
+		return builtin{findPhone, pendingPhone, phoneMaxLen, 1, digits}, true
 	case "ssn":
-		return builtin{findSSN, pendingSSN, ssnMaxLen, 1}, true
+		return builtin{findSSN, pendingSSN, ssnMaxLen, 1, digits}, true
 	case "credit_card":
-		return builtin{findCard, pendingCard, cardMaxLen, 1}, true
+		return builtin{findCard, pendingCard, cardMaxLen, 1, digits}, true
 	case "iban":
-		return builtin{findIBAN, pendingIBAN, ibanMaxLen, 1}, true
+		return builtin{findIBAN, pendingIBAN, ibanMaxLen, 1, digits}, true
 	case "ip":
-		return builtin{findIP, pendingIP, ipMaxLen, 1}, true
+		return builtin{findIP, pendingIP, ipMaxLen, 1, digits + ":"}, true
 	case "secrets":
-		return builtin{findSecrets, pendingSecrets, secretsMaxLen, maxAssignLeft}, true
+		return builtin{findSecrets, pendingSecrets, secretsMaxLen, maxAssignLeft, ""}, true
 	}
 	return nil, false
 }
+
+// digits anchor the detectors whose matches hold digits: an SSN, a card or
+// phone number, an IBAN's check digits, an IPv4 address (an IPv6 address
+// holds ':'). Secrets name no anchors: their forms share no byte.
+const digits = "0123456789"
 
 // BuiltinNames returns the names Builtin accepts, sorted.
 func BuiltinNames() []string {

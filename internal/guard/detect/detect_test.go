@@ -39,9 +39,23 @@ func checkInvariants(f Finder, text []byte, ms []Match) error {
 		if m.End-m.Start > f.MaxLen()-2 {
 			return fmt.Errorf("match %d %v longer than MaxLen()-2 = %d", i, m, f.MaxLen()-2)
 		}
+		if a := f.Anchors(); a != "" && !holdsByte(text[m.Start:m.End], a) {
+			return fmt.Errorf("match %d %q holds none of the anchors %q", i, text[m.Start:m.End], a)
+		}
 		prev = m.End
 	}
 	return nil
+}
+
+// holdsByte reports whether b holds one of the bytes of set (byte by byte:
+// set need not be UTF-8).
+func holdsByte(b []byte, set string) bool {
+	for i := 0; i < len(set); i++ {
+		if slices.Contains(b, set[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // runCases checks a table of texts and the substrings each must yield.

@@ -1,6 +1,9 @@
 package detect
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // denseLimit is the largest transition table (states × byte classes) built
 // as a full DFA (4 bytes a cell, so 16 MiB). Larger keyword sets keep the
@@ -21,6 +24,10 @@ type keywords struct {
 	nclass int
 	maxLen int
 	whole  bool
+	// anchors holds the last byte of every keyword in both cases: a match
+	// is an occurrence or the uncovered tail of one (resolver.addTail),
+	// so it always holds the occurrence's last byte.
+	anchors string
 
 	// Dense mode: delta[row+class] is the next state's row (state*nclass),
 	// with outBit set when a keyword ends in that state.
@@ -64,6 +71,13 @@ func newAutomaton(words []string, opts KeywordOptions, denseCells int) *keywords
 			}
 		}
 		k.maxLen = max(k.maxLen, len(w))
+		if len(w) > 0 {
+			for _, c := range []byte{lower(w[len(w)-1]), upper(w[len(w)-1])} {
+				if strings.IndexByte(k.anchors, c) < 0 {
+					k.anchors += string([]byte{c})
+				}
+			}
+		}
 	}
 	k.nclass++ // class 0
 	for c := 'A'; c <= 'Z'; c++ {
@@ -179,6 +193,9 @@ func outFlag(longest int16) int32 {
 
 // MaxLen returns the longest keyword plus one byte of context each side.
 func (k *keywords) MaxLen() int { return k.maxLen + 2 }
+
+// Anchors returns the last byte of each keyword, in both cases.
+func (k *keywords) Anchors() string { return k.anchors }
 
 // LeftContext is the longest keyword: besides the byte before an
 // occurrence (WholeWords), a match may be the uncovered part of an
