@@ -26,7 +26,20 @@ func (w *walker) str(v span) {
 	if e != v.end {
 		return
 	}
-	w.fields = append(w.fields, field{span: v, esc: esc})
+	w.add(field{span: v, esc: esc})
+}
+
+// add appends f unless it starts before the end of the last field. On
+// valid JSON fields never overlap; on malformed input the lenient walk can
+// meet a string twice (an iterator and valueEnd reading a stray '"'
+// differently), and the fields stay ordered and disjoint: no text is
+// scanned twice, and the text never exceeds the body (the prefilter's
+// scan-limit bound relies on it).
+func (w *walker) add(f field) {
+	if n := len(w.fields); n > 0 && f.start < w.fields[n-1].end {
+		return
+	}
+	w.fields = append(w.fields, f)
 }
 
 // strOrStrings adds v when it is a string, or its string elements when it
@@ -98,7 +111,7 @@ func (w *walker) allStrings(v span) {
 			i = e - 1 // a key
 			continue
 		}
-		w.fields = append(w.fields, field{span: span{i, e}, esc: esc})
+		w.add(field{span: span{i, e}, esc: esc})
 		i = e - 1
 	}
 }

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sluice-gw/sluice/internal/provider"
@@ -78,6 +79,60 @@ func TestMayHold(t *testing.T) {
 	}
 }
 
+// limitPolicy is mustPolicy with a scan limit.
+func limitPolicy(t testing.TB, limit int, rules ...Rule) *Policy {
+	t.Helper()
+	e, err := New([]Set{{Name: "s", Rules: rules}}, Options{ScanLimit: limit})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	p, err := e.Policy("s")
+	if err != nil {
+		t.Fatalf("Policy: %v", err)
+	}
+	return p
+}
+
+// samePrefiltered fails unless check answers alike with p (prefilter on)
+// and q (off).
+func samePrefiltered(t *testing.T, body []byte, p, q *Policy, check func(*Policy) ([]byte, []Verdict, error)) {
+	t.Helper()
+	out, v, err := check(p)
+	wout, wv, werr := check(q)
+	if string(out) != string(wout) || !reflect.DeepEqual(v, wv) || !reflect.DeepEqual(err, werr) {
+		t.Fatalf("%s: prefiltered (%q, %v, %v), walked (%q, %v, %v)", body, out, v, err, wout, wv, werr)
+	}
+}
+
+// TestPrefilterScanLimitOverlap: on this malformed body the lenient walk
+// met the "AAA…" string twice (the content iterator resumed inside text
+// allStrings had collected), so the walk counted more text than the body
+// holds and refused it while the prefilter, trusting len(body), let it
+// pass. Fields are now disjoint: both agree, and the string counts once.
+func TestPrefilterScanLimitOverlap(t *testing.T) {
+	body := []byte(`{"messages":[{"content":[{"x":a", "input":{"k":"} x" ,{"text":"` +
+		strings.Repeat("A", 100) + `"}}x}]}]}`)
+	rules := []Rule{{Name: "email", Kind: "email", Action: Redact, Scope: Input}}
+	p := limitPolicy(t, len(body), rules...)
+	q := noPrefilter(limitPolicy(t, len(body), rules...))
+	samePrefiltered(t, body, p, q, func(p *Policy) ([]byte, []Verdict, error) {
+		return p.CheckRequest(provider.FormatAnthropic, provider.OpMessages, body, nil, nil)
+	})
+	w := walker{b: body}
+	root, _ := rootObject(body)
+	w.input(provider.OpMessages, root)
+	total := 0
+	for i, f := range w.fields {
+		if i > 0 && f.start < w.fields[i-1].end {
+			t.Errorf("field %d %v overlaps field %d %v", i, f.span, i-1, w.fields[i-1].span)
+		}
+		total += f.end - f.start
+	}
+	if total > len(body) {
+		t.Errorf("fields hold %d bytes, the body %d", total, len(body))
+	}
+}
+
 // FuzzPrefilter checks that the prefilter never changes an outcome: every
 // check answers exactly as the walk alone does, on any body and operation.
 func FuzzPrefilter(f *testing.F) {
@@ -85,23 +140,22 @@ func FuzzPrefilter(f *testing.F) {
 	f.Add([]byte(`{"choices":[{"message":{"content":"my caf\u00e9 is \u004aAZ\u005a"}}]}`), uint8(0))
 	f.Add([]byte(`{"messages":[{"role":"user","content":"POP QUI\u005a: x\u0040example.org"}]}`), uint8(0))
 	f.Add([]byte(`{"content":[{"type":"text","text":"caf\u00e9 jazz"}]}`), uint8(4))
-	p := mustPolicy(f, anchoredRules()...)
-	q := noPrefilter(mustPolicy(f, anchoredRules()...))
+	f.Add([]byte(`{"messages":[{"content":[{"x":a", "input":{"k":"} x" ,{"text":"AAAAAAAAAAAAAAAAAAAA"}}x}]}]}`), uint8(4))
+	// The second pair has a scan limit small enough for fuzzed bodies to
+	// reach: the prefilter lets a body pass only when it cannot be over it.
+	pairs := [][2]*Policy{
+		{mustPolicy(f, anchoredRules()...), noPrefilter(mustPolicy(f, anchoredRules()...))},
+		{limitPolicy(f, 48, anchoredRules()...), noPrefilter(limitPolicy(f, 48, anchoredRules()...))},
+	}
 	f.Fuzz(func(t *testing.T, body []byte, op uint8) {
 		o := fuzzOps[int(op)%len(fuzzOps)]
-		for _, check := range []func(*Policy) ([]byte, []Verdict, error){
-			func(p *Policy) ([]byte, []Verdict, error) {
+		for _, pq := range pairs {
+			samePrefiltered(t, body, pq[0], pq[1], func(p *Policy) ([]byte, []Verdict, error) {
 				return p.CheckRequest(provider.FormatOpenAI, o, body, nil, nil)
-			},
-			func(p *Policy) ([]byte, []Verdict, error) {
+			})
+			samePrefiltered(t, body, pq[0], pq[1], func(p *Policy) ([]byte, []Verdict, error) {
 				return p.CheckResponse(provider.FormatOpenAI, o, body, nil, nil)
-			},
-		} {
-			out, v, err := check(p)
-			wout, wv, werr := check(q)
-			if string(out) != string(wout) || !reflect.DeepEqual(v, wv) || !reflect.DeepEqual(err, werr) {
-				t.Fatalf("%s: prefiltered (%q, %v, %v), walked (%q, %v, %v)", body, out, v, err, wout, wv, werr)
-			}
+			})
 		}
 	})
 }
