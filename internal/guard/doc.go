@@ -43,11 +43,12 @@
 //
 // Before the walk that finds those strings, a prefilter (prefilter.go) may
 // answer for the whole body: when every rule of the scope names anchor bytes
-// (detect.Finder.Anchors: '@' for e-mail, the last letter of each keyword;
-// at most four in all) and neither the body's bytes nor its escapes can
-// yield one, no rule can match and the body passes as it is. Its answer
-// is exact; with digit-anchored detectors, a regex or secrets rule, or
-// size rules, it is off and every body is walked.
+// (detect.Finder.Anchors: '@' for e-mail, the last byte of each keyword in
+// both ASCII cases; at most four in all) and neither the body's bytes nor
+// its escapes can yield one, no rule can match and the body passes as it
+// is. Its answer is exact. A digit-anchored detector, a regex or secrets
+// rule turns it off for the directions it applies to, and size rules for
+// input: those bodies are always walked.
 //
 // # Overlaps
 //

@@ -8,11 +8,12 @@ import (
 // The prefilter. Finding the text of a body (the walk) costs more than
 // scanning it: about 0.5 µs for a 650-byte chat reply, most of the output
 // check. When every rule of a direction names anchor bytes
-// (detect.Finder.Anchors: '@' for e-mail, the last letters of keywords), a
-// body whose strings cannot decode to any of them has no match, and a
-// vectorised search of the raw body for each anchor says so without the
-// walk. Sets larger than maxAnchors (digits: every JSON reply holds some)
-// or a rule without anchors (regex, secrets) turn it off.
+// (detect.Finder.Anchors: '@' for e-mail, the last byte of each keyword in
+// both ASCII cases), a body whose strings cannot decode to any of them has
+// no match, and a vectorised search of the raw body for each anchor says
+// so without the walk. A union larger than maxAnchors (the ten digits of
+// the SSN, card, phone, IBAN and IP detectors) or a rule without anchors
+// (regex, secrets) turns it off.
 
 // maxAnchors is the most anchor bytes the prefilter searches for, one
 // bytes.IndexByte pass each.
