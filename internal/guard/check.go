@@ -103,7 +103,8 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	anchors := p.outAnchors
 	if dir == Input {
 		// A body no larger than the scan limit holds no more text than it
-		// (decoding never lengthens a string), so it cannot be over it.
+		// (the walk's fields are disjoint, walker.add, and decoding never
+		// lengthens a string), so it cannot be over it.
 		anchors = p.inAnchors
 		if len(body) > p.scanLimit {
 			anchors = ""
