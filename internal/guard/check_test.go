@@ -189,11 +189,7 @@ func TestCheckRequestSizeRules(t *testing.T) {
 }
 
 func TestCheckRequestScanLimit(t *testing.T) {
-	e, err := New([]Set{{Name: "s", Rules: l2Rules()}}, Options{ScanLimit: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := e.Policy("s")
+	p := limitPolicy(t, 20, l2Rules()...)
 	tests := []struct {
 		name, content string
 		err           string

@@ -15,7 +15,13 @@ import (
 // mustPolicy compiles rules as one set and returns its policy.
 func mustPolicy(t testing.TB, rules ...Rule) *Policy {
 	t.Helper()
-	e, err := New([]Set{{Name: "s", Rules: rules}}, Options{})
+	return limitPolicy(t, 0, rules...)
+}
+
+// limitPolicy is mustPolicy with a scan limit (0: the default).
+func limitPolicy(t testing.TB, limit int, rules ...Rule) *Policy {
+	t.Helper()
+	e, err := New([]Set{{Name: "s", Rules: rules}}, Options{ScanLimit: limit})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

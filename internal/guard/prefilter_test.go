@@ -79,20 +79,6 @@ func TestMayHold(t *testing.T) {
 	}
 }
 
-// limitPolicy is mustPolicy with a scan limit.
-func limitPolicy(t testing.TB, limit int, rules ...Rule) *Policy {
-	t.Helper()
-	e, err := New([]Set{{Name: "s", Rules: rules}}, Options{ScanLimit: limit})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	p, err := e.Policy("s")
-	if err != nil {
-		t.Fatalf("Policy: %v", err)
-	}
-	return p
-}
-
 // samePrefiltered fails unless check answers alike with p (prefilter on)
 // and q (off).
 func samePrefiltered(t *testing.T, body []byte, p, q *Policy, check func(*Policy) ([]byte, []Verdict, error)) {
