@@ -46,11 +46,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, err := config.Load(*cfgPath)
+	// SIGHUP reloads the config (never the Go default of exiting): catch
+	// it before anything else, so that a HUP sent during start-up is kept
+	// for the reload loop instead of killing the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	cfg, hash, err := config.LoadWithHash(*cfgPath)
 	if err != nil {
 		return config.ReportErrors(stderr, err)
 	}
-	log := newLogger(cfg.Log, stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(cfg.Log, level, stderr)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -69,25 +76,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, stop, cfg, log, stdout, *printCurl); err != nil {
+	src := configSource{path: *cfgPath, hash: hash, level: level, hup: hup}
+	if err := serve(ctx, stop, cfg, src, log, stdout, *printCurl); err != nil {
 		log.Error("sluice stopped", slog.String("error", err.Error()))
 		return 1
 	}
 	return 0
 }
 
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	switch c.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		level = slog.LevelInfo
-	}
+// newLogger builds the process logger; level holds its level, so that a
+// reload can change it.
+func newLogger(c config.Log, level *slog.LevelVar, w io.Writer) *slog.Logger {
+	level.Set(gateway.LogLevel(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -95,10 +95,45 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// configSource is where the running config came from, for reloads.
+type configSource struct {
+	path  string
+	hash  string         // of the file's bytes at start
+	level *slog.LevelVar // the logger's level
+	hup   chan os.Signal // SIGHUP: reload
+}
+
+// deps fills d's reload hooks: the file is read, expanded and validated
+// again on every reload.
+func (c configSource) deps(d *gateway.Deps) {
+	if c.path == "" {
+		return
+	}
+	d.ConfigHash, d.LogLevel = c.hash, c.level
+	d.LoadConfig = func() (*config.Config, string, error) { return config.LoadWithHash(c.path) }
+}
+
+// reloadLoop reloads on every SIGHUP and, while server.watch_config is on,
+// whenever the file's content changes, until ctx ends.
+func (c configSource) reloadLoop(ctx context.Context, g *gateway.Gateway) {
+	if c.path == "" {
+		return
+	}
+	go g.WatchConfig(ctx, time.Second, func() (string, error) { return config.FileHash(c.path) })
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.hup:
+			g.Reload(ctx)
+		}
+	}
+}
+
 // serve runs the gateway (and the in-process mock when configured) until ctx
 // is cancelled, then shuts down gracefully. stopSignals restores default
 // signal handling once draining starts.
-func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slog.Logger, stdout io.Writer, printCurl bool) error {
+func serve(ctx context.Context, stopSignals func(), cfg *config.Config, src configSource, log *slog.Logger, stdout io.Writer, printCurl bool) error {
 	var mk *mock.Server
 	if cfg.Mock.Listen != "" {
 		var err error
@@ -119,6 +154,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 
 	deps := gateway.Deps{Log: log, Metrics: metrics.New()}
+	src.deps(&deps)
 	if cfg.Auth.Enabled {
 		keys, err := auth.New(ctx, cfg, log)
 		if err != nil {
@@ -208,6 +244,10 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		fmt.Fprintln(stdout, curlLine(cfg, addr))
 	}
 
+	rctx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
+	go src.reloadLoop(rctx, g)
+
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -215,6 +255,8 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 	// A second SIGINT/SIGTERM during the drain kills the process at once.
 	stopSignals()
+	stopReloads()
+	cfg = g.Config() // the grace and delay of the config in force
 	grace := cfg.Server.ShutdownGrace.D()
 	log.Info("shutting down: draining in-flight requests", slog.Duration("grace", grace))
 	sctx, cancel := context.WithTimeout(context.Background(), grace+cfg.Server.ShutdownDelay.D())

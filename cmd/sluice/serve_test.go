@@ -88,6 +88,12 @@ func startProcess(t *testing.T, cfg string, stderr io.Writer) (*exec.Cmd, string
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startProcessFile(t, path, stderr)
+}
+
+// startProcessFile is startProcess on a config file the test wrote.
+func startProcessFile(t *testing.T, path string, stderr io.Writer) (*exec.Cmd, string, <-chan error) {
+	t.Helper()
 	cmd := exec.Command(sluiceBinary(t), "serve", "--config", path)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw

@@ -58,7 +58,7 @@ func (s *Service) Create(ctx context.Context, in KeyInput) (Key, string, error) 
 // Get returns the key with this id: a stored key, or a static key (with
 // Static set). ErrNotFound when there is none.
 func (s *Service) Get(ctx context.Context, id string) (Key, error) {
-	if k, ok := s.staticByID[id]; ok {
+	if k, ok := s.static.Load().byID[id]; ok {
 		out := []Key{k.key.clone()}
 		if s.ready.Load() {
 			if err := s.withSpend(ctx, out); err != nil {
@@ -105,8 +105,9 @@ func (s *Service) List(ctx context.Context, cursor string, limit int) (keys []Ke
 	var items []item
 	afterSeq := int64(0)
 	if phase == "s" {
-		for i := int(pos); i < len(s.static) && len(items) <= limit; i++ {
-			items = append(items, item{s.static[i].key.clone(), encodeCursor("s", int64(i+1))})
+		static := s.static.Load().list
+		for i := int(pos); i < len(static) && len(items) <= limit; i++ {
+			items = append(items, item{static[i].key.clone(), encodeCursor("s", int64(i+1))})
 		}
 	} else {
 		afterSeq = pos
@@ -141,7 +142,7 @@ func (s *Service) List(ctx context.Context, cursor string, limit int) (keys []Ke
 // ErrRevoked. A patch that changes nothing writes nothing (and no audit
 // entry). The change is in this instance's cache when Update returns.
 func (s *Service) Update(ctx context.Context, id string, patch []byte) (Key, error) {
-	if _, ok := s.staticByID[id]; ok {
+	if _, ok := s.static.Load().byID[id]; ok {
 		return Key{}, ErrStaticKey
 	}
 	if err := s.checkReady(); err != nil {
@@ -182,7 +183,7 @@ func (s *Service) Update(ctx context.Context, id string, patch []byte) (Key, err
 // Revoke returns, on every other within the sync bound. Revoking a revoked
 // key succeeds and changes nothing. ErrStaticKey, ErrNotFound.
 func (s *Service) Revoke(ctx context.Context, id string) error {
-	if _, ok := s.staticByID[id]; ok {
+	if _, ok := s.static.Load().byID[id]; ok {
 		return ErrStaticKey
 	}
 	if err := s.checkReady(); err != nil {
@@ -211,7 +212,7 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 // when that is set (a second rotation within the grace period ends the
 // first one's grace). ErrStaticKey, ErrRevoked, ErrNotFound.
 func (s *Service) Rotate(ctx context.Context, id string) (Key, string, error) {
-	if _, ok := s.staticByID[id]; ok {
+	if _, ok := s.static.Load().byID[id]; ok {
 		return Key{}, "", ErrStaticKey
 	}
 	if err := s.checkReady(); err != nil {

@@ -43,8 +43,7 @@ type Service struct {
 	interval time.Duration
 	grace    time.Duration
 
-	static     []*staticKey // config order
-	staticByID map[string]*staticKey
+	static atomic.Pointer[StaticKeys] // auth.keys; SetStatic swaps them
 
 	mu      sync.Mutex // guards records and version
 	records map[string]*entry
@@ -124,18 +123,11 @@ func newService(cfg *config.Config, st Store, logger *slog.Logger, now func() ti
 		grace:    max(cfg.Auth.RotationGrace.D(), 0),
 		records:  map[string]*entry{},
 	}
-	static, err := loadStatic(cfg.Auth.Keys, now())
+	static, err := PrepareStatic(cfg.Auth.Keys, now())
 	if err != nil {
 		return nil, err
 	}
-	s.static = static
-	s.staticByID = make(map[string]*staticKey, len(static))
-	for _, k := range static {
-		s.staticByID[k.key.ID] = k
-	}
-	s.mu.Lock()
-	s.rebuild()
-	s.mu.Unlock()
+	s.SetStatic(static)
 	return s, nil
 }
 
@@ -285,7 +277,8 @@ func (s *Service) apply(recs []Record, version int64) {
 // records. s.mu must be held.
 func (s *Service) rebuild() {
 	now := s.now()
-	m := make(map[[32]byte]*Policy, len(s.static)+len(s.records))
+	static := s.static.Load().list
+	m := make(map[[32]byte]*Policy, len(static)+len(s.records))
 	for _, e := range s.records {
 		r := &e.rec
 		if r.Revoked {
@@ -298,7 +291,7 @@ func (s *Service) rebuild() {
 	}
 	// Static keys win a (deliberate) clash with a stored secret: the
 	// config file is the operator's last word.
-	for _, k := range s.static {
+	for _, k := range static {
 		m[k.hash] = k.policy
 	}
 	s.cache.replace(m)

@@ -17,6 +17,42 @@ type staticKey struct {
 	policy *Policy
 }
 
+// StaticKeys are the keys of a config's auth.keys, hashed and checked,
+// ready to be swapped in by SetStatic. Build them with PrepareStatic.
+type StaticKeys struct {
+	list []*staticKey // config order
+	byID map[string]*staticKey
+}
+
+// Len is the number of keys.
+func (k *StaticKeys) Len() int { return len(k.list) }
+
+// PrepareStatic checks and hashes auth.keys (now stamps their created_at),
+// without changing anything: a reload prepares every part of a new config
+// before it applies any.
+func PrepareStatic(keys []config.StaticKey, now time.Time) (*StaticKeys, error) {
+	list, err := loadStatic(keys, now)
+	if err != nil {
+		return nil, err
+	}
+	out := &StaticKeys{list: list, byID: make(map[string]*staticKey, len(list))}
+	for _, k := range list {
+		out.byID[k.key.ID] = k
+	}
+	return out, nil
+}
+
+// SetStatic replaces the static keys: from the time it returns, a removed
+// key is refused and a changed key's limits, models and budget apply to
+// the next request. Limit state and spend are kept by key id, so a key
+// whose id stays keeps them.
+func (s *Service) SetStatic(k *StaticKeys) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.static.Store(k)
+	s.rebuild()
+}
+
 // loadStatic turns auth.keys into keys. The config's validation has
 // checked them already; the checks here guard a Config built in code.
 // Secrets are dropped: only their hashes remain.

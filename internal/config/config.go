@@ -93,6 +93,9 @@ type Server struct {
 	// ShutdownDelay is how long /readyz reports not ready before the listener
 	// closes, so load balancers stop sending traffic first. Default 0s.
 	ShutdownDelay Duration `yaml:"shutdown_delay"`
+	// WatchConfig reloads the config file when its content changes (checked
+	// every second), as SIGHUP and POST /admin/v1/reload do. Default false.
+	WatchConfig bool `yaml:"watch_config"`
 }
 
 // TLS is a certificate/key pair in PEM files.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +24,34 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return Parse(path, data, os.LookupEnv)
+}
+
+// LoadWithHash is Load that also returns the hash of the file's bytes
+// (Hash), which names the config in sluice_config_info and tells a reload
+// whether the file changed.
+func LoadWithHash(path string) (*Config, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(path, data, os.LookupEnv)
+	return c, Hash(data), err
+}
+
+// FileHash is the Hash of the file at path.
+func FileHash(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	return Hash(data), nil
+}
+
+// Hash identifies a config file's content: the first 16 hex digits of the
+// SHA-256 of its bytes.
+func Hash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
 }
 
 // Parse builds a Config from YAML text: it parses data, decodes it into the

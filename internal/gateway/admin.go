@@ -64,6 +64,10 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	}
 	rest := strings.TrimPrefix(path, adminPrefix)
 	method := string(ctx.Method())
+	if rest == "reload" {
+		g.adminReload(ctx, method)
+		return
+	}
 	if rest == "logs" || rest == "usage" {
 		switch {
 		case method != "GET":

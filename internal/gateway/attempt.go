@@ -30,8 +30,7 @@ type failure struct {
 // the next target and the fallback models. Nothing is retried once a reply
 // has started reaching the client.
 func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider.Request, body []byte) {
-	g := x.g
-	g.budget.Begin()
+	x.s.budget.Begin()
 	x.budgeted = true
 	var last failure
 	if forced, herr := x.forcedTarget(ctx, m); herr != nil {
@@ -82,10 +81,9 @@ func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider
 // the retry budget allows. It sets x.answered once the client has its
 // answer, and x.stop when no further attempt may be made at all.
 func (x *exchange) tryTarget(ctx *fasthttp.RequestCtx, m *model, tgt *target, fields *provider.Request, body []byte, last *failure) {
-	g := x.g
 	for try := 0; try <= m.retry.attempts; try++ {
 		if x.attempts > 0 {
-			if !g.budget.TryRetry() {
+			if !x.s.budget.TryRetry() {
 				x.stop = true
 				return
 			}
@@ -93,13 +91,13 @@ func (x *exchange) tryTarget(ctx *fasthttp.RequestCtx, m *model, tgt *target, fi
 			if try > 0 {
 				w, ok := m.retry.backoff.Wait(try, last.retryAfter)
 				if !ok {
-					g.budget.RetryDone()
+					x.s.budget.RetryDone()
 					return // the upstream asked for a longer pause: next target
 				}
 				wait = w
 			}
 			if wait > 0 && !sleepUntil(wait, x.start.Add(tgt.up.Timeouts().Total)) {
-				g.budget.RetryDone()
+				x.s.budget.RetryDone()
 				x.stop = true
 				return
 			}
@@ -107,7 +105,7 @@ func (x *exchange) tryTarget(ctx *fasthttp.RequestCtx, m *model, tgt *target, fi
 		}
 		done, f := x.attempt(ctx, m, tgt, fields, body)
 		if x.attempts > 1 {
-			g.budget.RetryDone()
+			x.s.budget.RetryDone()
 		}
 		if done {
 			x.answered = true

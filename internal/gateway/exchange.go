@@ -25,6 +25,7 @@ import (
 // Exchanges are pooled: nothing may keep a pointer to one after settle.
 type exchange struct {
 	g      *Gateway
+	s      *snapshot // the config the request runs on, from arrival to settle
 	ep     *endpoint
 	pol    *auth.Policy // the caller's key; nil when auth is off
 	tgt    *target
@@ -122,6 +123,7 @@ func (g *Gateway) acquireExchange(r *endpoint) *exchange {
 	// large one): without it every reply read allocated its body anew.
 	x.upResp.KeepBodyBuffer = true
 	x.g = g
+	x.s = g.snap.Load()
 	x.ep = r
 	x.start = time.Now()
 	g.inFlight.Add(1)
@@ -136,7 +138,7 @@ func (x *exchange) settle() {
 	x.settleLimits()
 	dur := time.Since(x.start)
 	var cost float64 // of the upstream's reported usage, for metrics and the log
-	if x.usage.Valid && g.prices != nil {
+	if x.usage.Valid && x.s.prices != nil {
 		cost = x.costOf(x.reportedUsage())
 	}
 	if x.tgt != nil {
@@ -168,7 +170,7 @@ func (x *exchange) settle() {
 		x.rt.End()
 	}
 	if x.budgeted {
-		g.budget.End()
+		x.s.budget.End()
 	}
 	g.inFlight.Add(-1)
 	g.met.InFlight().Dec()
@@ -250,7 +252,7 @@ func (x *exchange) reset() {
 	x.gen++
 	x.reason = reasonNone
 	x.mu.Unlock()
-	x.g, x.ep, x.tgt, x.up, x.pol = nil, nil, nil, nil, nil
+	x.g, x.s, x.ep, x.tgt, x.up, x.pol = nil, nil, nil, nil, nil, nil
 	x.format, x.op = 0, 0
 	x.reqID = x.reqID[:0]
 	x.model = x.model[:0]
@@ -309,7 +311,7 @@ func (x *exchange) fail(ctx *fasthttp.RequestCtx, e *HTTPError) {
 	}
 	writeError(ctx, x.format, e)
 	x.setLimitHeaders(&ctx.Response.Header)
-	if x.g.logBodies == logFull {
+	if x.s.logBodies == logFull {
 		x.keepBody(&x.logResp, ctx.Response.Body())
 	}
 	x.settle()

@@ -3,12 +3,8 @@ package gateway
 import (
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
@@ -39,39 +35,37 @@ type Deps struct {
 	Logs LogStore
 	// Tracer exports spans of sampled requests. Nil: no tracing.
 	Tracer *tracing.Tracer
+	// ConfigHash identifies the config file the gateway starts with
+	// (sluice_config_info); "" for a config built in code.
+	ConfigHash string
+	// LoadConfig reads and validates the config file again for Reload,
+	// returning the new config and the hash of the file's bytes. Nil:
+	// Reload and POST /admin/v1/reload refuse (no file to reload).
+	LoadConfig func() (*config.Config, string, error)
+	// LogLevel is the level of Log's handler; Reload sets it from
+	// log.level. Nil: the level does not reload.
+	LogLevel *slog.LevelVar
 }
 
 // Gateway serves the client API. Build it with New; it is safe for
 // concurrent use.
 type Gateway struct {
-	cfg                             *config.Config
-	log                             *slog.Logger
-	met                             *metrics.Registry
-	keys                            *auth.Service
-	lim                             *ratelimit.Limiter
-	adminHash                       [32]byte // SHA-256 of the admin token; zero: admin API off
-	ids                             *requestIDs
-	models                          map[string]*model
-	ups                             map[string]*provider.Upstream
-	pass                            *provider.Upstream // catch-all /v1/* target; nil: 404
-	routes                          map[string]*endpoint
-	modelsJSON, modelsAnthropicJSON []byte
+	log       *slog.Logger
+	met       *metrics.Registry
+	keys      *auth.Service
+	lim       *ratelimit.Limiter
+	adminHash [32]byte // SHA-256 of the admin token; zero: admin API off
+	ids       *requestIDs
+	routes    map[string]*endpoint
 
-	dynMu sync.Mutex
-	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
+	// snap is the config in force and what is derived from it (snapshot.go);
+	// Reload swaps it.
+	snap   atomic.Pointer[snapshot]
+	reload reloader
 
-	passAnthropic *provider.Upstream // catch-all for /v1/messages/*: the first anthropic provider
-	others        map[string]*metrics.Target
-
-	budget route.Budget // retries across the gateway
-	guards *guards      // nil: no guardrails configured
-
-	tracer     *tracing.Tracer     // nil: no tracing
-	tel        *telemetry.Pipeline // nil: no request logging
-	logStore   LogStore
-	prices     *ratelimit.Prices
-	logBodies  logBodies
-	maxLogBody int
+	tracer   *tracing.Tracer     // nil: no tracing
+	tel      *telemetry.Pipeline // nil: no request logging
+	logStore LogStore
 
 	ready    atomic.Bool
 	draining atomic.Bool
@@ -104,6 +98,7 @@ type target struct {
 	nameBytes []byte             // name, for the response header
 	met       *metrics.Target
 	rt        *route.Target
+	conf      targetConf // what it was built from, to carry it over a reload
 }
 
 // endpoint is a model route of the client API.
@@ -132,178 +127,37 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		return nil, errors.New("gateway: auth.enabled is set but no key service was given")
 	}
 	g := &Gateway{
-		cfg:    cfg,
-		log:    log,
-		met:    met,
-		keys:   d.Keys,
-		lim:    d.Limits,
-		ids:    newRequestIDs(),
-		models: make(map[string]*model, len(cfg.Models)),
-		ups:    make(map[string]*provider.Upstream, len(cfg.Providers)),
-		routes: make(map[string]*endpoint, len(modelRoutes)),
+		log:      log,
+		met:      met,
+		keys:     d.Keys,
+		lim:      d.Limits,
+		ids:      newRequestIDs(),
+		routes:   make(map[string]*endpoint, len(modelRoutes)),
+		tel:      d.Telemetry,
+		logStore: d.Logs,
+		tracer:   d.Tracer,
 	}
-	empty := map[string]*model{}
-	g.dyn.Store(&empty)
 	for i := range modelRoutes {
 		g.routes[modelRoutes[i].path] = &modelRoutes[i]
 	}
-	for i := range cfg.Providers {
-		p := &cfg.Providers[i]
-		up, err := provider.NewUpstream(p)
-		if err != nil {
-			return nil, fmt.Errorf("gateway: %w", err)
-		}
-		g.ups[p.Name] = up
-	}
-	gs, err := newGuards(&cfg.Guardrails, log)
+	s, err := buildSnapshot(cfg, d.ConfigHash, nil, met, log, g.tel != nil)
 	if err != nil {
 		return nil, err
 	}
-	g.guards = gs
-	if d.Telemetry != nil {
-		g.tel, g.logBodies, g.maxLogBody = d.Telemetry, parseLogBodies(cfg.Telemetry.LogBodies), cfg.Telemetry.MaxBodyBytes.Int()
-	}
-	if len(cfg.Pricing) > 0 {
-		if g.prices, err = ratelimit.NewPrices(cfg.Pricing); err != nil {
-			return nil, fmt.Errorf("gateway: %w", err)
-		}
-	}
-	g.logStore = d.Logs
-	g.tracer = d.Tracer
-	g.budget = route.Budget{Ratio: cfg.Routing.RetryBudget.Ratio, MinConcurrent: int64(cfg.Routing.RetryBudget.MinConcurrent)}
-	if err := g.buildModels(); err != nil {
-		return nil, err
-	}
-	if name := cfg.Passthrough.Provider; name != "" {
-		g.pass = g.ups[name]
-	}
-	g.others = make(map[string]*metrics.Target, len(g.ups))
-	for _, p := range cfg.Providers {
-		g.others[p.Name] = met.ForTarget("other", p.Name)
-		if g.passAnthropic == nil && p.Kind == config.KindAnthropic {
-			g.passAnthropic = g.ups[p.Name]
-		}
-	}
-	g.modelsJSON, g.modelsAnthropicJSON = g.buildModelLists(nil)
+	g.snap.Store(s)
 	if t := cfg.Admin.Token.Reveal(); t != "" {
 		g.adminHash = sha256.Sum256([]byte(t))
 	}
+	g.reload.init(g, d)
 	return g, nil
 }
 
-// resolve maps a requested model name to a public model (exact name
-// first) or, for "provider/model", to a one-target model of its own.
-func (g *Gateway) resolve(name string, f provider.Format) (*model, *HTTPError) {
-	m := g.models[name]
-	if m == nil {
-		if i := strings.IndexByte(name, '/'); i > 0 && i < len(name)-1 {
-			if up := g.ups[name[:i]]; up != nil {
-				m = g.dynamicTarget(up, name)
-			}
-		}
-	}
-	if m == nil {
-		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
-			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
-	}
-	if m.pools[f] == nil {
-		other := provider.FormatOpenAI
-		if f == provider.FormatOpenAI {
-			other = provider.FormatAnthropic
-		}
-		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
-			Msg: "model " + quote(name) + " is served by a provider in " + other.String() +
-				" format but this route speaks " + f.String() + " format; call the route of that format (translation between formats is not available)"}
-	}
-	return m, nil
-}
-
-// dynamicTarget returns the cached one-target model for "provider/model",
-// creating it on first use.
-func (g *Gateway) dynamicTarget(up *provider.Upstream, name string) *model {
-	if t := (*g.dyn.Load())[name]; t != nil {
-		return t
-	}
-	g.dynMu.Lock()
-	defer g.dynMu.Unlock()
-	old := *g.dyn.Load()
-	if t := old[name]; t != nil {
-		return t
-	}
-	if len(old) >= maxDynamicTargets {
-		// Not cached. The name is cloned: it points into the request
-		// body, and the request's log record outlives the request.
-		return g.singleModel(up, strings.Clone(name), g.otherMetrics(up.Name()), g.met.ForModel("other"))
-	}
-	name = strings.Clone(name) // the caller's string points into the request body
-	t := g.singleModel(up, name, g.met.ForTarget(name, up.Name()), g.met.ForModel(name))
-	next := make(map[string]*model, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[name] = t
-	g.dyn.Store(&next)
-	return t
-}
-
-// otherMetrics returns the shared handles of uncached "provider/model"
-// names for one provider (ForTarget returns the same series every time).
-func (g *Gateway) otherMetrics(provider string) *metrics.Target {
-	if m := g.others[provider]; m != nil {
-		return m
-	}
-	return g.met.ForTarget("other", provider)
-}
+// Config returns the config in force (the latest one applied by Reload).
+func (g *Gateway) Config() *config.Config { return g.snap.Load().cfg }
 
 func quote(s string) string {
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
 	return string(provider.AppendJSONString(nil, s))
-}
-
-// buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
-// every public model, or those pol allows when pol is not nil.
-func (g *Gateway) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
-	created := time.Now().Unix()
-	openai = append(openai, `{"object":"list","data":[`...)
-	anthropic = append(anthropic, `{"data":[`...)
-	var listed []config.Model
-	for _, mc := range g.cfg.Models {
-		if pol == nil || pol.Allows(mc.Name) {
-			listed = append(listed, mc)
-		}
-	}
-	for i, mc := range listed {
-		if i > 0 {
-			openai = append(openai, ',')
-			anthropic = append(anthropic, ',')
-		}
-		openai = append(openai, `{"id":`...)
-		openai = provider.AppendJSONString(openai, mc.Name)
-		openai = append(openai, `,"object":"model","created":`...)
-		openai = append(openai, itoa(int(created))...)
-		openai = append(openai, `,"owned_by":`...)
-		openai = provider.AppendJSONString(openai, mc.Targets[0].Provider)
-		openai = append(openai, '}')
-
-		anthropic = append(anthropic, `{"type":"model","id":`...)
-		anthropic = provider.AppendJSONString(anthropic, mc.Name)
-		anthropic = append(anthropic, `,"display_name":`...)
-		anthropic = provider.AppendJSONString(anthropic, mc.Name)
-		anthropic = append(anthropic, `,"created_at":"`...)
-		anthropic = time.Unix(created, 0).UTC().AppendFormat(anthropic, time.RFC3339)
-		anthropic = append(anthropic, `"}`...)
-	}
-	openai = append(openai, `]}`...)
-	first, last := "null", "null"
-	if n := len(listed); n > 0 {
-		first, last = quote(listed[0].Name), quote(listed[n-1].Name)
-	}
-	anthropic = append(anthropic, `],"has_more":false,"first_id":`...)
-	anthropic = append(anthropic, first...)
-	anthropic = append(anthropic, `,"last_id":`...)
-	anthropic = append(anthropic, last...)
-	anthropic = append(anthropic, '}')
-	return openai, anthropic
 }

@@ -145,7 +145,7 @@ func (gs *guards) modelSets(m *config.Model) []string {
 // forRequest picks the policy of one request: the model's, unless the key
 // names sets of its own.
 func (x *exchange) guardPolicy(m *model) (*guard.Policy, *HTTPError) {
-	gs := x.g.guards
+	gs := x.s.guards
 	if x.pol == nil || len(x.pol.Guardrails) == 0 {
 		if gs == nil {
 			return nil, nil

@@ -41,7 +41,7 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			case "/metrics":
 				metricsHandler(ctx)
 			default:
-				if bytes.HasPrefix(path, strAdmin) && g.cfg.Admin.Listen == "" {
+				if bytes.HasPrefix(path, strAdmin) && g.Config().Admin.Listen == "" {
 					g.serveAdmin(ctx)
 					return
 				}
@@ -114,7 +114,7 @@ func (g *Gateway) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 }
 
 func (g *Gateway) maxBody() int {
-	return g.cfg.Server.MaxRequestBody.Int()
+	return g.Config().Server.MaxRequestBody.Int()
 }
 
 // setRequestID keeps the client's x-request-id when valid, else makes one,

@@ -51,8 +51,9 @@ func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ctx.SetContentType("application/json")
+	snap := g.snap.Load()
 	if pol != nil && len(pol.Models) > 0 {
-		oa, an := g.buildModelLists(pol)
+		oa, an := snap.buildModelLists(pol)
 		if anthropic {
 			ctx.SetBody(an)
 		} else {
@@ -61,10 +62,10 @@ func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if anthropic {
-		ctx.SetBody(g.modelsAnthropicJSON)
+		ctx.SetBody(snap.modelsAnthropicJSON)
 		return
 	}
-	ctx.SetBody(g.modelsJSON)
+	ctx.SetBody(snap.modelsJSON)
 }
 
 // keyView is GET /v1/key: the calling key's own policy, never a secret.

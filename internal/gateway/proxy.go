@@ -51,7 +51,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	if g.draining.Load() {
 		ctx.SetConnectionClose()
 	}
-	if max := g.cfg.Server.MaxInFlight; max > 0 && g.inFlight.Load() > int64(max) {
+	if max := x.s.cfg.Server.MaxInFlight; max > 0 && g.inFlight.Load() > int64(max) {
 		x.fail(ctx, errorf(503, CodeOverloaded, "Sluice is at its limit of concurrent requests; retry after a short backoff"))
 		return
 	}
@@ -92,7 +92,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 
 	// The model's entry names its guardrails (and fails fast when the
 	// model does not exist); its targets are picked in stage 7.
-	m, herr := g.resolve(fields.Model, r.format)
+	m, herr := x.s.resolve(fields.Model, r.format)
 	if herr != nil {
 		x.fail(ctx, herr)
 		return
@@ -121,7 +121,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 
 	// 7. Route and send.
 	x.stream = fields.Stream && r.op.Streams()
-	if g.logBodies != logNone {
+	if x.s.logBodies != logNone {
 		x.keepBody(&x.logReq, body)
 	}
 	x.dispatch(ctx, m, &fields, body)
@@ -215,7 +215,7 @@ func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 			}
 			if len(out) != len(body) || (len(out) > 0 && &out[0] != &body[0]) {
 				ctx.Response.SetBody(out)
-				if x.g.logBodies == logFull {
+				if x.s.logBodies == logFull {
 					x.keepBody(&x.logResp, out)
 				}
 				x.settle()
@@ -223,7 +223,7 @@ func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 			}
 		}
 	}
-	if x.g.logBodies == logFull {
+	if x.s.logBodies == logFull {
 		x.keepBody(&x.logResp, resp.Body())
 	}
 	resp.SwapBody(ctx.Response.SwapBody(resp.SwapBody(nil)))
@@ -300,14 +300,14 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		x.fail(ctx, herr)
 		return
 	}
-	if g.pass == nil {
+	if x.s.pass == nil {
 		x.fail(ctx, errorf(404, CodeNotFound, "no route for "+string(ctx.Method())+" "+quote(string(ctx.Path()))+
 			" and no passthrough provider is configured"))
 		return
 	}
-	x.up = g.pass
-	if bytes.HasPrefix(ctx.Path(), strMessagesSlash) && g.passAnthropic != nil {
-		x.up = g.passAnthropic // Anthropic's own sub-resources (batches, ...)
+	x.up = x.s.pass
+	if bytes.HasPrefix(ctx.Path(), strMessagesSlash) && x.s.passAnthropic != nil {
+		x.up = x.s.passAnthropic // Anthropic's own sub-resources (batches, ...)
 	}
 	// The path goes upstream as the client sent it (still percent-encoded);
 	// fasthttp's decoded Path() would turn %3F into "?" or %2F into "/".
@@ -318,7 +318,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		x.fail(ctx, errorf(400, CodeInvalidRequest, "the request path must not contain dot segments (. or ..); send a normalized path"))
 		return
 	}
-	if g.guards != nil && !g.cfg.Passthrough.AllowUnchecked && uncheckedText(raw) {
+	if x.s.guards != nil && !x.s.cfg.Passthrough.AllowUnchecked && uncheckedText(raw) {
 		x.fail(ctx, &HTTPError{Status: 400, Code: CodeGuardrailViolation,
 			Msg: "guardrails are on and " + quote(string(ctx.Path())) + " carries model text they cannot check; " +
 				"use the model routes, or ask the operator to set passthrough.allow_unchecked"})

@@ -38,7 +38,7 @@ func (x *exchange) startRelay(ctx *fasthttp.RequestCtx, deadline time.Time) {
 	}
 	x.bodyStream = bs
 	x.conn = ctx.Conn()
-	x.writeTO = x.g.cfg.Server.WriteTimeout.D()
+	x.writeTO = x.s.cfg.Server.WriteTimeout.D()
 	x.upRead = waitTimer{r: bs, wait: &x.upWait}
 	if !x.raw {
 		if x.rd == nil {
@@ -140,8 +140,8 @@ func (x *exchange) WriteTo(w io.Writer) (int64, error) {
 		if x.writeTO > 0 {
 			_ = x.conn.SetWriteDeadline(time.Now().Add(x.writeTO))
 		}
-		if x.g.logBodies == logFull && len(x.logResp) < x.g.maxLogBody {
-			x.logResp = append(x.logResp, x.out[:min(len(x.out), x.g.maxLogBody-len(x.logResp))]...)
+		if x.s.logBodies == logFull && len(x.logResp) < x.s.maxLogBody {
+			x.logResp = append(x.logResp, x.out[:min(len(x.out), x.s.maxLogBody-len(x.logResp))]...)
 		}
 		n, err := w.Write(x.out)
 		total += int64(n)

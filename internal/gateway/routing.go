@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -87,14 +88,23 @@ func mergeTimeouts(base, over config.Timeouts) config.Timeouts {
 	return base
 }
 
+// targetConf is what a target is built from. A reload keeps the target
+// (its breaker state, latency estimate and in-flight count) when its
+// targetConf is unchanged and its upstream client was kept.
+type targetConf struct {
+	model   string // the public model
+	target  config.Target
+	timeout config.Timeouts // the model's, merged under the target's
+	breaker route.BreakerConfig
+	up      *provider.Upstream // the provider's client it was built on
+}
+
 // buildModels turns the configured models into routing pools, resolving
-// fallbacks and per-target timeouts.
-func (g *Gateway) buildModels() error {
-	cfg := g.cfg
-	providers := make(map[string]*config.Provider, len(cfg.Providers))
-	for i := range cfg.Providers {
-		providers[cfg.Providers[i].Name] = &cfg.Providers[i]
-	}
+// fallbacks and per-target timeouts. Targets of prev whose settings did
+// not change are carried over.
+func (s *snapshot) buildModels(prev *snapshot) error {
+	cfg := s.cfg
+	providers := providersByName(cfg)
 	bc := route.BreakerConfig{
 		Failures:    cfg.Routing.Breaker.Failures,
 		Cooldown:    cfg.Routing.Breaker.Cooldown.D(),
@@ -102,16 +112,30 @@ func (g *Gateway) buildModels() error {
 		Window:      cfg.Routing.Breaker.Window.D(),
 		MinRequests: cfg.Routing.Breaker.MinRequests,
 	}
+	kept := map[string]*target{}
+	if prev != nil {
+		for _, m := range prev.models {
+			for _, p := range m.pools {
+				if p == nil {
+					continue
+				}
+				for _, rt := range p.Targets {
+					t := rt.Value.(*target)
+					kept[t.conf.model+"\x00"+t.name] = t
+				}
+			}
+		}
+	}
 	for i := range cfg.Models {
 		mc := &cfg.Models[i]
 		strategy, err := route.NewStrategy(mc.Strategy)
 		if err != nil {
 			return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
 		}
-		m := &model{name: mc.Name, met: g.met.ForModel(mc.Name), retry: g.retryPolicy(mc.Retry)}
-		if g.guards != nil {
-			m.guardSets = g.guards.modelSets(mc)
-			if m.guard, err = g.guards.policy(m.guardSets); err != nil {
+		m := &model{name: mc.Name, met: s.met.ForModel(mc.Name), retry: s.retryPolicy(mc.Retry)}
+		if s.guards != nil {
+			m.guardSets = s.guards.modelSets(mc)
+			if m.guard, err = s.guards.policy(m.guardSets); err != nil {
 				return fmt.Errorf("gateway: model %s: guardrails: %w", mc.Name, err)
 			}
 		}
@@ -120,40 +144,23 @@ func (g *Gateway) buildModels() error {
 			if pc == nil {
 				return fmt.Errorf("gateway: model %s: unknown provider %q", mc.Name, tc.Provider)
 			}
-			up := g.ups[tc.Provider]
-			if over := mergeTimeouts(mc.Timeouts, tc.Timeouts); over != (config.Timeouts{}) {
-				// Timeouts differ from the provider's: a client of its own
-				// (the idle timeout lives on the connections).
-				own := *pc
-				own.Timeouts = mergeTimeouts(pc.Timeouts, over)
-				if up, err = provider.NewUpstream(&own); err != nil {
-					return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
-				}
+			conf := targetConf{model: mc.Name, target: tc, timeout: mergeTimeouts(mc.Timeouts, tc.Timeouts), breaker: bc, up: s.ups[tc.Provider]}
+			t, err := s.newTarget(conf, pc, kept)
+			if err != nil {
+				return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
 			}
-			t := &target{up: up, model: tc.Model, name: tc.Name, met: g.met.ForTarget(mc.Name, tc.Provider)}
-			if t.model == "" {
-				t.model = mc.Name
-			}
-			if t.name == "" {
-				t.name = tc.Provider + "/" + t.model
-			}
-			t.nameBytes = []byte(t.name)
-			t.rt = &route.Target{Name: t.name, Provider: tc.Provider, Weight: tc.Weight, Value: t}
-			t.rt.Breaker().Configure(bc)
-			gauge := g.met.TargetState(mc.Name, t.name)
-			t.rt.Breaker().OnChange = func(state int) { gauge.Set(float64(state)) }
-			f := up.Format()
+			f := t.up.Format()
 			if m.pools[f] == nil {
 				m.pools[f] = &route.Pool{Strategy: strategy}
 			}
 			m.pools[f].Targets = append(m.pools[f].Targets, t.rt)
 		}
-		g.models[mc.Name] = m
+		s.models[mc.Name] = m
 	}
 	for _, mc := range cfg.Models {
-		m := g.models[mc.Name]
+		m := s.models[mc.Name]
 		for _, fb := range mc.Fallbacks {
-			if f := g.models[fb]; f != nil {
+			if f := s.models[fb]; f != nil {
 				m.fallbacks = append(m.fallbacks, f)
 			}
 		}
@@ -161,9 +168,43 @@ func (g *Gateway) buildModels() error {
 	return nil
 }
 
-func (g *Gateway) retryPolicy(r *config.Retry) retryPolicy {
+// newTarget builds the target of conf at provider pc, or returns the one
+// in kept built from the same settings.
+func (s *snapshot) newTarget(conf targetConf, pc *config.Provider, kept map[string]*target) (*target, error) {
+	tc := conf.target
+	t := &target{up: conf.up, model: tc.Model, name: tc.Name, conf: conf}
+	if t.model == "" {
+		t.model = conf.model
+	}
+	if t.name == "" {
+		t.name = tc.Provider + "/" + t.model
+	}
+	if old := kept[conf.model+"\x00"+t.name]; old != nil && reflect.DeepEqual(old.conf, conf) {
+		return old, nil
+	}
+	if conf.timeout != (config.Timeouts{}) {
+		// Timeouts differ from the provider's: a client of its own (the
+		// idle timeout lives on the connections).
+		own := *pc
+		own.Timeouts = mergeTimeouts(pc.Timeouts, conf.timeout)
+		up, err := provider.NewUpstream(&own)
+		if err != nil {
+			return nil, err
+		}
+		t.up = up
+	}
+	t.met = s.met.ForTarget(conf.model, tc.Provider)
+	t.nameBytes = []byte(t.name)
+	t.rt = &route.Target{Name: t.name, Provider: tc.Provider, Weight: tc.Weight, Value: t}
+	t.rt.Breaker().Configure(conf.breaker)
+	gauge := s.met.TargetState(conf.model, t.name)
+	t.rt.Breaker().OnChange = func(state int) { gauge.Set(float64(state)) }
+	return t, nil
+}
+
+func (s *snapshot) retryPolicy(r *config.Retry) retryPolicy {
 	if r == nil {
-		r = &g.cfg.Routing.Retry
+		r = &s.cfg.Routing.Retry
 	}
 	p := retryPolicy{
 		attempts: config.DefaultRetryAttempts,
@@ -180,14 +221,14 @@ func (g *Gateway) retryPolicy(r *config.Retry) retryPolicy {
 }
 
 // singleModel is the one-target model of a "provider/model" name.
-func (g *Gateway) singleModel(up *provider.Upstream, name string, tm *metrics.Target, mm *metrics.Model) *model {
+func (s *snapshot) singleModel(up *provider.Upstream, name string, tm *metrics.Target, mm *metrics.Model) *model {
 	t := &target{up: up, model: name[len(up.Name())+1:], name: name, nameBytes: []byte(name), met: tm}
 	t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
-	m := &model{name: name, met: mm, retry: g.retryPolicy(nil)}
-	if g.guards != nil {
+	m := &model{name: name, met: mm, retry: s.retryPolicy(nil)}
+	if s.guards != nil {
 		// Checked at start-up: every set named in the config exists.
-		m.guardSets = g.guards.providerSets(g.cfg, up.Name())
-		m.guard, _ = g.guards.policy(m.guardSets)
+		m.guardSets = s.guards.providerSets(s.cfg, up.Name())
+		m.guard, _ = s.guards.policy(m.guardSets)
 	}
 	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{}}
 	return m

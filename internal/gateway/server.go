@@ -19,7 +19,7 @@ type Server struct {
 
 // NewServer builds the fasthttp server for g with the configured limits.
 func (g *Gateway) NewServer() *Server {
-	sc := g.cfg.Server
+	sc := g.Config().Server
 	maxHeader := sc.MaxHeaderBytes.Int()
 	return &Server{g: g, srv: &fasthttp.Server{
 		Handler:               g.Handler(),
@@ -44,7 +44,7 @@ func (g *Gateway) NewServer() *Server {
 
 // NewAdminServer builds a server for the admin API alone (admin.listen).
 func (g *Gateway) NewAdminServer() *Server {
-	sc := g.cfg.Server
+	sc := g.Config().Server
 	return &Server{g: g, srv: &fasthttp.Server{
 		Handler:               g.AdminHandler(),
 		NoDefaultServerHeader: true,

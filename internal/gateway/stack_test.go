@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,10 @@ type stack struct {
 	// adminOutput collects every admin API reply body, for secret checks.
 	adminOutput strings.Builder
 	tracer      *tracing.Tracer // set when the config has tracing.endpoint
+	// next is the config text the gateway's Reload reads (the test's file);
+	// level is its logger's level.
+	next  atomic.Pointer[string]
+	level *slog.LevelVar
 }
 
 // logBuffer collects everything the gateway logs (at debug level).
@@ -116,7 +121,9 @@ func newStack(t *testing.T, env map[string]string) *stack {
 func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 	t.Helper()
 	logs := &logBuffer{t: t}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelDebug)
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	m, err := mock.New(mock.Options{Journal: 64}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -136,14 +143,22 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 	for k, v := range env {
 		full[k] = v
 	}
-	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) {
+	lookup := func(k string) (string, bool) {
 		v, ok := full[k]
 		return v, ok
-	})
+	}
+	cfg, err := config.Parse("test.yaml", []byte(yaml), lookup)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	deps := gateway.Deps{Log: logger, Metrics: metrics.New()}
+	st := &stack{logs: logs, level: level}
+	st.next.Store(&yaml)
+	deps := gateway.Deps{Log: logger, Metrics: metrics.New(), LogLevel: level, ConfigHash: config.Hash([]byte(yaml))}
+	deps.LoadConfig = func() (*config.Config, string, error) {
+		y := *st.next.Load()
+		c, err := config.Parse("test.yaml", []byte(y), lookup)
+		return c, config.Hash([]byte(y)), err
+	}
 	if cfg.Auth.Enabled {
 		keys, err := auth.New(context.Background(), cfg, logger)
 		if err != nil {
@@ -201,7 +216,9 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 			t.Errorf("gateway shutdown: %v", err)
 		}
 	})
-	return &stack{mock: m, gw: gw, srv: srv, url: "http://" + ln.Addr().String(), up: "http://" + mln.Addr().String(), logs: logs, tracer: tracer}
+	st.mock, st.gw, st.srv, st.tracer = m, gw, srv, tracer
+	st.url, st.up = "http://"+ln.Addr().String(), "http://"+mln.Addr().String()
+	return st
 }
 
 // deadPort returns a loopback port nothing listens on.

@@ -91,7 +91,7 @@ func (x *exchange) noteBody(fields *provider.Request, body []byte) {
 // keepBody keeps a capped copy of a body for the record, if bodies are
 // logged. Bodies are kept after input redaction, as sent upstream.
 func (x *exchange) keepBody(dst *[]byte, b []byte) {
-	max := x.g.maxLogBody
+	max := x.s.maxLogBody
 	if len(b) > max {
 		b = b[:max]
 	}
@@ -145,7 +145,7 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		// Served without usage: estimate the prompt as limits do.
 		u = ratelimit.Usage{Input: int64(x.bodyLen+3) / 4}
 		r.TokensEstimated = true
-		if g.prices != nil {
+		if x.s.prices != nil {
 			cost = x.costOf(u)
 		}
 	}
@@ -168,9 +168,9 @@ func (x *exchange) reportedUsage() ratelimit.Usage {
 // costOf prices u by the public model's price, else the upstream model's,
 // as budgets are charged.
 func (x *exchange) costOf(u ratelimit.Usage) float64 {
-	cost, ok := x.g.prices.Cost(string(x.model), u)
+	cost, ok := x.s.prices.Cost(string(x.model), u)
 	if !ok && x.tgt != nil {
-		cost, _ = x.g.prices.Cost(x.tgt.model, u)
+		cost, _ = x.s.prices.Cost(x.tgt.model, u)
 	}
 	return cost
 }

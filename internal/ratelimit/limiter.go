@@ -141,19 +141,16 @@ type Deps struct {
 // Limiter enforces rate limits, concurrency limits and budgets. It is safe
 // for concurrent use; Close stops its background work.
 type Limiter struct {
-	now       func() time.Time
-	log       *slog.Logger
-	defaults  config.LimitDefaults
-	maxTokens int64
-	targets   map[string]config.ProviderLimits
-	prices    *Prices
-	mem       *memory
-	rds       *redisBackend // nil: memory only
-	failMode  string
-	book      *spendBook
-	met       *metricSet
-	instance  string // random id of this process, for Redis slot members
-	slotSeq   atomic.Uint64
+	now      func() time.Time
+	log      *slog.Logger
+	set      atomic.Pointer[Settings] // what reloads: defaults, targets, prices
+	mem      *memory
+	rds      *redisBackend // nil: memory only
+	failMode string
+	book     *spendBook
+	met      *metricSet
+	instance string // random id of this process, for Redis slot members
+	slotSeq  atomic.Uint64
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -176,40 +173,21 @@ func New(cfg *config.Config, deps Deps) (*Limiter, error) {
 		deps.Now = time.Now
 	}
 	lc := cfg.Limits
-	if lc.DefaultMaxTokens <= 0 {
-		lc.DefaultMaxTokens = config.DefaultMaxTokens
-	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"rpm", lc.Defaults.RPM}, {"tpm", lc.Defaults.TPM}, {"max_concurrent", lc.Defaults.MaxConcurrent}} {
-		if f.v < 0 {
-			return nil, fmt.Errorf("ratelimit: limits.defaults.%s: must not be negative", f.name)
-		}
-	}
-	prices, err := NewPrices(cfg.Pricing)
+	set, err := NewSettings(cfg)
 	if err != nil {
 		return nil, err
 	}
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
 	l := &Limiter{
-		now:       deps.Now,
-		log:       deps.Logger.With("component", "ratelimit"),
-		defaults:  lc.Defaults,
-		maxTokens: lc.DefaultMaxTokens,
-		targets:   make(map[string]config.ProviderLimits, len(cfg.Providers)),
-		prices:    prices,
-		mem:       newMemory(),
-		failMode:  lc.Redis.FailMode,
-		instance:  hex.EncodeToString(idb[:]),
-		stop:      make(chan struct{}),
+		now:      deps.Now,
+		log:      deps.Logger.With("component", "ratelimit"),
+		mem:      newMemory(),
+		failMode: lc.Redis.FailMode,
+		instance: hex.EncodeToString(idb[:]),
+		stop:     make(chan struct{}),
 	}
-	for _, p := range cfg.Providers {
-		if p.Limits.RPM > 0 || p.Limits.TPM > 0 {
-			l.targets[p.Name] = p.Limits
-		}
-	}
+	l.set.Store(set)
 	if l.failMode == "" {
 		l.failMode = config.FailLocal
 	}
@@ -275,14 +253,17 @@ func (l *Limiter) janitor() {
 // keyLimits returns k's effective limits: its own, else the defaults.
 func (l *Limiter) keyLimits(k *Key) (rpm, tpm, maxc int64) {
 	rpm, tpm, maxc = k.RPM, k.TPM, k.MaxConcurrent
-	if rpm <= 0 {
-		rpm = l.defaults.RPM
-	}
-	if tpm <= 0 {
-		tpm = l.defaults.TPM
-	}
-	if maxc <= 0 {
-		maxc = l.defaults.MaxConcurrent
+	if rpm <= 0 || tpm <= 0 || maxc <= 0 {
+		d := &l.set.Load().defaults
+		if rpm <= 0 {
+			rpm = d.RPM
+		}
+		if tpm <= 0 {
+			tpm = d.TPM
+		}
+		if maxc <= 0 {
+			maxc = d.MaxConcurrent
+		}
 	}
 	return rpm, tpm, maxc
 }
@@ -295,7 +276,7 @@ func (l *Limiter) keyLimits(k *Key) (rpm, tpm, maxc int64) {
 // first request.
 func (l *Limiter) Estimate(bodyBytes int, maxTokens int64) int64 {
 	if maxTokens <= 0 {
-		maxTokens = l.maxTokens
+		maxTokens = l.set.Load().maxTokens
 	}
 	return int64(bodyBytes+3)/4 + maxTokens
 }
@@ -394,7 +375,7 @@ func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) 
 func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) Decision {
 	t.upModel = model
 	t.dropTarget()
-	lim, ok := l.targets[provider]
+	lim, ok := l.set.Load().targets[provider]
 	if !ok {
 		return allowed
 	}

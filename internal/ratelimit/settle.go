@@ -35,9 +35,9 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 		}
 	}
 	if t.hasKey {
-		cost, ok := l.prices.Cost(t.model, u)
+		cost, ok := t.prices.Cost(t.model, u)
 		if !ok && t.upModel != "" {
-			cost, _ = l.prices.Cost(t.upModel, u)
+			cost, _ = t.prices.Cost(t.upModel, u)
 		}
 		if cost > 0 {
 			l.book.add(t.key.ID, cost, now)

@@ -22,6 +22,7 @@ const maxHolds = 3
 // settles.
 type Ticket struct {
 	limiter *Limiter
+	prices  *Prices // in force when the key was admitted
 	state   atomic.Uint32
 	key     Key
 	hasKey  bool
@@ -58,7 +59,7 @@ type tokenHold struct {
 // Reset empties a settled (or never used) ticket for reuse. Resetting a
 // ticket that still holds something leaks those holds: Settle first.
 func (t *Ticket) Reset() {
-	t.limiter = nil
+	t.limiter, t.prices = nil, nil
 	t.state.Store(ticketIdle)
 	t.key = Key{}
 	t.hasKey = false
@@ -90,6 +91,7 @@ func (t *Ticket) Reserved() int64 {
 
 func (t *Ticket) attach(l *Limiter, k *Key) {
 	t.limiter = l
+	t.prices = l.set.Load().prices
 	t.key = *k
 	t.hasKey = true
 	t.state.CompareAndSwap(ticketIdle, ticketOpen)

@@ -1,0 +1,312 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
+)
+
+// Reload results, as POST /admin/v1/reload and sluice_config_reloads_total
+// name them.
+const (
+	ReloadApplied   = "applied"
+	ReloadUnchanged = "unchanged"
+	ReloadRejected  = "rejected"
+)
+
+// ReloadResult is the outcome of one reload.
+type ReloadResult struct {
+	// Result is applied, unchanged or rejected.
+	Result string
+	// Changed lists the settings that took effect (YAML paths).
+	Changed []string
+	// NeedsRestart lists the settings that differ from the running ones but
+	// apply only after a restart; the running values stay in force.
+	NeedsRestart []string
+	// Errors are the problems of a rejected config, one per line in the
+	// config's usual FILE:LINE:COL: PATH: message form.
+	Errors []string
+}
+
+// MarshalJSON writes the admin API's shape: {result, changed,
+// needs_restart} (lists never null) or, rejected, {result, errors}.
+func (r ReloadResult) MarshalJSON() ([]byte, error) {
+	nonNil := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	if r.Result == ReloadRejected {
+		return json.Marshal(struct {
+			Result string   `json:"result"`
+			Errors []string `json:"errors"`
+		}{r.Result, nonNil(r.Errors)})
+	}
+	return json.Marshal(struct {
+		Result       string   `json:"result"`
+		Changed      []string `json:"changed"`
+		NeedsRestart []string `json:"needs_restart"`
+	}{r.Result, nonNil(r.Changed), nonNil(r.NeedsRestart)})
+}
+
+// reloader serializes reloads and owns their metrics.
+type reloader struct {
+	g     *Gateway
+	load  func() (*config.Config, string, error)
+	level *slog.LevelVar
+
+	mu      sync.Mutex // one reload at a time
+	last    ReloadResult
+	lastAt  time.Time
+	results *prometheus.CounterVec
+	info    *prometheus.GaugeVec
+}
+
+func (r *reloader) init(g *Gateway, d Deps) {
+	r.g, r.load, r.level = g, d.LoadConfig, d.LogLevel
+	reg := g.met.Prometheus()
+	var err error
+	r.results = metrics.RegisterTo(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_config_reloads_total",
+		Help: "Config reloads (SIGHUP, POST /admin/v1/reload, file watch) by result: applied, unchanged, rejected.",
+	}, []string{"result"}), &err)
+	r.info = metrics.RegisterTo(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sluice_config_info",
+		Help: "1 for the config in force, labelled with the SHA-256 (first 16 hex digits) of its file.",
+	}, []string{"hash"}), &err)
+	if err != nil {
+		// Only a name clash with another collector of this registry can
+		// fail; the gateway works without these two series.
+		g.log.Warn("config reload metrics not registered", slog.String("error", err.Error()))
+		r.results, r.info = nil, nil
+		return
+	}
+	for _, res := range []string{ReloadApplied, ReloadUnchanged, ReloadRejected} {
+		r.results.WithLabelValues(res)
+	}
+	r.info.WithLabelValues(g.snap.Load().hash).Set(1)
+}
+
+// Reload reads the config file again and applies it: the new config is
+// validated in full and every part of it prepared before anything changes,
+// then the limiter settings, the static keys and the gateway's snapshot are
+// swapped. An invalid file changes nothing. Settings that need a restart
+// are reported and keep their running values. Safe for concurrent use:
+// reloads run one at a time.
+func (g *Gateway) Reload(ctx context.Context) ReloadResult {
+	r := &g.reload
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := r.run()
+	r.last, r.lastAt = res, time.Now()
+	if r.results != nil {
+		r.results.WithLabelValues(res.Result).Inc()
+	}
+	attrs := []any{slog.String("result", res.Result)}
+	if len(res.Changed) > 0 {
+		attrs = append(attrs, slog.String("changed", strings.Join(res.Changed, ",")))
+	}
+	if len(res.NeedsRestart) > 0 {
+		attrs = append(attrs, slog.String("needs_restart", strings.Join(res.NeedsRestart, ",")))
+	}
+	switch res.Result {
+	case ReloadRejected:
+		for _, e := range res.Errors {
+			g.log.ErrorContext(ctx, "config reload rejected: "+e)
+		}
+		g.log.WarnContext(ctx, "config reload rejected; the running config stays in force", attrs...)
+	default:
+		g.log.InfoContext(ctx, "config reloaded", attrs...)
+	}
+	return res
+}
+
+// LastReload returns the result of the latest reload and when it ran
+// (zero time: none yet).
+func (g *Gateway) LastReload() (ReloadResult, time.Time) {
+	r := &g.reload
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last, r.lastAt
+}
+
+func (r *reloader) run() ReloadResult {
+	g := r.g
+	if r.load == nil {
+		return ReloadResult{Result: ReloadRejected, Errors: []string{"this gateway was not started from a config file; there is nothing to reload"}}
+	}
+	next, hash, err := r.load()
+	if err != nil {
+		return rejected(err)
+	}
+	old := g.snap.Load()
+	ch := config.Reconcile(old.cfg, next)
+	if g.lim == nil && needsLimits(next) {
+		// No limiter was started (no keys, no provider limits): starting
+		// one is a restart.
+		ch.NeedsRestart = append(ch.NeedsRestart, "providers[].limits")
+	}
+	if ch.Empty() && hash == old.hash {
+		return ReloadResult{Result: ReloadUnchanged}
+	}
+
+	// Prepare everything; nothing changes until all of it succeeded.
+	var static *auth.StaticKeys
+	if g.keys != nil {
+		if static, err = auth.PrepareStatic(next.Auth.Keys, time.Now()); err != nil {
+			return rejected(err)
+		}
+	}
+	var limits *ratelimit.Settings
+	if g.lim != nil {
+		if limits, err = ratelimit.NewSettings(next); err != nil {
+			return rejected(err)
+		}
+	}
+	snap, err := buildSnapshot(next, hash, old, g.met, g.log, g.tel != nil)
+	if err != nil {
+		return rejected(err)
+	}
+
+	// Apply: limits first, so that a key's new limits meet new defaults;
+	// then keys; then the snapshot the next request loads.
+	if limits != nil {
+		g.lim.Use(limits)
+	}
+	if static != nil {
+		g.keys.SetStatic(static)
+	}
+	g.snap.Store(snap)
+	if r.level != nil {
+		r.level.Set(LogLevel(next.Log.Level))
+	}
+	if r.info != nil && hash != old.hash {
+		r.info.DeleteLabelValues(old.hash)
+		r.info.WithLabelValues(hash).Set(1)
+	}
+	res := ReloadResult{Result: ReloadApplied, Changed: ch.Changed, NeedsRestart: ch.NeedsRestart}
+	if len(ch.Changed) == 0 {
+		res.Result = ReloadUnchanged // the file changed, but not in anything that applies now
+	}
+	return res
+}
+
+// needsLimits reports whether cfg limits anything a limiter enforces
+// without keys: providers' limits.
+func needsLimits(cfg *config.Config) bool {
+	for _, p := range cfg.Providers {
+		if p.Limits.RPM > 0 || p.Limits.TPM > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// rejected turns a load or build error into a rejected result, one line
+// per problem.
+func rejected(err error) ReloadResult {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		out := make([]string, len(errs))
+		for i, e := range errs {
+			out[i] = e.Error()
+		}
+		return ReloadResult{Result: ReloadRejected, Errors: out}
+	}
+	return ReloadResult{Result: ReloadRejected, Errors: []string{err.Error()}}
+}
+
+// LogLevel maps log.level to a slog level (info for anything unknown,
+// which validation has refused already).
+func LogLevel(s string) slog.Level {
+	switch s {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// WatchConfig reloads whenever the content of the config file changes,
+// checking every interval while server.watch_config is on in the config in
+// force, until ctx ends. Content, not modification time, decides: editors
+// that replace the file and Kubernetes ConfigMap symlink swaps are both
+// seen, and touching the file does nothing.
+func (g *Gateway) WatchConfig(ctx context.Context, interval time.Duration, hashFile func() (string, error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := false
+	tried := "" // the content last reloaded by the watch, applied or not
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := g.snap.Load()
+		if !s.cfg.Server.WatchConfig {
+			continue
+		}
+		h, err := hashFile()
+		if err != nil {
+			if !failing {
+				g.log.Warn("config watch: cannot read the config file; the running config stays in force", slog.String("error", err.Error()))
+			}
+			failing = true
+			continue
+		}
+		failing = false
+		if h == s.hash || h == tried {
+			continue // in force, or rejected already: wait for the next edit
+		}
+		tried = h
+		g.Reload(ctx)
+	}
+}
+
+// adminReload answers POST /admin/v1/reload: 200 with the result when the
+// config was applied or unchanged, 422 when it was rejected.
+func (g *Gateway) adminReload(ctx *fasthttp.RequestCtx, method string) {
+	if method != "POST" {
+		ctx.Response.Header.Set("Allow", "POST")
+		writeError(ctx, provider.FormatOpenAI, errorf(405, CodeMethodNotAllowed, adminPrefix+"reload takes POST"))
+		return
+	}
+	res := g.Reload(context.Background())
+	status := 200
+	if res.Result == ReloadRejected {
+		status = 422
+	}
+	g.adminJSON(ctx, status, res)
+}
+
+// String renders a result for the CLI and logs.
+func (r ReloadResult) String() string {
+	var b strings.Builder
+	b.WriteString(r.Result)
+	if len(r.Changed) > 0 {
+		fmt.Fprintf(&b, "; changed: %s", strings.Join(r.Changed, ", "))
+	}
+	if len(r.NeedsRestart) > 0 {
+		fmt.Fprintf(&b, "; needs restart: %s", strings.Join(r.NeedsRestart, ", "))
+	}
+	return b.String()
+}

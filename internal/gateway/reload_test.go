@@ -1,0 +1,204 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// reloadConfig is a gateway with keys, a limited static key and one model;
+// tests reload it with edits made by strings.Replace.
+const reloadConfig = `
+server: {listen: 127.0.0.1:0}
+log: {level: debug}
+data_dir: ${DATA_DIR}
+admin: {token: test-admin-token-0123456789}
+auth:
+  enabled: true
+  keys:
+    - {key: sk-reload-a, id: a, rpm: 1000}
+    - {key: sk-reload-b, id: b, rpm: 3}
+providers:
+  - {name: openai, kind: openai, base_url: "${UPSTREAM}/v1", api_keys: [sk-provider-openai]}
+models:
+  - {name: gpt-4o-mini, targets: [{provider: openai}]}
+`
+
+type reloadReply struct {
+	Result       string   `json:"result"`
+	Changed      []string `json:"changed"`
+	NeedsRestart []string `json:"needs_restart"`
+	Errors       []string `json:"errors"`
+}
+
+// reload sets the config text the gateway reads and calls POST
+// /admin/v1/reload.
+func (s *stack) reload(t *testing.T, yaml string) (int, reloadReply) {
+	t.Helper()
+	s.next.Store(&yaml)
+	var out reloadReply
+	status := s.admin(t, "POST", "/admin/v1/reload", "", adminToken, &out)
+	return status, out
+}
+
+func TestReloadAppliesModelsAndKeys(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	a := bearer("sk-reload-a")
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o"), bearer("sk-reload-b")); resp.StatusCode != 404 {
+		t.Fatalf("gpt-4o before the reload: %d %s", resp.StatusCode, body)
+	}
+
+	// A model added, key a's rpm down to 2: both hold from the very next
+	// request after the reload returns.
+	next := strings.Replace(reloadConfig, "  - {name: gpt-4o-mini, targets: [{provider: openai}]}",
+		"  - {name: gpt-4o-mini, targets: [{provider: openai}]}\n  - {name: gpt-4o, targets: [{provider: openai}]}", 1)
+	next = strings.Replace(next, "id: a, rpm: 1000", "id: a, rpm: 2", 1)
+	status, res := s.reload(t, next)
+	if status != 200 || res.Result != "applied" {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	if !slices.Contains(res.Changed, "models") || !slices.Contains(res.Changed, "auth.keys") || len(res.NeedsRestart) != 0 {
+		t.Errorf("changed %v, needs_restart %v", res.Changed, res.NeedsRestart)
+	}
+	for i := range 2 {
+		if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o"), a); resp.StatusCode != 200 {
+			t.Fatalf("gpt-4o after the reload, request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o"), a); resp.StatusCode != 429 {
+		t.Fatalf("third request at rpm 2: %d %s", resp.StatusCode, body)
+	}
+
+	// The same file again: nothing to do.
+	if status, res := s.reload(t, next); status != 200 || res.Result != "unchanged" || len(res.Changed) != 0 {
+		t.Fatalf("same file: %d %+v", status, res)
+	}
+	if v := scrape(t, s, `sluice_config_reloads_total{result="applied"}`); v != 1 {
+		t.Errorf("applied reloads = %v", v)
+	}
+	if v := scrape(t, s, `sluice_config_reloads_total{result="unchanged"}`); v != 1 {
+		t.Errorf("unchanged reloads = %v", v)
+	}
+}
+
+func TestReloadKeepsLimitStateOfUnchangedKeys(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	b := bearer("sk-reload-b") // rpm 3, not touched by the reload
+	for i := range 3 {
+		if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), b); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	next := strings.Replace(reloadConfig, "id: a, rpm: 1000", "id: a, rpm: 999", 1)
+	if status, res := s.reload(t, next); status != 200 || res.Result != "applied" {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	// A fresh bucket would admit three more; the kept one admits none.
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), b); resp.StatusCode != 429 {
+		t.Fatalf("fourth request after a reload that left key b alone: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestReloadRejectsInvalidConfig(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	bad := strings.Replace(reloadConfig, "targets: [{provider: openai}]", "targets: [{provider: openi}]", 1)
+	bad = strings.Replace(bad, "rpm: 1000", "rpm: lots", 1)
+	status, res := s.reload(t, bad)
+	if status != 422 || res.Result != "rejected" || len(res.Errors) != 2 {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	for _, e := range res.Errors {
+		// FILE:LINE:COL: PATH: message
+		if !strings.HasPrefix(e, "test.yaml:") || strings.Count(strings.SplitN(e, " ", 2)[0], ":") != 3 {
+			t.Errorf("error not in FILE:LINE:COL: form: %q", e)
+		}
+	}
+	if !strings.Contains(strings.Join(res.Errors, "\n"), `unknown provider "openi"`) {
+		t.Errorf("errors: %v", res.Errors)
+	}
+	if !strings.Contains(s.logs.String(), `config reload rejected: test.yaml:`) {
+		t.Errorf("rejection not logged:\n%s", s.logs.String())
+	}
+	// The old config keeps serving.
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer("sk-reload-a")); resp.StatusCode != 200 {
+		t.Fatalf("after a rejected reload: %d %s", resp.StatusCode, body)
+	}
+	if v := scrape(t, s, `sluice_config_reloads_total{result="rejected"}`); v != 1 {
+		t.Errorf("rejected reloads = %v", v)
+	}
+	if status := s.admin(t, "GET", "/admin/v1/reload", "", adminToken, nil); status != 405 {
+		t.Errorf("GET /admin/v1/reload: %d", status)
+	}
+	if status := s.admin(t, "POST", "/admin/v1/reload", "", "wrong-token", nil); status != 401 {
+		t.Errorf("reload with a wrong token: %d", status)
+	}
+}
+
+func TestReloadReportsRestartSettings(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	next := strings.Replace(reloadConfig, "server: {listen: 127.0.0.1:0}", "server: {listen: 127.0.0.1:1, max_in_flight: 7}", 1)
+	next = strings.Replace(next, "data_dir: ${DATA_DIR}", "data_dir: ${DATA_DIR}/elsewhere", 1)
+	next = strings.Replace(next, "log: {level: debug}", "log: {level: warn}", 1)
+	status, res := s.reload(t, next)
+	if status != 200 || res.Result != "applied" {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	if !slices.Equal(res.NeedsRestart, []string{"server.listen", "data_dir"}) {
+		t.Errorf("needs_restart = %v", res.NeedsRestart)
+	}
+	if !slices.Equal(res.Changed, []string{"server.max_in_flight", "log.level"}) {
+		t.Errorf("changed = %v", res.Changed)
+	}
+	cfg := s.gw.Config()
+	if cfg.Server.Listen != "127.0.0.1:0" || strings.HasSuffix(cfg.DataDir, "elsewhere") || cfg.Server.MaxInFlight != 7 {
+		t.Errorf("config in force: listen %q, data_dir %q, max_in_flight %d", cfg.Server.Listen, cfg.DataDir, cfg.Server.MaxInFlight)
+	}
+	if s.level.Level() != slog.LevelWarn {
+		t.Errorf("log level %v after reloading log.level: warn", s.level.Level())
+	}
+}
+
+// TestReloadInFlightStreamFinishes removes the model a stream is using while
+// the stream runs: the stream completes on the config it started with, and
+// the next request sees the model gone.
+func TestReloadInFlightStreamFinishes(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	req, _ := http.NewRequest("POST", s.url+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer sk-reload-a")
+	req.Header.Set("X-Mock-ITL", "30")
+	req.Header.Set("X-Mock-Tokens", "20")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+
+	next := strings.Replace(reloadConfig, "models:\n  - {name: gpt-4o-mini, targets: [{provider: openai}]}",
+		"models:\n  - {name: gpt-4o, targets: [{provider: openai}]}", 1)
+	if status, res := s.reload(t, next); status != 200 || res.Result != "applied" {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	if r, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer("sk-reload-a")); r.StatusCode != 404 {
+		t.Fatalf("removed model after the reload: %d %s", r.StatusCode, body)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatalf("stream cut by the reload: %v", err)
+	}
+	if !strings.HasSuffix(string(rest), "data: [DONE]\n\n") || strings.Count(string(rest), "data: ") < 20 {
+		t.Fatalf("stream did not finish:\n%s", rest)
+	}
+}

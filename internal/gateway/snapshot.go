@@ -1,0 +1,242 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
+	"github.com/sluice-gw/sluice/internal/route"
+)
+
+// snapshot is everything the gateway derives from one config: models and
+// their targets, upstream clients, guardrail policies, prices, the model
+// lists. It is built whole by buildSnapshot and never changed after it is
+// published (the "provider/model" cache aside, which is its own). A reload
+// builds a new one and swaps it in atomically; every request loads the
+// snapshot once on arrival and keeps it until it settles, so requests and
+// streams in flight finish on the config they started with.
+//
+// Stateful parts whose settings did not change are carried over from the
+// previous snapshot rather than rebuilt: upstream clients (their pooled
+// connections and provider-key cooldowns), targets (their circuit breakers
+// and latency estimates), the retry budget and the compiled guardrails.
+type snapshot struct {
+	cfg  *config.Config
+	hash string // of the config file's bytes; "" when built in code
+
+	met    *metrics.Registry
+	models map[string]*model
+	ups    map[string]*provider.Upstream
+	pass   *provider.Upstream // catch-all /v1/* target; nil: 404
+	// passAnthropic is the catch-all for /v1/messages/*: the first
+	// anthropic provider.
+	passAnthropic *provider.Upstream
+	others        map[string]*metrics.Target
+
+	dynMu sync.Mutex
+	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
+
+	budget     *route.Budget // retries across the gateway
+	guards     *guards       // nil: no guardrails configured
+	prices     *ratelimit.Prices
+	logBodies  logBodies
+	maxLogBody int
+
+	modelsJSON, modelsAnthropicJSON []byte
+}
+
+// buildSnapshot derives a snapshot from cfg, reusing what prev (nil at
+// start) holds for settings that did not change.
+func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics.Registry, log *slog.Logger, logging bool) (*snapshot, error) {
+	s := &snapshot{
+		cfg:    cfg,
+		hash:   hash,
+		met:    met,
+		models: make(map[string]*model, len(cfg.Models)),
+		ups:    make(map[string]*provider.Upstream, len(cfg.Providers)),
+	}
+	empty := map[string]*model{}
+	s.dyn.Store(&empty)
+	var prevProviders map[string]*config.Provider
+	if prev != nil {
+		prevProviders = providersByName(prev.cfg)
+	}
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		if old := prevProviders[p.Name]; old != nil && reflect.DeepEqual(old, p) {
+			s.ups[p.Name] = prev.ups[p.Name] // same settings: keep its connections
+			continue
+		}
+		up, err := provider.NewUpstream(p)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		s.ups[p.Name] = up
+	}
+	if prev != nil && reflect.DeepEqual(prev.cfg.Guardrails, cfg.Guardrails) {
+		s.guards = prev.guards
+	} else {
+		gs, err := newGuards(&cfg.Guardrails, log)
+		if err != nil {
+			return nil, err
+		}
+		s.guards = gs
+	}
+	if logging {
+		s.logBodies, s.maxLogBody = parseLogBodies(cfg.Telemetry.LogBodies), cfg.Telemetry.MaxBodyBytes.Int()
+	}
+	if len(cfg.Pricing) > 0 {
+		var err error
+		if s.prices, err = ratelimit.NewPrices(cfg.Pricing); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	rb := cfg.Routing.RetryBudget
+	if prev != nil && prev.budget.Ratio == rb.Ratio && prev.budget.MinConcurrent == int64(rb.MinConcurrent) {
+		s.budget = prev.budget // its count of active requests goes on
+	} else {
+		s.budget = &route.Budget{Ratio: rb.Ratio, MinConcurrent: int64(rb.MinConcurrent)}
+	}
+	if err := s.buildModels(prev); err != nil {
+		return nil, err
+	}
+	if name := cfg.Passthrough.Provider; name != "" {
+		s.pass = s.ups[name]
+	}
+	s.others = make(map[string]*metrics.Target, len(s.ups))
+	for _, p := range cfg.Providers {
+		s.others[p.Name] = met.ForTarget("other", p.Name)
+		if s.passAnthropic == nil && p.Kind == config.KindAnthropic {
+			s.passAnthropic = s.ups[p.Name]
+		}
+	}
+	s.modelsJSON, s.modelsAnthropicJSON = s.buildModelLists(nil)
+	return s, nil
+}
+
+func providersByName(cfg *config.Config) map[string]*config.Provider {
+	m := make(map[string]*config.Provider, len(cfg.Providers))
+	for i := range cfg.Providers {
+		m[cfg.Providers[i].Name] = &cfg.Providers[i]
+	}
+	return m
+}
+
+// resolve maps a requested model name to a public model (exact name
+// first) or, for "provider/model", to a one-target model of its own.
+func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) {
+	m := s.models[name]
+	if m == nil {
+		if i := strings.IndexByte(name, '/'); i > 0 && i < len(name)-1 {
+			if up := s.ups[name[:i]]; up != nil {
+				m = s.dynamicTarget(up, name)
+			}
+		}
+	}
+	if m == nil {
+		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
+			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
+	}
+	if m.pools[f] == nil {
+		other := provider.FormatOpenAI
+		if f == provider.FormatOpenAI {
+			other = provider.FormatAnthropic
+		}
+		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
+			Msg: "model " + quote(name) + " is served by a provider in " + other.String() +
+				" format but this route speaks " + f.String() + " format; call the route of that format (translation between formats is not available)"}
+	}
+	return m, nil
+}
+
+// dynamicTarget returns the cached one-target model for "provider/model",
+// creating it on first use.
+func (s *snapshot) dynamicTarget(up *provider.Upstream, name string) *model {
+	if t := (*s.dyn.Load())[name]; t != nil {
+		return t
+	}
+	s.dynMu.Lock()
+	defer s.dynMu.Unlock()
+	old := *s.dyn.Load()
+	if t := old[name]; t != nil {
+		return t
+	}
+	if len(old) >= maxDynamicTargets {
+		// Not cached. The name is cloned: it points into the request
+		// body, and the request's log record outlives the request.
+		return s.singleModel(up, strings.Clone(name), s.otherMetrics(up.Name()), s.met.ForModel("other"))
+	}
+	name = strings.Clone(name) // the caller's string points into the request body
+	t := s.singleModel(up, name, s.met.ForTarget(name, up.Name()), s.met.ForModel(name))
+	next := make(map[string]*model, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[name] = t
+	s.dyn.Store(&next)
+	return t
+}
+
+// otherMetrics returns the shared handles of uncached "provider/model"
+// names for one provider (ForTarget returns the same series every time).
+func (s *snapshot) otherMetrics(provider string) *metrics.Target {
+	if m := s.others[provider]; m != nil {
+		return m
+	}
+	return s.met.ForTarget("other", provider)
+}
+
+// buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
+// every public model, or those pol allows when pol is not nil.
+func (s *snapshot) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
+	created := time.Now().Unix()
+	openai = append(openai, `{"object":"list","data":[`...)
+	anthropic = append(anthropic, `{"data":[`...)
+	var listed []config.Model
+	for _, mc := range s.cfg.Models {
+		if pol == nil || pol.Allows(mc.Name) {
+			listed = append(listed, mc)
+		}
+	}
+	for i, mc := range listed {
+		if i > 0 {
+			openai = append(openai, ',')
+			anthropic = append(anthropic, ',')
+		}
+		openai = append(openai, `{"id":`...)
+		openai = provider.AppendJSONString(openai, mc.Name)
+		openai = append(openai, `,"object":"model","created":`...)
+		openai = append(openai, itoa(int(created))...)
+		openai = append(openai, `,"owned_by":`...)
+		openai = provider.AppendJSONString(openai, mc.Targets[0].Provider)
+		openai = append(openai, '}')
+
+		anthropic = append(anthropic, `{"type":"model","id":`...)
+		anthropic = provider.AppendJSONString(anthropic, mc.Name)
+		anthropic = append(anthropic, `,"display_name":`...)
+		anthropic = provider.AppendJSONString(anthropic, mc.Name)
+		anthropic = append(anthropic, `,"created_at":"`...)
+		anthropic = time.Unix(created, 0).UTC().AppendFormat(anthropic, time.RFC3339)
+		anthropic = append(anthropic, `"}`...)
+	}
+	openai = append(openai, `]}`...)
+	first, last := "null", "null"
+	if n := len(listed); n > 0 {
+		first, last = quote(listed[0].Name), quote(listed[n-1].Name)
+	}
+	anthropic = append(anthropic, `],"has_more":false,"first_id":`...)
+	anthropic = append(anthropic, first...)
+	anthropic = append(anthropic, `,"last_id":`...)
+	anthropic = append(anthropic, last...)
+	anthropic = append(anthropic, '}')
+	return openai, anthropic
+}
