@@ -34,6 +34,7 @@ var restartOnly = []string{
 	"server.write_timeout",
 	"server.idle_timeout",
 	"admin.listen",
+	"admin.token",
 	"log.format",
 	"data_dir",
 	"mock",

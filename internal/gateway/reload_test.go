@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
 )
 
 // reloadConfig is a gateway with keys, a limited static key and one model;
@@ -201,4 +203,82 @@ func TestReloadInFlightStreamFinishes(t *testing.T) {
 	if !strings.HasSuffix(string(rest), "data: [DONE]\n\n") || strings.Count(string(rest), "data: ") < 20 {
 		t.Fatalf("stream did not finish:\n%s", rest)
 	}
+}
+
+func TestReloadGuardrailsAndRemovedKey(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	ssn := userMsg("gpt-4o-mini", "my ssn is 123-45-6789")
+	if resp, body := s.post(t, "/v1/chat/completions", ssn, bearer("sk-reload-a")); resp.StatusCode != 200 {
+		t.Fatalf("before guardrails: %d %s", resp.StatusCode, body)
+	}
+	next := strings.Replace(reloadConfig, "    - {key: sk-reload-b, id: b, rpm: 3}\n", "", 1) + `
+guardrails:
+  sets:
+    - name: pii
+      rules: [{name: ssn, kind: ssn, action: block, scope: input}]
+  default: [pii]
+`
+	if status, res := s.reload(t, next); status != 200 || !slices.Equal(res.Changed, []string{"auth.keys", "guardrails.sets", "guardrails.default"}) {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	resp, body := s.post(t, "/v1/chat/completions", ssn, bearer("sk-reload-a"))
+	if resp.StatusCode != 400 || !strings.Contains(body, "guardrail_violation") {
+		t.Fatalf("after adding a block rule: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer("sk-reload-b")); resp.StatusCode != 401 {
+		t.Fatalf("a key removed from the file: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestWatchConfig reloads on a change of the file's content while
+// server.watch_config is on, and tries rejected content only once.
+func TestWatchConfig(t *testing.T) {
+	watched := strings.Replace(reloadConfig, "server: {listen: 127.0.0.1:0}", "server: {listen: 127.0.0.1:0, watch_config: true}", 1)
+	s := newStackYAML(t, nil, watched)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.gw.WatchConfig(ctx, 5*time.Millisecond, func() (string, error) { return config.Hash([]byte(*s.next.Load())), nil })
+	}()
+	waitReloads := func(result string, n float64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for scrape(t, s, `sluice_config_reloads_total{result="`+result+`"}`) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s reloads never reached %v", result, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	bad := strings.Replace(watched, "provider: openai}]", "provider: nope}]", 1)
+	s.next.Store(&bad)
+	waitReloads("rejected", 1)
+	time.Sleep(50 * time.Millisecond) // ten more checks of the same content
+	waitReloads("rejected", 1)
+
+	added := strings.Replace(watched, "models:\n", "models:\n  - {name: gpt-4o, targets: [{provider: openai}]}\n", 1)
+	s.next.Store(&added)
+	waitReloads("applied", 1)
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o"), bearer("sk-reload-a")); resp.StatusCode != 200 {
+		t.Fatalf("model added by the watched file: %d %s", resp.StatusCode, body)
+	}
+	if v := scrape(t, s, `sluice_config_info{hash="`+config.Hash([]byte(added))+`"}`); v != 1 {
+		t.Errorf("sluice_config_info for the new file = %v", v)
+	}
+	if v := scrape(t, s, `sluice_config_info{hash="`+config.Hash([]byte(watched))+`"}`); v != -1 {
+		t.Errorf("sluice_config_info still has the old file: %v", v)
+	}
+
+	// Turned off by a reload: edits are no longer picked up.
+	off := strings.Replace(added, "watch_config: true", "watch_config: false", 1)
+	s.next.Store(&off)
+	waitReloads("applied", 2)
+	again := off + "\n# an edit\n"
+	s.next.Store(&again)
+	time.Sleep(50 * time.Millisecond)
+	waitReloads("applied", 2)
+	cancel()
+	<-done
 }
