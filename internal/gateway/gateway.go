@@ -56,6 +56,7 @@ type Gateway struct {
 	pass                            *provider.Upstream // catch-all /v1/* target; nil: 404
 	routes                          map[string]*endpoint
 	modelsJSON, modelsAnthropicJSON []byte
+	modelsCreated                   time.Time // every model's "created": when the table was built
 
 	dynMu sync.Mutex
 	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
@@ -184,6 +185,7 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 			g.passAnthropic = g.ups[p.Name]
 		}
 	}
+	g.modelsCreated = time.Now().Truncate(time.Second)
 	g.modelsJSON, g.modelsAnthropicJSON = g.buildModelLists(nil)
 	if t := cfg.Admin.Token.Reveal(); t != "" {
 		g.adminHash = sha256.Sum256([]byte(t))
@@ -265,7 +267,7 @@ func quote(s string) string {
 // buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
 // every public model, or those pol allows when pol is not nil.
 func (g *Gateway) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
-	created := time.Now().Unix()
+	created := g.modelsCreated.Unix()
 	openai = append(openai, `{"object":"list","data":[`...)
 	anthropic = append(anthropic, `{"data":[`...)
 	var listed []config.Model

@@ -36,35 +36,22 @@ func allowModel(pol *auth.Policy, model string) *HTTPError {
 }
 
 // serveModels answers GET /v1/models: the models the calling key may use,
-// in OpenAI format, or Anthropic's when the client sent anthropic-version
-// (as Anthropic's SDKs do).
+// in OpenAI's shape, or Anthropic's for Anthropic clients (clientFormat).
 func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
-	g.setRequestID(ctx)
-	f := provider.FormatOpenAI
-	anthropic := len(ctx.Request.Header.Peek("Anthropic-Version")) > 0
-	if anthropic {
-		f = provider.FormatAnthropic
-	}
-	pol, herr := g.authenticate(ctx)
-	if herr != nil {
-		writeError(ctx, f, herr)
-		return
-	}
-	ctx.SetContentType("application/json")
-	if pol != nil && len(pol.Models) > 0 {
-		oa, an := g.buildModelLists(pol)
-		if anthropic {
-			ctx.SetBody(an)
-		} else {
-			ctx.SetBody(oa)
+	g.serveLocal(ctx, &modelsRoute, nil, func(pol *auth.Policy, f provider.Format) ([]byte, *HTTPError) {
+		anthropic := f == provider.FormatAnthropic
+		if pol != nil && len(pol.Models) > 0 {
+			oa, an := g.buildModelLists(pol)
+			if anthropic {
+				return an, nil
+			}
+			return oa, nil
 		}
-		return
-	}
-	if anthropic {
-		ctx.SetBody(g.modelsAnthropicJSON)
-		return
-	}
-	ctx.SetBody(g.modelsJSON)
+		if anthropic {
+			return g.modelsAnthropicJSON, nil
+		}
+		return g.modelsJSON, nil
+	})
 }
 
 // keyView is GET /v1/key: the calling key's own policy, never a secret.
