@@ -126,7 +126,7 @@ func TestModelsAnthropicSDK(t *testing.T) {
 }
 
 // getModels sends GET path with headers and returns status and body.
-func getModels(t *testing.T, s *stack, path string, headers map[string]string) (int, string) {
+func getPath(t *testing.T, s *stack, path string, headers map[string]string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", s.url+path, nil)
 	if err != nil {
@@ -214,7 +214,7 @@ func TestModelsForAKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, body := getModels(t, s, tt.path, tt.headers)
+			st, body := getPath(t, s, tt.path, tt.headers)
 			if st != tt.status {
 				t.Fatalf("status %d, want %d: %s", st, tt.status, body)
 			}
@@ -230,8 +230,8 @@ func TestModelsForAKey(t *testing.T) {
 		})
 	}
 	// A model outside the allowlist and an unknown one read the same.
-	_, notAllowed := getModels(t, s, "/v1/models/gpt-4o", bearer("sk-static-mini"))
-	_, unknown := getModels(t, s, "/v1/models/gpt-4p", bearer("sk-static-mini"))
+	_, notAllowed := getPath(t, s, "/v1/models/gpt-4o", bearer("sk-static-mini"))
+	_, unknown := getPath(t, s, "/v1/models/gpt-4p", bearer("sk-static-mini"))
 	if strings.ReplaceAll(notAllowed, "gpt-4o", "gpt-4p") != unknown {
 		t.Errorf("not allowed %s\nunknown     %s", notAllowed, unknown)
 	}
@@ -243,11 +243,11 @@ func TestModelsForAKey(t *testing.T) {
 func TestModelsRequestLimits(t *testing.T) {
 	s := newStackYAML(t, nil, authConfig)
 	for i, path := range []string{"/v1/models", "/v1/models/gpt-4o", "/v1/models", "/v1/models/gpt-4o-mini", "/v1/models"} {
-		if st, body := getModels(t, s, path, bearer("sk-static-rpm")); st != 200 {
+		if st, body := getPath(t, s, path, bearer("sk-static-rpm")); st != 200 {
 			t.Fatalf("request %d %s: %d %s", i+1, path, st, body)
 		}
 	}
-	st, body := getModels(t, s, "/v1/models/gpt-4o", map[string]string{"X-Api-Key": "sk-static-rpm"})
+	st, body := getPath(t, s, "/v1/models/gpt-4o", map[string]string{"X-Api-Key": "sk-static-rpm"})
 	if st != 429 || shapeOf(t, body) != shapeAnthropicError || !strings.Contains(body, `"rate_limit_error"`) {
 		t.Fatalf("sixth request: %d %s", st, body)
 	}
