@@ -9,7 +9,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 all: build
 
+# The first build on a fresh machine downloads modules and compiles for
+# minutes with nothing else to show, so say so first.
 build:
+	@echo 'building sluice (first build takes a few minutes)…'
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sluice
 
 # The quick start: the in-process mock and the gateway on embedded defaults.

@@ -125,7 +125,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // and whether to preflight.
 func parseBenchFlags(args []string) (bench.Config, string, bool, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var (
 		cfg                            bench.Config
 		direct, rates, out, slo, prof  string
@@ -152,7 +151,7 @@ func parseBenchFlags(args []string) (bench.Config, string, bool, error) {
 	fs.IntVar(&cfg.MaxConns, "max-conns", bench.DefaultMaxConns, "")
 	fs.Float64Var(&stopErrorRate, "stop-error-rate", bench.DefaultStopErrorRate, "")
 	fs.BoolVar(&noPreflight, "no-preflight", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return cfg, "", false, err
 	}
 	if fs.NArg() > 0 {

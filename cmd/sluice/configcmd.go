@@ -52,28 +52,23 @@ func configCheckFlags(fs *flag.FlagSet) *string {
 func printConfigFlags(w io.Writer) {
 	fs := flag.NewFlagSet("sluice config check", flag.ContinueOnError)
 	configCheckFlags(fs)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	printFlags(w, fs)
 }
 
 func cmdConfigCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sluice config check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	path := configCheckFlags(fs)
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, configUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
+		printFlags(w, fs)
 	}
-	// The flag package prints parse errors itself; usage is printed here so
-	// that --help goes to stdout and mistakes to stderr.
-	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
+	// --help goes to stdout, mistakes to stderr.
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)
 			return 0
 		}
-		fmt.Fprintln(stderr)
+		fmt.Fprintf(stderr, "sluice config check: %v\n\n", err)
 		usage(stderr)
 		return 2
 	}

@@ -63,7 +63,7 @@ func TestConfigCommandLine(t *testing.T) {
 		{name: "check help", args: []string{"check", "--help"}, code: 0, stdout: "-config FILE"},
 		{name: "check -h", args: []string{"check", "-h"}, code: 0, stdout: "Usage: sluice config check"},
 		{name: "missing flag", args: []string{"check"}, code: 2, stderr: "--config FILE is required"},
-		{name: "unknown flag", args: []string{"check", "--nope"}, code: 2, stderr: "flag provided but not defined: -nope"},
+		{name: "unknown flag", args: []string{"check", "--nope"}, code: 2, stderr: "flag provided but not defined: --nope"},
 		{name: "extra argument", args: []string{"check", "--config", "testdata/config-ok.yaml", "more"}, code: 2, stderr: `unexpected argument "more"`},
 		{name: "unreadable file", args: []string{"check", "--config", missing}, code: 1, stderr: "sluice: config: open " + missing},
 		{name: "ok", args: []string{"check", "-config=testdata/config-ok.yaml"}, code: 0, stdout: "testdata/config-ok.yaml: ok (1 provider, 1 model)\n"},

@@ -90,21 +90,19 @@ func (c *keysCLI) commonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.rawURL, "url", c.rawURL, "admin API root `URL` (default $SLUICE_ADMIN_URL, else "+defaultAdminURL+")")
 	fs.Var(&c.token, "admin-token", "admin `TOKEN` (default $SLUICE_ADMIN_TOKEN; prefer the variable: arguments are visible to other local users)")
 	fs.BoolVar(&c.json, "json", c.json, "print the server's JSON objects, indented, instead of tables")
-	fs.DurationVar(&c.timeout, "timeout", c.timeout, "time limit of each request")
+	fs.DurationVar(&c.timeout, "timeout", c.timeout, "time limit of each request, a `DURATION` such as 10s or 1m")
 }
 
 func (c *keysCLI) run(args []string) int {
 	c.timeout = 10 * time.Second
 	fs := flag.NewFlagSet("sluice keys", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {}
 	c.commonFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(c.stdout, keysUsage)
 			return 0
 		}
-		fmt.Fprintf(c.stderr, "\n%s", keysUsage)
+		fmt.Fprintf(c.stderr, "sluice keys: %v\n\n%s", err, keysUsage)
 		return 2
 	}
 	if fs.NArg() == 0 {
@@ -149,17 +147,13 @@ type keysCommand struct {
 
 func (c *keysCLI) command(name, synopsis, about string, npos int) *keysCommand {
 	fs := flag.NewFlagSet("sluice keys "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {}
 	c.commonFlags(fs)
 	return &keysCommand{c: c, fs: fs, synopsis: synopsis, about: about, npos: npos}
 }
 
 func (cmd *keysCommand) usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: sluice keys %s\n\n%s\n\nFlags:\n", cmd.synopsis, cmd.about)
-	cmd.fs.SetOutput(w)
-	cmd.fs.PrintDefaults()
-	cmd.fs.SetOutput(cmd.c.stderr)
+	printFlags(w, cmd.fs)
 }
 
 // fail reports a command-line mistake and returns exit status 2.
@@ -175,14 +169,12 @@ func (cmd *keysCommand) fail(format string, a ...any) int {
 // (help printed, or a mistake reported).
 func (cmd *keysCommand) parse(args []string) (pos []string, code int, ok bool) {
 	for {
-		if err := cmd.fs.Parse(args); err != nil {
+		if err := parseFlags(cmd.fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				cmd.usage(cmd.c.stdout)
 				return nil, 0, false
 			}
-			fmt.Fprintln(cmd.c.stderr)
-			cmd.usage(cmd.c.stderr)
-			return nil, 2, false
+			return nil, cmd.fail("%v", err), false
 		}
 		if cmd.fs.NArg() == 0 {
 			break
@@ -209,7 +201,7 @@ func (cmd *keysCommand) parse(args []string) (pos []string, code int, ok bool) {
 // keysPageFlags declares --limit, --cursor and --all.
 func keysPageFlags(fs *flag.FlagSet, what string) (limit *int, cursor *string, all *bool) {
 	limit = fs.Int("limit", 0, "`N` "+what+" per page (0: the server's default, 50; at most 500)")
-	cursor = fs.String("cursor", "", "start at this next_cursor of an earlier page")
+	cursor = fs.String("cursor", "", "start at `CURSOR`, the next_cursor of an earlier page")
 	all = fs.Bool("all", false, "follow next_cursor to the last page")
 	return limit, cursor, all
 }

@@ -78,7 +78,6 @@ func mockProcs(flagProcs int, flagSet bool, env string, def int) int {
 // serve in-process pass nil and keep their own.
 func runMock(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string), setProcs func(int)) int {
 	fs := flag.NewFlagSet("mock", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var opts mock.Options
 	var level string
 	fs.StringVar(&opts.Listen, "listen", mock.DefaultListen, "")
@@ -90,7 +89,7 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer, ready
 	fs.IntVar(&opts.Journal, "journal", 0, "")
 	fs.StringVar(&level, "log-level", "info", "")
 	procs := fs.Int("procs", 0, "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, mockUsage)
 			return 0

@@ -25,25 +25,30 @@ import (
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "config file (YAML; ${VAR} and ${VAR:-default} expand from the environment)")
+	cfgPath := fs.String("config", "", "the config `FILE` (YAML; ${VAR} and ${VAR:-default} expand from the environment)")
 	printCurl := fs.Bool("print-curl", false, "once ready, print a curl command that tries the gateway on stdout")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
-	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file at exit (for performance work)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: sluice serve --config FILE [--print-curl]\n\nRuns the gateway until SIGTERM or SIGINT, then drains in-flight requests and streams.")
-		fs.PrintDefaults()
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (for performance work)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to `FILE` at exit (for performance work)")
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, "Usage: sluice serve --config FILE [--print-curl]\n\nRuns the gateway until SIGTERM or SIGINT, then drains in-flight requests and streams.\n\nFlags:\n")
+		printFlags(w, fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
+			usage(stdout)
 			return 0
 		}
+		fmt.Fprintf(stderr, "sluice serve: %v\n\n", err)
+		usage(stderr)
 		return 2
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		fs.Usage()
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "sluice serve: unexpected argument %q\n\n", fs.Arg(0))
+		} else {
+			fmt.Fprint(stderr, "sluice serve: --config FILE is required\n\n")
+		}
+		usage(stderr)
 		return 2
 	}
 	// SIGHUP reloads the config (never the Go default of exiting): catch

@@ -156,3 +156,33 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("models = %s", got)
 	}
 }
+
+// TestQuickstartPorts: SLUICE_LISTEN and SLUICE_MOCK_LISTEN move the
+// quick start's two listeners (README), and the providers follow the mock.
+func TestQuickstartPorts(t *testing.T) {
+	tests := []struct {
+		name               string
+		env                map[string]string
+		listen, mockListen string
+	}{
+		{"defaults", nil, "127.0.0.1:8080", "127.0.0.1:9000"},
+		{"moved", map[string]string{"SLUICE_LISTEN": "127.0.0.1:18080", "SLUICE_MOCK_LISTEN": "127.0.0.1:19000"}, "127.0.0.1:18080", "127.0.0.1:19000"},
+		{"empty means default", map[string]string{"SLUICE_LISTEN": "", "SLUICE_MOCK_LISTEN": ""}, "127.0.0.1:8080", "127.0.0.1:9000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("quickstart.yaml", readFile(t, "../../examples/quickstart.yaml"), testEnv(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Server.Listen != tt.listen || c.Mock.Listen != tt.mockListen {
+				t.Errorf("listen %q, mock %q; want %q, %q", c.Server.Listen, c.Mock.Listen, tt.listen, tt.mockListen)
+			}
+			for _, p := range c.Providers {
+				if want := "http://" + tt.mockListen + "/v1"; p.BaseURL != want {
+					t.Errorf("provider %s: base_url %q, want %q", p.Name, p.BaseURL, want)
+				}
+			}
+		})
+	}
+}

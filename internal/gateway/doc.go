@@ -34,7 +34,10 @@
 //
 // Stages 2, 3, 5, 6 and the telemetry hand-off belong to features that plug
 // in here (keys, limits, guardrails, request logging); at tier L0 they are
-// off and cost nothing.
+// off and cost nothing. Passthrough runs stages 1–3, 7–9; the routes Sluice
+// answers from its own model table (GET /v1/models, GET /v1/models/{id}:
+// models.go) run stages 1–3 and 9, so auth, request limits and logging
+// apply to them as to every route.
 //
 // # Failure
 //

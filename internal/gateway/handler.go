@@ -74,6 +74,10 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 				return
 			}
 		}
+		if bytes.HasPrefix(path, strModelsSlash) && bytes.Equal(ctx.Method(), strGET) {
+			g.serveModelInfo(ctx)
+			return
+		}
 		g.servePassthrough(ctx)
 	}
 }

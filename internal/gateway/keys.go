@@ -36,36 +36,22 @@ func allowModel(pol *auth.Policy, model string) *HTTPError {
 }
 
 // serveModels answers GET /v1/models: the models the calling key may use,
-// in OpenAI format, or Anthropic's when the client sent anthropic-version
-// (as Anthropic's SDKs do).
+// in OpenAI's shape, or Anthropic's for Anthropic clients (clientFormat).
 func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
-	g.setRequestID(ctx)
-	f := provider.FormatOpenAI
-	anthropic := len(ctx.Request.Header.Peek("Anthropic-Version")) > 0
-	if anthropic {
-		f = provider.FormatAnthropic
-	}
-	pol, herr := g.authenticate(ctx)
-	if herr != nil {
-		writeError(ctx, f, herr)
-		return
-	}
-	ctx.SetContentType("application/json")
-	snap := g.snap.Load()
-	if pol != nil && len(pol.Models) > 0 {
-		oa, an := snap.buildModelLists(pol)
-		if anthropic {
-			ctx.SetBody(an)
-		} else {
-			ctx.SetBody(oa)
+	g.serveLocal(ctx, &modelsRoute, nil, func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError) {
+		anthropic := f == provider.FormatAnthropic
+		if pol != nil && len(pol.Models) > 0 {
+			oa, an := s.buildModelLists(pol)
+			if anthropic {
+				return an, nil
+			}
+			return oa, nil
 		}
-		return
-	}
-	if anthropic {
-		ctx.SetBody(snap.modelsAnthropicJSON)
-		return
-	}
-	ctx.SetBody(snap.modelsJSON)
+		if anthropic {
+			return s.modelsAnthropicJSON, nil
+		}
+		return s.modelsJSON, nil
+	})
 }
 
 // keyView is GET /v1/key: the calling key's own policy, never a secret.
@@ -91,23 +77,32 @@ type keyView struct {
 	BudgetResetsAt     *time.Time `json:"budget_resets_at"`
 }
 
-// keyUsage is the limiter's view of a key right now.
+// keyUsage is the limiter's view of a key right now. A limit the key does
+// not have reads as unlimited: null numbers, not a limit and a remaining of
+// 0 (issue #15).
 type keyUsage struct {
 	Requests      window `json:"requests"`
 	Tokens        window `json:"tokens"`
-	InFlight      int64  `json:"in_flight"`
-	MaxConcurrent int64  `json:"max_concurrent"`
-	Shared        bool   `json:"shared"` // counted in Redis across instances
+	InFlight      *int64 `json:"in_flight"`      // null: no concurrency limit, so not counted
+	MaxConcurrent *int64 `json:"max_concurrent"` // null: no concurrency limit
+	Shared        bool   `json:"shared"`         // counted in Redis across instances
 }
 
+// window is a request or token limit: null numbers and unlimited true when
+// the key has none.
 type window struct {
-	Limit     int64  `json:"limit"`
-	Remaining int64  `json:"remaining"`
-	Reset     string `json:"reset"`
+	Limit     *int64  `json:"limit"`
+	Remaining *int64  `json:"remaining"`
+	Reset     *string `json:"reset"`
+	Unlimited bool    `json:"unlimited"`
 }
 
 func toWindow(w ratelimit.Window) window {
-	return window{Limit: w.Limit, Remaining: w.Remaining, Reset: string(ratelimit.AppendReset(nil, w.Reset))}
+	if w.Limit <= 0 {
+		return window{Unlimited: true}
+	}
+	limit, remaining, reset := w.Limit, w.Remaining, string(ratelimit.AppendReset(nil, w.Reset))
+	return window{Limit: &limit, Remaining: &remaining, Reset: &reset}
 }
 
 // serveKey answers GET /v1/key, Sluice's own route (never passed through).
@@ -148,8 +143,11 @@ func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 	if g.lim != nil {
 		k := limitKey(pol)
 		sn := g.lim.Snapshot(context.Background(), &k)
-		v.Usage = &keyUsage{Requests: toWindow(sn.Requests), Tokens: toWindow(sn.Tokens),
-			InFlight: sn.InFlight, MaxConcurrent: sn.MaxConcurrent, Shared: sn.Shared}
+		v.Usage = &keyUsage{Requests: toWindow(sn.Requests), Tokens: toWindow(sn.Tokens), Shared: sn.Shared}
+		if sn.MaxConcurrent > 0 {
+			inFlight, maxc := sn.InFlight, sn.MaxConcurrent
+			v.Usage.InFlight, v.Usage.MaxConcurrent = &inFlight, &maxc
+		}
 		v.SpendUSD = sn.SpendUSD
 		if sn.BudgetUSD > 0 {
 			rem := sn.RemainingUSD

@@ -133,3 +133,41 @@ func TestBudgetAndKeyView(t *testing.T) {
 		t.Fatalf("GET /v1/key: %s", b)
 	}
 }
+
+// TestKeyViewLimits: GET /v1/key says "unlimited" for the limits a key does
+// not have, instead of a limit and a remaining of 0 (issue #15).
+func TestKeyViewLimits(t *testing.T) {
+	s := newStackYAML(t, nil, authConfig)
+	const unlimited = `{"limit":null,"remaining":null,"reset":null,"unlimited":true}`
+	tests := []struct {
+		key               string
+		requests, tokens  string
+		maxConc, inFlight string
+	}{
+		{"sk-static-all", unlimited, unlimited, "null", "null"},
+		{"sk-static-rpm", `{"limit":5,"remaining":5,"reset":"0s","unlimited":false}`, unlimited, "null", "null"},
+		{"sk-static-tpm", unlimited, `{"limit":1000,"remaining":1000,"reset":"0s","unlimited":false}`, "null", "null"},
+		{"sk-static-conc", unlimited, unlimited, "2", "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			st, body := getPath(t, s, "/v1/key", bearer(tt.key))
+			var kv struct {
+				Usage struct {
+					Requests      json.RawMessage `json:"requests"`
+					Tokens        json.RawMessage `json:"tokens"`
+					MaxConcurrent json.RawMessage `json:"max_concurrent"`
+					InFlight      json.RawMessage `json:"in_flight"`
+				} `json:"usage"`
+			}
+			if st != 200 || json.Unmarshal([]byte(body), &kv) != nil {
+				t.Fatalf("GET /v1/key: %d %s", st, body)
+			}
+			u := kv.Usage
+			if string(u.Requests) != tt.requests || string(u.Tokens) != tt.tokens ||
+				string(u.MaxConcurrent) != tt.maxConc || string(u.InFlight) != tt.inFlight {
+				t.Fatalf("usage: requests %s tokens %s max_concurrent %s in_flight %s", u.Requests, u.Tokens, u.MaxConcurrent, u.InFlight)
+			}
+		})
+	}
+}

@@ -52,6 +52,9 @@ type snapshot struct {
 	maxLogBody int
 
 	modelsJSON, modelsAnthropicJSON []byte
+	// modelsCreated is every model's "created": when the first snapshot
+	// was built (a reload keeps it, so a list and a single model agree).
+	modelsCreated time.Time
 }
 
 // buildSnapshot derives a snapshot from cfg, reusing what prev (nil at
@@ -118,6 +121,10 @@ func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics
 		if s.passAnthropic == nil && p.Kind == config.KindAnthropic {
 			s.passAnthropic = s.ups[p.Name]
 		}
+	}
+	s.modelsCreated = time.Now().Truncate(time.Second)
+	if prev != nil {
+		s.modelsCreated = prev.modelsCreated
 	}
 	s.modelsJSON, s.modelsAnthropicJSON = s.buildModelLists(nil)
 	return s, nil
@@ -198,7 +205,7 @@ func (s *snapshot) otherMetrics(provider string) *metrics.Target {
 // buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
 // every public model, or those pol allows when pol is not nil.
 func (s *snapshot) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
-	created := time.Now().Unix()
+	created := s.modelsCreated.Unix()
 	openai = append(openai, `{"object":"list","data":[`...)
 	anthropic = append(anthropic, `{"data":[`...)
 	var listed []config.Model

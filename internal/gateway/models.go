@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/provider"
+)
+
+// GET /v1/models and GET /v1/models/{id} are Sluice's own: they answer from
+// the gateway's model table, in the caller's shape, and never reach an
+// upstream (passed through, an Anthropic client's call reached the OpenAI
+// provider with that provider's key, and any id answered 200; issue #15).
+
+var (
+	strModelsSlash      = []byte("/v1/models/")
+	strAnthropicVersion = []byte("Anthropic-Version")
+	strXAPIKey          = []byte("X-Api-Key")
+)
+
+// modelsRoute names both models routes in metrics and request logs; the
+// requested id is logged as the model.
+var modelsRoute = endpoint{path: "/v1/models"}
+
+// clientFormat is the caller's format on a path both SDKs call: Anthropic
+// when the request carries anthropic-version or x-api-key (Anthropic's SDKs
+// send both; OpenAI's send neither), else OpenAI.
+func clientFormat(h *fasthttp.RequestHeader) provider.Format {
+	if len(h.PeekBytes(strAnthropicVersion)) > 0 || len(h.PeekBytes(strXAPIKey)) > 0 {
+		return provider.FormatAnthropic
+	}
+	return provider.FormatOpenAI
+}
+
+// serveLocal runs the entry every client route takes (request id, auth,
+// request limits; settle on the way out) for a route Sluice answers itself.
+// answer renders the reply body for the caller's key and format, or
+// refuses; model is what the request log records as the requested model.
+func (g *Gateway) serveLocal(ctx *fasthttp.RequestCtx, ep *endpoint, model []byte,
+	answer func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError)) {
+	x := g.acquireExchange(ep)
+	x.format = clientFormat(&ctx.Request.Header)
+	defer x.finish(ctx)
+	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
+	x.noteClient(ctx)
+	x.sample(ctx)
+	x.model = append(x.model, model...)
+	pol, herr := g.authenticate(ctx)
+	if herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	x.pol = pol
+	if herr := x.admitRequest(); herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	body, herr := answer(x.s, pol, x.format)
+	if herr != nil {
+		x.fail(ctx, herr)
+		return
+	}
+	x.status = fasthttp.StatusOK
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+	x.setLimitHeaders(&ctx.Response.Header)
+	if x.s.logBodies == logFull {
+		x.keepBody(&x.logResp, body)
+	}
+}
+
+// serveModelInfo answers GET /v1/models/{id}. The id is everything after
+// /v1/models/, decoded, so "openai/gpt-4o-mini" may arrive with its slash
+// plain or as %2F (Anthropic's SDK escapes it).
+func (g *Gateway) serveModelInfo(ctx *fasthttp.RequestCtx) {
+	id := ctx.Path()[len(strModelsSlash):]
+	g.serveLocal(ctx, &modelsRoute, id, func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError) {
+		name := string(id)
+		owner, ok := findModel(s.cfg.Models, s.cfg.Providers, pol, name)
+		if !ok {
+			return nil, modelNotFound(pol, name)
+		}
+		return appendModelObject(nil, f, name, owner, s.modelsCreated), nil
+	})
+}
+
+// findModel resolves id as a request's model resolves (an exact public
+// name first, then "provider/model" for a configured provider) and reports
+// the provider that serves it: a public model's first target's, as GET
+// /v1/models lists it. A "provider/model" name is answered without asking
+// the provider whether it has that model: the gateway would forward a
+// request for it, so it exists here. pol (nil: auth off) must allow the
+// requested name, as it must for a request.
+func findModel(models []config.Model, providers []config.Provider, pol *auth.Policy, id string) (owner string, ok bool) {
+	if pol != nil && !pol.Allows(id) {
+		return "", false
+	}
+	for i := range models {
+		if models[i].Name == id {
+			return models[i].Targets[0].Provider, true
+		}
+	}
+	if i := strings.IndexByte(id, '/'); i > 0 && i < len(id)-1 {
+		for j := range providers {
+			if providers[j].Name == id[:i] {
+				return providers[j].Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// modelNotFound is the 404 for a model that does not exist or that the key
+// may not use. Both read the same (only the key decides the wording), so a
+// key cannot probe for models outside its allowlist; the list it may use
+// is one GET away.
+func modelNotFound(pol *auth.Policy, id string) *HTTPError {
+	msg := "model " + quote(id) + " does not exist on this gateway; GET /v1/models lists the models you can use"
+	if pol != nil && len(pol.Models) > 0 {
+		msg = "model " + quote(id) + " does not exist on this gateway or this API key may not use it; GET /v1/models lists the models it may use"
+	}
+	return &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model", Msg: msg}
+}
+
+// appendModelObject appends one model as GET /v1/models/{id} answers it:
+// OpenAI's model object, or Anthropic's.
+func appendModelObject(dst []byte, f provider.Format, id, owner string, created time.Time) []byte {
+	if f == provider.FormatAnthropic {
+		dst = append(dst, `{"type":"model","id":`...)
+		dst = provider.AppendJSONString(dst, id)
+		dst = append(dst, `,"display_name":`...)
+		dst = provider.AppendJSONString(dst, id)
+		dst = append(dst, `,"created_at":"`...)
+		dst = created.UTC().AppendFormat(dst, time.RFC3339)
+		return append(dst, `"}`...)
+	}
+	dst = append(dst, `{"id":`...)
+	dst = provider.AppendJSONString(dst, id)
+	dst = append(dst, `,"object":"model","created":`...)
+	dst = append(dst, itoa(int(created.Unix()))...)
+	dst = append(dst, `,"owned_by":`...)
+	dst = provider.AppendJSONString(dst, owner)
+	return append(dst, '}')
+}
