@@ -252,6 +252,12 @@ func (x *exchange) event(ev *sse.Event) (hide bool) {
 		}
 	default:
 		if x.op == provider.OpResponses {
+			// The number an event Sluice writes next must carry.
+			if n, ok := provider.SequenceNumber(ev.Data); ok {
+				x.seqNext = n + 1
+			} else {
+				x.seqNext++
+			}
 			if bytes.Equal(ev.Name, []byte("response.completed")) || bytes.Equal(ev.Name, []byte("response.failed")) ||
 				bytes.Equal(ev.Name, []byte("response.incomplete")) || bytes.Equal(ev.Name, []byte("error")) {
 				x.sawTerminal = true
@@ -301,7 +307,7 @@ func (x *exchange) relayEvent(ev *sse.Event) {
 	x.countVerdicts(n)
 	x.gsCounted = true
 	e := x.streamGuardError(err)
-	x.out = appendStreamError(x.out, x.op, x.format, e)
+	x.out = x.appendStreamError(x.out, e)
 	x.done = true
 	x.mu.Lock()
 	if x.bodyStream != nil {
@@ -360,7 +366,7 @@ func (x *exchange) end(err error) {
 		}
 		x.collectStreamVerdicts()
 		if gerr != nil {
-			x.out = appendStreamError(x.out, x.op, x.format, x.streamGuardError(gerr))
+			x.out = x.appendStreamError(x.out, x.streamGuardError(gerr))
 			return
 		}
 	}
@@ -382,17 +388,19 @@ func (x *exchange) end(err error) {
 		e = &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
 			Msg: "provider " + x.up.Name() + " sent a stream event too large to relay"}
 	default:
-		ue := provider.Classify(err)
-		e = upstreamHTTPError(x.up.Name(), ue)
-		if ue.IsTimeout() {
-			e.Msg = "provider " + x.up.Name() + " went silent mid-stream (timeouts.idle); the stream was cut here"
-		}
+		e = midStreamError(x.up.Name(), provider.Classify(err))
 	}
 	x.g.met.UpstreamError(x.up.Name(), "stream_"+e.Code)
 	x.status, x.errCode = e.Status, e.Code
 	if !x.raw {
-		x.out = appendStreamError(x.out, x.op, x.format, e)
+		x.out = x.appendStreamError(x.out, e)
 	}
+}
+
+// appendStreamError appends the error event that ends the stream; a
+// Responses one continues the upstream's sequence numbers.
+func (x *exchange) appendStreamError(dst []byte, e *HTTPError) []byte {
+	return appendStreamError(dst, x.op, x.format, e, x.seqNext)
 }
 
 // Close is called by fasthttp once the body has been written (or the

@@ -8,8 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/openai/openai-go/v3/packages/respjson"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/sluice-gw/sluice/internal/sse"
 )
@@ -87,6 +91,121 @@ func parseSSE(t *testing.T, body string) []sse.Event {
 	}
 }
 
+// responsesEvents checks every event of a relayed Responses stream against
+// openai-go's event types (the API's schema): a known type, named as its
+// event, with every required field present. It returns them decoded.
+func responsesEvents(t *testing.T, body string) []responses.ResponseStreamEventUnion {
+	t.Helper()
+	var out []responses.ResponseStreamEventUnion
+	for _, ev := range parseSSE(t, body) {
+		var u responses.ResponseStreamEventUnion
+		if err := json.Unmarshal(ev.Data, &u); err != nil {
+			t.Fatalf("event %s: %v", ev.Data, err)
+		}
+		if u.Type != string(ev.Name) {
+			t.Errorf("event named %q has type %q: %s", ev.Name, u.Type, ev.Data)
+		}
+		v := reflect.ValueOf(u.AsAny())
+		if !v.IsValid() {
+			t.Errorf("event of unknown type: %s", ev.Data)
+			continue
+		}
+		meta := v.FieldByName("JSON")
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if f.Tag.Get("api") != "required" {
+				continue
+			}
+			if jf := meta.FieldByName(f.Name).Interface().(respjson.Field); jf.Raw() == "" {
+				t.Errorf("%s event lacks required field %s: %s", u.Type, f.Tag.Get("json"), ev.Data)
+			}
+		}
+		if !u.JSON.SequenceNumber.Valid() {
+			t.Errorf("%s event has no sequence_number: %s", u.Type, ev.Data)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// checkResponsesError checks that a Responses stream ends with Sluice's
+// error event, numbered after the upstream's last event (lastSeq), with the
+// API's fields and no others, and returns it.
+func checkResponsesError(t *testing.T, body string, lastSeq int64) responses.ResponseErrorEvent {
+	t.Helper()
+	evs := responsesEvents(t, body)
+	if len(evs) == 0 || evs[len(evs)-1].Type != "error" {
+		t.Fatalf("stream does not end with an error event:\n%s", body)
+	}
+	e := evs[len(evs)-1].AsError()
+	if e.SequenceNumber != lastSeq+1 {
+		t.Errorf("error event sequence_number = %d, want %d (the upstream's last + 1)", e.SequenceNumber, lastSeq+1)
+	}
+	if !e.JSON.Code.Valid() || !e.JSON.Message.Valid() || e.JSON.Param.Raw() != "null" || len(e.JSON.ExtraFields) > 0 {
+		t.Errorf("error event fields: %s", e.RawJSON())
+	}
+	for _, ev := range evs[:len(evs)-1] {
+		if ev.SequenceNumber > lastSeq {
+			t.Errorf("event numbered %d relayed after the upstream's last, %d", ev.SequenceNumber, lastSeq)
+		}
+	}
+	return e
+}
+
+func TestResponsesStreamEventsMatchSchema(t *testing.T) {
+	// Every event Sluice writes into a Responses stream (error events,
+	// and the events that carry text the output guardrails held back)
+	// matches the API's schema; error events continue the numbering.
+	const req = `{"model":"split","stream":true,"input":"hi"}`
+	t.Run("upstream dies mid-stream", func(t *testing.T) {
+		s := newStack(t, nil)
+		resp, body := s.post(t, "/v1/responses", `{"model":"gpt-4o-mini","stream":true,"input":"hi"}`,
+			map[string]string{"X-Mock-Disconnect-After": "3", "X-Mock-Tokens": "20"})
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		evs := responsesEvents(t, body)
+		if len(evs) < 2 {
+			t.Fatalf("too few events:\n%s", body)
+		}
+		e := checkResponsesError(t, body, evs[len(evs)-2].SequenceNumber)
+		if e.Code != "upstream_unreachable" || strings.Contains(e.Message, "before a reply") {
+			t.Errorf("error event: %s", e.RawJSON())
+		}
+	})
+	t.Run("held text flushed by the guardrails", func(t *testing.T) {
+		pieces := []string{"Reach me at jo", "hn.sm", "ith@exam", "ple.org"}
+		up := sseUpstream(t, true, responsesStream(pieces))
+		s := newStackYAML(t, map[string]string{"SPLIT": up.URL}, guardConfig)
+		resp, body := s.post(t, "/v1/responses", req, bearer("sk-plain"))
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		var text strings.Builder
+		for _, ev := range responsesEvents(t, body) {
+			if ev.Type == "response.output_text.delta" {
+				text.WriteString(ev.Delta)
+			}
+		}
+		if got, want := text.String(), "Reach me at [REDACTED:EMAIL]"; got != want || strings.Contains(body, "john") {
+			t.Errorf("deltas = %q, want %q:\n%s", got, want, body)
+		}
+	})
+	t.Run("guardrail block", func(t *testing.T) {
+		up := sseUpstream(t, true, responsesStream([]string{"the code is bl", "uebird, ok"}))
+		cfg := strings.Replace(guardConfig, "{name: split, guardrails: [pii]", "{name: split, guardrails: [pii, words]", 1)
+		s := newStackYAML(t, map[string]string{"SPLIT": up.URL}, cfg)
+		resp, body := s.post(t, "/v1/responses", req, bearer("sk-plain"))
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		// The second delta (4) completes the match.
+		if e := checkResponsesError(t, body, 4); e.Code != "guardrail_violation" || strings.Contains(body, "uebird") {
+			t.Errorf("error event: %s\n%s", e.RawJSON(), body)
+		}
+	})
+}
+
 // badEventStreams are streams, per route, whose third event is complete
 // at the SSE level but not valid JSON, and holds an e-mail address.
 var badEventStreams = []struct {
@@ -118,7 +237,7 @@ var badEventStreams = []struct {
 		},
 	},
 	{
-		path: "/v1/responses", model: "split", open: "split-open", named: true,
+		path: "/v1/responses", model: "split", open: "split-open", named: true, lastSeq: 3,
 		events: append([]string{respCreated, respItemAdded, respPartAdded,
 			`{"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"write to jane.doe@example.com","logprobs":[]`},
 			responsesTail(4, "write to jane.doe@example.com")...),
@@ -157,9 +276,8 @@ func TestStreamInvalidEventWithGuardrails(t *testing.T) {
 					t.Errorf("error event: %s", last.Data)
 				}
 			default:
-				var e struct{ Type, Code string }
-				if err := json.Unmarshal(last.Data, &e); err != nil || string(last.Name) != "error" || e.Type != "error" || e.Code != "upstream_unreachable" {
-					t.Errorf("error event: %s", last.Data)
+				if e := checkResponsesError(t, body, tc.lastSeq); e.Code != "upstream_unreachable" {
+					t.Errorf("error event: %s", e.RawJSON())
 				}
 			}
 			logs := s.logs.String()
