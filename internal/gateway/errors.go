@@ -131,8 +131,10 @@ func writeError(ctx *fasthttp.RequestCtx, f provider.Format, e *HTTPError) {
 }
 
 // appendStreamError appends the event that ends a stream which failed after
-// it started, in the stream's own format.
-func appendStreamError(dst []byte, op provider.Operation, f provider.Format, e *HTTPError) []byte {
+// it started, in the stream's own format. seq is the sequence_number of a
+// Responses error event (which the API's event schema requires): one past
+// the last event of the stream.
+func appendStreamError(dst []byte, op provider.Operation, f provider.Format, e *HTTPError, seq int64) []byte {
 	switch {
 	case f == provider.FormatAnthropic:
 		dst = append(dst, "event: error\ndata: "...)
@@ -142,7 +144,9 @@ func appendStreamError(dst []byte, op provider.Operation, f provider.Format, e *
 		dst = append(dst, e.Code...)
 		dst = append(dst, `","message":`...)
 		dst = provider.AppendJSONString(dst, e.Msg)
-		dst = append(dst, `,"param":null}`...)
+		dst = append(dst, `,"param":null,"sequence_number":`...)
+		dst = strconv.AppendInt(dst, seq, 10)
+		dst = append(dst, '}')
 	default:
 		dst = append(dst, "data: "...)
 		dst = appendErrorBody(dst, f, e)
@@ -169,6 +173,22 @@ func upstreamHTTPError(provName string, ue *provider.UpstreamError) *HTTPError {
 	}
 	return &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: ue,
 		Msg: "the connection to provider " + provName + " failed before a reply; retry later"}
+}
+
+// midStreamError maps a failure to read a stream that had started (its
+// status and first events already sent) to the error of its error event:
+// the reply is incomplete, so the message never says "before a reply".
+func midStreamError(provName string, ue *provider.UpstreamError) *HTTPError {
+	switch ue.Kind {
+	case provider.KindTimeout:
+		return &HTTPError{Status: 504, Code: CodeUpstreamTimeout, Err: ue,
+			Msg: "provider " + provName + " went silent mid-stream (timeouts.idle); the stream was cut here and the reply is incomplete"}
+	case provider.KindMalformed:
+		return &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: ue,
+			Msg: "provider " + provName + " sent a malformed stream; the stream was cut here and the reply is incomplete: retry the request"}
+	}
+	return &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: ue,
+		Msg: "the connection to provider " + provName + " broke mid-stream; the reply is incomplete: retry the request"}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

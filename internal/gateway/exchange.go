@@ -90,6 +90,7 @@ type exchange struct {
 	raw         bool // relay bytes as they come (passthrough), no SSE parsing
 	hideUsage   bool
 	sawTerminal bool
+	seqNext     int64 // Responses: the sequence_number after the upstream's last event
 	conn        net.Conn
 	writeTO     time.Duration
 	bodyStream  fasthttp.ReadCloserWithError
@@ -284,6 +285,7 @@ func (x *exchange) reset() {
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
+	x.seqNext = 0
 	x.settled, x.relaying = false, false
 	x.attempts, x.rt, x.budgeted, x.kept, x.totalDeadline = 0, nil, false, false, time.Time{}
 	x.answered, x.stop = false, false

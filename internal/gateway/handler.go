@@ -50,6 +50,10 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			}
 			return
 		}
+		if bytes.HasPrefix(path, strMessages) {
+			// Set once the reply's headers are final (an upstream's id).
+			defer setAnthropicRequestID(&ctx.Response.Header)
+		}
 		if r := g.routes[string(path)]; r != nil {
 			if !bytes.Equal(ctx.Method(), strPOST) {
 				g.setRequestID(ctx)
@@ -114,6 +118,9 @@ func (g *Gateway) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	}
 	g.met.GatewayError("transport", e.Code)
 	writeError(ctx, f, e)
+	if f == provider.FormatAnthropic {
+		setAnthropicRequestID(&ctx.Response.Header)
+	}
 	g.recordRefusal(ctx, string(ctx.Path()), f, e)
 }
 

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -250,6 +252,12 @@ func (x *exchange) event(ev *sse.Event) (hide bool) {
 		}
 	default:
 		if x.op == provider.OpResponses {
+			// The number an event Sluice writes next must carry.
+			if n, ok := provider.SequenceNumber(ev.Data); ok {
+				x.seqNext = n + 1
+			} else {
+				x.seqNext++
+			}
 			if bytes.Equal(ev.Name, []byte("response.completed")) || bytes.Equal(ev.Name, []byte("response.failed")) ||
 				bytes.Equal(ev.Name, []byte("response.incomplete")) || bytes.Equal(ev.Name, []byte("error")) {
 				x.sawTerminal = true
@@ -276,8 +284,14 @@ func (x *exchange) collectStreamVerdicts() {
 }
 
 // relayEvent appends an event the client is to see: as it came, or as the
-// output guardrails rewrite it. A block ends the stream with the format's
-// error event and stops the upstream.
+// output guardrails rewrite it. A block, or an event the guardrails cannot
+// read (streamGuardError), ends the stream with the format's error event
+// and stops the upstream.
+//
+// Without output guardrails events are relayed as they came, valid JSON or
+// not: Sluice checks nothing there, as a direct connection to the provider
+// would not, and validating every event would cost the relay more than all
+// its other work (docs/guardrails.md, "What the client sees").
 func (x *exchange) relayEvent(ev *sse.Event) {
 	if x.gs == nil {
 		x.out = append(x.out, ev.Raw...)
@@ -292,16 +306,36 @@ func (x *exchange) relayEvent(ev *sse.Event) {
 	x.verdicts = x.gs.Verdicts(x.verdicts[:n])
 	x.countVerdicts(n)
 	x.gsCounted = true
-	e := guardError(err, "reply")
-	e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(violatedRule(err))
-	x.errCode = e.Code
-	x.out = appendStreamError(x.out, x.op, x.format, e)
+	e := x.streamGuardError(err)
+	x.out = x.appendStreamError(x.out, e)
 	x.done = true
 	x.mu.Lock()
 	if x.bodyStream != nil {
 		_ = x.bodyStream.CloseWithError(errGuardBlock)
 	}
 	x.mu.Unlock()
+}
+
+// streamGuardError is the error event's error for a stream the output
+// guardrails end: a block (the rule named, status unchanged: the client
+// got a 200 and a reply cut short on purpose), or an event they cannot
+// read, the upstream's fault (502, counted as a malformed reply and logged
+// with the request id; never the event, which may hold model text).
+func (x *exchange) streamGuardError(err error) *HTTPError {
+	if rule := violatedRule(err); rule != "" {
+		e := guardError(err, "reply")
+		e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(rule)
+		x.errCode = e.Code
+		return e
+	}
+	name := x.up.Name()
+	x.g.met.UpstreamError(name, provider.KindMalformed)
+	x.g.log.LogAttrs(context.Background(), slog.LevelWarn, "stream cut: an upstream event is not valid JSON, so output guardrails cannot check it",
+		slog.String("request_id", string(x.reqID)), slog.String("provider", name), slog.String("error", err.Error()))
+	e := &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
+		Msg: "provider " + name + " sent a stream event that is not valid JSON; guardrails cannot check it, so the stream was cut here. Retry the request"}
+	x.status, x.errCode = e.Status, e.Code
+	return e
 }
 
 func (x *exchange) fillRaw() {
@@ -332,10 +366,7 @@ func (x *exchange) end(err error) {
 		}
 		x.collectStreamVerdicts()
 		if gerr != nil {
-			e := guardError(gerr, "reply")
-			e.Msg = "the stream was cut: the model's reply matched guardrail rule " + quote(violatedRule(gerr))
-			x.errCode = e.Code
-			x.out = appendStreamError(x.out, x.op, x.format, e)
+			x.out = x.appendStreamError(x.out, x.streamGuardError(gerr))
 			return
 		}
 	}
@@ -357,17 +388,19 @@ func (x *exchange) end(err error) {
 		e = &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
 			Msg: "provider " + x.up.Name() + " sent a stream event too large to relay"}
 	default:
-		ue := provider.Classify(err)
-		e = upstreamHTTPError(x.up.Name(), ue)
-		if ue.IsTimeout() {
-			e.Msg = "provider " + x.up.Name() + " went silent mid-stream (timeouts.idle); the stream was cut here"
-		}
+		e = midStreamError(x.up.Name(), provider.Classify(err))
 	}
 	x.g.met.UpstreamError(x.up.Name(), "stream_"+e.Code)
 	x.status, x.errCode = e.Status, e.Code
 	if !x.raw {
-		x.out = appendStreamError(x.out, x.op, x.format, e)
+		x.out = x.appendStreamError(x.out, e)
 	}
+}
+
+// appendStreamError appends the error event that ends the stream; a
+// Responses one continues the upstream's sequence numbers.
+func (x *exchange) appendStreamError(dst []byte, e *HTTPError) []byte {
+	return appendStreamError(dst, x.op, x.format, e, x.seqNext)
 }
 
 // Close is called by fasthttp once the body has been written (or the

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
 )
 
 // requestIDs hands out request ids: a random per-process prefix and a
@@ -46,4 +48,27 @@ func validRequestID(id []byte) bool {
 		}
 	}
 	return true
+}
+
+// Response headers in fasthttp's canonical form.
+var (
+	strRequestID         = []byte("Request-Id")
+	strUpstreamRequestID = []byte("X-Upstream-Request-Id")
+)
+
+// setAnthropicRequestID sets request-id, the id header Anthropic's API
+// sends and its SDKs report as a reply's request id: the upstream's id when
+// an upstream answered (the same as x-upstream-request-id), else, for the
+// errors Sluice answers itself, Sluice's own id (x-request-id), so that the
+// caller always has an id to quote. OpenAI's id header is x-request-id,
+// which carries Sluice's id by contract; an OpenAI caller finds the
+// upstream's in x-upstream-request-id only.
+func setAnthropicRequestID(h *fasthttp.ResponseHeader) {
+	id := h.PeekBytes(strUpstreamRequestID)
+	if len(id) == 0 {
+		id = h.PeekBytes(strXRequestID)
+	}
+	if len(id) > 0 {
+		h.SetCanonical(strRequestID, id)
+	}
 }

@@ -25,6 +25,7 @@ func TestStreamUpstreamDiesMidway(t *testing.T) {
 	for _, tc := range []struct{ path, body, want string }{
 		{"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, `data: {"error":{`},
 		{"/v1/messages", `{"model":"claude-3-5-haiku","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`, "event: error\ndata: {\"type\":\"error\""},
+		{"/v1/responses", `{"model":"gpt-4o-mini","stream":true,"input":"hi"}`, "event: error\ndata: {\"type\":\"error\""},
 	} {
 		resp, body := streamBody(t, s, tc.path, tc.body, map[string]string{"X-Mock-Disconnect-After": "3", "X-Mock-Tokens": "20"})
 		if resp.StatusCode != 200 {
@@ -33,8 +34,12 @@ func TestStreamUpstreamDiesMidway(t *testing.T) {
 		if !strings.Contains(body, tc.want) || !strings.Contains(body, "upstream_unreachable") && !strings.Contains(body, "api_error") {
 			t.Errorf("%s: stream cut without the format's error event:\n%s", tc.path, body)
 		}
-		if strings.Contains(body, "[DONE]") || strings.Contains(body, "message_stop") {
+		if strings.Contains(body, "[DONE]") || strings.Contains(body, "message_stop") || strings.Contains(body, "response.completed") {
 			t.Errorf("%s: a cut stream must not claim completion:\n%s", tc.path, body)
+		}
+		// Tokens were sent: the message says the reply is incomplete.
+		if strings.Contains(body, "before a reply") || !strings.Contains(body, "incomplete") {
+			t.Errorf("%s: the error event's message misstates the failure:\n%s", tc.path, body)
 		}
 	}
 }

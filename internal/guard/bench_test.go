@@ -3,6 +3,7 @@ package guard
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,10 +104,15 @@ func benchEvents(op provider.Operation) []sse.Event {
 	evs := make([]sse.Event, len(words))
 	for i, w := range words {
 		var data, name []byte
-		if op == provider.OpMessages {
+		switch op {
+		case provider.OpMessages:
 			name = []byte("content_block_delta")
 			data = []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":` + jsonStr(w) + `}}`)
-		} else {
+		case provider.OpResponses:
+			name = []byte("response.output_text.delta")
+			data = []byte(`{"type":"response.output_text.delta","sequence_number":` + strconv.Itoa(i+4) +
+				`,"item_id":"msg_1","output_index":0,"content_index":0,"delta":` + jsonStr(w) + `,"logprobs":[]}`)
+		default:
 			data = []byte(openaiDelta(w))
 		}
 		evs[i] = sse.Event{Raw: sse.AppendEvent(nil, name, data), Name: name, Data: data}
@@ -131,7 +137,8 @@ func BenchmarkStreamEvent(b *testing.B) {
 			name   string
 			format provider.Format
 			op     provider.Operation
-		}{{"openai", provider.FormatOpenAI, provider.OpChat}, {"anthropic", provider.FormatAnthropic, provider.OpMessages}} {
+		}{{"openai", provider.FormatOpenAI, provider.OpChat}, {"anthropic", provider.FormatAnthropic, provider.OpMessages},
+			{"responses", provider.FormatOpenAI, provider.OpResponses}} {
 			evs := benchEvents(f.op)
 			b.Run(pc.name+"/"+f.name, func(b *testing.B) {
 				s := p.NewStream(f.format, f.op)

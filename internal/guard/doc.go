@@ -134,6 +134,11 @@
 // # Failures and gaps
 //
 // A body that is not a JSON object, or a rewrite of one that is not valid
-// JSON, is an error (ErrNotObject, ErrInvalidJSON). Token logprobs and
-// Anthropic thinking blocks are not scanned.
+// JSON, is an error (ErrNotObject, ErrInvalidJSON). So is a streamed event
+// whose data is not a valid JSON object (truncated, a string that never
+// ends): every such event is validated before the lenient walk, so none can
+// carry text past the scan; the caller ends the stream. The commonest delta
+// events are valid by construction of the fast paths that read them
+// (json_valid.go). Token logprobs and Anthropic thinking blocks are not
+// scanned.
 package guard

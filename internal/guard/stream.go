@@ -142,7 +142,10 @@ func (s *Stream) Verdicts(v []Verdict) []Verdict {
 // can be released now, nothing while all of its text is held back, or, at
 // the end of a channel, the held tail first as events of the format. On a
 // block match it returns a *Violation and appends nothing for this event;
-// the caller ends the stream (later calls return the same error).
+// the caller ends the stream (later calls return the same error). So it
+// does for an event whose data is not a valid JSON object (ErrNotObject,
+// ErrInvalidJSON), whose text could not be scanned; an event with no data,
+// or [DONE], passes as it came.
 func (s *Stream) Event(dst []byte, ev *sse.Event) ([]byte, error) {
 	if s.err != nil {
 		return dst, s.err

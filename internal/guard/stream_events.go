@@ -17,13 +17,15 @@ func (s *Stream) addSlot(d []byte, k chanKey, v span) {
 	s.slots = append(s.slots, slot{key: k, v: v, esc: esc})
 }
 
-// unreadable handles an event whose data is not a JSON object: relayed as
-// it came, unless it was cut short (its text could not be checked).
-func (s *Stream) unreadable(dst []byte, ev *sse.Event) []byte {
-	if ev.Incomplete && len(ev.Data) > 0 {
-		return dst
+// unreadable handles an event whose data is not a JSON object (err says
+// how): one with no data, or [DONE], carries no text and is relayed as it
+// came; any other could hide text from the scan, so it is an error and the
+// caller ends the stream without it.
+func (s *Stream) unreadable(dst []byte, ev *sse.Event, err error) ([]byte, error) {
+	if len(ev.Data) == 0 || ev.IsDone() {
+		return append(dst, ev.Raw...), nil
 	}
-	return append(dst, ev.Raw...)
+	return dst, err
 }
 
 // valueIs reports whether value v is the JSON string want.
@@ -41,7 +43,7 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	d := ev.Data
 	root, err := rootObject(d)
 	if err != nil {
-		return s.unreadable(dst, ev), nil
+		return s.unreadable(dst, ev, err)
 	}
 	pure, choices := true, false
 	it, _ := open(d, root, &s.reg)
@@ -51,6 +53,9 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 			s.captureHead(d, root)
 		}
 		return s.apply(dst, ev, true)
+	}
+	if !validEvent(d) {
+		return dst, ErrInvalidJSON
 	}
 	// The first chunk with choices gives the head synth writes: its other
 	// members (id, object, created, model, ...), taken during this walk.
@@ -138,7 +143,7 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 	if p > end-1 {
 		return false
 	}
-	if !plainTail(d[p : end-1]) {
+	if !plainTail(d, p, end-1) {
 		return false
 	}
 	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
@@ -148,6 +153,8 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 // indexedString reads, at i, the bytes pre, a channel index of at most 9
 // digits, the bytes mid and a JSON string: the shape both fast paths
 // recognise. v spans the string with its quotes; esc reports escapes in it.
+// The index and the string must be valid JSON, so that an event the fast
+// path takes is valid JSON by construction.
 func indexedString(d []byte, i int, pre, mid string) (idx int, v span, esc, ok bool) {
 	if !at(d, i, pre) {
 		return 0, span{}, false, false
@@ -157,43 +164,43 @@ func indexedString(d []byte, i int, pre, mid string) (idx int, v span, esc, ok b
 	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
 		n++
 	}
-	if idx, ok = intValue(d, span{i, n}); !ok || !at(d, n, mid) {
+	if idx, ok = intValue(d, span{i, n}); !ok || !validIndex(d, i, n) || !at(d, n, mid) {
 		return 0, span{}, false, false
 	}
 	v = span{start: n + len(mid)}
 	if v.start >= len(d) || d[v.start] != '"' {
 		return 0, span{}, false, false
 	}
-	if v.end, esc = strEnd(d, v.start); v.end < 0 {
+	if v.end, esc = strEnd(d, v.start); v.end < 0 || !validString(d, v) {
 		return 0, span{}, false, false
 	}
 	return idx, v, esc, true
 }
 
-// plainTail reports whether rest, what follows a chunk's choices up to the
-// root's closing brace, holds only members that carry no guarded text:
-// nothing, `,"usage":null`, and OpenAI's `,"obfuscation":"…"` padding, in
-// that order.
-func plainTail(rest []byte) bool {
+// plainTail reports whether d[p:end], what follows a chunk's choices up to
+// the root's closing brace, holds only members that carry no guarded text:
+// nothing, `,"usage":null`, and OpenAI's `,"obfuscation":"…"` padding (a
+// valid string), in that order.
+func plainTail(d []byte, p, end int) bool {
 	const (
 		usage = `,"usage":null`
 		obf   = `,"obfuscation":`
 	)
-	if at(rest, 0, usage) {
-		rest = rest[len(usage):]
+	if at(d[:end], p, usage) {
+		p += len(usage)
 	}
-	if len(rest) == 0 {
+	if p == end {
 		return true
 	}
-	if !at(rest, 0, obf) {
+	if !at(d[:end], p, obf) {
 		return false
 	}
-	rest = rest[len(obf):]
-	if len(rest) < 2 || rest[0] != '"' {
+	p += len(obf)
+	if end-p < 2 || d[p] != '"' {
 		return false
 	}
-	e, _ := strEnd(rest, 0)
-	return e == len(rest)
+	e, _ := strEnd(d[:end], p)
+	return e == end && validString(d, span{p, e})
 }
 
 // at reports whether b holds lit at i.
@@ -361,10 +368,13 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	d := ev.Data
 	root, err := rootObject(d)
 	if err != nil {
-		return s.unreadable(dst, ev), nil
+		return s.unreadable(dst, ev, err)
 	}
 	if s.textDelta(d, root) {
 		return s.apply(dst, ev, true)
+	}
+	if !validEvent(d) {
+		return dst, ErrInvalidJSON
 	}
 	var typ, delta, block span
 	idx := -1
@@ -457,7 +467,10 @@ func (s *Stream) responsesEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	d := ev.Data
 	root, err := rootObject(d)
 	if err != nil {
-		return s.unreadable(dst, ev), nil
+		return s.unreadable(dst, ev, err)
+	}
+	if !validEvent(d) {
+		return dst, ErrInvalidJSON
 	}
 	var typ, delta, text, args, part, item, resp span
 	o, c := -1, -1
@@ -542,8 +555,8 @@ func (s *Stream) responsesDelta(d, name []byte, k chanKey, delta span) {
 // applyFull handles an event that repeats whole texts: it flushes the
 // channels the event ends, then relays the event with the texts collect
 // finds redacted as in a buffered reply (the same result as the deltas the
-// client got). A block match there is a violation; a rewrite of data that
-// is not valid JSON drops the event.
+// client got). A block match there is a violation. (The event was
+// validated before: redactFields' own check cannot fail here.)
 func (s *Stream) applyFull(dst []byte, ev *sse.Event, collect func(w *walker)) ([]byte, error) {
 	dst, err := s.flushEnded(dst)
 	if err != nil {
@@ -558,7 +571,7 @@ func (s *Stream) applyFull(dst []byte, ev *sse.Event, collect func(w *walker)) (
 	out, edited, _, blocked, err := redactFields(sc, s.p.out, ev.Data, s.data[:0], sc.counts, false)
 	switch {
 	case err != nil:
-		return dst, nil
+		return dst, err
 	case blocked != "":
 		// Normally the deltas blocked first; count the text the deltas missed.
 		for i, r := range s.p.out {

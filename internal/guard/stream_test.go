@@ -269,23 +269,55 @@ func TestStreamResponses(t *testing.T) {
 
 func TestStreamOddEvents(t *testing.T) {
 	p := mustPolicy(t, tokRule())
+	ev := func(name, data string) sse.Event {
+		return sse.Event{Raw: sse.AppendEvent(nil, []byte(name), []byte(data)), Name: []byte(name), Data: []byte(data)}
+	}
 	tests := []struct {
 		name string
+		op   provider.Operation
 		ev   sse.Event
 		want string
+		err  error // the event is not relayed, and the stream ends
 	}{
-		{"comment", sse.Event{Raw: []byte(": keep-alive\n\n")}, ": keep-alive\n\n"},
-		{"not json", sse.Event{Raw: []byte("data: hello\n\n"), Data: []byte("hello")}, "data: hello\n\n"},
-		{"cut short", sse.Event{Raw: []byte(`data: {"choices":[{"delta":{"content":"sk-abc`), Data: []byte(`{"choices":[{"delta":{"content":"sk-abc`), Incomplete: true}, ""},
-		{"error object", sse.Event{Raw: []byte("data: {\"error\":{\"message\":\"x\"}}\n\n"), Data: []byte(`{"error":{"message":"x"}}`)}, "data: {\"error\":{\"message\":\"x\"}}\n\n"},
+		{"comment", provider.OpChat, sse.Event{Raw: []byte(": keep-alive\n\n")}, ": keep-alive\n\n", nil},
+		{"no data", provider.OpMessages, sse.Event{Raw: []byte("event: ping\n\n"), Name: []byte("ping")}, "event: ping\n\n", nil},
+		{"done in responses", provider.OpResponses, ev("", "[DONE]"), "data: [DONE]\n\n", nil},
+		{"error object", provider.OpChat, ev("", `{"error":{"message":"x"}}`), "data: {\"error\":{\"message\":\"x\"}}\n\n", nil},
+		// Data that is not a JSON object, or not valid JSON, could hide
+		// text from the scan: never relayed.
+		{"not json", provider.OpChat, ev("", "hello sk-abcdefgh"), "", ErrNotObject},
+		{"a string", provider.OpResponses, ev("", `"sk-abcdefgh"`), "", ErrNotObject},
+		{"cut short", provider.OpChat, sse.Event{Raw: []byte(`data: {"choices":[{"delta":{"content":"sk-abc`), Data: []byte(`{"choices":[{"delta":{"content":"sk-abc`), Incomplete: true}, "", ErrInvalidJSON},
+		{"truncated chunk", provider.OpChat, ev("", `{"choices":[{"index":0,"delta":{"content":"sk-abcdefgh`), "", ErrInvalidJSON},
+		{"string never ends", provider.OpChat, ev("", `{"choices":[{"index":0,"delta":{"content":"sk-abcdefgh}]}`), "", ErrInvalidJSON},
+		{"completions", provider.OpCompletions, ev("", `{"choices":[{"index":0,"text":"sk-abcdefgh}]}`), "", ErrInvalidJSON},
+		{"anthropic", provider.OpMessages, ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sk-abcdefgh}}`), "", ErrInvalidJSON},
+		{"anthropic truncated", provider.OpMessages, ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sk-abc`), "", ErrInvalidJSON},
+		{"responses", provider.OpResponses, ev("response.output_text.delta", `{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"sk-abcdefgh}`), "", ErrInvalidJSON},
+		{"responses done", provider.OpResponses, ev("response.output_text.done", `{"type":"response.output_text.done","output_index":0,"content_index":0,"text":"sk-abcdefgh",}`), "", ErrInvalidJSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := p.NewStream(provider.FormatOpenAI, provider.OpChat)
+			f := provider.FormatOpenAI
+			if tt.op == provider.OpMessages {
+				f = provider.FormatAnthropic
+			}
+			s := p.NewStream(f, tt.op)
 			defer s.Release()
 			out, err := s.Event(nil, &tt.ev)
-			if err != nil || string(out) != tt.want {
-				t.Errorf("out = %q, %v; want %q", out, err, tt.want)
+			if !errors.Is(err, tt.err) || string(out) != tt.want {
+				t.Fatalf("out = %q, %v; want %q, %v", out, err, tt.want, tt.err)
+			}
+			if tt.err == nil {
+				return
+			}
+			// The stream stays ended: later events are refused too.
+			next := ev("", openaiDelta("fine"))
+			if out, err := s.Event(nil, &next); !errors.Is(err, tt.err) || len(out) > 0 {
+				t.Errorf("after the bad event: out = %q, %v", out, err)
+			}
+			if !errors.Is(s.Err(), tt.err) {
+				t.Errorf("Err() = %v", s.Err())
 			}
 		})
 	}

@@ -155,7 +155,9 @@ func tokenListHas(list, tok []byte) bool {
 }
 
 // CopyResponseHeaders copies the upstream's response headers that a client
-// may see onto dst, and its request id as x-upstream-request-id.
+// may see onto dst, and its request id (OpenAI's x-request-id, Anthropic's
+// request-id) as x-upstream-request-id; the gateway returns that to
+// Anthropic callers as request-id too.
 func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader) {
 	var buf [64]byte
 	for k, v := range src.All() {
