@@ -119,7 +119,7 @@ type Admin struct {
 	// 127.0.0.0/8 or ::1) it must be at least MinAdminTokenLen characters.
 	Token Secret `yaml:"token"`
 	// Listen is host:port of a separate listener for the admin API (and
-	// health and metrics). Empty: the admin API is served on the client
+	// /healthz and /readyz). Empty: the admin API is served on the client
 	// listener, Server.Listen.
 	Listen string `yaml:"listen"`
 }

@@ -36,6 +36,14 @@
 // in here (keys, limits, guardrails, request logging); at tier L0 they are
 // off and cost nothing.
 //
+// # Admin surface
+//
+// The admin API (admin.go) compares the admin token in constant time.
+// Failed authentications are counted, logged without token material and
+// throttled per source address (adminauth.go, adminthrottle.go); X-Forwarded-For
+// is believed only from server.trusted_proxies. GET /metrics may require its
+// own bearer token (metrics.token).
+//
 // # Failure
 //
 // Errors Sluice produces are *HTTPError values written in the caller's

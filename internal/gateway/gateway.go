@@ -76,6 +76,8 @@ type Gateway struct {
 	ready    atomic.Bool
 	draining atomic.Bool
 	inFlight atomic.Int64
+
+	adminThrottle *adminThrottle // failed admin authentications per source
 }
 
 // maxDynamicTargets caps the "provider/model" names cached with their own
@@ -144,6 +146,7 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 	}
 	empty := map[string]*model{}
 	g.dyn.Store(&empty)
+	g.adminThrottle = newAdminThrottle(time.Now)
 	for i := range modelRoutes {
 		g.routes[modelRoutes[i].path] = &modelRoutes[i]
 	}

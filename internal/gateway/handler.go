@@ -41,6 +41,11 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			case "/readyz":
 				g.serveReady(ctx)
 			case "/metrics":
+				if !g.metricsAuthorized(ctx) {
+					writeError(ctx, provider.FormatOpenAI, errorf(401, CodeInvalidAPIKey,
+						"GET /metrics needs Authorization: Bearer <metrics token> (metrics.token in the config)"))
+					return
+				}
 				metricsHandler(ctx)
 			default:
 				if bytes.HasPrefix(path, strAdmin) && g.cfg.Admin.Listen == "" {
