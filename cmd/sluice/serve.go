@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/gateway"
@@ -63,6 +65,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	level := new(slog.LevelVar)
 	log := newLogger(cfg.Log, level, stderr)
+	// go-redis logs through one process-global logger, by default raw on
+	// stderr (a line per failed dial while Redis is down): route it
+	// through slog, rate-limited. Only main sets it.
+	redis.SetLogger(ratelimit.NewRedisLog(log.With(slog.String("component", "redis")), 0, nil))
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -23,6 +23,9 @@ type Config struct {
 	Server Server `yaml:"server"`
 	// Admin configures the admin API.
 	Admin Admin `yaml:"admin"`
+	// Metrics configures GET /metrics. Zero value: served to anyone who
+	// can reach the listener.
+	Metrics Metrics `yaml:"metrics"`
 	// Log configures structured logging.
 	Log Log `yaml:"log"`
 	// DataDir holds SQLite files and the telemetry spool. Default "./data".
@@ -96,6 +99,13 @@ type Server struct {
 	// WatchConfig reloads the config file when its content changes (checked
 	// every second), as SIGHUP and POST /admin/v1/reload do. Default false.
 	WatchConfig bool `yaml:"watch_config"`
+	// TrustedProxies are the addresses (IPs or CIDR ranges) of load
+	// balancers and proxies in front of Sluice whose X-Forwarded-For is
+	// believed: a request from one of them is attributed to the client
+	// address it names (the rightmost entry that is not itself a trusted
+	// proxy). Used to throttle failed admin authentications per client.
+	// Empty: X-Forwarded-For is ignored and the peer address counts.
+	TrustedProxies []IPRange `yaml:"trusted_proxies"`
 }
 
 // TLS is a certificate/key pair in PEM files.
@@ -107,11 +117,26 @@ type TLS struct {
 // Admin configures the admin API.
 type Admin struct {
 	// Token is the bearer token of the admin API. Empty: admin API off.
+	// When the admin API listens beyond loopback (admin.listen, or
+	// server.listen when that is empty, on a host other than localhost,
+	// 127.0.0.0/8 or ::1) it must be at least MinAdminTokenLen characters.
 	Token Secret `yaml:"token"`
 	// Listen is host:port of a separate listener for the admin API (and
-	// health and metrics). Empty: the admin API is served on the client
+	// /healthz and /readyz). Empty: the admin API is served on the client
 	// listener, Server.Listen.
 	Listen string `yaml:"listen"`
+}
+
+// Metrics configures the Prometheus endpoint, GET /metrics.
+type Metrics struct {
+	// Token, when set, is a bearer token GET /metrics requires
+	// (Authorization: Bearer <token>; a scraper sends it with its
+	// authorization or bearer_token_file setting); a missing or wrong one
+	// gets 401. Empty (the default): /metrics is open to anyone who can
+	// reach the listener. Series carry key ids, model and provider names
+	// and traffic volumes, never secrets; require a token when the
+	// listener is reachable by clients who should not see those.
+	Token Secret `yaml:"token"`
 }
 
 // Log configures log/slog output on stderr.
@@ -289,6 +314,9 @@ const (
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
 	DefaultSyncInterval     = time.Second
+	// MinAdminTokenLen is the shortest admin token accepted when the admin
+	// API listens beyond loopback.
+	MinAdminTokenLen = 24
 )
 
 // UsageInjection reports whether Sluice may add stream_options.include_usage

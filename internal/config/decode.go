@@ -249,6 +249,8 @@ func valueKind(t reflect.Type) string {
 		return `a duration with a unit, such as "30s"`
 	case reflect.TypeFor[ByteSize]():
 		return `a size, such as "32MiB" or a number of bytes`
+	case reflect.TypeFor[IPRange]():
+		return `an IP address or a CIDR range, such as "10.0.0.0/8"`
 	}
 	switch t.Kind() {
 	case reflect.Bool:

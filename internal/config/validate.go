@@ -130,6 +130,8 @@ func (v *validator) validate(c *Config) {
 	if c.Admin.Listen != "" {
 		v.adminListen(c)
 	}
+	v.adminExposure(c)
+	v.metrics(&c.Metrics)
 	v.storage(&c.Storage)
 	v.auth(&c.Auth)
 	v.log(&c.Log)

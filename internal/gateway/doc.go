@@ -39,6 +39,14 @@
 // models.go) run stages 1–3 and 9, so auth, request limits and logging
 // apply to them as to every route.
 //
+// # Admin surface
+//
+// The admin API (admin.go) compares the admin token in constant time.
+// Failed authentications are counted, logged without token material and
+// throttled per source address (adminauth.go, adminthrottle.go); X-Forwarded-For
+// is believed only from server.trusted_proxies. GET /metrics may require its
+// own bearer token (metrics.token).
+//
 // # Failure
 //
 // Errors Sluice produces are *HTTPError values written in the caller's

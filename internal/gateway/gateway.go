@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
@@ -70,6 +71,8 @@ type Gateway struct {
 	ready    atomic.Bool
 	draining atomic.Bool
 	inFlight atomic.Int64
+
+	adminThrottle *adminThrottle // failed admin authentications per source
 }
 
 // maxDynamicTargets caps the "provider/model" names cached with their own
@@ -137,6 +140,7 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		logStore: d.Logs,
 		tracer:   d.Tracer,
 	}
+	g.adminThrottle = newAdminThrottle(time.Now)
 	for i := range modelRoutes {
 		g.routes[modelRoutes[i].path] = &modelRoutes[i]
 	}

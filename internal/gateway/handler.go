@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/telemetry"
 )
 
 var (
@@ -39,6 +41,11 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 			case "/readyz":
 				g.serveReady(ctx)
 			case "/metrics":
+				if !g.metricsAuthorized(ctx) {
+					writeError(ctx, provider.FormatOpenAI, errorf(401, CodeInvalidAPIKey,
+						"GET /metrics needs Authorization: Bearer <metrics token> (metrics.token in the config)"))
+					return
+				}
 				metricsHandler(ctx)
 			default:
 				if bytes.HasPrefix(path, strAdmin) && g.Config().Admin.Listen == "" {
@@ -159,10 +166,11 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 			detail = append(detail, "key store not loaded yet")
 		}
 		if g.tel != nil {
-			if st := g.tel.Status(); st.Spooling || !st.SinkUp {
-				// Not a reason to take no traffic: records are kept in the
-				// disk spool and replayed when the log database is back.
-				detail = append(detail, "request log database unreachable: records are spooled to disk and replayed when it is back")
+			// Not a reason to take no traffic: records are kept in the
+			// disk spool and replayed when the log database is back, or
+			// dropped and counted when the spool is full.
+			if d := telemetryDetail(g.tel.Status()); d != "" {
+				detail = append(detail, d)
 			}
 		}
 		if status != "ready" {
@@ -177,6 +185,22 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.SetBody(append(b, '}'))
 	}
+}
+
+// telemetryDetail is /readyz's word on request logging: "" while records
+// reach the log database.
+func telemetryDetail(st telemetry.Status) string {
+	switch {
+	case st.DropReason == "spool_full":
+		return "request log database unreachable or slow and the disk spool is full (telemetry.spool_max): new records are being dropped, " +
+			strconv.FormatUint(st.Dropped, 10) + " dropped so far (sluice_telemetry_dropped_total); spooled records are replayed when it is back"
+	case st.DropReason != "":
+		return "request log database unreachable or slow and the disk spool cannot be written (see the error log): new records are being dropped, " +
+			strconv.FormatUint(st.Dropped, 10) + " dropped so far (sluice_telemetry_dropped_total)"
+	case st.Spooling || !st.SinkUp:
+		return "request log database unreachable: records are spooled to disk and replayed when it is back"
+	}
+	return ""
 }
 
 // logPanic records a panic recovered in the request path with its stack.

@@ -39,6 +39,8 @@ func (g *Gateway) NewServer() *Server {
 		// Content-Length against MaxRequestBodySize up front.
 		DisablePreParseMultipartForm: true,
 		Logger:                       fasthttpLogger{g},
+		// Keeps raw request bytes out of fasthttp's errors (see fasthttplog.go).
+		SecureErrorLogMessage: true,
 	}}
 }
 
@@ -55,14 +57,16 @@ func (g *Gateway) NewAdminServer() *Server {
 		IdleTimeout:           sc.IdleTimeout.D(),
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{g},
+		SecureErrorLogMessage: true,
 	}}
 }
 
-// fasthttpLogger routes fasthttp's own messages to slog at debug level.
+// fasthttpLogger routes fasthttp's own messages to slog at debug level,
+// with whatever could hold request bytes redacted (fasthttpMessage).
 type fasthttpLogger struct{ g *Gateway }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.g.log.Debug("fasthttp: " + fmt.Sprintf(format, args...))
+	l.g.log.Debug("fasthttp: " + fasthttpMessage(format, args...))
 }
 
 // Serve accepts connections on ln until Shutdown. The gateway reports ready

@@ -96,6 +96,7 @@ type Registry struct {
 	guardVerdicts   *prometheus.CounterVec
 	tpot            *prometheus.HistogramVec
 	cost            *prometheus.CounterVec
+	adminAuthFails  prometheus.Counter
 }
 
 // New builds a registry with the Go runtime and process collectors and all
@@ -181,7 +182,12 @@ func New() *Registry {
 		Help: "Spend in USD from upstream usage and the pricing table, by public model and provider.",
 	}, []string{LabelModel, LabelProvider})
 
-	r.reg.MustRegister(r.guardVerdicts, r.tpot, r.cost, r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
+	r.adminAuthFails = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sluice_admin_auth_failures_total",
+		Help: "Admin API requests with a missing or wrong admin token (requests refused while their source is throttled are not counted).",
+	})
+
+	r.reg.MustRegister(r.adminAuthFails, r.guardVerdicts, r.tpot, r.cost, r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
 		r.overhead, r.upstreamErrors, r.inFlight, r.streamsOpen, r.gatewayErrors, r.clientCancelled,
 		r.targetState, r.retries, r.fallbacks)
 	return r
@@ -236,6 +242,10 @@ func (r *Registry) StreamsOpen() prometheus.Gauge { return r.streamsOpen }
 func (r *Registry) GatewayError(route, code string) {
 	r.gatewayErrors.WithLabelValues(route, code).Inc()
 }
+
+// AdminAuthFailure counts an admin API request with a missing or wrong
+// admin token.
+func (r *Registry) AdminAuthFailure() { r.adminAuthFails.Inc() }
 
 // UpstreamError counts a failed upstream exchange.
 func (r *Registry) UpstreamError(provider, kind string) {

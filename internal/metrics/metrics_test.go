@@ -19,6 +19,7 @@ func TestObserve(t *testing.T) {
 	tgt.Observe(&Observation{Status: 502, Duration: time.Millisecond})
 	r.UpstreamError("openai", "timeout")
 	r.GatewayError("/v1/chat/completions", "model_not_found")
+	r.AdminAuthFailure()
 
 	rec := httptest.NewRecorder()
 	r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -37,6 +38,7 @@ func TestObserve(t *testing.T) {
 		`sluice_upstream_errors_total{kind="timeout",provider="openai"} 1`,
 		`sluice_errors_total{kind="model_not_found",route="/v1/chat/completions"} 1`,
 		`sluice_overhead_seconds_count{model="gpt-4o-mini",provider="openai"} 1`,
+		`sluice_admin_auth_failures_total 1`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s", want)

@@ -65,6 +65,8 @@
 //     submitted after Close — is counted in
 //     sluice_telemetry_dropped_total{reason} and reported by an error log
 //     line (at most one per 10 s, with the counts since the last one).
+//     While batches are dropped because the spool is full or failing,
+//     Status.DropReason says so (for /readyz).
 //   - Close drains the queue to the sink or the spool before returning
 //     (and, while the sink is up, replays the spool until it is empty or
 //     Close's context ends). Close does not close the sink: the caller

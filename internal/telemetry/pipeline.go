@@ -148,6 +148,10 @@ type Pipeline struct {
 	spooled  atomic.Uint64
 	replayed atomic.Uint64
 	dropped  atomic.Uint64
+	// refusing is the dropReason+1 of the last batch the spool refused
+	// (full, or a disk error), 0 once a batch is spooled or written again
+	// or a replay frees space.
+	refusing atomic.Int32
 
 	closeOnce      sync.Once
 	stopReplayOnce sync.Once
@@ -158,9 +162,14 @@ type Status struct {
 	// SinkUp is false while the sink fails writes or pings.
 	SinkUp bool `json:"sink_up"`
 	// Spooling is true while batches go to the spool or wait in it.
-	Spooling   bool  `json:"spooling"`
-	SpoolBytes int64 `json:"spool_bytes"`
-	QueueDepth int   `json:"queue_depth"`
+	Spooling bool `json:"spooling"`
+	// DropReason is "spool_full" or "spool_error" while batches that had
+	// to be spooled are being dropped instead (the spool is at
+	// SpoolMaxBytes, or its disk fails); "" once a batch is spooled or
+	// written again, or a replay frees space.
+	DropReason string `json:"drop_reason,omitempty"`
+	SpoolBytes int64  `json:"spool_bytes"`
+	QueueDepth int    `json:"queue_depth"`
 	// LastError is the sink's last failure while it is down, else "".
 	LastError string `json:"last_error,omitempty"`
 	// Counters since New (the metrics hold the same).
@@ -284,6 +293,9 @@ func (p *Pipeline) Status() Status {
 		Spooled:    p.spooled.Load(),
 		Replayed:   p.replayed.Load(),
 		Dropped:    p.dropped.Load(),
+	}
+	if r := p.refusing.Load(); r > 0 {
+		st.DropReason = dropReason(r - 1).String()
 	}
 	if e := p.lastErr.Load(); e != nil && !st.SinkUp {
 		st.LastError = *e
@@ -444,11 +456,14 @@ func (p *Pipeline) spoolBatch(batch []Record, buf []byte) []byte {
 	p.met.spoolBytes.Set(float64(p.spool.bytes()))
 	switch {
 	case err == nil:
+		p.refusing.Store(0)
 		p.spooled.Add(uint64(len(batch)))
 		p.met.spooled.Add(float64(len(batch)))
 	case errors.Is(err, errSpoolFull):
+		p.refusing.Store(int32(dropSpoolFull) + 1)
 		p.drop(dropSpoolFull, len(batch))
 	default:
+		p.refusing.Store(int32(dropSpoolError) + 1)
 		p.drops.setErr(err)
 		p.drop(dropSpoolError, len(batch))
 	}

@@ -291,6 +291,39 @@ func TestSpoolFullDropsCounted(t *testing.T) {
 	}
 }
 
+// TestStatusSaysWhenDropping: while the spool is full and batches are
+// dropped, Status says so (for /readyz), and stops saying so once a replay
+// has made room again.
+func TestStatusSaysWhenDropping(t *testing.T) {
+	sink := newMemSink()
+	sink.setDown(errDown)
+	now := time.Now()
+	first := make([]Record, 10)
+	for i := range first {
+		first[i] = sampleRecord(i, now)
+	}
+	// Room for the first batch's frame only.
+	p := newTestPipeline(t, Config{
+		BatchSize: 10, FlushInterval: time.Hour, SpoolMaxBytes: int64(len(frameOf(first)) + 10),
+	}, sink)
+	eventually(t, "the sink is seen down", func() bool { return !p.Status().SinkUp })
+	submitN(t, p, 0, 10)
+	eventually(t, "the first batch is spooled", func() bool { return p.Status().Spooled == 10 })
+	if st := p.Status(); st.DropReason != "" {
+		t.Fatalf("drop reason %q while the spool still takes batches", st.DropReason)
+	}
+	submitN(t, p, 10, 10)
+	eventually(t, "the second batch is dropped", func() bool { return p.Status().Dropped == 10 })
+	if st := p.Status(); st.DropReason != "spool_full" || !st.Spooling || st.SinkUp {
+		t.Fatalf("status while dropping = %+v, want drop reason spool_full", st)
+	}
+	sink.setDown(nil)
+	eventually(t, "the replay makes room and the drop reason clears", func() bool {
+		st := p.Status()
+		return st.Replayed == 10 && st.DropReason == ""
+	})
+}
+
 func TestRejectedRecordDroppedAlone(t *testing.T) {
 	sink := newMemSink()
 	sink.reject = func(r *Record) bool { return r.RequestID == "req-00000013" }

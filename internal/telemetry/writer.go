@@ -97,6 +97,7 @@ func (p *Pipeline) writeBatch(b []Record, enc []byte) []byte {
 	if p.sinkUp.Load() && !p.spool.pending() {
 		rejected, err := p.writeSink(b)
 		if err == nil {
+			p.refusing.Store(0)
 			p.written.Add(uint64(len(b) - rejected))
 			p.met.written.Add(float64(len(b) - rejected))
 			p.recycle(b)
@@ -123,8 +124,13 @@ func (p *Pipeline) replay(chunk []Record) []Record {
 		p.replayed.Add(uint64(len(chunk) - rejected))
 		p.met.replayed.Add(float64(len(chunk) - rejected))
 	}
+	before := p.spool.bytes()
 	p.spool.commit(m)
-	p.met.spoolBytes.Set(float64(p.spool.bytes()))
+	after := p.spool.bytes()
+	if after < before {
+		p.refusing.Store(0) // a replayed segment was deleted: there is room again
+	}
+	p.met.spoolBytes.Set(float64(after))
 	if !p.spool.pending() {
 		p.log.Info("telemetry: spool replayed into the sink", "sink", p.sink.Name())
 	}
