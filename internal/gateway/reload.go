@@ -156,7 +156,11 @@ func (r *reloader) run() ReloadResult {
 	}
 	old := g.snap.Load()
 	ch := config.Reconcile(old.cfg, next)
-	if g.lim == nil && needsLimits(next) {
+	limits, err := ratelimit.NewSettings(next)
+	if err != nil {
+		return rejected(err)
+	}
+	if g.lim == nil && limits.LimitsTargets() {
 		// No limiter was started (no keys, no provider limits): starting
 		// one is a restart.
 		ch.NeedsRestart = append(ch.NeedsRestart, "providers[].limits")
@@ -172,12 +176,6 @@ func (r *reloader) run() ReloadResult {
 			return rejected(err)
 		}
 	}
-	var limits *ratelimit.Settings
-	if g.lim != nil {
-		if limits, err = ratelimit.NewSettings(next); err != nil {
-			return rejected(err)
-		}
-	}
 	snap, err := buildSnapshot(next, hash, old, g.met, g.log, g.tel != nil)
 	if err != nil {
 		return rejected(err)
@@ -185,7 +183,7 @@ func (r *reloader) run() ReloadResult {
 
 	// Apply: limits first, so that a key's new limits meet new defaults;
 	// then keys; then the snapshot the next request loads.
-	if limits != nil {
+	if g.lim != nil {
 		g.lim.Use(limits)
 	}
 	if static != nil {
@@ -204,17 +202,6 @@ func (r *reloader) run() ReloadResult {
 		res.Result = ReloadUnchanged // the file changed, but not in anything that applies now
 	}
 	return res
-}
-
-// needsLimits reports whether cfg limits anything a limiter enforces
-// without keys: providers' limits.
-func needsLimits(cfg *config.Config) bool {
-	for _, p := range cfg.Providers {
-		if p.Limits.RPM > 0 || p.Limits.TPM > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // rejected turns a load or build error into a rejected result, one line

@@ -282,3 +282,24 @@ func TestWatchConfig(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestReloadCannotStartALimiter: a gateway started without keys and
+// without provider limits runs no limiter; limits added by a reload are
+// reported as needing a restart, and the rest of the file applies.
+func TestReloadCannotStartALimiter(t *testing.T) {
+	s := newStack(t, nil)
+	next := strings.Replace(baseConfig, "    api_keys: [\"sk-provider-openai\"]\n",
+		"    api_keys: [\"sk-provider-openai\"]\n    limits: {rpm: 1}\n", 1)
+	next = strings.Replace(next, "max_in_flight: ${MAX_IN_FLIGHT:-0}", "max_in_flight: 100", 1)
+	s.next.Store(&next)
+	res := s.gw.Reload(context.Background())
+	if res.Result != "applied" || !slices.Equal(res.NeedsRestart, []string{"providers[].limits"}) ||
+		!slices.Equal(res.Changed, []string{"server.max_in_flight", "providers"}) {
+		t.Fatalf("reload: %+v", res)
+	}
+	for i := range 3 {
+		if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), nil); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+}
