@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -130,10 +131,15 @@ func (c configSource) reloadLoop(ctx context.Context, g *gateway.Gateway) {
 	if c.path == "" {
 		return
 	}
-	go g.WatchConfig(ctx, time.Second, func() (string, error) { return config.FileHash(c.path) })
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		g.WatchConfig(ctx, time.Second, func() (string, error) { return config.FileHash(c.path) })
+	}()
 	for {
 		select {
 		case <-ctx.Done():
+			<-watched
 			return
 		case <-c.hup:
 			g.Reload(ctx)
@@ -256,8 +262,13 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, src conf
 	}
 
 	rctx, stopReloads := context.WithCancel(ctx)
-	defer stopReloads()
-	go src.reloadLoop(rctx, g)
+	var reloads sync.WaitGroup
+	reloads.Add(1)
+	go func() {
+		defer reloads.Done()
+		src.reloadLoop(rctx, g)
+	}()
+	defer func() { stopReloads(); reloads.Wait() }()
 
 	select {
 	case err := <-errc:
@@ -266,7 +277,10 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, src conf
 	}
 	// A second SIGINT/SIGTERM during the drain kills the process at once.
 	stopSignals()
+	// No reload from here on: one in progress finishes before the key
+	// service and the limiter close.
 	stopReloads()
+	reloads.Wait()
 	cfg = g.Config() // the grace and delay of the config in force
 	grace := cfg.Server.ShutdownGrace.D()
 	log.Info("shutting down: draining in-flight requests", slog.Duration("grace", grace))

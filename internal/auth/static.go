@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,40 @@ func PrepareStatic(keys []config.StaticKey, now time.Time) (*StaticKeys, error) 
 		out.byID[k.key.ID] = k
 	}
 	return out, nil
+}
+
+// PrepareStatic is the package's PrepareStatic for a reload: a key whose
+// id is already in force keeps its created_at, and its updated_at too
+// unless its settings changed.
+func (s *Service) PrepareStatic(keys []config.StaticKey) (*StaticKeys, error) {
+	next, err := PrepareStatic(keys, s.now())
+	if err != nil {
+		return nil, err
+	}
+	cur := s.static.Load()
+	for _, k := range next.list {
+		old := cur.byID[k.key.ID]
+		if old == nil {
+			continue
+		}
+		k.key.CreatedAt = old.key.CreatedAt
+		if sameSettings(&old.key, &k.key) {
+			k.key.UpdatedAt = old.key.UpdatedAt
+		}
+	}
+	return next, nil
+}
+
+// sameSettings compares two keys' settings: everything but the
+// timestamps, expiry compared by instant.
+func sameSettings(a, b *Key) bool {
+	ac, bc := *a, *b
+	ac.CreatedAt, ac.UpdatedAt, ac.ExpiresAt = time.Time{}, time.Time{}, nil
+	bc.CreatedAt, bc.UpdatedAt, bc.ExpiresAt = time.Time{}, time.Time{}, nil
+	if (a.ExpiresAt == nil) != (b.ExpiresAt == nil) || (a.ExpiresAt != nil && !a.ExpiresAt.Equal(*b.ExpiresAt)) {
+		return false
+	}
+	return reflect.DeepEqual(ac, bc)
 }
 
 // SetStatic replaces the static keys: from the time it returns, a removed

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -78,6 +79,26 @@ func Reconcile(running, next *Config) Change {
 	diff(rv, nv, "", 2, &ch.Changed)
 	return ch
 }
+
+// Hold makes next keep running's value at path, a YAML path of a setting
+// this process cannot apply now (one whose feature was not started, or
+// that depends on a restart-only switch), and, when the two differed,
+// reports path under NeedsRestart instead of Changed.
+func (c *Change) Hold(running, next *Config, path string) {
+	r, n := fieldAt(reflect.ValueOf(running).Elem(), path), fieldAt(reflect.ValueOf(next).Elem(), path)
+	if !r.IsValid() || !n.IsValid() {
+		panic("config: Hold: path " + path + " does not name a field") // a bug in the caller
+	}
+	if equal(r, n) {
+		return
+	}
+	n.Set(r)
+	c.NeedsRestart = append(c.NeedsRestart, path)
+	c.Changed = slices.DeleteFunc(c.Changed, func(p string) bool { return p == path || strings.HasPrefix(p, path+".") })
+}
+
+// Restarting reports whether path is listed under NeedsRestart.
+func (c *Change) Restarting(path string) bool { return slices.Contains(c.NeedsRestart, path) }
 
 // fieldAt returns the field of struct v at a dotted YAML path (settable
 // when v is); the zero Value when there is none.

@@ -156,6 +156,21 @@ func (r *reloader) run() ReloadResult {
 	}
 	old := g.snap.Load()
 	ch := config.Reconcile(old.cfg, next)
+	// Settings whose feature this process did not start, or that hang on a
+	// restart-only switch, wait for the restart too: applying static keys
+	// while auth.enabled keeps its running value would leave the keys and
+	// the switch disagreeing (turning auth off empties auth.keys).
+	if g.keys == nil || ch.Restarting("auth.enabled") {
+		ch.Hold(old.cfg, next, "auth.keys")
+	}
+	if g.tel == nil || ch.Restarting("telemetry.enabled") {
+		ch.Hold(old.cfg, next, "telemetry.log_bodies")
+		ch.Hold(old.cfg, next, "telemetry.max_body_bytes")
+	}
+	if g.lim == nil {
+		ch.Hold(old.cfg, next, "limits.defaults")
+		ch.Hold(old.cfg, next, "limits.default_max_tokens")
+	}
 	limits, err := ratelimit.NewSettings(next)
 	if err != nil {
 		return rejected(err)
@@ -172,7 +187,7 @@ func (r *reloader) run() ReloadResult {
 	// Prepare everything; nothing changes until all of it succeeded.
 	var static *auth.StaticKeys
 	if g.keys != nil {
-		if static, err = auth.PrepareStatic(next.Auth.Keys, time.Now()); err != nil {
+		if static, err = g.keys.PrepareStatic(next.Auth.Keys); err != nil {
 			return rejected(err)
 		}
 	}
@@ -241,7 +256,7 @@ func (g *Gateway) WatchConfig(ctx context.Context, interval time.Duration, hashF
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	failing := false
-	tried := "" // the content last reloaded by the watch, applied or not
+	tried := "" // content the watch saw rejected, not to be tried again
 	for {
 		select {
 		case <-ctx.Done():
@@ -261,11 +276,18 @@ func (g *Gateway) WatchConfig(ctx context.Context, interval time.Duration, hashF
 			continue
 		}
 		failing = false
-		if h == s.hash || h == tried {
-			continue // in force, or rejected already: wait for the next edit
+		if h == s.hash {
+			tried = ""
+			continue
 		}
-		tried = h
-		g.Reload(ctx)
+		if h == tried {
+			continue // rejected already: wait for the next edit
+		}
+		if g.Reload(ctx).Result == ReloadRejected {
+			tried = h
+		} else {
+			tried = ""
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,4 +303,127 @@ func TestReloadCannotStartALimiter(t *testing.T) {
 			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
 		}
 	}
+}
+
+// TestReloadTurningAuthOffKeepsKeys: auth.enabled needs a restart, and the
+// static keys it governs wait with it (turning auth off empties auth.keys);
+// applying the keys alone would lock every client out.
+func TestReloadTurningAuthOffKeepsKeys(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	off := strings.Replace(reloadConfig, "  enabled: true\n  keys:\n    - {key: sk-reload-a, id: a, rpm: 1000}\n    - {key: sk-reload-b, id: b, rpm: 3}\n",
+		"  enabled: false\n", 1)
+	status, res := s.reload(t, off)
+	if status != 200 || !slices.Equal(res.NeedsRestart, []string{"auth.enabled", "auth.keys"}) || len(res.Changed) != 0 {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	if resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer("sk-reload-a")); resp.StatusCode != 200 {
+		t.Fatalf("a static key after a reload that turns auth off: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestReloadKeepsStaticKeyTimestamps: a reload does not make an unchanged
+// static key look new; a changed one shows when it changed.
+func TestReloadKeepsStaticKeyTimestamps(t *testing.T) {
+	s := newStackYAML(t, nil, reloadConfig)
+	type stamps struct {
+		CreatedAt string `json:"created_at"`
+		UpdatedAt string `json:"updated_at"`
+	}
+	get := func(id string) stamps {
+		var k stamps
+		if status := s.admin(t, "GET", "/admin/v1/keys/"+id, "", adminToken, &k); status != 200 {
+			t.Fatalf("GET key %s: %d", id, status)
+		}
+		return k
+	}
+	a0, b0 := get("a"), get("b")
+	time.Sleep(10 * time.Millisecond)
+	if status, res := s.reload(t, strings.Replace(reloadConfig, "id: a, rpm: 1000", "id: a, rpm: 999", 1)); status != 200 {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	a1, b1 := get("a"), get("b")
+	if b1 != b0 {
+		t.Errorf("unchanged key b: %+v, was %+v", b1, b0)
+	}
+	if a1.CreatedAt != a0.CreatedAt || a1.UpdatedAt == a0.UpdatedAt {
+		t.Errorf("changed key a: %+v, was %+v", a1, a0)
+	}
+}
+
+// TestReloadUnderTrafficChangingAProvider reloads a provider's settings
+// while requests use it (run with -race: the carried-over targets must not
+// be compared by reading the live clients).
+func TestReloadUnderTrafficChangingAProvider(t *testing.T) {
+	cfg := strings.Replace(reloadConfig, "api_keys: [sk-provider-openai]", "api_keys: [sk-p1, sk-p2], max_conns: MAXCONNS", 1)
+	s := newStackYAML(t, nil, strings.Replace(cfg, "MAXCONNS", "100", 1))
+	stop := make(chan struct{})
+	errs := make(chan string, 1)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, body := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer("sk-reload-a"))
+				if resp.StatusCode != 200 {
+					select {
+					case errs <- body:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range 10 {
+		if status, res := s.reload(t, strings.Replace(cfg, "MAXCONNS", itoa(100+i%2), 1)); status != 200 {
+			t.Fatalf("reload %d: %d %+v", i, status, res)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case e := <-errs:
+		t.Fatalf("a request failed during the reloads: %s", e)
+	default:
+	}
+}
+
+// TestWatchConfigSeesARevert: content the watch applied once is applied
+// again when the file returns to it after another reload.
+func TestWatchConfigSeesARevert(t *testing.T) {
+	watched := strings.Replace(reloadConfig, "server: {listen: 127.0.0.1:0}", "server: {listen: 127.0.0.1:0, watch_config: true}", 1)
+	s := newStackYAML(t, nil, watched)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.gw.WatchConfig(ctx, 5*time.Millisecond, func() (string, error) { return config.Hash([]byte(*s.next.Load())), nil })
+	withModel := strings.Replace(watched, "models:\n", "models:\n  - {name: gpt-4o, targets: [{provider: openai}]}\n", 1)
+	waitModel := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, _ := s.post(t, "/v1/chat/completions", chat("gpt-4o"), bearer("sk-reload-a"))
+			if resp.StatusCode == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("gpt-4o never answered %d", want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	s.next.Store(&withModel)
+	waitModel(200) // applied by the watch
+	// Back to the first file through the endpoint (the watch may apply it
+	// too: the same content), then to the watch's own earlier content.
+	if status, res := s.reload(t, watched); status != 200 {
+		t.Fatalf("reload: %d %+v", status, res)
+	}
+	waitModel(404)
+	s.next.Store(&withModel)
+	waitModel(200)
 }

@@ -179,8 +179,14 @@ func (s *snapshot) newTarget(conf targetConf, pc *config.Provider, kept map[stri
 	if t.name == "" {
 		t.name = tc.Provider + "/" + t.model
 	}
-	if old := kept[conf.model+"\x00"+t.name]; old != nil && reflect.DeepEqual(old.conf, conf) {
-		return old, nil
+	if old := kept[conf.model+"\x00"+t.name]; old != nil && old.conf.up == conf.up {
+		// The clients are compared by identity: DeepEqual would read a
+		// live client's fields while requests use it.
+		a, b := old.conf, conf
+		a.up, b.up = nil, nil
+		if reflect.DeepEqual(a, b) {
+			return old, nil
+		}
 	}
 	if conf.timeout != (config.Timeouts{}) {
 		// Timeouts differ from the provider's: a client of its own (the
@@ -220,10 +226,14 @@ func (s *snapshot) retryPolicy(r *config.Retry) retryPolicy {
 	return p
 }
 
-// singleModel is the one-target model of a "provider/model" name.
-func (s *snapshot) singleModel(up *provider.Upstream, name string, tm *metrics.Target, mm *metrics.Model) *model {
-	t := &target{up: up, model: name[len(up.Name())+1:], name: name, nameBytes: []byte(name), met: tm}
-	t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
+// singleModel is the one-target model of a "provider/model" name; keep,
+// when not nil, is that name's target in the previous snapshot.
+func (s *snapshot) singleModel(up *provider.Upstream, name string, tm *metrics.Target, mm *metrics.Model, keep *target) *model {
+	t := keep
+	if t == nil {
+		t = &target{up: up, model: name[len(up.Name())+1:], name: name, nameBytes: []byte(name), met: tm}
+		t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
+	}
 	m := &model{name: name, met: mm, retry: s.retryPolicy(nil)}
 	if s.guards != nil {
 		// Checked at start-up: every set named in the config exists.

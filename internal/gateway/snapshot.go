@@ -44,6 +44,12 @@ type snapshot struct {
 
 	dynMu sync.Mutex
 	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
+	// prevDyn is the previous snapshot's dyn: a name seen again keeps its
+	// target (breaker, latency) when its provider's client was kept.
+	prevDyn map[string]*model
+	// dynNames bounds the names given metric labels of their own over the
+	// process's life, across reloads; shared by every snapshot.
+	dynNames *dynNames
 
 	budget     *route.Budget // retries across the gateway
 	guards     *guards       // nil: no guardrails configured
@@ -69,9 +75,11 @@ func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics
 	}
 	empty := map[string]*model{}
 	s.dyn.Store(&empty)
+	s.dynNames = &dynNames{m: map[string]struct{}{}}
 	var prevProviders map[string]*config.Provider
 	if prev != nil {
 		prevProviders = providersByName(prev.cfg)
+		s.prevDyn, s.dynNames = *prev.dyn.Load(), prev.dynNames
 	}
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
@@ -165,6 +173,27 @@ func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) 
 	return m, nil
 }
 
+// dynNames is the set of "provider/model" names that have metric labels of
+// their own, at most maxDynamicTargets of them.
+type dynNames struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+// admit reports whether name has, or may now get, labels of its own.
+func (d *dynNames) admit(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.m[name]; ok {
+		return true
+	}
+	if len(d.m) >= maxDynamicTargets {
+		return false
+	}
+	d.m[name] = struct{}{}
+	return true
+}
+
 // dynamicTarget returns the cached one-target model for "provider/model",
 // creating it on first use.
 func (s *snapshot) dynamicTarget(up *provider.Upstream, name string) *model {
@@ -177,13 +206,21 @@ func (s *snapshot) dynamicTarget(up *provider.Upstream, name string) *model {
 	if t := old[name]; t != nil {
 		return t
 	}
-	if len(old) >= maxDynamicTargets {
+	if !s.dynNames.admit(name) {
 		// Not cached. The name is cloned: it points into the request
 		// body, and the request's log record outlives the request.
-		return s.singleModel(up, strings.Clone(name), s.otherMetrics(up.Name()), s.met.ForModel("other"))
+		return s.singleModel(up, strings.Clone(name), s.otherMetrics(up.Name()), s.met.ForModel("other"), nil)
 	}
 	name = strings.Clone(name) // the caller's string points into the request body
-	t := s.singleModel(up, name, s.met.ForTarget(name, up.Name()), s.met.ForModel(name))
+	var keep *target
+	if pm := s.prevDyn[name]; pm != nil {
+		if p := pm.pools[up.Format()]; p != nil && len(p.Targets) == 1 {
+			if t := p.Targets[0].Value.(*target); t.up == up {
+				keep = t
+			}
+		}
+	}
+	t := s.singleModel(up, name, s.met.ForTarget(name, up.Name()), s.met.ForModel(name), keep)
 	next := make(map[string]*model, len(old)+1)
 	for k, v := range old {
 		next[k] = v
