@@ -178,8 +178,17 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 	}
 	rt := tgt.rt
 	rt.Begin()
-	ue := x.do()
+	ue := x.do(ctx)
 	now := time.Now()
+	if x.aw.call.Cancelled() {
+		// The client went away: whatever the upstream did says nothing
+		// about the target.
+		rt.End()
+		rt.Breaker().Release()
+		x.setRouteHeaders(ctx, tgt)
+		x.abandon(ctx, ue)
+		return true, failure{}
+	}
 	if ue != nil {
 		rt.End()
 		x.g.met.UpstreamError(tgt.up.Name(), ue.Kind)

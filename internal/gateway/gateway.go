@@ -76,6 +76,7 @@ type Gateway struct {
 	ready    atomic.Bool
 	draining atomic.Bool
 	inFlight atomic.Int64
+	waiters  waiters // exchanges waiting on an upstream, for clients that leave (abandon.go)
 }
 
 // maxDynamicTargets caps the "provider/model" names cached with their own
