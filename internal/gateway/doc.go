@@ -48,5 +48,5 @@
 // sweeper per gateway asks the kernel about the waiting clients'
 // connections, abandon.go, and closes the upstream connection that carries
 // the request). An abandoned request never counts against its target's
-// circuit breaker.
+// circuit breaker; health.go says what does.
 package gateway

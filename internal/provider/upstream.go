@@ -313,6 +313,20 @@ func (up *Upstream) CoolKey(i int, d time.Duration) {
 	up.keys[i].until.Store(time.Now().Add(d).UnixNano())
 }
 
+// OtherKeyReady reports whether a provider key other than i (as Prepare
+// returned it) is in service now: whether the provider can still take a
+// request once key i was refused. A provider with one key (or none) has
+// no other.
+func (up *Upstream) OtherKeyReady(i int) bool {
+	now := time.Now().UnixNano()
+	for j := range up.keys {
+		if j != i && up.keys[j].until.Load() <= now {
+			return true
+		}
+	}
+	return false
+}
+
 func (up *Upstream) authorize(req *fasthttp.Request) int {
 	i := up.pickKey()
 	switch up.format {
