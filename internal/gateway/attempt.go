@@ -171,19 +171,27 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 
 	if herr := x.admitTarget(tgt); herr != nil {
 		// The provider target's shared quota is spent: another target or a
-		// fallback may still serve.
+		// fallback may still serve. Nothing was sent.
+		tgt.rt.Breaker().Release()
 		return false, failure{refused: herr}
 	}
 	rt := tgt.rt
 	rt.Begin()
-	ue := x.do()
+	ue := x.do(ctx)
 	now := time.Now()
+	if x.aw.call.Cancelled() {
+		// The client went away: whatever the upstream did says nothing
+		// about the target.
+		rt.End()
+		rt.Breaker().Release()
+		x.setRouteHeaders(ctx, tgt)
+		x.abandon(ctx, ue)
+		return true, failure{}
+	}
 	if ue != nil {
 		rt.End()
 		x.g.met.UpstreamError(tgt.up.Name(), ue.Kind)
-		if ue.Kind != provider.KindNoConns {
-			rt.Breaker().Record(now, false)
-		}
+		recordHealth(rt, now, attemptHealth(ue, 0, false))
 		if !m.retry.on.failure(ue.Kind) {
 			x.setRouteHeaders(ctx, tgt)
 			x.fail(ctx, upstreamHTTPError(tgt.up.Name(), ue))
@@ -192,17 +200,19 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 		return false, failure{ue: ue}
 	}
 	status := x.upResp.StatusCode()
+	otherKey := false
 	switch status {
 	case 429:
 		// This provider key hit its own limit: other keys take its turns.
 		d := route.ParseRetryAfter(x.upResp.Header.Peek("Retry-After-Ms"), x.upResp.Header.Peek("Retry-After"), now)
 		tgt.up.CoolKey(keyIdx, max(d, keyCooldown429))
+		otherKey = tgt.up.OtherKeyReady(keyIdx)
 	case 401:
 		tgt.up.CoolKey(keyIdx, keyCooldown401)
+		otherKey = tgt.up.OtherKeyReady(keyIdx)
 	}
-	healthy := status < 500 && status != 429
-	rt.Breaker().Record(now, healthy)
-	if healthy {
+	recordHealth(rt, now, attemptHealth(nil, status, otherKey))
+	if status < 500 && status != 429 {
 		rt.ObserveTTFB(x.upWait)
 	}
 	if m.retry.on.status(status) {

@@ -52,8 +52,12 @@
 // Errors Sluice produces are *HTTPError values written in the caller's
 // format (OpenAI or Anthropic). Upstream errors pass through untouched. Once
 // a stream has started, a failure becomes the format's own error event and
-// the stream ends. A client that goes away during a stream is recorded with
-// status 499 and its upstream request is cancelled at once. Before the
-// upstream's reply headers arrive (and for buffered replies) fasthttp gives
-// no handle to abort the exchange: the first-byte timeout bounds that wait.
+// the stream ends. A client that goes away is recorded with status 499 and
+// its upstream request is cancelled: during a stream at once (the relay's
+// watcher, relay.go), while Sluice still waits for the upstream's reply (a
+// buffered reply, or a stream's reply headers) within sweepInterval (one
+// sweeper per gateway asks the kernel about the waiting clients'
+// connections, abandon.go, and closes the upstream connection that carries
+// the request). An abandoned request never counts against its target's
+// circuit breaker; health.go says what does.
 package gateway

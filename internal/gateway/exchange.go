@@ -53,6 +53,7 @@ type exchange struct {
 	answered      bool          // routing: the client has its answer
 	stop          bool          // routing: no further attempt may be made
 	totalDeadline time.Time     // when the total timeout ends the exchange
+	aw            abandonWatch  // the upstream call, watched for a client that leaves (abandon.go)
 
 	ticket     ratelimit.Ticket   // limits held by this request
 	limited    bool               // the ticket holds something to settle
@@ -260,6 +261,7 @@ func (x *exchange) reset() {
 	x.upReq.Reset()
 	x.upResp.ReleaseBody(64 << 10) // don't pin huge buffers in the pool
 	x.upResp.Reset()
+	x.aw.reset() // after the reply's body stream is closed: releases its connection slot
 	if cap(x.body) > 64<<10 {
 		x.body = nil // don't pin huge buffers in the pool
 	}

@@ -71,6 +71,7 @@ type Gateway struct {
 	ready    atomic.Bool
 	draining atomic.Bool
 	inFlight atomic.Int64
+	waiters  waiters // exchanges waiting on an upstream, for clients that leave (abandon.go)
 
 	adminThrottle *adminThrottle // failed admin authentications per source
 }

@@ -144,7 +144,12 @@ func bodyError(err error) *HTTPError {
 // send performs one upstream exchange and relays its reply (the
 // passthrough's path: no retries).
 func (x *exchange) send(ctx *fasthttp.RequestCtx) {
-	if ue := x.do(); ue != nil {
+	ue := x.do(ctx)
+	if x.aw.call.Cancelled() {
+		x.abandon(ctx, ue)
+		return
+	}
+	if ue != nil {
 		x.g.met.UpstreamError(x.up.Name(), ue.Kind)
 		x.fail(ctx, upstreamHTTPError(x.up.Name(), ue))
 		return
@@ -154,15 +159,19 @@ func (x *exchange) send(ctx *fasthttp.RequestCtx) {
 
 // do sends the prepared upstream request and reads the reply headers (and
 // the body of a buffered reply, or of an error reply to a stream request).
-// It returns the classified failure when no reply came.
-func (x *exchange) do() *provider.UpstreamError {
+// It returns the classified failure when no reply came. While it waits, a
+// client that goes away cancels the upstream call (abandon.go): callers
+// check x.aw.call.Cancelled() first.
+func (x *exchange) do(ctx *fasthttp.RequestCtx) *provider.UpstreamError {
 	to := x.up.Timeouts()
 	now := time.Now()
 	x.upResp.StreamBody = x.stream || x.raw
 	if x.traced && x.upStart.IsZero() {
 		x.upStart = now
 	}
-	err := x.up.Do(&x.upReq, &x.upResp)
+	x.g.waiters.add(x, ctx.Conn())
+	defer x.g.waiters.remove(x)
+	err := x.up.Do(&x.upReq, &x.upResp, &x.aw.call)
 	x.upWait += time.Since(now)
 	if x.traced {
 		x.upEnd = time.Now()
@@ -175,7 +184,9 @@ func (x *exchange) do() *provider.UpstreamError {
 		!bytes.HasPrefix(x.upResp.Header.ContentType(), strEventStream)) {
 		// A streamed request answered with an error (or not as a stream):
 		// read the reply whole, bounded, and pass it through.
-		if err := x.bufferStreamedReply(); err != nil {
+		err := x.bufferStreamedReply()
+		x.aw.call.Release()
+		if err != nil {
 			return provider.Classify(err)
 		}
 	}

@@ -39,7 +39,8 @@ type Upstream struct {
 	includeUsage     bool
 	anthropicVersion string
 	timeouts         Timeouts
-	client           *fasthttp.HostClient
+	addr             string   // host:port dialled
+	pool             connPool // one slot per connection (pool.go)
 }
 
 // Timeouts are an upstream's resolved timeouts.
@@ -111,30 +112,33 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 	if maxConns <= 0 {
 		maxConns = config.DefaultMaxConns
 	}
-	up.client = &fasthttp.HostClient{
-		Addr:      addr,
-		Name:      "sluice",
-		IsTLS:     isTLS,
-		TLSConfig: tlsCfg,
-		Dial:      dial,
-		MaxConns:  maxConns,
-		// Upstreams close idle keep-alive connections on their own schedule
-		// (uvicorn after 5 s, nginx after 75 s); a POST that finds its pooled
-		// connection closed before any reply byte is retried once on a fresh
-		// one instead of failing with 502.
-		RetryIfErr: retryStaleConn,
-		// Deadlines are armed by the connections (deadlineConn), coarsely;
-		// fasthttp's own timeouts stay off.
-		MaxIdleConnDuration:           90 * time.Second,
-		MaxResponseBodySize:           MaxResponseBody,
-		DisablePathNormalizing:        true,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: false,
-		// Per-connection buffers: the read buffer also bounds the reply
-		// headers; bodies are streamed or grown separately.
-		ReadBufferSize:  4 << 10,
-		WriteBufferSize: 4 << 10,
-	}
+	up.addr = addr
+	up.pool = connPool{max: maxConns, dial: dial, newHC: func(dial fasthttp.DialFunc) *fasthttp.HostClient {
+		return &fasthttp.HostClient{
+			Addr:      addr,
+			Name:      "sluice",
+			IsTLS:     isTLS,
+			TLSConfig: tlsCfg,
+			Dial:      dial,
+			MaxConns:  1, // one slot, one connection (pool.go)
+			// Upstreams close idle keep-alive connections on their own
+			// schedule (uvicorn after 5 s, nginx after 75 s); a POST that
+			// finds its pooled connection closed before any reply byte is
+			// retried once on a fresh one instead of failing with 502.
+			RetryIfErr: retryStaleConn,
+			// Deadlines are armed by the connections (deadlineConn),
+			// coarsely; fasthttp's own timeouts stay off.
+			MaxIdleConnDuration:           90 * time.Second,
+			MaxResponseBodySize:           MaxResponseBody,
+			DisablePathNormalizing:        true,
+			NoDefaultUserAgentHeader:      true,
+			DisableHeaderNamesNormalizing: false,
+			// Per-connection buffers: the read buffer also bounds the reply
+			// headers; bodies are streamed or grown separately.
+			ReadBufferSize:  4 << 10,
+			WriteBufferSize: 4 << 10,
+		}
+	}}
 	return up, nil
 }
 
@@ -225,7 +229,7 @@ func tlsConfig(caFile, serverName string) (*tls.Config, error) {
 func (up *Upstream) Name() string { return up.name }
 
 // Addr is the upstream's host:port.
-func (up *Upstream) Addr() string { return up.client.Addr }
+func (up *Upstream) Addr() string { return up.addr }
 
 // Format is the wire format the provider speaks.
 func (up *Upstream) Format() Format { return up.format }
@@ -309,6 +313,20 @@ func (up *Upstream) CoolKey(i int, d time.Duration) {
 	up.keys[i].until.Store(time.Now().Add(d).UnixNano())
 }
 
+// OtherKeyReady reports whether a provider key other than i (as Prepare
+// returned it) is in service now: whether the provider can still take a
+// request once key i was refused. A provider with one key (or none) has
+// no other.
+func (up *Upstream) OtherKeyReady(i int) bool {
+	now := time.Now().UnixNano()
+	for j := range up.keys {
+		if j != i && up.keys[j].until.Load() <= now {
+			return true
+		}
+	}
+	return false
+}
+
 func (up *Upstream) authorize(req *fasthttp.Request) int {
 	i := up.pickKey()
 	switch up.format {
@@ -328,14 +346,30 @@ func (up *Upstream) authorize(req *fasthttp.Request) int {
 }
 
 // Do sends req and reads the reply headers (and the body unless
-// resp.StreamBody is set). Dialing and the TLS handshake are bounded by the
+// resp.StreamBody is set) as call c, which another goroutine may cancel
+// meanwhile (Call.Cancel). Dialing and the TLS handshake are bounded by the
 // connect timeout; the first-byte timeout (bounded by the total timeout)
 // bounds sending and the wait for reply bytes; once they flow, each read
 // has the idle timeout (deadlineConn). Callers enforce the total timeout
 // on streamed bodies themselves.
-func (up *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response) error {
-	err := up.client.Do(req, resp)
+//
+// c carries one exchange at a time: Do first releases the slot of c's
+// previous one. A streamed reply keeps its slot until the caller, having
+// closed the body stream, calls c.Release; every other outcome releases it
+// before Do returns. The error of a cancelled call has KindCancelled.
+func (up *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, c *Call) error {
+	c.Release()
+	s, err := up.pool.acquire(c)
+	if err == nil {
+		err = s.hc.Do(req, resp)
+	}
+	if err != nil || resp.BodyStream() == nil {
+		c.Release()
+	}
 	if err != nil {
+		if c.Cancelled() {
+			return &UpstreamError{Kind: KindCancelled, Err: ErrCancelled}
+		}
 		return classify(err)
 	}
 	return nil
@@ -347,8 +381,10 @@ func retryStaleConn(_ *fasthttp.Request, attempts int, err error) (resetTimeout,
 	if attempts != 1 {
 		return false, false
 	}
+	// net.ErrClosed: a Cancel closed the connection while it sat idle in
+	// the slot (pool.go); nothing was sent on it.
 	return false, errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // ConnectError is a failure to reach the upstream at all.
@@ -364,6 +400,7 @@ const (
 	KindReset     = "reset"
 	KindMalformed = "malformed"
 	KindNoConns   = "no_free_conns" // max_conns reached: Sluice sheds load
+	KindCancelled = "cancelled"     // Call.Cancel: the client went away
 )
 
 // UpstreamError is a classified failure of an upstream exchange.

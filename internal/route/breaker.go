@@ -178,6 +178,22 @@ func (b *Breaker) Record(now time.Time, ok bool) (state int, changed bool) {
 	return after, after != before
 }
 
+// Release ends a request the breaker allowed without an outcome: one that
+// says nothing about the target (its client went away, the target's own
+// quota refused it, Sluice shed it, or the reply was caused by the request).
+// A half-open breaker's probe is given back, so the next request probes;
+// otherwise nothing changes.
+func (b *Breaker) Release() {
+	if b.state.Load() != StateHalfOpen {
+		return
+	}
+	b.mu.Lock()
+	if b.state.Load() == StateHalfOpen {
+		b.probing = false
+	}
+	b.mu.Unlock()
+}
+
 func (b *Breaker) bucket(now time.Time) (int, int64) {
 	n := now.UnixNano() / int64(b.bucketLen)
 	return int(n % windowBuckets), n

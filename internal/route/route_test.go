@@ -56,6 +56,42 @@ func TestBreakerConsecutiveFailuresCooldownProbe(t *testing.T) {
 	}
 }
 
+// A request that ends without an outcome (its client left, the target's
+// quota refused it, Sluice shed it) gives a half-open breaker's probe back
+// and changes nothing else.
+func TestBreakerRelease(t *testing.T) {
+	var b Breaker
+	b.Configure(BreakerConfig{Failures: 3, Cooldown: 10 * time.Second})
+	b.Record(t0, false)
+	b.Record(t0, false)
+	b.Release() // closed: the two failures still count
+	if st, _ := b.Record(t0, false); st != StateOpen {
+		t.Fatal("Release reset the failure count")
+	}
+	probeAt := t0.Add(10 * time.Second)
+	if !b.Allow(probeAt) || b.Available(probeAt) {
+		t.Fatal("no probe, or a second one available")
+	}
+	b.Release() // the probe ended without an outcome
+	if b.State() != StateHalfOpen || !b.Available(probeAt) {
+		t.Fatal("released probe not given back")
+	}
+	if !b.Allow(probeAt) || b.Allow(probeAt) {
+		t.Fatal("want exactly one new probe")
+	}
+	if st, changed := b.Record(probeAt, true); st != StateClosed || !changed {
+		t.Fatal("the new probe's success did not close the breaker")
+	}
+	// An open breaker stays open for its cooldown.
+	for i := 0; i < 3; i++ {
+		b.Record(probeAt, false)
+	}
+	b.Release()
+	if b.State() != StateOpen || b.Available(probeAt.Add(time.Second)) {
+		t.Fatal("Release changed an open breaker")
+	}
+}
+
 func TestBreakerErrorRate(t *testing.T) {
 	var b Breaker
 	b.Configure(BreakerConfig{Failures: 1000, ErrorRate: 0.5, Window: 10 * time.Second, MinRequests: 20})
