@@ -9,6 +9,7 @@
 // the connect / first-byte / idle deadlines.
 //
 // Failure modes: ScanRequest returns ErrInvalidJSON or a *FieldError naming
-// the field; Upstream.Do returns errors that Classify sorts into connect,
+// the field (a key Sluice reads sent twice included: Sluice and an upstream
+// could read different copies); Upstream.Do returns errors that Classify sorts into connect,
 // timeout, reset and malformed so the gateway can map them to 502/504.
 package provider
