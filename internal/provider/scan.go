@@ -76,7 +76,7 @@ const (
 )
 
 // msgTwice is the FieldError message for a key sent more than once.
-const msgTwice = "appears more than once; send it once"
+const msgTwice = "appears more than once"
 
 // readKey returns the name and bit of a top-level key Sluice reads, or 0
 // for a key it passes on unread. Names are constants: a FieldError must not
