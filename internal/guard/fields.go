@@ -138,8 +138,11 @@ func (w *walker) input(op provider.Operation, root span) {
 	switch op {
 	case provider.OpChat:
 		w.members(root, func(k, v span) {
-			if keyIs(b, k, "messages") {
-				w.elements(v, w.chatMessage)
+			switch {
+			case keyIs(b, k, "messages"):
+				w.elements(v, w.chatInput)
+			case keyIs(b, k, "tools"), keyIs(b, k, "functions"):
+				w.elements(v, w.tool)
 			}
 		})
 	case provider.OpCompletions:
@@ -170,6 +173,8 @@ func (w *walker) input(op provider.Operation, root span) {
 					w.str(item)
 					w.responsesItem(item)
 				})
+			case keyIs(b, k, "tools"):
+				w.elements(v, w.tool)
 			}
 		})
 	case provider.OpMessages, provider.OpCountTokens:
@@ -186,18 +191,48 @@ func (w *walker) input(op provider.Operation, root span) {
 						}
 					})
 				})
+			case keyIs(b, k, "tools"):
+				w.elements(v, w.tool)
 			}
 		})
 	}
 }
 
-// chatMessage collects an OpenAI chat message: content (string or parts),
-// refusal, tool_calls[].function.arguments and function_call.arguments.
-func (w *walker) chatMessage(m span) {
+// tool collects a tool definition's description: at its top level
+// (Responses, Anthropic, chat's legacy functions) or in its "function" or
+// "custom" object (chat). Names and parameter schemas are not scanned.
+func (w *walker) tool(t span) {
+	b := w.b
+	w.members(t, func(k, v span) {
+		switch {
+		case keyIs(b, k, "description"):
+			w.str(v)
+		case keyIs(b, k, "function"), keyIs(b, k, "custom"):
+			w.members(v, func(k, v span) {
+				if keyIs(b, k, "description") {
+					w.str(v)
+				}
+			})
+		}
+	})
+}
+
+// chatInput collects a chat message of a request: chatMessage's fields and
+// the author's name.
+func (w *walker) chatInput(m span) { w.chatFields(m, true) }
+
+// chatMessage collects an OpenAI chat message of a reply: content (string
+// or parts), refusal, tool_calls[].function.arguments and
+// function_call.arguments.
+func (w *walker) chatMessage(m span) { w.chatFields(m, false) }
+
+func (w *walker) chatFields(m span, in bool) {
 	b := w.b
 	w.msgs++
 	w.members(m, func(k, v span) {
 		switch {
+		case in && keyIs(b, k, "name"):
+			w.str(v)
 		case keyIs(b, k, "content"):
 			w.textParts(v)
 		case keyIs(b, k, "refusal"):
