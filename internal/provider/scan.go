@@ -53,10 +53,13 @@ func bytesView(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// Bits of the top-level keys Sluice reads, here or in the guardrails' walk
-// of the text a model reads (package guard).
+// readID names a top-level key Sluice reads, here or in the guardrails'
+// walk of the text a model reads (package guard); noKey is any other.
+type readID uint8
+
 const (
-	keyModel uint32 = 1 << iota
+	noKey readID = iota
+	keyModel
 	keyStream
 	keyStreamOptions
 	keyMaxTokens
@@ -73,58 +76,99 @@ const (
 	keyPrompt
 	keySuffix
 	keyInstructions
+	numKeys
 )
 
 // msgTwice is the FieldError message for a key sent more than once.
 const msgTwice = "appears more than once"
 
-// readKey returns the name and bit of a top-level key Sluice reads, or 0
-// for a key it passes on unread. Names are constants: a FieldError must not
-// point into the body.
-func readKey(k string) (string, uint32) {
+// readKey returns the readID of a top-level key.
+func readKey(k string) readID {
 	switch k {
 	case "model":
-		return "model", keyModel
+		return keyModel
 	case "stream":
-		return "stream", keyStream
+		return keyStream
 	case "stream_options":
-		return "stream_options", keyStreamOptions
+		return keyStreamOptions
 	case "max_tokens":
-		return "max_tokens", keyMaxTokens
+		return keyMaxTokens
 	case "max_completion_tokens":
-		return "max_completion_tokens", keyMaxCompletionTokens
+		return keyMaxCompletionTokens
 	case "max_output_tokens":
-		return "max_output_tokens", keyMaxOutputTokens
+		return keyMaxOutputTokens
 	case "user":
-		return "user", keyUser
+		return keyUser
 	case "metadata":
-		return "metadata", keyMetadata
+		return keyMetadata
 	case "messages":
-		return "messages", keyMessages
+		return keyMessages
 	case "input":
-		return "input", keyInput
+		return keyInput
 	case "contents":
-		return "contents", keyContents
+		return keyContents
 	case "system":
-		return "system", keySystem
+		return keySystem
 	case "tools":
-		return "tools", keyTools
+		return keyTools
 	case "functions":
-		return "functions", keyFunctions
+		return keyFunctions
 	case "prompt":
-		return "prompt", keyPrompt
+		return keyPrompt
 	case "suffix":
-		return "suffix", keySuffix
+		return keySuffix
 	case "instructions":
-		return "instructions", keyInstructions
+		return keyInstructions
 	}
-	return "", 0
+	return noKey
+}
+
+// String is the key's name, a constant: a FieldError must not point into
+// the body.
+func (id readID) String() string {
+	switch id {
+	case keyModel:
+		return "model"
+	case keyStream:
+		return "stream"
+	case keyStreamOptions:
+		return "stream_options"
+	case keyMaxTokens:
+		return "max_tokens"
+	case keyMaxCompletionTokens:
+		return "max_completion_tokens"
+	case keyMaxOutputTokens:
+		return "max_output_tokens"
+	case keyUser:
+		return "user"
+	case keyMetadata:
+		return "metadata"
+	case keyMessages:
+		return "messages"
+	case keyInput:
+		return "input"
+	case keyContents:
+		return "contents"
+	case keySystem:
+		return "system"
+	case keyTools:
+		return "tools"
+	case keyFunctions:
+		return "functions"
+	case keyPrompt:
+		return "prompt"
+	case keySuffix:
+		return "suffix"
+	case keyInstructions:
+		return "instructions"
+	}
+	return ""
 }
 
 // ScanRequest validates body as JSON and reads the fields the gateway needs.
 // It allocates only when a string value or a key contains escapes.
 //
-// A key Sluice reads (readKey: the fields above, and the ones the
+// A key Sluice reads (readID: the fields above, and the ones the
 // guardrails scan) that appears twice in the top-level object is a
 // *FieldError naming it, as are stream_options.include_usage and
 // metadata.user_id twice: JSON parsers disagree on which copy wins (gjson
@@ -144,19 +188,19 @@ func ScanRequest(body []byte) (Request, error) {
 	var ferr *FieldError
 	var seen uint32
 	root.ForEach(func(key, value gjson.Result) bool {
-		name, bit := readKey(key.Str)
-		if bit == 0 {
+		id := readKey(key.Str)
+		if id == noKey {
 			return true
 		}
-		if seen&bit != 0 {
-			ferr = &FieldError{Field: name, Msg: msgTwice}
+		if seen&(1<<id) != 0 {
+			ferr = &FieldError{Field: id.String(), Msg: msgTwice}
 			return false
 		}
-		seen |= bit
-		switch bit {
+		seen |= 1 << id
+		switch id {
 		case keyModel:
 			if value.Type != gjson.String {
-				ferr = &FieldError{Field: name, Msg: "must be a string"}
+				ferr = &FieldError{Field: "model", Msg: "must be a string"}
 				return false
 			}
 			r.Model = value.Str
@@ -167,7 +211,7 @@ func ScanRequest(body []byte) (Request, error) {
 				r.Stream = true
 			case gjson.False, gjson.Null:
 			default:
-				ferr = &FieldError{Field: name, Msg: "must be a boolean"}
+				ferr = &FieldError{Field: "stream", Msg: "must be a boolean"}
 				return false
 			}
 		case keyStreamOptions:
@@ -181,7 +225,7 @@ func ScanRequest(body []byte) (Request, error) {
 			if value.Type == gjson.Number {
 				r.MaxTokens = max(r.MaxTokens, value.Int())
 			} else if value.Type != gjson.Null {
-				ferr = &FieldError{Field: name, Msg: "must be an integer"}
+				ferr = &FieldError{Field: id.String(), Msg: "must be an integer"}
 			}
 		case keyUser:
 			if value.Type == gjson.String {

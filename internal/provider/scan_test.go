@@ -217,12 +217,15 @@ func topLevelCount(t *testing.T, body []byte, key string) int {
 }
 
 func TestReadKeysMatch(t *testing.T) {
+	if len(readKeys) != int(numKeys)-1 {
+		t.Errorf("%d keys listed, %d read", len(readKeys), numKeys-1)
+	}
 	for _, k := range readKeys {
-		if name, bit := readKey(k); name != k || bit == 0 {
-			t.Errorf("readKey(%q) = %q, %d", k, name, bit)
+		if id := readKey(k); id == noKey || id.String() != k {
+			t.Errorf("readKey(%q) = %d (%q)", k, id, id)
 		}
 	}
-	if _, bit := readKey("temperature"); bit != 0 {
+	if readKey("temperature") != noKey {
 		t.Error("temperature is read")
 	}
 }
