@@ -14,7 +14,10 @@
 //  2. Authenticate. A bad key is rejected before the body is even parsed.
 //  3. Request-count and concurrency limits: they need only the key.
 //  4. Parse the body: model, stream, max tokens, end user — one scan over the
-//     top-level keys, no full decode (provider.ScanRequest).
+//     top-level keys, no full decode (provider.ScanRequest). A key Sluice
+//     reads here or scans in stage 6, sent twice, is a 400 naming it: it
+//     runs before the guardrails on every model route, so they and the
+//     upstream never read different copies.
 //  5. Model allowlist, token reservation and budget: they need the model and
 //     max tokens from stage 4.
 //  6. Input guardrails (guard.go): only requests that passed every cheaper

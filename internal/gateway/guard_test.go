@@ -379,3 +379,46 @@ func TestStreamLastEventWithoutBlankLine(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardrailsToolsAndNames: tool descriptions and chat message names
+// are text the model reads; they are checked on every format (issue #15).
+func TestGuardrailsToolsAndNames(t *testing.T) {
+	s := newStackYAML(t, nil, guardConfig)
+	openai := bearer("sk-plain")
+	anthropic := map[string]string{"x-api-key": "sk-plain", "anthropic-version": "2023-06-01"}
+	blocked := []struct{ name, path, body string }{
+		{"chat tool description", "/v1/chat/completions",
+			`{"model":"gpt-4o-mini","tools":[{"type":"function","function":{"name":"f","description":"ssn 123-45-6789"}}],"messages":[{"role":"user","content":"hi"}]}`},
+		{"responses tool description", "/v1/responses",
+			`{"model":"gpt-4o-mini","input":"hi","tools":[{"type":"function","name":"f","description":"ssn 123-45-6789","parameters":{}}]}`},
+		{"messages tool description", "/v1/messages",
+			`{"model":"claude-3-5-haiku","max_tokens":5,"tools":[{"name":"f","description":"ssn 123-45-6789","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}`},
+	}
+	for _, tt := range blocked {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(s.mock.Journal())
+			h := openai
+			if tt.path == "/v1/messages" {
+				h = anthropic
+			}
+			resp, body := s.post(t, tt.path, tt.body, h)
+			if resp.StatusCode != 400 || !strings.Contains(body, `rule \"ssn\"`) || strings.Contains(body, "6789") {
+				t.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+			if len(s.mock.Journal()) != before {
+				t.Error("a blocked request reached the upstream")
+			}
+		})
+	}
+	t.Run("chat message name redacted", func(t *testing.T) {
+		resp, body := s.post(t, "/v1/chat/completions",
+			`{"model":"gpt-4o-mini","messages":[{"role":"user","name":"jane.doe@example.com","content":"hi"}]}`, openai)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		up := s.lastUpstream(t, "/v1/chat/completions")
+		if strings.Contains(up.Body, "jane.doe") || !strings.Contains(up.Body, `"name":"[REDACTED:EMAIL]"`) {
+			t.Errorf("upstream got %s", up.Body)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -34,13 +35,35 @@ func benchRequest(extra string) []byte {
 	return []byte(b.String())
 }
 
+// benchTools is a chat request's tools: two functions with a one-line
+// description each, the shape agents send on every turn.
+const benchTools = `"tools":[` +
+	`{"type":"function","function":{"name":"get_revenue","description":"Return the revenue of a division for a quarter, in USD.",` +
+	`"parameters":{"type":"object","properties":{"division":{"type":"string"},"quarter":{"type":"string"}},"required":["division","quarter"]}}},` +
+	`{"type":"function","function":{"name":"search_notes","description":"Search the meeting notes for a phrase and return the matching paragraphs.",` +
+	`"parameters":{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}}}],`
+
+// benchToolsRequest is benchRequest with tools and a named user message.
+func benchToolsRequest() []byte {
+	body := benchRequest("")
+	body = bytes.Replace(body, []byte(`"messages":[`), []byte(benchTools+`"messages":[`), 1)
+	return bytes.Replace(body, []byte(`{"role":"user",`), []byte(`{"role":"user","name":"analyst_7",`), 1)
+}
+
 func BenchmarkCheckRequest(b *testing.B) {
 	p := mustPolicy(b, l2Rules()...)
-	for _, bc := range []struct{ name, extra string }{
-		{"clean", ""},
-		{"one_redaction", " Reply to ops@example.com please."},
+	for _, bc := range []struct {
+		name string
+		body []byte
+	}{
+		{"clean", benchRequest("")},
+		{"one_redaction", benchRequest(" Reply to ops@example.com please.")},
+		{"tools", benchToolsRequest()},
 	} {
-		body := benchRequest(bc.extra)
+		body := bc.body
+		if !json.Valid(body) {
+			b.Fatalf("%s: not JSON: %s", bc.name, body)
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			dst := make([]byte, 0, 4096)
 			v := make([]Verdict, 0, 4)

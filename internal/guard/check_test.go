@@ -105,6 +105,35 @@ func TestCheckRequest(t *testing.T) {
 		{name: "anthropic system string blocks", op: provider.OpCountTokens,
 			body: `{"model":"m","system":"my ssn 123-45-6789","messages":[]}`,
 			err:  "violation:ssn", verd: []Verdict{{"ssn", Block, Input, 1}}},
+		// Issue #15: tool descriptions and message names are text a model
+		// reads.
+		{name: "chat tool descriptions and message names", op: provider.OpChat,
+			body: `{"model":"m","tools":[{"type":"function","function":{"name":"f","description":"ask ` + mail + `","parameters":{"type":"object"}}},` +
+				`{"type":"custom","custom":{"name":"g","description":"` + mail + `"}}],` +
+				`"functions":[{"name":"h","description":"` + mail + `","parameters":{}}],` +
+				`"messages":[{"role":"user","name":"` + mail + `","content":"hi"}]}`,
+			want: `{"model":"m","tools":[{"type":"function","function":{"name":"f","description":"ask ` + red + `","parameters":{"type":"object"}}},` +
+				`{"type":"custom","custom":{"name":"g","description":"` + red + `"}}],` +
+				`"functions":[{"name":"h","description":"` + red + `","parameters":{}}],` +
+				`"messages":[{"role":"user","name":"` + red + `","content":"hi"}]}`,
+			verd: []Verdict{{"email", Redact, Input, 4}}},
+		{name: "chat tool description blocks", op: provider.OpChat,
+			body: `{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","description":"ssn 123-45-6789"}}]}`,
+			err:  "violation:ssn", verd: []Verdict{{"ssn", Block, Input, 1}}},
+		{name: "chat message name blocks", op: provider.OpChat,
+			body: `{"model":"m","messages":[{"role":"user","content":"hi","name":"4111 1111 1111 1111"}]}`,
+			err:  "violation:credit_card", verd: []Verdict{{"credit_card", Block, Input, 1}}},
+		{name: "responses tool descriptions", op: provider.OpResponses,
+			body: `{"model":"m","input":"hi","tools":[{"type":"function","name":"f","description":"` + mail + `","parameters":{}},{"type":"web_search"}]}`,
+			want: `{"model":"m","input":"hi","tools":[{"type":"function","name":"f","description":"` + red + `","parameters":{}},{"type":"web_search"}]}`,
+			verd: []Verdict{{"email", Redact, Input, 1}}},
+		{name: "anthropic tool descriptions", op: provider.OpMessages,
+			body: `{"model":"m","max_tokens":5,"tools":[{"name":"f","description":"` + mail + `","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}`,
+			want: `{"model":"m","max_tokens":5,"tools":[{"name":"f","description":"` + red + `","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}`,
+			verd: []Verdict{{"email", Redact, Input, 1}}},
+		{name: "count_tokens tool description blocks", op: provider.OpCountTokens,
+			body: `{"model":"m","messages":[],"tools":[{"name":"f","description":"my ssn 123-45-6789","input_schema":{}}]}`,
+			err:  "violation:ssn", verd: []Verdict{{"ssn", Block, Input, 1}}},
 		{name: "a key is not text", op: provider.OpChat,
 			body: `{"model":"m","messages":[{"role":"user","content":"hi","` + mail + `":"x"}]}`},
 		{name: "unknown operation scans nothing", op: 0,

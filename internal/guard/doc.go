@@ -21,25 +21,32 @@
 // twice is scanned both times.
 //
 // Input (CheckRequest), by operation:
-//   - chat: messages[].content (a string, or parts' "text") and refusal,
-//     every role;
+//   - chat: messages[].content (a string, or parts' "text"), refusal and
+//     name, every role;
 //     messages[].tool_calls[].function.arguments and function_call.arguments
-//     (the JSON text of the arguments, as a string).
+//     (the JSON text of the arguments, as a string); the description of
+//     each tools[] entry (in its "function" or "custom" object) and of each
+//     legacy functions[] entry.
 //   - completions: prompt and suffix (a string or an array of strings; token
 //     arrays are not text).
 //   - embeddings: input (likewise).
 //   - responses: instructions; input as a string, or items' content (a
 //     string or parts' "text"), output (function_call_output) and arguments
-//     (function_call).
+//     (function_call); tools[].description.
 //   - messages and count_tokens (Anthropic): system (a string or blocks'
 //     "text"); messages[].content as a string or blocks: "text", every string
 //     value inside tool_use "input", tool_result "content" (a string or
-//     blocks' "text"), and document blocks whose source is text.
+//     blocks' "text"), and document blocks whose source is text;
+//     tools[].description.
+//
+// Tool names and parameter schemas (the descriptions of their properties
+// included) are not scanned.
 //
 // Output (CheckResponse and Stream): chat choices[].message content,
-// refusal and tool-call arguments; completions choices[].text; responses output[] items'
-// content text and arguments; messages content[] text blocks and the string
-// values of tool_use input. Streams: see below.
+// refusal and tool-call arguments (a reply's message carries no name);
+// completions choices[].text; responses output[] items' content text and
+// arguments; messages content[] text blocks and the string values of
+// tool_use input. Streams: see below.
 //
 // Before the walk that finds those strings, a prefilter (prefilter.go) may
 // answer for the whole body: when every rule of the scope names anchor bytes

@@ -13,8 +13,27 @@ type field struct {
 type walker struct {
 	b      []byte
 	fields []field
-	msgs   int    // messages, for max_messages
-	reg    closed // of b
+	msgs   int      // messages, for max_messages
+	reg    closed   // of b
+	kbuf   [64]byte // name's buffer
+}
+
+// name returns the text key k decodes to, for a switch on the short
+// escape-free names the walker looks for: its raw bytes when it holds no
+// escape (no copy), else its decoding into w.kbuf, valid until the next
+// call; nil when it is too long to decode to such a name. It agrees with
+// keyIs: keyIs(b, k, n) is string(w.name(k)) == n for every such n. One
+// decode per key, where a keyIs per case scanned a longer key for escapes
+// once per name it was compared with.
+func (w *walker) name(k span) []byte {
+	raw := w.b[k.start+1 : k.end-1]
+	if !hasBackslash(raw) {
+		return raw
+	}
+	if len(raw) > len(w.kbuf)*6 {
+		return nil
+	}
+	return appendUnescaped(w.kbuf[:0], raw)
 }
 
 // str adds v when it is a string.
@@ -138,8 +157,11 @@ func (w *walker) input(op provider.Operation, root span) {
 	switch op {
 	case provider.OpChat:
 		w.members(root, func(k, v span) {
-			if keyIs(b, k, "messages") {
-				w.elements(v, w.chatMessage)
+			switch string(w.name(k)) {
+			case "messages":
+				w.elements(v, w.chatInput)
+			case "tools", "functions":
+				w.elements(v, w.tool)
 			}
 		})
 	case provider.OpCompletions:
@@ -156,10 +178,10 @@ func (w *walker) input(op provider.Operation, root span) {
 		})
 	case provider.OpResponses:
 		w.members(root, func(k, v span) {
-			switch {
-			case keyIs(b, k, "instructions"):
+			switch string(w.name(k)) {
+			case "instructions":
 				w.str(v)
-			case keyIs(b, k, "input"):
+			case "input":
 				if isString(b, v) {
 					w.msgs++
 					w.str(v)
@@ -170,14 +192,16 @@ func (w *walker) input(op provider.Operation, root span) {
 					w.str(item)
 					w.responsesItem(item)
 				})
+			case "tools":
+				w.elements(v, w.tool)
 			}
 		})
 	case provider.OpMessages, provider.OpCountTokens:
 		w.members(root, func(k, v span) {
-			switch {
-			case keyIs(b, k, "system"):
+			switch string(w.name(k)) {
+			case "system":
 				w.textParts(v)
-			case keyIs(b, k, "messages"):
+			case "messages":
 				w.elements(v, func(m span) {
 					w.msgs++
 					w.members(m, func(k, v span) {
@@ -186,23 +210,55 @@ func (w *walker) input(op provider.Operation, root span) {
 						}
 					})
 				})
+			case "tools":
+				w.elements(v, w.tool)
 			}
 		})
 	}
 }
 
-// chatMessage collects an OpenAI chat message: content (string or parts),
-// refusal, tool_calls[].function.arguments and function_call.arguments.
-func (w *walker) chatMessage(m span) {
+// tool collects a tool definition's description: at its top level
+// (Responses, Anthropic, chat's legacy functions) or in its "function" or
+// "custom" object (chat). Names and parameter schemas are not scanned.
+func (w *walker) tool(t span) {
+	b := w.b
+	w.members(t, func(k, v span) {
+		switch string(w.name(k)) {
+		case "description":
+			w.str(v)
+		case "function", "custom":
+			w.members(v, func(k, v span) {
+				if keyIs(b, k, "description") {
+					w.str(v)
+				}
+			})
+		}
+	})
+}
+
+// chatInput collects a chat message of a request: chatMessage's fields and
+// the author's name.
+func (w *walker) chatInput(m span) { w.chatFields(m, true) }
+
+// chatMessage collects an OpenAI chat message of a reply: content (string
+// or parts), refusal, tool_calls[].function.arguments and
+// function_call.arguments.
+func (w *walker) chatMessage(m span) { w.chatFields(m, false) }
+
+func (w *walker) chatFields(m span, in bool) {
 	b := w.b
 	w.msgs++
 	w.members(m, func(k, v span) {
-		switch {
-		case keyIs(b, k, "content"):
+		switch string(w.name(k)) {
+		case "name":
+			if in {
+				w.str(v)
+			}
+		case "content":
 			w.textParts(v)
-		case keyIs(b, k, "refusal"):
+		case "refusal":
 			w.str(v)
-		case keyIs(b, k, "tool_calls"):
+		case "tool_calls":
 			w.elements(v, func(tc span) {
 				w.members(tc, func(k, v span) {
 					if keyIs(b, k, "function") {
@@ -210,7 +266,7 @@ func (w *walker) chatMessage(m span) {
 					}
 				})
 			})
-		case keyIs(b, k, "function_call"):
+		case "function_call":
 			w.arguments(v)
 		}
 	})
@@ -229,12 +285,11 @@ func (w *walker) arguments(fn span) {
 // (string or parts' text), output (function_call_output: string or parts)
 // and arguments (function_call).
 func (w *walker) responsesItem(item span) {
-	b := w.b
 	w.members(item, func(k, v span) {
-		switch {
-		case keyIs(b, k, "content"), keyIs(b, k, "output"):
+		switch string(w.name(k)) {
+		case "content", "output":
 			w.textParts(v)
-		case keyIs(b, k, "arguments"):
+		case "arguments":
 			w.str(v)
 		}
 	})
@@ -251,16 +306,15 @@ func (w *walker) anthropicContent(v span) {
 }
 
 func (w *walker) anthropicBlock(blk span) {
-	b := w.b
 	w.members(blk, func(k, v span) {
-		switch {
-		case keyIs(b, k, "text"):
+		switch string(w.name(k)) {
+		case "text":
 			w.str(v)
-		case keyIs(b, k, "input"):
+		case "input":
 			w.allStrings(v)
-		case keyIs(b, k, "content"):
+		case "content":
 			w.textParts(v)
-		case keyIs(b, k, "source"):
+		case "source":
 			w.documentSource(v)
 		}
 	})

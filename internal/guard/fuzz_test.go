@@ -44,6 +44,10 @@ func addBodySeeds(f *testing.F) {
 	f.Add([]byte(`{"output":[{"content":[{"text":"xab"}]}]}`), uint8(3))
 	f.Add([]byte(`{"messages":[{"content":"xab"}],}`), uint8(0))
 	f.Add([]byte(`{"messages":[{"content":"\ud800 xab \u"}]}`), uint8(0))
+	f.Add([]byte(`{"tools":[{"type":"function","function":{"name":"f","description":"a\u0040b.co xab"}},{"type":"custom","custom":{"description":"secret"}}],`+
+		`"functions":[{"description":"TKT-123456"}],"messages":[{"role":"user","name":"bob@example.com","content":"hi"}]}`), uint8(0))
+	f.Add([]byte(`{"input":"hi","tools":[{"type":"function","name":"f","description":"x@y.co 4111 1111 1111 1111"}]}`), uint8(3))
+	f.Add([]byte(`{"tools":[{"name":"f","description":"123-45-6789 xab","input_schema":{}}],"messages":[{"role":"user","content":"hi"}]}`), uint8(4))
 }
 
 // checkFuzzBody asserts CheckRequest/CheckResponse conventions on any body.
@@ -242,11 +246,22 @@ func refTexts(op provider.Operation, v any) []string {
 			}
 		}
 	}
+	tools := func(x any) {
+		for _, t := range arr(x) {
+			t := obj(t)
+			str(t["description"])
+			str(obj(t["function"])["description"])
+			str(obj(t["custom"])["description"])
+		}
+	}
 	root := obj(v)
 	switch op {
 	case provider.OpChat:
+		tools(root["tools"])
+		tools(root["functions"])
 		for _, m := range arr(root["messages"]) {
 			m := obj(m)
+			str(m["name"])
 			parts(m["content"])
 			str(m["refusal"])
 			for _, tc := range arr(m["tool_calls"]) {
@@ -255,6 +270,7 @@ func refTexts(op provider.Operation, v any) []string {
 			str(obj(m["function_call"])["arguments"])
 		}
 	case provider.OpMessages:
+		tools(root["tools"])
 		parts(root["system"])
 		for _, m := range arr(root["messages"]) {
 			c := obj(m)["content"]
@@ -270,6 +286,7 @@ func refTexts(op provider.Operation, v any) []string {
 			}
 		}
 	case provider.OpResponses:
+		tools(root["tools"])
 		str(root["instructions"])
 		in := root["input"]
 		if _, ok := in.(string); ok {
@@ -287,23 +304,33 @@ func refTexts(op provider.Operation, v any) []string {
 }
 
 // FuzzWalkerFindsAllText: on valid JSON the walker collects at least every
-// text the reference finds (duplicate keys aside, it may find more).
+// text the reference finds (duplicate keys aside, it may find more); on any
+// body its fields are ordered and disjoint (walker.add), which the
+// prefilter's scan-limit bound relies on.
 func FuzzWalkerFindsAllText(f *testing.F) {
 	addBodySeeds(f)
 	f.Add([]byte(`{"messages":[{"content":[{"text":"a"},{"x":{"text":"no"}}],"tool_calls":[{"function":{"arguments":"b"}}]},{"refusal":"r"}]}`), uint8(0))
 	f.Add([]byte(`{"input":["s",{"content":"c","output":[{"text":"o"}],"arguments":"a"}],"instructions":"i"}`), uint8(3))
+	f.Add([]byte(`{"tools":[{"description":"d","function":{"description":"fd"},"custom":{"description":"cd"}}],"functions":[{"description":"ld"}],"messages":[{"name":"n","content":"c"}]}`), uint8(0))
+	f.Add([]byte(`{"tools":[{"type":"function","name":"f","description":"d"}],"input":"i"}`), uint8(2))
+	f.Add([]byte(`{"tools":[{"name":"f","description":"d"}],"system":"s","messages":[]}`), uint8(1))
 	f.Fuzz(func(t *testing.T, body []byte, op uint8) {
 		o := []provider.Operation{provider.OpChat, provider.OpMessages, provider.OpResponses}[int(op)%3]
-		var v any
-		if json.Unmarshal(body, &v) != nil {
-			return
-		}
 		root, err := rootObject(body)
 		if err != nil {
 			return
 		}
 		w := walker{b: body}
 		w.input(o, root)
+		for i, fl := range w.fields {
+			if fl.start < 0 || fl.end > len(body) || fl.start >= fl.end || (i > 0 && fl.start < w.fields[i-1].end) {
+				t.Fatalf("field %d %v is out of order or out of the body in %q", i, fl.span, body)
+			}
+		}
+		var v any
+		if json.Unmarshal(body, &v) != nil {
+			return
+		}
 		got := map[string]int{}
 		for _, fl := range w.fields {
 			var s string

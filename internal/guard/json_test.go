@@ -97,11 +97,39 @@ func TestKeyIs(t *testing.T) {
 		k    span
 		want bool
 	}{{span{0, 9}, true}, {span{10, 24}, true}, {span{25, 36}, false}, {span{37, 45}, false}}
+	w := walker{b: b}
 	for _, tt := range tests {
 		if got := keyIs(b, tt.k, "content"); got != tt.want {
 			t.Errorf("keyIs(%s) = %v", b[tt.k.start:tt.k.end], got)
 		}
+		if got := string(w.name(tt.k)) == "content"; got != tt.want {
+			t.Errorf("name(%s) = %q", b[tt.k.start:tt.k.end], w.name(tt.k))
+		}
 	}
+}
+
+// FuzzKeyName: walker.name agrees with keyIs on every key and name the
+// walker looks for.
+func FuzzKeyName(f *testing.F) {
+	f.Add(`content`)
+	f.Add(`name`)
+	f.Add(`tools"`)
+	names := []string{"messages", "tools", "functions", "instructions", "input", "system", "description",
+		"function", "custom", "name", "content", "refusal", "tool_calls", "function_call", "output",
+		"arguments", "text", "source"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		b := []byte(`"` + raw + `"`)
+		if e, _ := strEnd(b, 0); e != len(b) {
+			return
+		}
+		w := walker{b: b}
+		k := span{0, len(b)}
+		for _, n := range names {
+			if got, want := string(w.name(k)) == n, keyIs(b, k, n); got != want {
+				t.Fatalf("name(%s) == %q is %v, keyIs says %v", b, n, got, want)
+			}
+		}
+	})
 }
 
 func TestNextStructuralMatchesReference(t *testing.T) {

@@ -127,6 +127,10 @@ func FuzzPrefilter(f *testing.F) {
 	f.Add([]byte(`{"messages":[{"role":"user","content":"POP QUI\u005a: x\u0040example.org"}]}`), uint8(0))
 	f.Add([]byte(`{"content":[{"type":"text","text":"caf\u00e9 jazz"}]}`), uint8(4))
 	f.Add([]byte(`{"messages":[{"content":[{"x":a", "input":{"k":"} x" ,{"text":"AAAAAAAAAAAAAAAAAAAA"}}x}]}]}`), uint8(4))
+	// Tool descriptions and message names (issue #15), anchors escaped.
+	f.Add([]byte(`{"tools":[{"type":"function","function":{"description":"pop qui\u007a"}}],"messages":[{"name":"a\u0040b","content":"x"}]}`), uint8(0))
+	f.Add([]byte(`{"tools":[{"type":"function","name":"f","description":"x@example.org"}],"input":"hi"}`), uint8(3))
+	f.Add([]byte(`{"tools":[{"name":"f","description":"POP QUIZ","input_schema":{}}],"messages":[]}`), uint8(4))
 	// The second pair has a scan limit small enough for fuzzed bodies to
 	// reach: the prefilter lets a body pass only when it cannot be over it.
 	pairs := [][2]*Policy{

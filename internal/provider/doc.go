@@ -11,7 +11,9 @@
 // (Call.Cancel closes the connection that carries it).
 //
 // Failure modes: ScanRequest returns ErrInvalidJSON or a *FieldError naming
-// the field; Upstream.Do returns errors that Classify sorts into connect,
-// timeout, reset and malformed so the gateway can map them to 502/504, or
-// no_free_conns (max_conns reached) and cancelled (the call was cancelled).
+// the field (a key Sluice reads sent twice included: Sluice and an
+// upstream could read different copies); Upstream.Do returns errors that
+// Classify sorts into connect, timeout, reset and malformed so the gateway
+// can map them to 502/504, or no_free_conns (max_conns reached) and
+// cancelled (the call was cancelled).
 package provider

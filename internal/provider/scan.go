@@ -31,8 +31,8 @@ type Request struct {
 	// IncludeUsage is true when the client itself asked for a usage chunk
 	// (stream_options.include_usage: true).
 	IncludeUsage bool
-	// MaxTokens is max_tokens, max_completion_tokens or max_output_tokens
-	// (whichever is present), 0 when absent.
+	// MaxTokens is the largest of max_tokens, max_completion_tokens and
+	// max_output_tokens present, 0 when none is.
 	MaxTokens int64
 	// User is the end user: "user" (OpenAI) or metadata.user_id (Anthropic).
 	User string
@@ -53,8 +53,128 @@ func bytesView(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// readID names a top-level key Sluice reads, here or in the guardrails'
+// walk of the text a model reads (package guard); noKey is any other.
+type readID uint8
+
+const (
+	noKey readID = iota
+	keyModel
+	keyStream
+	keyStreamOptions
+	keyMaxTokens
+	keyMaxCompletionTokens
+	keyMaxOutputTokens
+	keyUser
+	keyMetadata
+	keyMessages
+	keyInput
+	keyContents
+	keySystem
+	keyTools
+	keyFunctions
+	keyPrompt
+	keySuffix
+	keyInstructions
+	numKeys
+)
+
+// msgTwice is the FieldError message for a key sent more than once.
+const msgTwice = "appears more than once"
+
+// readKey returns the readID of a top-level key.
+func readKey(k string) readID {
+	switch k {
+	case "model":
+		return keyModel
+	case "stream":
+		return keyStream
+	case "stream_options":
+		return keyStreamOptions
+	case "max_tokens":
+		return keyMaxTokens
+	case "max_completion_tokens":
+		return keyMaxCompletionTokens
+	case "max_output_tokens":
+		return keyMaxOutputTokens
+	case "user":
+		return keyUser
+	case "metadata":
+		return keyMetadata
+	case "messages":
+		return keyMessages
+	case "input":
+		return keyInput
+	case "contents":
+		return keyContents
+	case "system":
+		return keySystem
+	case "tools":
+		return keyTools
+	case "functions":
+		return keyFunctions
+	case "prompt":
+		return keyPrompt
+	case "suffix":
+		return keySuffix
+	case "instructions":
+		return keyInstructions
+	}
+	return noKey
+}
+
+// String is the key's name, a constant: a FieldError must not point into
+// the body.
+func (id readID) String() string {
+	switch id {
+	case keyModel:
+		return "model"
+	case keyStream:
+		return "stream"
+	case keyStreamOptions:
+		return "stream_options"
+	case keyMaxTokens:
+		return "max_tokens"
+	case keyMaxCompletionTokens:
+		return "max_completion_tokens"
+	case keyMaxOutputTokens:
+		return "max_output_tokens"
+	case keyUser:
+		return "user"
+	case keyMetadata:
+		return "metadata"
+	case keyMessages:
+		return "messages"
+	case keyInput:
+		return "input"
+	case keyContents:
+		return "contents"
+	case keySystem:
+		return "system"
+	case keyTools:
+		return "tools"
+	case keyFunctions:
+		return "functions"
+	case keyPrompt:
+		return "prompt"
+	case keySuffix:
+		return "suffix"
+	case keyInstructions:
+		return "instructions"
+	}
+	return ""
+}
+
 // ScanRequest validates body as JSON and reads the fields the gateway needs.
-// It allocates only when a string value contains escapes.
+// It allocates only when a string value or a key contains escapes.
+//
+// A key Sluice reads (readID: the fields above, and the ones the
+// guardrails scan) that appears twice in the top-level object is a
+// *FieldError naming it, as are stream_options.include_usage and
+// metadata.user_id twice: JSON parsers disagree on which copy wins (gjson
+// and many upstreams take the last, others the first), so Sluice could
+// authorize, price, log or scan one value while the upstream serves the
+// other (issue #15). Keys are compared decoded, so "mod\u0065l" is "model".
 func ScanRequest(body []byte) (Request, error) {
 	r := Request{modelStart: -1, soStart: -1, iuStart: -1}
 	if !gjson.ValidBytes(body) {
@@ -66,16 +186,26 @@ func ScanRequest(body []byte) (Request, error) {
 		return r, &FieldError{Field: "body", Msg: "must be a JSON object"}
 	}
 	var ferr *FieldError
+	var seen uint32
 	root.ForEach(func(key, value gjson.Result) bool {
-		switch key.Str {
-		case "model":
+		id := readKey(key.Str)
+		if id == noKey {
+			return true
+		}
+		if seen&(1<<id) != 0 {
+			ferr = &FieldError{Field: id.String(), Msg: msgTwice}
+			return false
+		}
+		seen |= 1 << id
+		switch id {
+		case keyModel:
 			if value.Type != gjson.String {
 				ferr = &FieldError{Field: "model", Msg: "must be a string"}
 				return false
 			}
 			r.Model = value.Str
 			r.modelStart, r.modelEnd = value.Index, value.Index+len(value.Raw)
-		case "stream":
+		case keyStream:
 			switch value.Type {
 			case gjson.True:
 				r.Stream = true
@@ -84,33 +214,29 @@ func ScanRequest(body []byte) (Request, error) {
 				ferr = &FieldError{Field: "stream", Msg: "must be a boolean"}
 				return false
 			}
-		case "stream_options":
+		case keyStreamOptions:
 			r.soStart, r.soEnd, r.soKind = value.Index, value.Index+len(value.Raw), value.Type
 			if value.IsObject() {
-				iu := value.Get("include_usage")
-				if iu.Exists() {
-					r.IncludeUsage = iu.Type == gjson.True
-					r.iuStart = iu.Index // Result.Get reports indexes into the whole body
-					r.iuEnd = r.iuStart + len(iu.Raw)
-				}
+				ferr = r.streamOptions(value)
 			}
-		case "max_tokens", "max_completion_tokens", "max_output_tokens":
+		case keyMaxTokens, keyMaxCompletionTokens, keyMaxOutputTokens:
+			// The largest of those present: the reservation must cover
+			// whichever one the upstream honours.
 			if value.Type == gjson.Number {
-				r.MaxTokens = value.Int()
+				r.MaxTokens = max(r.MaxTokens, value.Int())
 			} else if value.Type != gjson.Null {
-				ferr = &FieldError{Field: key.Str, Msg: "must be an integer"}
-				return false
+				ferr = &FieldError{Field: id.String(), Msg: "must be an integer"}
 			}
-		case "user":
+		case keyUser:
 			if value.Type == gjson.String {
 				r.User = value.Str
 			}
-		case "metadata":
-			if u := value.Get("user_id"); u.Type == gjson.String {
-				r.User = u.Str
+		case keyMetadata:
+			if value.IsObject() {
+				ferr = r.metadata(value)
 			}
 		}
-		return true
+		return ferr == nil
 	})
 	if ferr != nil {
 		return r, ferr
@@ -127,6 +253,48 @@ func ScanRequest(body []byte) (Request, error) {
 		r.objEnd--
 	}
 	return r, nil
+}
+
+// streamOptions reads stream_options.include_usage, which must appear once
+// (AppendBody edits it).
+func (r *Request) streamOptions(so gjson.Result) *FieldError {
+	var ferr *FieldError
+	so.ForEach(func(key, value gjson.Result) bool {
+		if key.Str != "include_usage" {
+			return true
+		}
+		if r.iuStart >= 0 {
+			ferr = &FieldError{Field: "stream_options.include_usage", Msg: msgTwice}
+			return false
+		}
+		r.IncludeUsage = value.Type == gjson.True
+		r.iuStart = value.Index // ForEach reports indexes into the whole body
+		r.iuEnd = r.iuStart + len(value.Raw)
+		return true
+	})
+	return ferr
+}
+
+// metadata reads metadata.user_id (Anthropic's end user), which must appear
+// once.
+func (r *Request) metadata(md gjson.Result) *FieldError {
+	var ferr *FieldError
+	found := false
+	md.ForEach(func(key, value gjson.Result) bool {
+		if key.Str != "user_id" {
+			return true
+		}
+		if found {
+			ferr = &FieldError{Field: "metadata.user_id", Msg: msgTwice}
+			return false
+		}
+		found = true
+		if value.Type == gjson.String {
+			r.User = value.Str
+		}
+		return true
+	})
+	return ferr
 }
 
 // edit is one splice of the body: bytes [start, end) become repl.

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -34,6 +35,33 @@ func TestScanRequest(t *testing.T) {
 		{name: "bad json", body: `{"model":"m",}`, wantJSON: true},
 		{name: "empty", body: ``, wantJSON: true},
 		{name: "trailing garbage", body: `{"model":"m"} x`, wantJSON: true},
+		// Issue #15: a key Sluice reads, sent twice, could be read one way
+		// here and the other way upstream.
+		{name: "duplicate model", body: `{"model":"gpt-4o-EXPENSIVE","model":"gpt-4o-mini","messages":[]}`, wantField: "model"},
+		{name: "duplicate model escaped", body: `{"model":"a","mod\u0065l":"b"}`, wantField: "model"},
+		{name: "duplicate stream", body: `{"model":"m","stream":false,"stream":true}`, wantField: "stream"},
+		{name: "duplicate stream_options", body: `{"model":"m","stream_options":null,"stream_options":{}}`, wantField: "stream_options"},
+		{name: "duplicate include_usage", body: `{"model":"m","stream":true,"stream_options":{"include_usage":true,"include_usage":false}}`,
+			wantField: "stream_options.include_usage"},
+		{name: "duplicate max_tokens", body: `{"model":"m","max_tokens":1,"max_tokens":100000}`, wantField: "max_tokens"},
+		{name: "duplicate max_completion_tokens", body: `{"model":"m","max_completion_tokens":1,"max_completion_tokens":2}`, wantField: "max_completion_tokens"},
+		{name: "duplicate max_output_tokens", body: `{"model":"m","max_output_tokens":1,"max_output_tokens":2}`, wantField: "max_output_tokens"},
+		{name: "duplicate user", body: `{"model":"m","user":"a","user":"b"}`, wantField: "user"},
+		{name: "duplicate metadata", body: `{"model":"m","metadata":{},"metadata":{"user_id":"b"}}`, wantField: "metadata"},
+		{name: "duplicate user_id", body: `{"model":"m","metadata":{"user_id":"a","user_id":"b"}}`, wantField: "metadata.user_id"},
+		{name: "duplicate messages", body: `{"model":"m","messages":[],"messages":[]}`, wantField: "messages"},
+		{name: "duplicate input", body: `{"model":"m","input":"a","input":"b"}`, wantField: "input"},
+		{name: "duplicate contents", body: `{"model":"m","contents":[],"contents":[]}`, wantField: "contents"},
+		{name: "duplicate system", body: `{"model":"m","system":"a","system":"b"}`, wantField: "system"},
+		{name: "duplicate tools", body: `{"model":"m","tools":[],"tools":[]}`, wantField: "tools"},
+		{name: "duplicate functions", body: `{"model":"m","functions":[],"functions":[]}`, wantField: "functions"},
+		{name: "duplicate prompt", body: `{"model":"m","prompt":"a","prompt":"b"}`, wantField: "prompt"},
+		{name: "duplicate suffix", body: `{"model":"m","suffix":"a","suffix":"b"}`, wantField: "suffix"},
+		{name: "duplicate instructions", body: `{"model":"m","instructions":"a","instructions":"b"}`, wantField: "instructions"},
+		{name: "duplicate unread key passes", body: `{"model":"m","temperature":1,"temperature":0}`, want: Request{Model: "m"}},
+		{name: "nested duplicates pass", body: `{"model":"m","messages":[{"model":"x","model":"y"}],"x":{"stream":1,"stream":2}}`, want: Request{Model: "m"}},
+		{name: "different max-token fields, the largest counts", body: `{"model":"m","max_completion_tokens":900,"max_tokens":10}`,
+			want: Request{Model: "m", MaxTokens: 900}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,10 +144,23 @@ func FuzzScanRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","stream":true,"stream_options":null, "max_tokens": 5}`), "")
 	f.Add([]byte(`{"model":"\u00e9","metadata":{"user_id":"u"}}`), "q\"")
 	f.Add([]byte(`[]`), "m")
+	f.Add([]byte(`{"model":"a","m\u006fdel":"b"}`), "m")
+	f.Add([]byte(`{"model":"m","stream_options":{"include_usage":true,"include_usage":false},"stream":true}`), "m")
 	f.Fuzz(func(t *testing.T, body []byte, model string) {
 		r, err := ScanRequest(body)
+		var fe *FieldError
+		if errors.As(err, &fe) && strings.HasSuffix(fe.Msg, msgTwice) {
+			if n := topLevelCount(t, body, fe.Field); n < 2 && !strings.Contains(fe.Field, ".") {
+				t.Fatalf("%s refused as twice, seen %d times in %q", fe.Field, n, body)
+			}
+		}
 		if err != nil {
 			return
+		}
+		for _, k := range readKeys {
+			if n := topLevelCount(t, body, k); n > 1 {
+				t.Fatalf("%q appears %d times and was accepted: %q", k, n, body)
+			}
 		}
 		for _, inject := range []bool{false, true} {
 			out := r.AppendBody(nil, body, model, inject)
@@ -143,6 +184,50 @@ func FuzzScanRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readKeys are the top-level keys ScanRequest refuses twice.
+var readKeys = []string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+	"max_output_tokens", "user", "metadata", "messages", "input", "contents", "system", "tools",
+	"functions", "prompt", "suffix", "instructions"}
+
+// topLevelCount counts the members of JSON object body named key (decoded),
+// with encoding/json as the reference reader.
+func topLevelCount(t *testing.T, body []byte, key string) int {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return 0
+	}
+	n := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		if tok == key {
+			n++
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return n
+		}
+	}
+	return n
+}
+
+func TestReadKeysMatch(t *testing.T) {
+	if len(readKeys) != int(numKeys)-1 {
+		t.Errorf("%d keys listed, %d read", len(readKeys), numKeys-1)
+	}
+	for _, k := range readKeys {
+		if id := readKey(k); id == noKey || id.String() != k {
+			t.Errorf("readKey(%q) = %d (%q)", k, id, id)
+		}
+	}
+	if readKey("temperature") != noKey {
+		t.Error("temperature is read")
+	}
 }
 
 var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello there, how are you? Please write a short poem about gateways and rivers."}],"temperature":0.7,"max_tokens":256,"stream":true,"user":"user-1234"}`)
