@@ -10,9 +10,11 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/gateway"
 	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
 
 const staticReply = `{"id":"chatcmpl-static","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am a static reply."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":8,"total_tokens":17}}`
@@ -23,6 +25,37 @@ const staticReply = `{"id":"chatcmpl-static","object":"chat.completion","created
 //
 //	go test -run '^$' -bench L0 -cpuprofile /tmp/l0.prof ./internal/gateway
 func BenchmarkL0(b *testing.B) {
+	benchTier(b, `
+log: {level: warn}
+providers:
+  - {name: openai, kind: openai, base_url: "http://%s/v1", api_keys: [sk-mock]}
+models:
+  - {name: gpt-4o-mini, targets: [{provider: openai}]}
+`)
+}
+
+// BenchmarkL1 is BenchmarkL0 with a static key that has every limit and a
+// budget (tier L1's checks, in memory).
+func BenchmarkL1(b *testing.B) {
+	benchTier(b, `
+log: {level: warn}
+data_dir: `+b.TempDir()+`
+auth:
+  enabled: true
+  keys:
+    - {key: sk-bench-0001, id: bench, rpm: 1000000000, tpm: 1000000000000, max_concurrent: 1000000, budget_usd: 1000000000, budget_period: day}
+pricing:
+  gpt-4o-mini: {input: 0.15, output: 0.60}
+providers:
+  - {name: openai, kind: openai, base_url: "http://%s/v1", api_keys: [sk-mock]}
+models:
+  - {name: gpt-4o-mini, targets: [{provider: openai}]}
+`)
+}
+
+// benchTier drives requests through a gateway built from cfgYAML (whose %s
+// is the static upstream's address).
+func benchTier(b *testing.B, cfgYAML string) {
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(staticReply)
@@ -34,17 +67,26 @@ func BenchmarkL0(b *testing.B) {
 	go func() { _ = up.Serve(uln) }()
 	defer up.Shutdown()
 
-	cfg, err := config.Parse("l0.yaml", []byte(fmt.Sprintf(`
-log: {level: warn}
-providers:
-  - {name: openai, kind: openai, base_url: "http://%s/v1", api_keys: [sk-mock]}
-models:
-  - {name: gpt-4o-mini, targets: [{provider: openai}]}
-`, uln.Addr())), nil)
+	cfg, err := config.Parse("tier.yaml", []byte(fmt.Sprintf(cfgYAML, uln.Addr())), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, err := gateway.New(cfg, gateway.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New()})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	deps := gateway.Deps{Log: log, Metrics: metrics.New()}
+	if cfg.Auth.Enabled {
+		keys, err := auth.New(context.Background(), cfg, log)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer keys.Close()
+		lim, err := ratelimit.New(cfg, ratelimit.Deps{Logger: log, Registerer: deps.Metrics.Prometheus(), Spend: keys})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer lim.Close(context.Background())
+		deps.Keys, deps.Limits = keys, lim
+	}
+	gw, err := gateway.New(cfg, deps)
 	if err != nil {
 		b.Fatal(err)
 	}
