@@ -45,21 +45,11 @@ func (g *Gateway) serveLocal(ctx *fasthttp.RequestCtx, ep *endpoint, model []byt
 	x := g.acquireExchange(ep)
 	x.format = clientFormat(&ctx.Request.Header)
 	defer x.finish(ctx)
-	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
-	x.noteClient(ctx)
-	x.sample(ctx)
 	x.model = append(x.model, model...)
-	pol, herr := g.authenticate(ctx)
-	if herr != nil {
-		x.fail(ctx, herr)
+	if !x.enter(ctx) {
 		return
 	}
-	x.pol = pol
-	if herr := x.admitRequest(); herr != nil {
-		x.fail(ctx, herr)
-		return
-	}
-	body, herr := answer(x.s, pol, x.format)
+	body, herr := answer(x.s, x.pol, x.format)
 	if herr != nil {
 		x.fail(ctx, herr)
 		return

@@ -45,30 +45,12 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	x := g.acquireExchange(r)
 	x.format, x.op = r.format, r.op
 	defer x.finish(ctx)
-	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
-	x.noteClient(ctx)
-	x.sample(ctx)
-	if g.draining.Load() {
-		ctx.SetConnectionClose()
-	}
-	if max := x.s.cfg.Server.MaxInFlight; max > 0 && g.inFlight.Load() > int64(max) {
-		x.fail(ctx, errorf(503, CodeOverloaded, "Sluice is at its limit of concurrent requests; retry after a short backoff"))
+	// 2. Authenticate: no body parse for a bad key. 3. Request-count and
+	// concurrency limits: they need only the key.
+	if !x.enter(ctx) {
 		return
 	}
-
-	// 2. Authenticate: no body parse for a bad key.
-	pol, herr := g.authenticate(ctx)
-	if herr != nil {
-		x.fail(ctx, herr)
-		return
-	}
-	x.pol = pol
-
-	// 3. Request-count and concurrency limits: they need only the key.
-	if herr := x.admitRequest(); herr != nil {
-		x.fail(ctx, herr)
-		return
-	}
+	pol := x.pol
 
 	// 4. Parse what the pipeline needs from the body.
 	body := ctx.PostBody()
@@ -125,6 +107,37 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 		x.keepBody(&x.logReq, body)
 	}
 	x.dispatch(ctx, m, &fields, body)
+}
+
+// enter runs the stages every client route shares, for an exchange just
+// acquired: 1. the request id, client notes, trace sampling and load
+// shedding; 2. authentication; 3. the request-count and concurrency limits.
+// When one refuses it answers and settles the request and returns false.
+// Model routes, the passthrough and the routes Sluice answers itself
+// (serveLocal) all come through here.
+func (x *exchange) enter(ctx *fasthttp.RequestCtx) bool {
+	g := x.g
+	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
+	x.noteClient(ctx)
+	x.sample(ctx)
+	if g.draining.Load() {
+		ctx.SetConnectionClose()
+	}
+	if max := x.s.cfg.Server.MaxInFlight; max > 0 && g.inFlight.Load() > int64(max) {
+		x.fail(ctx, errorf(503, CodeOverloaded, "Sluice is at its limit of concurrent requests; retry after a short backoff"))
+		return false
+	}
+	pol, herr := g.authenticate(ctx)
+	if herr != nil {
+		x.fail(ctx, herr)
+		return false
+	}
+	x.pol = pol
+	if herr := x.admitRequest(); herr != nil {
+		x.fail(ctx, herr)
+		return false
+	}
+	return true
 }
 
 // bodyError maps a ScanRequest error to a 400.
@@ -298,17 +311,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x := g.acquireExchange(nil)
 	x.format = formatOf(ctx.Path())
 	defer x.finish(ctx)
-	x.reqID = append(x.reqID, g.setRequestID(ctx)...)
-	x.noteClient(ctx)
-	x.sample(ctx)
-	pol, herr := g.authenticate(ctx)
-	if herr != nil {
-		x.fail(ctx, herr)
-		return
-	}
-	x.pol = pol
-	if herr := x.admitRequest(); herr != nil {
-		x.fail(ctx, herr)
+	if !x.enter(ctx) {
 		return
 	}
 	if x.s.pass == nil {
