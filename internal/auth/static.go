@@ -25,9 +25,6 @@ type StaticKeys struct {
 	byID map[string]*staticKey
 }
 
-// Len is the number of keys.
-func (k *StaticKeys) Len() int { return len(k.list) }
-
 // PrepareStatic checks and hashes auth.keys (now stamps their created_at),
 // without changing anything: a reload prepares every part of a new config
 // before it applies any.

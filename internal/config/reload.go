@@ -21,7 +21,7 @@ type Change struct {
 // Empty reports whether nothing differs.
 func (c Change) Empty() bool { return len(c.Changed) == 0 && len(c.NeedsRestart) == 0 }
 
-// RestartOnly lists the settings a reload cannot apply, as YAML paths: the
+// restartOnly lists the settings a reload cannot apply, as YAML paths: the
 // listeners and what the HTTP server reads once per connection, where state
 // lives (storage, data_dir, the request-log pipeline), whether keys and
 // limits exist at all, and the log format and tracing exporter that are
@@ -55,9 +55,6 @@ var restartOnly = []string{
 	"telemetry.dedup",
 	"tracing",
 }
-
-// RestartOnly returns the YAML paths of the settings a reload cannot apply.
-func RestartOnly() []string { return append([]string(nil), restartOnly...) }
 
 // Reconcile compares next, a config just loaded, with running, the config
 // in use, and makes next keep running's value of every restart-only

@@ -25,7 +25,7 @@ telemetry: {enabled: true, log_bodies: none}
 
 func TestRestartOnlyPathsNameFields(t *testing.T) {
 	c := mustParse(t, reloadBase, nil)
-	for _, p := range RestartOnly() {
+	for _, p := range restartOnly {
 		if !fieldAt(reflectValue(c), p).IsValid() {
 			t.Errorf("restart-only path %q names no config field", p)
 		}

@@ -85,6 +85,7 @@ const maxDynamicTargets = 256
 // and its retry policy.
 type model struct {
 	name      string
+	owner     string         // the provider of its first target, as GET /v1/models names it
 	pools     [3]*route.Pool // indexed by provider.Format; nil: no target of that format
 	fallbacks []*model
 	retry     retryPolicy

@@ -7,7 +7,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
-	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/provider"
 )
 
@@ -70,7 +69,7 @@ func (g *Gateway) serveModelInfo(ctx *fasthttp.RequestCtx) {
 	id := ctx.Path()[len(strModelsSlash):]
 	g.serveLocal(ctx, &modelsRoute, id, func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError) {
 		name := string(id)
-		owner, ok := findModel(s.cfg.Models, s.cfg.Providers, pol, name)
+		owner, ok := s.findModel(pol, name)
 		if !ok {
 			return nil, modelNotFound(pol, name)
 		}
@@ -83,22 +82,18 @@ func (g *Gateway) serveModelInfo(ctx *fasthttp.RequestCtx) {
 // the provider that serves it: a public model's first target's, as GET
 // /v1/models lists it. A "provider/model" name is answered without asking
 // the provider whether it has that model: the gateway would forward a
-// request for it, so it exists here. pol (nil: auth off) must allow the
-// requested name, as it must for a request.
-func findModel(models []config.Model, providers []config.Provider, pol *auth.Policy, id string) (owner string, ok bool) {
+// request for it, so it exists here (no target is created for it). pol
+// (nil: auth off) must allow the requested name, as it must for a request.
+func (s *snapshot) findModel(pol *auth.Policy, id string) (owner string, ok bool) {
 	if pol != nil && !pol.Allows(id) {
 		return "", false
 	}
-	for i := range models {
-		if models[i].Name == id {
-			return models[i].Targets[0].Provider, true
-		}
+	if m := s.models[id]; m != nil {
+		return m.owner, true
 	}
 	if i := strings.IndexByte(id, '/'); i > 0 && i < len(id)-1 {
-		for j := range providers {
-			if providers[j].Name == id[:i] {
-				return providers[j].Name, true
-			}
+		if up := s.ups[id[:i]]; up != nil {
+			return up.Name(), true
 		}
 	}
 	return "", false

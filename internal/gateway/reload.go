@@ -71,8 +71,6 @@ type reloader struct {
 	level *slog.LevelVar
 
 	mu      sync.Mutex // one reload at a time
-	last    ReloadResult
-	lastAt  time.Time
 	results *prometheus.CounterVec
 	info    *prometheus.GaugeVec
 }
@@ -113,7 +111,6 @@ func (g *Gateway) Reload(ctx context.Context) ReloadResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := r.run()
-	r.last, r.lastAt = res, time.Now()
 	if r.results != nil {
 		r.results.WithLabelValues(res.Result).Inc()
 	}
@@ -134,15 +131,6 @@ func (g *Gateway) Reload(ctx context.Context) ReloadResult {
 		g.log.InfoContext(ctx, "config reloaded", attrs...)
 	}
 	return res
-}
-
-// LastReload returns the result of the latest reload and when it ran
-// (zero time: none yet).
-func (g *Gateway) LastReload() (ReloadResult, time.Time) {
-	r := &g.reload
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last, r.lastAt
 }
 
 func (r *reloader) run() ReloadResult {

@@ -132,7 +132,7 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 		if err != nil {
 			return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
 		}
-		m := &model{name: mc.Name, met: s.met.ForModel(mc.Name), retry: s.retryPolicy(mc.Retry)}
+		m := &model{name: mc.Name, owner: mc.Targets[0].Provider, met: s.met.ForModel(mc.Name), retry: s.retryPolicy(mc.Retry)}
 		if s.guards != nil {
 			m.guardSets = s.guards.modelSets(mc)
 			if m.guard, err = s.guards.policy(m.guardSets); err != nil {

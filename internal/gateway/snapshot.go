@@ -242,7 +242,6 @@ func (s *snapshot) otherMetrics(provider string) *metrics.Target {
 // buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
 // every public model, or those pol allows when pol is not nil.
 func (s *snapshot) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
-	created := s.modelsCreated.Unix()
 	openai = append(openai, `{"object":"list","data":[`...)
 	anthropic = append(anthropic, `{"data":[`...)
 	var listed []config.Model
@@ -256,21 +255,8 @@ func (s *snapshot) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) 
 			openai = append(openai, ',')
 			anthropic = append(anthropic, ',')
 		}
-		openai = append(openai, `{"id":`...)
-		openai = provider.AppendJSONString(openai, mc.Name)
-		openai = append(openai, `,"object":"model","created":`...)
-		openai = append(openai, itoa(int(created))...)
-		openai = append(openai, `,"owned_by":`...)
-		openai = provider.AppendJSONString(openai, mc.Targets[0].Provider)
-		openai = append(openai, '}')
-
-		anthropic = append(anthropic, `{"type":"model","id":`...)
-		anthropic = provider.AppendJSONString(anthropic, mc.Name)
-		anthropic = append(anthropic, `,"display_name":`...)
-		anthropic = provider.AppendJSONString(anthropic, mc.Name)
-		anthropic = append(anthropic, `,"created_at":"`...)
-		anthropic = time.Unix(created, 0).UTC().AppendFormat(anthropic, time.RFC3339)
-		anthropic = append(anthropic, `"}`...)
+		openai = appendModelObject(openai, provider.FormatOpenAI, mc.Name, mc.Targets[0].Provider, s.modelsCreated)
+		anthropic = appendModelObject(anthropic, provider.FormatAnthropic, mc.Name, mc.Targets[0].Provider, s.modelsCreated)
 	}
 	openai = append(openai, `]}`...)
 	first, last := "null", "null"

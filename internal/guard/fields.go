@@ -27,13 +27,7 @@ type walker struct {
 // once per name it was compared with.
 func (w *walker) name(k span) []byte {
 	raw := w.b[k.start+1 : k.end-1]
-	if !hasBackslash(raw) {
-		return raw
-	}
-	if len(raw) > len(w.kbuf)*6 {
-		return nil
-	}
-	return appendUnescaped(w.kbuf[:0], raw)
+	return keyName(raw, hasBackslash(raw), &w.kbuf)
 }
 
 // str adds v when it is a string.

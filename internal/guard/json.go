@@ -308,8 +308,14 @@ func keyIs(b []byte, k span, name string) bool {
 // buf; nil when it is too long to decode to such a name. It agrees with
 // keyIs: keyIs(b, k, n) is string(it.keyText(k, buf)) == n for every such n.
 func (it *iter) keyText(k span, buf *[64]byte) []byte {
-	raw := it.b[k.start+1 : k.end-1]
-	if !it.kesc {
+	return keyName(it.b[k.start+1:k.end-1], it.kesc, buf)
+}
+
+// keyName is the text of a key's raw bytes (between the quotes): raw itself
+// when esc is false (it holds no escape), else its decoding into buf; nil
+// when it is too long to decode to a name of at most 64 bytes.
+func keyName(raw []byte, esc bool, buf *[64]byte) []byte {
+	if !esc {
 		return raw
 	}
 	if len(raw) > len(buf)*6 {
