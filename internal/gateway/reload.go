@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -293,17 +292,4 @@ func (g *Gateway) adminReload(ctx *fasthttp.RequestCtx, method string) {
 		status = 422
 	}
 	g.adminJSON(ctx, status, res)
-}
-
-// String renders a result for the CLI and logs.
-func (r ReloadResult) String() string {
-	var b strings.Builder
-	b.WriteString(r.Result)
-	if len(r.Changed) > 0 {
-		fmt.Fprintf(&b, "; changed: %s", strings.Join(r.Changed, ", "))
-	}
-	if len(r.NeedsRestart) > 0 {
-		fmt.Fprintf(&b, "; needs restart: %s", strings.Join(r.NeedsRestart, ", "))
-	}
-	return b.String()
 }
