@@ -128,10 +128,10 @@ var (
 // auth off, or a key whose policy sets allow_routing_headers. A forced
 // request goes to that target only (with its retries), never to fallbacks.
 func (x *exchange) forcedTarget(ctx *fasthttp.RequestCtx, m *model) (*target, *HTTPError) {
-	name := ctx.Request.Header.PeekBytes(strHdrTarget)
+	name := ctx.Request.Header.PeekCanonical(strHdrTarget)
 	byProvider := false
 	if len(name) == 0 {
-		if name = ctx.Request.Header.PeekBytes(strHdrProvider); len(name) == 0 {
+		if name = ctx.Request.Header.PeekCanonical(strHdrProvider); len(name) == 0 {
 			return nil, nil
 		}
 		byProvider = true
@@ -160,7 +160,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 	req := &x.upReq
 	req.Reset()
 	keyIdx := tgt.up.Prepare(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), &ctx.Request.Header)
-	req.Header.SetBytesV("X-Request-Id", x.reqID)
+	req.Header.SetCanonical(strXRequestID, x.reqID)
 	x.propagate(req)
 	if fields.Edits(tgt.model, inject) {
 		x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
@@ -244,7 +244,7 @@ func (x *exchange) setRouteHeaders(ctx *fasthttp.RequestCtx, tgt *target) {
 // sent as is if no later attempt succeeds.
 func (x *exchange) keepFailure(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Reset()
-	ctx.Response.Header.SetBytesV("X-Request-Id", x.reqID)
+	ctx.Response.Header.SetCanonical(strXRequestID, x.reqID)
 	provider.CopyResponseHeaders(&ctx.Response.Header, &x.upResp.Header)
 	ctx.SetStatusCode(x.upResp.StatusCode())
 	ctx.Response.SetBody(x.upResp.Body())

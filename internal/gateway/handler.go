@@ -139,12 +139,12 @@ func (g *Gateway) maxBody() int {
 // and sets it on the response. It returns the id (valid while ctx is).
 func (g *Gateway) setRequestID(ctx *fasthttp.RequestCtx) []byte {
 	var buf [48]byte
-	id := ctx.Request.Header.PeekBytes(strXRequestID)
+	id := ctx.Request.Header.PeekCanonical(strXRequestID)
 	if !validRequestID(id) {
 		id = g.ids.next(buf[:0])
 	}
 	ctx.Response.Header.SetCanonical(strXRequestID, id)
-	return ctx.Response.Header.PeekBytes(strXRequestID)
+	return ctx.Response.Header.PeekCanonical(strXRequestID)
 }
 
 func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {

@@ -95,6 +95,18 @@ func (x *exchange) settleLimits() {
 	}
 }
 
+// The ratelimit.Header* names in canonical form, for SetCanonical.
+var (
+	hdrLimitRequests     = []byte("X-Ratelimit-Limit-Requests")
+	hdrRemainingRequests = []byte("X-Ratelimit-Remaining-Requests")
+	hdrResetRequests     = []byte("X-Ratelimit-Reset-Requests")
+	hdrLimitTokens       = []byte("X-Ratelimit-Limit-Tokens")
+	hdrRemainingTokens   = []byte("X-Ratelimit-Remaining-Tokens")
+	hdrResetTokens       = []byte("X-Ratelimit-Reset-Tokens")
+	hdrRetryAfter        = []byte(ratelimit.HeaderRetryAfter)
+	hdrRetryAfterMs      = []byte(ratelimit.HeaderRetryAfterMs)
+)
+
 // setLimitHeaders writes the x-ratelimit-* headers for the limits the key
 // has, and Retry-After(-Ms) on a refusal.
 func (x *exchange) setLimitHeaders(h *fasthttp.ResponseHeader) {
@@ -103,17 +115,17 @@ func (x *exchange) setLimitHeaders(h *fasthttp.ResponseHeader) {
 	}
 	var buf [32]byte
 	if w := x.ticket.Requests(); w.Limit > 0 {
-		h.SetBytesV(ratelimit.HeaderLimitRequests, strconv.AppendInt(buf[:0], w.Limit, 10))
-		h.SetBytesV(ratelimit.HeaderRemainingRequests, strconv.AppendInt(buf[:0], w.Remaining, 10))
-		h.SetBytesV(ratelimit.HeaderResetRequests, ratelimit.AppendReset(buf[:0], w.Reset))
+		h.SetCanonical(hdrLimitRequests, strconv.AppendInt(buf[:0], w.Limit, 10))
+		h.SetCanonical(hdrRemainingRequests, strconv.AppendInt(buf[:0], w.Remaining, 10))
+		h.SetCanonical(hdrResetRequests, ratelimit.AppendReset(buf[:0], w.Reset))
 	}
 	if w := x.ticket.Tokens(); w.Limit > 0 {
-		h.SetBytesV(ratelimit.HeaderLimitTokens, strconv.AppendInt(buf[:0], w.Limit, 10))
-		h.SetBytesV(ratelimit.HeaderRemainingTokens, strconv.AppendInt(buf[:0], w.Remaining, 10))
-		h.SetBytesV(ratelimit.HeaderResetTokens, ratelimit.AppendReset(buf[:0], w.Reset))
+		h.SetCanonical(hdrLimitTokens, strconv.AppendInt(buf[:0], w.Limit, 10))
+		h.SetCanonical(hdrRemainingTokens, strconv.AppendInt(buf[:0], w.Remaining, 10))
+		h.SetCanonical(hdrResetTokens, ratelimit.AppendReset(buf[:0], w.Reset))
 	}
 	if d := &x.retryAfter; !d.Allowed && d.Reason != ratelimit.ReasonNone && d.RetryAfter > 0 {
-		h.SetBytesV(ratelimit.HeaderRetryAfter, strconv.AppendInt(buf[:0], d.RetryAfterSeconds(), 10))
-		h.SetBytesV(ratelimit.HeaderRetryAfterMs, strconv.AppendInt(buf[:0], d.RetryAfterMillis(), 10))
+		h.SetCanonical(hdrRetryAfter, strconv.AppendInt(buf[:0], d.RetryAfterSeconds(), 10))
+		h.SetCanonical(hdrRetryAfterMs, strconv.AppendInt(buf[:0], d.RetryAfterMillis(), 10))
 	}
 }

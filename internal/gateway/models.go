@@ -29,7 +29,7 @@ var modelsRoute = endpoint{path: "/v1/models"}
 // when the request carries anthropic-version or x-api-key (Anthropic's SDKs
 // send both; OpenAI's send neither), else OpenAI.
 func clientFormat(h *fasthttp.RequestHeader) provider.Format {
-	if len(h.PeekBytes(strAnthropicVersion)) > 0 || len(h.PeekBytes(strXAPIKey)) > 0 {
+	if len(h.PeekCanonical(strAnthropicVersion)) > 0 || len(h.PeekCanonical(strXAPIKey)) > 0 {
 		return provider.FormatAnthropic
 	}
 	return provider.FormatOpenAI

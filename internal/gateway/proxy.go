@@ -342,7 +342,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x.attempts = 1
 	req := &x.upReq
 	x.up.Prepare(req, ctx.Method(), raw[3:], ctx.URI().QueryString(), &ctx.Request.Header)
-	req.Header.SetBytesV("X-Request-Id", x.reqID)
+	req.Header.SetCanonical(strXRequestID, x.reqID)
 	x.propagate(req)
 	req.SetBodyRaw(ctx.PostBody())
 	x.send(ctx)

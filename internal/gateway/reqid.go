@@ -64,9 +64,9 @@ var (
 // which carries Sluice's id by contract; an OpenAI caller finds the
 // upstream's in x-upstream-request-id only.
 func setAnthropicRequestID(h *fasthttp.ResponseHeader) {
-	id := h.PeekBytes(strUpstreamRequestID)
+	id := h.PeekCanonical(strUpstreamRequestID)
 	if len(id) == 0 {
-		id = h.PeekBytes(strXRequestID)
+		id = h.PeekCanonical(strXRequestID)
 	}
 	if len(id) > 0 {
 		h.SetCanonical(strRequestID, id)

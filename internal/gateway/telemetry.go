@@ -71,7 +71,7 @@ func (g *Gateway) recordRefusal(ctx *fasthttp.RequestCtx, route string, f provid
 	// (the caller counted the error).
 	x := exchangePool.Get().(*exchange)
 	x.g, x.start, x.format = g, ctx.Time(), f
-	x.reqID = append(x.reqID, ctx.Response.Header.PeekBytes(strXRequestID)...)
+	x.reqID = append(x.reqID, ctx.Response.Header.PeekCanonical(strXRequestID)...)
 	x.noteClient(ctx)
 	x.path = append(x.path[:0], route...)
 	x.status, x.errCode = e.Status, e.Code

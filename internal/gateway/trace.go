@@ -16,14 +16,15 @@ import (
 // settle from the exchange's fields. Unsampled requests pay for the
 // decision only (a few ns, no allocation).
 
-var strTraceparent = []byte("traceparent")
+// The W3C name, in the canonical form fasthttp stores parsed names in.
+var strTraceparent = []byte("Traceparent")
 
 // sample takes the tracing decision for a request.
 func (x *exchange) sample(ctx *fasthttp.RequestCtx) {
 	if x.g.tracer == nil {
 		return
 	}
-	x.tdec, x.traced = x.g.tracer.Sample(ctx.Request.Header.PeekBytes(strTraceparent))
+	x.tdec, x.traced = x.g.tracer.Sample(ctx.Request.Header.PeekCanonical(strTraceparent))
 }
 
 // propagate replaces the client's traceparent on the upstream request with
@@ -33,7 +34,7 @@ func (x *exchange) propagate(req *fasthttp.Request) {
 		return
 	}
 	var buf [64]byte
-	req.Header.SetBytesKV(strTraceparent, x.tdec.AppendTraceparent(buf[:0]))
+	req.Header.SetCanonical(strTraceparent, x.tdec.AppendTraceparent(buf[:0]))
 }
 
 // trace records the spans of a sampled request.

@@ -105,7 +105,7 @@ func hasPrefixFold(k []byte, prefix string) bool {
 func (p *headerPolicy) forward(dst *fasthttp.RequestHeader, src *fasthttp.RequestHeader) {
 	var buf [64]byte
 	var connTokens []byte // headers named by Connection are hop-by-hop too
-	if c := src.Peek("Connection"); len(c) > 0 {
+	if c := src.PeekCanonical(strConnection); len(c) > 0 {
 		connTokens = c
 	}
 	for k, v := range src.All() {
@@ -124,7 +124,8 @@ func (p *headerPolicy) forward(dst *fasthttp.RequestHeader, src *fasthttp.Reques
 		if connTokens != nil && tokenListHas(connTokens, lk) {
 			continue
 		}
-		dst.AddBytesKV(k, v) // repeated headers stay repeated
+		// k is canonical (see addCanonical). Repeated headers stay repeated.
+		addCanonical(dst, k, v)
 	}
 }
 
@@ -165,10 +166,39 @@ func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 		key := bytesView(lk)
 		if neverReturn(key) {
 			if key == "x-request-id" || key == "request-id" {
-				dst.SetBytesV("X-Upstream-Request-Id", v)
+				dst.SetCanonical(strUpstreamRequestID, v)
 			}
 			continue
 		}
-		dst.AddBytesKV(k, v)
+		addResponseCanonical(dst, k, v)
 	}
+}
+
+// Header names Sluice reads or sets, in the canonical form fasthttp stores a
+// parsed header's names in (each word capitalised): PeekCanonical and
+// SetCanonical find and set them without normalising the name, which
+// Peek, Set and Add do on every call (a copy and a pass over the name:
+// docs/benchmarks.md, "Header names").
+var (
+	strAuthorization     = []byte("Authorization")
+	strXAPIKey           = []byte("X-Api-Key")
+	strAnthropicVersion  = []byte("Anthropic-Version")
+	strConnection        = []byte("Connection")
+	strUpstreamRequestID = []byte("X-Upstream-Request-Id")
+)
+
+// addCanonical is dst.AddBytesKV for a name already in canonical form, as
+// the names of a parsed header (what All yields) are: the name is not
+// normalised again. dst normalises names again afterwards.
+func addCanonical(dst *fasthttp.RequestHeader, k, v []byte) {
+	dst.DisableNormalizing()
+	dst.AddBytesKV(k, v)
+	dst.EnableNormalizing()
+}
+
+// addResponseCanonical is addCanonical for a response header.
+func addResponseCanonical(dst *fasthttp.ResponseHeader, k, v []byte) {
+	dst.DisableNormalizing()
+	dst.AddBytesKV(k, v)
+	dst.EnableNormalizing()
 }

@@ -37,7 +37,7 @@ type Upstream struct {
 	next             atomic.Uint32
 	headers          headerPolicy
 	includeUsage     bool
-	anthropicVersion string
+	anthropicVersion []byte
 	timeouts         Timeouts
 	addr             string   // host:port dialled
 	pool             connPool // one slot per connection (pool.go)
@@ -67,7 +67,7 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		basePath:         strings.TrimRight(u.EscapedPath(), "/"),
 		headers:          newHeaderPolicy(p.Headers.Allow, p.Headers.Deny),
 		includeUsage:     p.UsageInjection(),
-		anthropicVersion: p.AnthropicVersion,
+		anthropicVersion: []byte(p.AnthropicVersion),
 		timeouts: Timeouts{
 			Connect:   orDefault(p.Timeouts.Connect.D(), config.DefaultConnectTimeout),
 			FirstByte: orDefault(p.Timeouts.FirstByte.D(), config.DefaultFirstByteTimeout),
@@ -75,8 +75,8 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 			Total:     orDefault(p.Timeouts.Total.D(), config.DefaultTotalTimeout),
 		},
 	}
-	if up.anthropicVersion == "" {
-		up.anthropicVersion = config.DefaultAnthropicVersion
+	if len(up.anthropicVersion) == 0 {
+		up.anthropicVersion = []byte(config.DefaultAnthropicVersion)
 	}
 	for _, k := range p.APIKeys {
 		if k.Key.Reveal() != "" {
@@ -332,14 +332,14 @@ func (up *Upstream) authorize(req *fasthttp.Request) int {
 	switch up.format {
 	case FormatAnthropic:
 		if i >= 0 {
-			req.Header.SetBytesV("X-Api-Key", up.keys[i].header)
+			req.Header.SetCanonical(strXAPIKey, up.keys[i].header)
 		}
-		if len(req.Header.Peek("Anthropic-Version")) == 0 {
-			req.Header.Set("Anthropic-Version", up.anthropicVersion)
+		if len(req.Header.PeekCanonical(strAnthropicVersion)) == 0 {
+			req.Header.SetCanonical(strAnthropicVersion, up.anthropicVersion)
 		}
 	default:
 		if i >= 0 {
-			req.Header.SetBytesV("Authorization", up.keys[i].header)
+			req.Header.SetCanonical(strAuthorization, up.keys[i].header)
 		}
 	}
 	return i
