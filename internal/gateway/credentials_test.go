@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bufio"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -32,6 +34,29 @@ func TestClientKey(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// Keys are looked up by canonical name (PeekCanonical): a header parsed from
+// the wire in any case must still be found, as fasthttp stores parsed names
+// canonical.
+func TestClientKeyWireCase(t *testing.T) {
+	for _, line := range []string{
+		"AUTHORIZATION: Bearer sk-w",
+		"authorization: Bearer sk-w",
+		"x-api-key: sk-w",
+		"X-API-KEY: sk-w",
+		"api-KEY: sk-w",
+		"x-goog-api-key: sk-w",
+	} {
+		var h fasthttp.RequestHeader
+		raw := "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + line + "\r\n\r\n"
+		if err := h.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if got := string(clientKey(&h)); got != "sk-w" {
+			t.Errorf("%s: got %q, want sk-w", line, got)
+		}
 	}
 }
 

@@ -178,7 +178,7 @@ func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 // parsed header's names in (each word capitalised): PeekCanonical and
 // SetCanonical find and set them without normalising the name, which
 // Peek, Set and Add do on every call (a copy and a pass over the name:
-// docs/benchmarks.md, "Header names").
+// docs/benchmarks.md, "instructions per request").
 var (
 	strAuthorization     = []byte("Authorization")
 	strXAPIKey           = []byte("X-Api-Key")
