@@ -26,6 +26,7 @@ const maxMergeDepth = 16
 // tags, collecting every problem instead of stopping at the first. While it
 // decodes it records, by path, where each value came from, so that
 // validation can report positions too.
+// See docs/decisions/0009-config-decoder.md.
 type decoder struct {
 	file    string
 	lookup  func(string) (string, bool)

@@ -102,6 +102,7 @@ func (x *exchange) cancelReason() cancelReason {
 // waits for the upstream, and cancels the upstream at once. HTTP/1.1
 // clients send nothing while they read a reply, so a read returns only when
 // the client hangs up (or, rarely, pipelines its next request).
+// See docs/decisions/0005-stream-disconnect-watcher.md.
 func (x *exchange) watchClient(gen uint64) {
 	defer close(x.watchDone)
 	var b [1]byte

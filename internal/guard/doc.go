@@ -106,7 +106,8 @@
 // with credit, 32 bytes per byte of text received with some saved for
 // bursts; a detector out of credit waits for more text, so a pathological
 // tail (an unterminated PEM block, a long digit run) costs O(1) per byte and
-// is held a little longer. Final matches are kept until released.
+// is held a little longer. Final matches are kept until released. See
+// docs/decisions/0008-stream-holdback-credit.md.
 //
 // Released text is re-emitted in an event of the same shape as the one
 // that brought the newest text (the string rewritten, every other field

@@ -286,6 +286,7 @@ func newPolicy(rules []*crule, scanLimit int) *Policy {
 // windows saved for bursts. A rule out of credit skips scans and holds its
 // tail until more text has paid for one, so a stream costs O(1) per byte
 // whatever the text; clean text costs a few bytes per byte.
+// See docs/decisions/0008-stream-holdback-credit.md.
 const (
 	scanRate  = 32
 	scanBurst = 16

@@ -12,6 +12,7 @@ import (
 // offsets without decoding or allocating. It is lenient: on malformed input
 // it stops early (ok false), never panics and never loops forever. Callers
 // that rewrite a body validate it first.
+// See docs/decisions/0007-json-walker.md.
 
 // skipWS returns the index of the first non-space byte at or after i.
 func skipWS(b []byte, i int) int {

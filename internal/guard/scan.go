@@ -108,6 +108,7 @@ func appendRedacted(dst, t []byte, base, from, cut int, picks []hit, rules []*cr
 
 // bytesView returns b as a string without copying; the string must not
 // outlive b or see it modified.
+// See docs/decisions/0006-unsafe-string-views.md.
 func bytesView(b []byte) string {
 	if len(b) == 0 {
 		return ""

@@ -219,6 +219,7 @@ func appendQuoted(dst, s []byte) []byte {
 }
 
 // stringBytes views s as a byte slice without copying. The result must not be modified.
+// See docs/decisions/0006-unsafe-string-views.md.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // bytesString views b as a string without copying. b must not change while the string

@@ -46,6 +46,7 @@ type Request struct {
 
 // bytesView returns b as a string without copying. The string must not
 // outlive b or be used after b is modified.
+// See docs/decisions/0006-unsafe-string-views.md.
 func bytesView(b []byte) string {
 	if len(b) == 0 {
 		return ""
