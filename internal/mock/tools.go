@@ -11,7 +11,7 @@ import (
 // {"type":"any"} or {"type":"tool","name":...}. "auto" and "none" get a text reply.
 type toolCall struct {
 	name []byte // unescaped
-	args []byte // a compact JSON object built from the tool's parameter schema
+	args []byte // a compact JSON value built from the tool's parameter schema (args.go)
 }
 
 // fragmentLen is the size of the pieces a streamed tool call's arguments are sent in.
@@ -100,12 +100,14 @@ func (c *call) pickTool(tool gjson.Result, schemaKey, want string) string {
 		}
 		return "Tool choice '" + want + "' not found in 'tools' list."
 	}
-	r := rng{s: c.seed}
-	c.tool = &toolCall{
-		name: []byte(tool.Get("name").Str),
-		args: appendArgs(nil, tool.Get(schemaKey), &r, 0),
-	}
+	c.callTool(tool.Get("name").Str, tool.Get(schemaKey))
 	return ""
+}
+
+// callTool makes the reply a call to the tool name with arguments that satisfy schema.
+func (c *call) callTool(name string, schema gjson.Result) {
+	g := argGen{root: schema, r: rng{s: c.seed}}
+	c.tool = &toolCall{name: []byte(name), args: g.appendValue(nil, schema, 0)}
 }
 
 // chooseAnthropicTool reads Anthropic tools and tool_choice.
@@ -135,62 +137,8 @@ func (c *call) chooseAnthropicTool(tools, choice gjson.Result) string {
 		}
 		return "tool_choice: tool '" + want + "' not found in tools."
 	}
-	r := rng{s: c.seed}
-	c.tool = &toolCall{
-		name: []byte(picked.Get("name").Str),
-		args: appendArgs(nil, picked.Get("input_schema"), &r, 0),
-	}
+	c.callTool(picked.Get("name").Str, picked.Get("input_schema"))
 	return ""
-}
-
-// appendArgs appends a JSON value that fits a JSON schema: an object with every
-// declared property, strings from the vocabulary, 42 for numbers, true for booleans, an
-// enum's first value. Deeper than four levels it gives up with null.
-func appendArgs(b []byte, schema gjson.Result, r *rng, depth int) []byte {
-	if depth > 4 {
-		return append(b, "null"...)
-	}
-	if enum := schema.Get("enum"); enum.IsArray() {
-		if first := enum.Get("0"); first.Exists() {
-			return append(b, first.Raw...)
-		}
-	}
-	typ := schema.Get("type")
-	if typ.IsArray() {
-		typ = typ.Get("0")
-	}
-	switch typ.Str {
-	case "string":
-		b = append(b, '"')
-		b = append(b, vocab[r.next()%uint64(len(vocab))][1:]...)
-		return append(b, '"')
-	case "integer", "number":
-		return append(b, "42"...)
-	case "boolean":
-		return append(b, "true"...)
-	case "array":
-		b = append(b, '[')
-		if items := schema.Get("items"); items.Exists() {
-			b = appendArgs(b, items, r, depth+1)
-		}
-		return append(b, ']')
-	case "null":
-		return append(b, "null"...)
-	}
-	// An object, or a schema without a type.
-	b = append(b, '{')
-	first := true
-	schema.Get("properties").ForEach(func(k, v gjson.Result) bool {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, k.Raw...)
-		b = append(b, ':')
-		b = appendArgs(b, v, r, depth+1)
-		return true
-	})
-	return append(b, '}')
 }
 
 // appendOpenAI appends the call as an element of an OpenAI tool_calls array.
