@@ -28,6 +28,8 @@ const (
 	routeModels
 	routeMessages
 	routeGemini
+	routeCountTokens // Anthropic's /v1/messages/count_tokens
+	routeGeminiEmbed // Gemini's :embedContent and :batchEmbedContents
 	numRoutes
 )
 
@@ -40,13 +42,15 @@ var routeNames = [numRoutes]string{
 	routeModels:      "models",
 	routeMessages:    "messages",
 	routeGemini:      "gemini",
+	routeCountTokens: "count_tokens",
+	routeGeminiEmbed: "gemini_embeddings",
 }
 
 func (r route) format() format {
 	switch r {
-	case routeMessages:
+	case routeMessages, routeCountTokens:
 		return formatAnthropic
-	case routeGemini:
+	case routeGemini, routeGeminiEmbed:
 		return formatGemini
 	}
 	return formatOpenAI

@@ -189,6 +189,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveLLM(ctx, routeChat, nil)
 	case "/v1/messages":
 		s.serveLLM(ctx, routeMessages, nil)
+	case "/v1/messages/count_tokens":
+		s.serveLLM(ctx, routeCountTokens, nil)
 	case "/v1/completions":
 		s.serveLLM(ctx, routeCompletions, nil)
 	case "/v1/embeddings":
@@ -242,7 +244,7 @@ func cutPrefix(b []byte, prefix string) ([]byte, bool) {
 	return b[len(prefix):], true
 }
 
-// serveLLM is the common path of every generating route: steering, chaos, then the
+// serveLLM is the common path of every model route: steering, chaos, then the
 // route's own handler. model, when not nil, names the model where the path carries it
 // (Azure deployments, Gemini).
 func (s *Server) serveLLM(ctx *fasthttp.RequestCtx, r route, model []byte) {
@@ -282,8 +284,12 @@ func (s *Server) serveLLM(ctx *fasthttp.RequestCtx, r route, model []byte) {
 		s.responses(ctx, &c, body)
 	case routeMessages:
 		s.messages(ctx, &c, body)
+	case routeCountTokens:
+		s.countTokens(ctx, &c, body)
 	case routeGemini:
 		s.gemini(ctx, &c, body)
+	case routeGeminiEmbed:
+		s.geminiEmbed(ctx, &c, body)
 	}
 }
 

@@ -1,14 +1,17 @@
 package mock
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
 
-// toolCall is the one tool call a reply makes when the request offers tools and asks
-// for one: OpenAI tool_choice "required" or a named function, Anthropic tool_choice
-// {"type":"any"} or {"type":"tool","name":...}. "auto" and "none" get a text reply.
+// toolCall is the one tool call a reply makes when the request offers tools and forces
+// a call: OpenAI tool_choice "required" or a named function, Anthropic tool_choice
+// {"type":"any"} or {"type":"tool","name":...}, Gemini
+// toolConfig.functionCallingConfig.mode "ANY" (within allowedFunctionNames). Anything
+// else gets a text reply.
 type toolCall struct {
 	name []byte // unescaped
 	args []byte // a compact JSON value built from the tool's parameter schema (args.go)
@@ -139,6 +142,51 @@ func (c *call) chooseAnthropicTool(tools, choice gjson.Result) string {
 	}
 	c.callTool(picked.Get("name").Str, picked.Get("input_schema"))
 	return ""
+}
+
+// chooseGeminiTool reads Gemini tools (functionDeclarations, whose schema is
+// parametersJsonSchema or the OpenAPI-style parameters) and toolConfig. Mode ANY calls
+// the first declared function, or the first that allowedFunctionNames allows; other
+// modes get a text reply.
+func (c *call) chooseGeminiTool(tools, toolConfig gjson.Result) string {
+	fcc := field(toolConfig, "functionCallingConfig", "function_calling_config")
+	if !strings.EqualFold(fcc.Get("mode").Str, "ANY") {
+		return ""
+	}
+	allowed := field(fcc, "allowedFunctionNames", "allowed_function_names")
+	var picked gjson.Result
+	tools.ForEach(func(_, t gjson.Result) bool {
+		field(t, "functionDeclarations", "function_declarations").ForEach(func(_, fn gjson.Result) bool {
+			if !allowed.IsArray() || listHas(allowed, fn.Get("name").Str) {
+				picked = fn
+			}
+			return !picked.Exists()
+		})
+		return !picked.Exists()
+	})
+	switch {
+	case picked.Exists():
+	case allowed.IsArray():
+		return "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: no function declaration in tools has one of the names " +
+			string(appendCompact(nil, allowed.Raw)) + "."
+	default:
+		return "* GenerateContentRequest.tool_config.function_calling_config.mode: ANY needs function declarations in tools."
+	}
+	schema := field(picked, "parametersJsonSchema", "parameters_json_schema")
+	if !schema.Exists() {
+		schema = picked.Get("parameters")
+	}
+	c.callTool(picked.Get("name").Str, schema)
+	return ""
+}
+
+// field returns v's member camel, or its proto-style spelling snake: Google's JSON
+// accepts both.
+func field(v gjson.Result, camel, snake string) gjson.Result {
+	if r := v.Get(camel); r.Exists() {
+		return r
+	}
+	return v.Get(snake)
 }
 
 // appendOpenAI appends the call as an element of an OpenAI tool_calls array.

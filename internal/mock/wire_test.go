@@ -40,6 +40,7 @@ func TestWireGolden(t *testing.T) {
 	tools := `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}]`
 	respTools := `"tools":[{"type":"web_search"},{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]},"strict":true}]`
 	antTools := `"tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}]`
+	gemTools := `"tools":[{"functionDeclarations":[{"name":"get_weather","description":"Weather","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING"},"days":{"type":"INTEGER"}},"required":["city"]}}]}]`
 	cases := []struct {
 		name    string
 		method  string
@@ -88,6 +89,16 @@ func TestWireGolden(t *testing.T) {
 			`{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}`},
 		{"azure_chat", "POST", "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21", map[string]string{"X-Mock-Tokens": "2"},
 			`{"messages":[{"role":"user","content":"hi"}]}`},
+		{"count_tokens", "POST", "/v1/messages/count_tokens", nil,
+			`{"model":"claude-3-5-haiku","system":"Be brief.","messages":[{"role":"user","content":"Say hello."}]}`},
+		{"gemini_tool", "POST", "/v1beta/models/gemini-2.0-flash:generateContent", nil,
+			`{"contents":[{"role":"user","parts":[{"text":"weather?"}]}],` + gemTools + `,"toolConfig":{"functionCallingConfig":{"mode":"ANY"}}}`},
+		{"gemini_tool_stream_sse", "POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", nil,
+			`{"contents":[{"role":"user","parts":[{"text":"weather?"}]}],` + gemTools + `,"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["get_weather"]}}}`},
+		{"gemini_embed", "POST", "/v1beta/models/text-embedding-004:embedContent", nil,
+			`{"content":{"parts":[{"text":"a"}]},"outputDimensionality":4}`},
+		{"gemini_batch_embed", "POST", "/v1beta/models/text-embedding-004:batchEmbedContents", nil,
+			`{"requests":[{"model":"models/text-embedding-004","content":{"parts":[{"text":"a"}]},"outputDimensionality":4},{"model":"models/text-embedding-004","content":{"parts":[{"text":"b"}]},"outputDimensionality":3}]}`},
 		{"error_openai_429", "POST", "/v1/chat/completions", map[string]string{"X-Mock-Status": "429"}, chatBody},
 		{"error_anthropic_529", "POST", "/v1/messages", map[string]string{"X-Mock-Status": "529"}, `{}`},
 		{"error_gemini_503", "POST", "/v1beta/models/gemini-2.0-flash:generateContent", map[string]string{"X-Mock-Status": "503"}, `{}`},
