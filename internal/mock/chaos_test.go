@@ -176,6 +176,7 @@ func TestValidation(t *testing.T) {
 		{"/v1beta/models/g:batchEmbedContents", `{"requests":[{"content":{"parts":[{"text":"a"}]}},{"content":{}}]}`, 400, "BatchEmbedContentsRequest.requests.content"},
 		{"/v1/messages/count_tokens", `{"messages":[{"role":"user","content":"hi"}]}`, 400, "model: Field required"},
 		{"/v1/messages/count_tokens", `{"model":"m"}`, 400, `"type":"invalid_request_error"`},
+		{"/model/m/converse", `{}`, 403, "Missing Authentication Token"},
 		{"/v1/chat/completions", chatBody, 201, `"chat.completion"`}, // with X-Mock-Status 201 below
 	} {
 		var headers []string

@@ -10,8 +10,9 @@ import (
 // toolCall is the one tool call a reply makes when the request offers tools and forces
 // a call: OpenAI tool_choice "required" or a named function, Anthropic tool_choice
 // {"type":"any"} or {"type":"tool","name":...}, Gemini
-// toolConfig.functionCallingConfig.mode "ANY" (within allowedFunctionNames). Anything
-// else gets a text reply.
+// toolConfig.functionCallingConfig.mode "ANY" (within allowedFunctionNames), Bedrock
+// toolConfig.toolChoice {"any":{}} or {"tool":{"name":...}}. Anything else gets a text
+// reply.
 type toolCall struct {
 	name []byte // unescaped
 	args []byte // a compact JSON value built from the tool's parameter schema (args.go)
@@ -177,6 +178,39 @@ func (c *call) chooseGeminiTool(tools, toolConfig gjson.Result) string {
 		schema = picked.Get("parameters")
 	}
 	c.callTool(picked.Get("name").Str, schema)
+	return ""
+}
+
+// chooseBedrockTool reads Bedrock's toolConfig: tools of {"toolSpec":{name,
+// inputSchema:{json}}} (others, such as cachePoint, are skipped) and toolChoice.
+func (c *call) chooseBedrockTool(toolConfig gjson.Result) string {
+	choice := toolConfig.Get("toolChoice")
+	var want string
+	switch {
+	case choice.Get("any").Exists():
+	case choice.Get("tool").Exists():
+		want = choice.Get("tool.name").Str
+		if want == "" {
+			return "1 validation error detected: Value null at 'toolConfig.toolChoice.tool.name' failed to satisfy constraint: Member must not be null"
+		}
+	default:
+		return ""
+	}
+	var picked gjson.Result
+	toolConfig.Get("tools").ForEach(func(_, t gjson.Result) bool {
+		spec := t.Get("toolSpec")
+		if spec.Exists() && (want == "" || spec.Get("name").Str == want) {
+			picked = spec
+		}
+		return !picked.Exists()
+	})
+	if !picked.Exists() {
+		if want == "" {
+			return "The model returned the following errors: toolChoice any needs at least one toolSpec in toolConfig.tools."
+		}
+		return "The model returned the following errors: toolChoice names tool '" + want + "', which toolConfig.tools does not define."
+	}
+	c.callTool(picked.Get("name").Str, picked.Get("inputSchema.json"))
 	return ""
 }
 

@@ -307,3 +307,115 @@ func FuzzToolArgs(f *testing.F) {
 		}
 	})
 }
+
+// testSigV4 is a well-formed SigV4 Authorization header for Bedrock routes.
+const testSigV4 = "AWS4-HMAC-SHA256 Credential=AKIDMOCKEXAMPLE/20250102/us-east-1/bedrock/aws4_request, " +
+	"SignedHeaders=content-type;host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// forcedFormats are the ways each format offers two tools ("other" first, then "t"
+// with the schema under test) and forces a call: to the tool named "t" (named), to
+// any tool (anyChoice), or not at all (auto). args is the gjson path of the
+// arguments in the reply; argsIsString says they are a JSON string to decode.
+var forcedFormats = []struct {
+	name, path               string
+	headers                  map[string]string
+	body                     func(schema, choice string) string
+	named, anyChoice, auto   string
+	unknown                  string // a named choice of a tool that is not offered
+	args, toolName           string
+	argsIsString             bool
+	errorContains, textReply string
+}{
+	{
+		name: "openai_chat", path: "/v1/chat/completions",
+		body: func(schema, choice string) string {
+			return `{"model":"m","tool_choice":` + choice + `,"tools":[{"type":"function","function":{"name":"other","parameters":{"type":"object"}}},` +
+				`{"type":"function","function":{"name":"t","parameters":` + schema + `}}],"messages":[{"role":"user","content":"go"}]}`
+		},
+		named: `{"type":"function","function":{"name":"t"}}`, anyChoice: `"required"`, auto: `"auto"`,
+		unknown: `{"type":"function","function":{"name":"nope"}}`,
+		args:    "choices.0.message.tool_calls.0.function.arguments", toolName: "choices.0.message.tool_calls.0.function.name", argsIsString: true,
+		errorContains: `"param":"tool_choice"`, textReply: "choices.0.message.content",
+	},
+	{
+		name: "openai_responses", path: "/v1/responses",
+		body: func(schema, choice string) string {
+			return `{"model":"m","input":"go","tool_choice":` + choice + `,"tools":[{"type":"function","name":"other","parameters":{"type":"object"}},` +
+				`{"type":"function","name":"t","parameters":` + schema + `}]}`
+		},
+		named: `{"type":"function","name":"t"}`, anyChoice: `"required"`, auto: `"auto"`,
+		unknown: `{"type":"function","name":"nope"}`,
+		args:    "output.0.arguments", toolName: "output.0.name", argsIsString: true,
+		errorContains: `"param":"tool_choice"`, textReply: "output.0.content.0.text",
+	},
+	{
+		name: "anthropic", path: "/v1/messages",
+		body: func(schema, choice string) string {
+			return `{"model":"m","max_tokens":100,"tool_choice":` + choice + `,"tools":[{"name":"other","input_schema":{"type":"object"}},` +
+				`{"name":"t","input_schema":` + schema + `}],"messages":[{"role":"user","content":"go"}]}`
+		},
+		named: `{"type":"tool","name":"t"}`, anyChoice: `{"type":"any"}`, auto: `{"type":"auto"}`,
+		unknown: `{"type":"tool","name":"nope"}`,
+		args:    "content.0.input", toolName: "content.0.name",
+		errorContains: `"invalid_request_error"`, textReply: "content.0.text",
+	},
+	{
+		name: "gemini", path: "/v1beta/models/gemini-2.0-flash:generateContent",
+		body: func(schema, choice string) string {
+			return `{"contents":[{"role":"user","parts":[{"text":"go"}]}],"tools":[{"googleSearch":{}},{"functionDeclarations":[{"name":"other","parameters":{"type":"OBJECT"}},` +
+				`{"name":"t","parametersJsonSchema":` + schema + `}]}],"toolConfig":{"functionCallingConfig":` + choice + `}}`
+		},
+		named: `{"mode":"ANY","allowedFunctionNames":["t"]}`, anyChoice: `{"mode":"ANY"}`, auto: `{"mode":"AUTO"}`,
+		unknown: `{"mode":"ANY","allowedFunctionNames":["nope"]}`,
+		args:    "candidates.0.content.parts.0.functionCall.args", toolName: "candidates.0.content.parts.0.functionCall.name",
+		errorContains: `"INVALID_ARGUMENT"`, textReply: "candidates.0.content.parts.0.text",
+	},
+	{
+		name: "bedrock", path: "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse",
+		headers: map[string]string{"Authorization": testSigV4},
+		body: func(schema, choice string) string {
+			return `{"messages":[{"role":"user","content":[{"text":"go"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"other","inputSchema":{"json":{"type":"object"}}}},` +
+				`{"cachePoint":{"type":"default"}},{"toolSpec":{"name":"t","inputSchema":{"json":` + schema + `}}}],"toolChoice":` + choice + `}}`
+		},
+		named: `{"tool":{"name":"t"}}`, anyChoice: `{"any":{}}`, auto: `{"auto":{}}`,
+		unknown: `{"tool":{"name":"nope"}}`,
+		args:    "output.message.content.0.toolUse.input", toolName: "output.message.content.0.toolUse.name",
+		errorContains: `"message"`, textReply: "output.message.content.0.text",
+	},
+}
+
+// TestForcedToolCall: every format answers a forced choice with one call whose
+// arguments satisfy the tool's schema, "any" with a call to the first tool, auto with
+// text, and a named tool it was not offered with a 400 in its own shape.
+func TestForcedToolCall(t *testing.T) {
+	_, base := startMock(t, Options{Seed: 11}, nil)
+	for _, f := range forcedFormats {
+		t.Run(f.name, func(t *testing.T) {
+			for _, tc := range toolSchemas {
+				resp, body := do(t, "POST", base+f.path, f.headers, f.body(tc.schema, f.named))
+				reply := gjson.Parse(body)
+				if resp.StatusCode != 200 || reply.Get(f.toolName).Str != "t" {
+					t.Fatalf("%s: %d %s", tc.name, resp.StatusCode, body)
+				}
+				args := reply.Get(f.args).Raw
+				if f.argsIsString {
+					args = reply.Get(f.args).Str
+				}
+				checkArgs(t, tc.schema, args)
+			}
+			schema := toolSchemas[0].schema
+			_, body := do(t, "POST", base+f.path, f.headers, f.body(schema, f.anyChoice))
+			if got := gjson.Get(body, f.toolName).Str; got != "other" {
+				t.Errorf("any: called %q, want the first tool: %s", got, body)
+			}
+			_, body = do(t, "POST", base+f.path, f.headers, f.body(schema, f.auto))
+			if gjson.Get(body, f.toolName).Exists() || gjson.Get(body, f.textReply).Str == "" {
+				t.Errorf("auto: %s", body)
+			}
+			resp, body := do(t, "POST", base+f.path, f.headers, f.body(schema, f.unknown))
+			if resp.StatusCode != 400 || !strings.Contains(body, f.errorContains) || !strings.Contains(body, "nope") {
+				t.Errorf("unknown tool: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
