@@ -21,9 +21,11 @@ import (
 const mockUsage = `Usage: sluice mock [flags]
 
 Serve the LLM-native mock backend: OpenAI (/v1/chat/completions, /v1/completions,
-/v1/embeddings, /v1/responses, /v1/models), Anthropic (/v1/messages), Azure OpenAI
-(/openai/deployments/{d}/...) and Gemini (/v1beta/models/{model}:{action}), steerable
-per request with X-Mock-* headers or query parameters (see docs/mock.md).
+/v1/embeddings, /v1/responses, /v1/models), Anthropic (/v1/messages,
+/v1/messages/count_tokens), Azure OpenAI (/openai/deployments/{d}/...), Gemini
+(/v1beta/models/{model}:{action}) and Bedrock (/model/{modelId}/converse and
+/converse-stream, with a SigV4 Authorization header), steerable per request with
+X-Mock-* headers or query parameters (see docs/mock.md).
 Runs until SIGINT or SIGTERM, then shuts down gracefully.
 
 Flags:

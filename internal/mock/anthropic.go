@@ -54,16 +54,7 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	}
 	c.maxTokens = int(min(maxTokens.Int(), maxSteerTokens))
 	c.seed = hashBytes(hashBytes(s.seed, stringBytes(system.Raw)), stringBytes(msgs.Raw))
-	textBytes := textLen(system)
-	var last gjson.Result
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		content := m.Get("content")
-		textBytes += textLen(content)
-		if m.Get("role").Str == "user" {
-			last = content
-		}
-		return true
-	})
+	textBytes, last := conversationText(system, msgs)
 	c.promptTokens = estimateTokens(textBytes)
 	if s.opts.Echo && last.Exists() {
 		c.echo = contentText(last)
@@ -75,6 +66,52 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 		}
 	}
 	s.reply(ctx, c)
+}
+
+// conversationText measures the text of a system prompt and messages whose content is
+// a string or an array of parts with text (Anthropic, Bedrock), and returns the content
+// of the last user message.
+func conversationText(system, msgs gjson.Result) (textBytes int, last gjson.Result) {
+	textBytes = textLen(system)
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		content := m.Get("content")
+		textBytes += textLen(content)
+		if m.Get("role").Str == "user" {
+			last = content
+		}
+		return true
+	})
+	return textBytes, last
+}
+
+// countTokens serves Anthropic's POST /v1/messages/count_tokens: {"input_tokens":N},
+// the usage.input_tokens that /v1/messages reports for the same system and messages.
+// max_tokens is not needed. Steering applies as to embeddings.
+func (s *Server) countTokens(ctx *fasthttp.RequestCtx, c *call, body []byte) {
+	root, ok := s.parseRoot(ctx, c, formatAnthropic, body)
+	if !ok {
+		return
+	}
+	model, msgs := root.Get("model"), root.Get("messages")
+	switch {
+	case !model.Exists():
+		s.reject(ctx, c, formatAnthropic, "model: Field required", "")
+		return
+	case model.Type != gjson.String:
+		s.reject(ctx, c, formatAnthropic, "model: Input should be a valid string", "")
+		return
+	case !msgs.IsArray() || !msgs.Get("0").Exists():
+		s.reject(ctx, c, formatAnthropic, "messages: Field required (a non-empty array)", "")
+		return
+	}
+	c.model = stringBytes(model.Raw)
+	textBytes, _ := conversationText(root.Get("system"), msgs)
+	s.startFixed(ctx, c)
+	b := ctx.Response.SwapBody(nil)[:0]
+	b = append(b, `{"input_tokens":`...)
+	b = appendInt(b, estimateTokens(textBytes))
+	ctx.Response.SwapBody(append(b, '}'))
+	s.endFixed(ctx, c)
 }
 
 func (c *call) stopReason() string {

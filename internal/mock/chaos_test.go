@@ -169,6 +169,14 @@ func TestValidation(t *testing.T) {
 		{"/v1/completions", `{"model":"m"}`, 400, `"param":"prompt"`},
 		{"/v1beta/models/g:generateContent", `{"contents":[]}`, 400, `"status":"INVALID_ARGUMENT"`},
 		{"/v1beta/models/g:countTokens", `{}`, 404, `"status":"NOT_FOUND"`},
+		{"/v1beta/models/g:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"googleSearch":{}}],"toolConfig":{"functionCallingConfig":{"mode":"ANY"}}}`, 400, "needs function declarations"},
+		{"/v1beta/models/g:embedContent", `{}`, 400, "content is not specified"},
+		{"/v1beta/models/g:embedContent", `{"content":{"parts":[{"text":"a"}]},"outputDimensionality":0}`, 400, "output_dimensionality"},
+		{"/v1beta/models/g:batchEmbedContents", `{"requests":[]}`, 400, "requests is not specified"},
+		{"/v1beta/models/g:batchEmbedContents", `{"requests":[{"content":{"parts":[{"text":"a"}]}},{"content":{}}]}`, 400, "BatchEmbedContentsRequest.requests.content"},
+		{"/v1/messages/count_tokens", `{"messages":[{"role":"user","content":"hi"}]}`, 400, "model: Field required"},
+		{"/v1/messages/count_tokens", `{"model":"m"}`, 400, `"type":"invalid_request_error"`},
+		{"/model/m/converse", `{}`, 403, "Missing Authentication Token"},
 		{"/v1/chat/completions", chatBody, 201, `"chat.completion"`}, // with X-Mock-Status 201 below
 	} {
 		var headers []string

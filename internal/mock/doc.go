@@ -1,7 +1,10 @@
 // Package mock is Sluice's LLM-native mock backend: an HTTP server that speaks the
 // OpenAI (chat completions, completions, embeddings, responses, models), Anthropic
-// (messages), Azure OpenAI and Gemini wire formats closely enough for the official SDKs
-// to parse its replies, and that can be steered per request.
+// (messages, count_tokens), Azure OpenAI, Gemini (generateContent, embeddings) and
+// Bedrock (Converse, ConverseStream) wire formats closely enough for the official SDKs
+// to parse its replies, and that can be steered per request. Bedrock requests must
+// carry a well-formed SigV4 Authorization header (its signature is not verified); a
+// Bedrock stream is an AWS event stream framed by the AWS SDK's own encoder.
 //
 // Tests start it in-process on 127.0.0.1:0 and use it as a gateway's upstream;
 // `sluice mock` serves it; `sluice bench` measures gateways against it. It is built on

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"math"
@@ -59,15 +60,7 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	}
 	b64 := encoding.Str == "base64"
 
-	if c.st.status >= 200 && c.st.status < 300 {
-		ctx.SetStatusCode(c.st.status)
-	}
-	if c.st.hasLatency {
-		s.wait(c.st.latency)
-	} else {
-		s.wait(c.st.ttft)
-	}
-	ctx.SetContentType("application/json")
+	s.startFixed(ctx, c)
 	b := ctx.Response.SwapBody(nil)[:0]
 	b = append(b, `{"object":"list","data":[`...)
 	tokens, i := 0, 0
@@ -100,7 +93,117 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	b = appendInt(b, tokens)
 	b = append(b, "}}"...)
 	ctx.Response.SwapBody(b)
+	s.endFixed(ctx, c)
+}
+
+// startFixed starts a reply that is not a sequence of tokens (embeddings, token
+// counts): a steered 2xx status, then one wait of TTFT, or of the total latency.
+func (s *Server) startFixed(ctx *fasthttp.RequestCtx, c *call) {
+	if c.st.status >= 200 && c.st.status < 300 {
+		ctx.SetStatusCode(c.st.status)
+	}
+	if c.st.hasLatency {
+		s.wait(c.st.latency)
+	} else {
+		s.wait(c.st.ttft)
+	}
+	ctx.SetContentType("application/json")
+}
+
+// endFixed sends the body of a fixed reply, in the response: cut in half by
+// X-Mock-Malformed-Rate; with X-Mock-Disconnect-After, only its head (it has no tokens
+// to count) before the connection closes.
+func (s *Server) endFixed(ctx *fasthttp.RequestCtx, c *call) {
+	if c.st.malformedRate > 0 && s.roll(c.serial, 3) < c.st.malformedRate {
+		b := ctx.Response.SwapBody(nil)
+		ctx.Response.SwapBody(b[:len(b)/2])
+	}
+	if c.st.disconnect >= 0 {
+		s.cutShort(ctx, c)
+		return
+	}
 	s.finish(ctx, c)
+}
+
+// geminiEmbed serves Gemini's :embedContent ({"content":{"parts":[...]}} →
+// {"embedding":{"values":[...]}}) and :batchEmbedContents ({"requests":[...]} →
+// {"embeddings":[...]}). Vectors are drawn as for /v1/embeddings: a content of one text
+// part embeds as the same string does there. outputDimensionality sets the size; the
+// default is 3072 for gemini-embedding models, else 768.
+func (s *Server) geminiEmbed(ctx *fasthttp.RequestCtx, c *call, body []byte) {
+	root, ok := s.parseRoot(ctx, c, formatGemini, body)
+	if !ok {
+		return
+	}
+	batch := bytes.HasSuffix(ctx.Path(), []byte(":batchEmbedContents"))
+	reqs := root
+	what := "EmbedContentRequest"
+	if batch {
+		what = "BatchEmbedContentsRequest.requests"
+		if reqs = root.Get("requests"); !reqs.IsArray() || !reqs.Get("0").Exists() {
+			s.reject(ctx, c, formatGemini, "* BatchEmbedContentsRequest.requests: requests is not specified", "")
+			return
+		}
+	}
+	bad := ""
+	check := func(_, r gjson.Result) bool {
+		if parts := r.Get("content.parts"); !parts.IsArray() || !parts.Get("0").Exists() {
+			bad = "* " + what + ".content: content is not specified"
+		} else if d := field(r, "outputDimensionality", "output_dimensionality"); d.Exists() &&
+			(d.Type != gjson.Number || d.Int() < 1 || d.Int() > maxDimensions) {
+			bad = "* " + what + ".output_dimensionality: must be a whole number between 1 and " + strconv.Itoa(maxDimensions)
+		}
+		return bad == ""
+	}
+	if batch {
+		reqs.ForEach(check)
+	} else {
+		check(gjson.Result{}, root)
+	}
+	if bad != "" {
+		s.reject(ctx, c, formatGemini, bad, "")
+		return
+	}
+	s.startFixed(ctx, c)
+	b := ctx.Response.SwapBody(nil)[:0]
+	if batch {
+		b = append(b, `{"embeddings":[`...)
+		first := true
+		reqs.ForEach(func(_, r gjson.Result) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = s.appendGeminiEmbedding(b, c, r)
+			return true
+		})
+		b = append(b, "]}"...)
+	} else {
+		b = append(b, `{"embedding":`...)
+		b = s.appendGeminiEmbedding(b, c, root)
+		b = append(b, '}')
+	}
+	ctx.Response.SwapBody(b)
+	s.endFixed(ctx, c)
+}
+
+// appendGeminiEmbedding appends the ContentEmbedding of one embed request r.
+func (s *Server) appendGeminiEmbedding(b []byte, c *call, r gjson.Result) []byte {
+	d := 768
+	if contains(c.model, "gemini-embedding") {
+		d = 3072
+	}
+	if v := field(r, "outputDimensionality", "output_dimensionality"); v.Exists() {
+		d = int(v.Int())
+	}
+	parts := r.Get("content.parts")
+	key := parts.Raw
+	if text := parts.Get("0.text"); text.Type == gjson.String && !parts.Get("1").Exists() {
+		key = text.Raw
+	}
+	b = append(b, `{"values":`...)
+	b = appendEmbedding(b, hashBytes(s.seed, stringBytes(key)), d, false)
+	return append(b, '}')
 }
 
 // defaultDimensions is the size of a model's vectors when the request does not ask.

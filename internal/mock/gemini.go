@@ -16,7 +16,7 @@ func (s *Server) serveGemini(ctx *fasthttp.RequestCtx, rest []byte) {
 		if s.journal != nil {
 			c.entry = newEntry(&ctx.Request, c.at)
 		}
-		writeError(ctx, formatGemini, fasthttp.StatusNotFound, "Use /v1beta/models/{model}:generateContent or :streamGenerateContent.", "")
+		writeError(ctx, formatGemini, fasthttp.StatusNotFound, "Use /v1beta/models/{model}:generateContent, :streamGenerateContent, :embedContent or :batchEmbedContents.", "")
 		s.finish(ctx, &c)
 		return
 	}
@@ -24,6 +24,8 @@ func (s *Server) serveGemini(ctx *fasthttp.RequestCtx, rest []byte) {
 	switch string(action) {
 	case "generateContent", "streamGenerateContent":
 		s.serveLLM(ctx, routeGemini, appendQuoted(nil, model))
+	case "embedContent", "batchEmbedContents":
+		s.serveLLM(ctx, routeGeminiEmbed, appendQuoted(nil, model))
 	default:
 		c := call{route: routeGemini, at: s.clock.now()}
 		if s.journal != nil {
@@ -68,6 +70,12 @@ func (s *Server) gemini(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	if s.opts.Echo && last.Exists() {
 		c.echo = contentText(last)
 	}
+	if tools := root.Get("tools"); tools.IsArray() {
+		if msg := c.chooseGeminiTool(tools, field(root, "toolConfig", "tool_config")); msg != "" {
+			s.reject(ctx, c, formatGemini, msg, "")
+			return
+		}
+	}
 	c.stream = bytes.HasSuffix(ctx.Path(), []byte(":streamGenerateContent"))
 	c.sse = string(ctx.QueryArgs().Peek("alt")) == "sse"
 	s.reply(ctx, c) // a stream without alt=sse is served as application/json
@@ -81,15 +89,28 @@ func (c *call) geminiFinish() string {
 }
 
 // appendGeminiCandidate appends one GenerateContentResponse whose text is text (raw,
-// or the whole reply when whole) and, when last, the finish reason and usage.
+// or the whole reply when whole) and, when last, the finish reason and usage. A tool
+// call is one functionCall part, whole: Gemini does not stream a call's arguments, and
+// a streamed call is a single response (it has no text units).
 func appendGeminiCandidate(b []byte, c *call, id []byte, text []byte, whole, last bool) []byte {
-	b = append(b, `{"candidates":[{"content":{"parts":[{"text":"`...)
-	if whole {
+	b = append(b, `{"candidates":[{"content":{"parts":[`...)
+	switch {
+	case c.tool != nil:
+		b = append(b, `{"functionCall":{"name":`...)
+		b = appendQuoted(b, c.tool.name)
+		b = append(b, `,"args":`...)
+		b = append(b, c.tool.args...)
+		b = append(b, `}}`...)
+	case whole:
+		b = append(b, `{"text":"`...)
 		b = c.appendContent(b)
-	} else {
+		b = append(b, `"}`...)
+	default:
+		b = append(b, `{"text":"`...)
 		b = appendJSONString(b, text)
+		b = append(b, `"}`...)
 	}
-	b = append(b, `"}],"role":"model"}`...)
+	b = append(b, `],"role":"model"}`...)
 	if last {
 		b = append(b, `,"finishReason":"`...)
 		b = append(b, c.geminiFinish()...)
@@ -100,9 +121,9 @@ func appendGeminiCandidate(b []byte, c *call, id []byte, text []byte, whole, las
 		b = append(b, `,"usageMetadata":{"promptTokenCount":`...)
 		b = appendInt(b, c.promptTokens)
 		b = append(b, `,"candidatesTokenCount":`...)
-		b = appendInt(b, c.n)
+		b = appendInt(b, c.completionTokens())
 		b = append(b, `,"totalTokenCount":`...)
-		b = appendInt(b, c.promptTokens+c.n)
+		b = appendInt(b, c.promptTokens+c.completionTokens())
 		b = append(b, '}')
 	}
 	b = append(b, `,"modelVersion":`...)

@@ -163,16 +163,12 @@ func (s *Server) reply(ctx *fasthttp.RequestCtx, c *call) {
 		ctx.SetStatusCode(c.st.status)
 	}
 	malformed := c.st.malformedRate > 0 && s.roll(c.serial, 3) < c.st.malformedRate
-	if c.route.format() == formatAnthropic {
-		ctx.Response.Header.Set("request-id", string(appendID(make([]byte, 0, 28), "req_", c.serial^s.seed)))
-	} else {
-		ctx.Response.Header.Set("x-request-id", string(appendID(make([]byte, 0, 28), "req_", c.serial^s.seed)))
-	}
+	s.setRequestID(ctx, c)
 	if c.stream {
 		s.startStream(ctx, c, malformed)
 		return
 	}
-	p := newPacer(&c.st, c.n, c.seed^0x7f4a7c159e3779b9)
+	p := newPacer(&c.st, c.n, c.seed^paceSalt)
 	s.wait(p.total(c.n))
 	ctx.SetContentType("application/json")
 	b := ctx.Response.SwapBody(nil)[:0]
@@ -188,6 +184,20 @@ func (s *Server) reply(ctx *fasthttp.RequestCtx, c *call) {
 	s.finish(ctx, c)
 }
 
+// setRequestID sets the request id header of c's format: request-id (Anthropic),
+// x-amzn-RequestId (Bedrock, a UUID) or x-request-id.
+func (s *Server) setRequestID(ctx *fasthttp.RequestCtx, c *call) {
+	switch c.route.format() {
+	case formatAnthropic:
+		ctx.Response.Header.Set("request-id", string(appendID(make([]byte, 0, 28), "req_", c.serial^s.seed)))
+	case formatBedrock:
+		// SetBytesV: a string conversion of more than 32 bytes would allocate.
+		ctx.Response.Header.SetBytesV("x-amzn-RequestId", appendUUID(make([]byte, 0, 36), c.serial^s.seed))
+	default:
+		ctx.Response.Header.Set("x-request-id", string(appendID(make([]byte, 0, 28), "req_", c.serial^s.seed)))
+	}
+}
+
 // appendWhole appends the non-streamed JSON body of the reply. A switch rather than a
 // function value keeps c on the stack.
 func (c *call) appendWhole(b []byte, s *Server) []byte {
@@ -200,6 +210,8 @@ func (c *call) appendWhole(b []byte, s *Server) []byte {
 		return appendMessage(b, c, s)
 	case routeGemini:
 		return appendGeminiResponse(b, c, s)
+	case routeConverse:
+		return appendConverse(b, c, s)
 	}
 	return appendChatCompletion(b, c, s)
 }

@@ -48,6 +48,10 @@ type pacer struct {
 	k      int           // tokens scheduled so far
 }
 
+// paceSalt separates the jitter of a reply's pacer from its content, which draws on the
+// same seed.
+const paceSalt = 0x7f4a7c159e3779b9
+
 func newPacer(s *steer, tokens int, seed uint64) pacer {
 	p := pacer{first: s.ttft, gap: s.itl, jitter: s.jitter, r: rng{s: seed}}
 	if s.hasLatency {

@@ -14,6 +14,7 @@ const (
 	formatOpenAI format = iota
 	formatAnthropic
 	formatGemini
+	formatBedrock
 )
 
 // route is one endpoint the mock serves. Routes index the metrics.
@@ -28,6 +29,9 @@ const (
 	routeModels
 	routeMessages
 	routeGemini
+	routeCountTokens // Anthropic's /v1/messages/count_tokens
+	routeGeminiEmbed // Gemini's :embedContent and :batchEmbedContents
+	routeConverse    // Bedrock's converse and converse-stream
 	numRoutes
 )
 
@@ -40,14 +44,19 @@ var routeNames = [numRoutes]string{
 	routeModels:      "models",
 	routeMessages:    "messages",
 	routeGemini:      "gemini",
+	routeCountTokens: "count_tokens",
+	routeGeminiEmbed: "gemini_embeddings",
+	routeConverse:    "converse",
 }
 
 func (r route) format() format {
 	switch r {
-	case routeMessages:
+	case routeMessages, routeCountTokens:
 		return formatAnthropic
-	case routeGemini:
+	case routeGemini, routeGeminiEmbed:
 		return formatGemini
+	case routeConverse:
+		return formatBedrock
 	}
 	return formatOpenAI
 }
@@ -139,6 +148,26 @@ func appendID(dst []byte, prefix string, x uint64) []byte {
 	return dst
 }
 
+// appendUUID appends a version-4-shaped UUID (8-4-4-4-12 lower-case hex digits)
+// derived from x, as AWS request ids are.
+func appendUUID(dst []byte, x uint64) []byte {
+	const hex = "0123456789abcdef"
+	hi, lo := mix64(x+0x9e3779b97f4a7c15), mix64(x+0x3c6ef372fe94f82a)
+	hi = hi&^0xf000 | 0x4000            // version 4
+	lo = lo&^0xc000000000000000 | 1<<63 // variant 10
+	for i := range 32 {
+		if i == 8 || i == 12 || i == 16 || i == 20 {
+			dst = append(dst, '-')
+		}
+		w := hi
+		if i >= 16 {
+			w = lo
+		}
+		dst = append(dst, hex[w>>(60-4*(i%16))&0xf])
+	}
+	return dst
+}
+
 func appendInt(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10) }
 
 // errorKind is how a format names an error of some status.
@@ -146,37 +175,42 @@ type errorKind struct {
 	openAIType, openAICode string // code "" is JSON null
 	anthropicType          string
 	geminiStatus           string
+	bedrockType            string // the x-amzn-ErrorType of Bedrock's reply
 }
 
 func kindOf(status int) errorKind {
 	switch status {
 	case 400:
-		return errorKind{"invalid_request_error", "", "invalid_request_error", "INVALID_ARGUMENT"}
+		return errorKind{"invalid_request_error", "", "invalid_request_error", "INVALID_ARGUMENT", "ValidationException"}
 	case 401:
-		return errorKind{"invalid_request_error", "invalid_api_key", "authentication_error", "UNAUTHENTICATED"}
+		return errorKind{"invalid_request_error", "invalid_api_key", "authentication_error", "UNAUTHENTICATED", "UnrecognizedClientException"}
 	case 402:
-		return errorKind{"invalid_request_error", "insufficient_quota", "billing_error", "FAILED_PRECONDITION"}
+		return errorKind{"invalid_request_error", "insufficient_quota", "billing_error", "FAILED_PRECONDITION", "AccessDeniedException"}
 	case 403:
-		return errorKind{"invalid_request_error", "unsupported_country_region_territory", "permission_error", "PERMISSION_DENIED"}
+		return errorKind{"invalid_request_error", "unsupported_country_region_territory", "permission_error", "PERMISSION_DENIED", "AccessDeniedException"}
 	case 404:
-		return errorKind{"invalid_request_error", "model_not_found", "not_found_error", "NOT_FOUND"}
+		return errorKind{"invalid_request_error", "model_not_found", "not_found_error", "NOT_FOUND", "ResourceNotFoundException"}
+	case 408:
+		return errorKind{"invalid_request_error", "", "invalid_request_error", "FAILED_PRECONDITION", "ModelTimeoutException"}
 	case 413:
-		return errorKind{"invalid_request_error", "request_too_large", "request_too_large", "INVALID_ARGUMENT"}
+		return errorKind{"invalid_request_error", "request_too_large", "request_too_large", "INVALID_ARGUMENT", "ValidationException"}
+	case 424:
+		return errorKind{"invalid_request_error", "", "invalid_request_error", "FAILED_PRECONDITION", "ModelErrorException"}
 	case 429:
-		return errorKind{"requests", "rate_limit_exceeded", "rate_limit_error", "RESOURCE_EXHAUSTED"}
+		return errorKind{"requests", "rate_limit_exceeded", "rate_limit_error", "RESOURCE_EXHAUSTED", "ThrottlingException"}
 	case 500:
-		return errorKind{"server_error", "", "api_error", "INTERNAL"}
+		return errorKind{"server_error", "", "api_error", "INTERNAL", "InternalServerException"}
 	case 503:
-		return errorKind{"server_error", "", "overloaded_error", "UNAVAILABLE"}
+		return errorKind{"server_error", "", "overloaded_error", "UNAVAILABLE", "ServiceUnavailableException"}
 	case 504:
-		return errorKind{"server_error", "", "timeout_error", "DEADLINE_EXCEEDED"}
+		return errorKind{"server_error", "", "timeout_error", "DEADLINE_EXCEEDED", "ModelTimeoutException"}
 	case 529:
-		return errorKind{"server_error", "", "overloaded_error", "UNAVAILABLE"}
+		return errorKind{"server_error", "", "overloaded_error", "UNAVAILABLE", "ServiceUnavailableException"}
 	}
 	if status >= 500 {
-		return errorKind{"server_error", "", "api_error", "INTERNAL"}
+		return errorKind{"server_error", "", "api_error", "INTERNAL", "InternalServerException"}
 	}
-	return errorKind{"invalid_request_error", "", "invalid_request_error", "FAILED_PRECONDITION"}
+	return errorKind{"invalid_request_error", "", "invalid_request_error", "FAILED_PRECONDITION", "ValidationException"}
 }
 
 // forcedMessage is the message of an error forced by X-Mock-Status or a chaos rate.
@@ -204,6 +238,13 @@ func writeErrorKind(ctx *fasthttp.RequestCtx, f format, status int, k errorKind,
 	ctx.SetContentType("application/json")
 	b := ctx.Response.SwapBody(nil)[:0]
 	switch f {
+	case formatBedrock:
+		// Bedrock names the error in a header, suffixed with the service's namespace as
+		// the real service sends it (the SDKs cut at the colon); the body has the message.
+		ctx.Response.Header.Set("x-amzn-ErrorType", k.bedrockType+bedrockErrorSuffix)
+		b = append(b, `{"message":`...)
+		b = appendQuoted(b, stringBytes(msg))
+		b = append(b, '}')
 	case formatAnthropic:
 		b = append(b, `{"type":"error","error":{"type":"`...)
 		b = append(b, k.anthropicType...)
@@ -240,7 +281,7 @@ func writeErrorKind(ctx *fasthttp.RequestCtx, f format, status int, k errorKind,
 		b = append(b, `}}`...)
 	}
 	ctx.Response.SwapBody(b)
-	if status == 429 {
+	if status == 429 && f != formatBedrock { // AWS sends no retry-after
 		setRateLimitHeaders(ctx, f)
 	}
 }

@@ -447,3 +447,37 @@ func TestOpenAISDKResponsesTools(t *testing.T) {
 		})
 	}
 }
+
+// TestAnthropicSDKCountTokens: count_tokens through the official client equals the
+// input tokens that a message with the same system and messages reports.
+func TestAnthropicSDKCountTokens(t *testing.T) {
+	_, base := startMock(t, Options{}, nil)
+	client := anthropicClient(base)
+	ctx := sdkCtx(t)
+	system := []anthropic.TextBlockParam{{Text: "You are a terse assistant who answers in one line."}}
+	msgs := []anthropic.MessageParam{
+		anthropic.NewUserMessage(anthropic.NewTextBlock("What is the capital of France?")),
+		anthropic.NewAssistantMessage(anthropic.NewTextBlock("Paris.")),
+		anthropic.NewUserMessage(anthropic.NewTextBlock("And of Italy?")),
+	}
+	count, err := client.Messages.CountTokens(ctx, anthropic.MessageCountTokensParams{
+		Model: "claude-3-5-haiku", Messages: msgs,
+		System: anthropic.MessageCountTokensParamsSystemUnion{OfTextBlockArray: system},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := client.Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-3-5-haiku", MaxTokens: 10, Messages: msgs, System: system})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count.InputTokens < 2 || count.InputTokens != msg.Usage.InputTokens {
+		t.Errorf("count_tokens %d, messages input_tokens %d", count.InputTokens, msg.Usage.InputTokens)
+	}
+	_, err = client.Messages.CountTokens(ctx, anthropic.MessageCountTokensParams{Model: "claude-3-5-haiku", Messages: msgs},
+		aoption.WithHeader("X-Mock-Status", "429"))
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || !strings.Contains(apiErr.RawJSON(), "rate_limit_error") {
+		t.Errorf("forced 429: %v", err)
+	}
+}

@@ -189,6 +189,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveLLM(ctx, routeChat, nil)
 	case "/v1/messages":
 		s.serveLLM(ctx, routeMessages, nil)
+	case "/v1/messages/count_tokens":
+		s.serveLLM(ctx, routeCountTokens, nil)
 	case "/v1/completions":
 		s.serveLLM(ctx, routeCompletions, nil)
 	case "/v1/embeddings":
@@ -224,6 +226,10 @@ func (s *Server) routeByPrefix(ctx *fasthttp.RequestCtx, path []byte) {
 		s.serveGemini(ctx, rest)
 		return
 	}
+	if rest, ok := cutPrefix(path, "/model/"); ok {
+		s.serveBedrock(ctx, rest)
+		return
+	}
 	c := call{route: routeOther, at: s.clock.now()}
 	if s.journal != nil {
 		c.entry = newEntry(&ctx.Request, c.at)
@@ -242,9 +248,9 @@ func cutPrefix(b []byte, prefix string) ([]byte, bool) {
 	return b[len(prefix):], true
 }
 
-// serveLLM is the common path of every generating route: steering, chaos, then the
-// route's own handler. model, when not nil, names the model where the path carries it
-// (Azure deployments, Gemini).
+// serveLLM is the common path of every model route: Bedrock's signature check,
+// steering, chaos, then the route's own handler. model, when not nil, names the model
+// where the path carries it (Azure deployments, Gemini, Bedrock).
 func (s *Server) serveLLM(ctx *fasthttp.RequestCtx, r route, model []byte) {
 	c := call{route: r, at: s.clock.now(), serial: s.serial.Add(1), maxTokens: -1}
 	if s.journal != nil {
@@ -256,6 +262,15 @@ func (s *Server) serveLLM(ctx *fasthttp.RequestCtx, r route, model []byte) {
 		writeError(ctx, f, fasthttp.StatusMethodNotAllowed, "Use POST for this route.", "")
 		s.finish(ctx, &c)
 		return
+	}
+	if f == formatBedrock {
+		// AWS checks the signature before anything else, so steering cannot hide a
+		// gateway that forgot to sign.
+		if msg := checkSigV4(ctx.Request.Header.Peek("Authorization")); msg != "" {
+			writeError(ctx, f, fasthttp.StatusForbidden, msg, "")
+			s.finish(ctx, &c)
+			return
+		}
 	}
 	st, err := parseSteer(&s.base, &ctx.Request)
 	if err != nil {
@@ -282,8 +297,14 @@ func (s *Server) serveLLM(ctx *fasthttp.RequestCtx, r route, model []byte) {
 		s.responses(ctx, &c, body)
 	case routeMessages:
 		s.messages(ctx, &c, body)
+	case routeCountTokens:
+		s.countTokens(ctx, &c, body)
 	case routeGemini:
 		s.gemini(ctx, &c, body)
+	case routeGeminiEmbed:
+		s.geminiEmbed(ctx, &c, body)
+	case routeConverse:
+		s.converse(ctx, &c, body)
 	}
 }
 

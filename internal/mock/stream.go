@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -57,6 +58,12 @@ type stream struct {
 	cancelled bool
 	recorded  bool
 	conn      net.Conn // the client's connection
+
+	// Bedrock event streams only (bedrock.go): the encoder, its writer and the
+	// payload being built, kept with the pooled stream.
+	enc     *eventstream.Encoder
+	ew      appendWriter
+	payload []byte
 
 	// In-place streams only.
 	w       io.Writer
@@ -113,7 +120,7 @@ func (s *Server) newStream(c *call, status int, malformed bool) *stream {
 	}
 	st.c.tokens.reset()
 	st.id = appendID(st.id[:0], "", c.serial^s.seed)
-	st.pace = newPacer(&c.st, c.n, c.seed^0x7f4a7c159e3779b9)
+	st.pace = newPacer(&c.st, c.n, c.seed^paceSalt)
 	st.units = st.c.countUnits()
 	st.next, st.argPos, st.seq = 0, 0, 0
 	st.cutAt = c.st.disconnect
@@ -152,7 +159,7 @@ func (c *call) countUnits() int {
 		if c.tool != nil {
 			return frags
 		}
-	case routeMessages:
+	case routeMessages, routeConverse:
 		return frags + c.n
 	}
 	return c.n
@@ -176,8 +183,9 @@ func (st *stream) step(a, b []byte) ([]byte, []byte, stepEnd) {
 	}
 	mark := len(a)
 	a = st.appendUnit(a, i)
-	if st.malformed && i == 0 {
-		// The first token's event is cut in half: broken JSON.
+	if st.malformed && i == 0 && st.c.route != routeConverse {
+		// The first token's event is cut in half: broken JSON. (A Bedrock event
+		// stream cuts the payload inside a well-framed message: converseUnit.)
 		a = append(a[:mark+(len(a)-mark)/2], "\n\n"...)
 	}
 	st.next++
@@ -204,6 +212,8 @@ func (st *stream) appendHead(b []byte) []byte {
 		return st.responsesHead(b)
 	case routeMessages:
 		return st.messagesHead(b)
+	case routeConverse:
+		return st.converseHead(b)
 	case routeGemini:
 		if !st.c.sse {
 			return append(b, '[')
@@ -223,6 +233,8 @@ func (st *stream) appendUnit(b []byte, i int) []byte {
 		return st.responsesUnit(b)
 	case routeMessages:
 		return st.messagesUnit(b)
+	case routeConverse:
+		return st.converseUnit(b, i)
 	case routeGemini:
 		return st.geminiUnit(b, i)
 	}
@@ -240,6 +252,8 @@ func (st *stream) appendTail(b []byte) []byte {
 		return st.responsesTail(b)
 	case routeMessages:
 		return st.messagesTail(b)
+	case routeConverse:
+		return st.converseTail(b)
 	case routeGemini:
 		if st.units == 0 {
 			return st.geminiFinal(b, nil)
@@ -259,9 +273,12 @@ func (st *stream) nextFragment() []byte {
 // for and the connection allows it, else written in place by fasthttp.
 func (s *Server) startStream(ctx *fasthttp.RequestCtx, c *call, malformed bool) {
 	st := s.newStream(c, ctx.Response.StatusCode(), malformed)
-	if c.route == routeGemini && !c.sse {
+	switch {
+	case c.route == routeGemini && !c.sse:
 		ctx.SetContentType("application/json; charset=UTF-8")
-	} else {
+	case c.route == routeConverse:
+		ctx.SetContentType("application/vnd.amazon.eventstream")
+	default:
 		ctx.SetContentType("text/event-stream; charset=utf-8")
 	}
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
@@ -367,6 +384,7 @@ func (st *stream) release() {
 	st.conn, st.w, st.raw = nil, nil, nil
 	st.buf, st.buf2, st.out, st.rest = st.buf[:0], st.buf2[:0], st.out[:0], st.rest[:0]
 	st.wbuf, st.werr = nil, nil
+	st.ew.b, st.payload = nil, st.payload[:0]
 	st.unpaced, st.cancelled, st.malformed, st.recorded, st.closeAfter = false, false, false, false, false
 	st.bytes, st.blocked = 0, 0
 	st.owedEnd = stepMore

@@ -1,17 +1,21 @@
 package mock
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
 
-// toolCall is the one tool call a reply makes when the request offers tools and asks
-// for one: OpenAI tool_choice "required" or a named function, Anthropic tool_choice
-// {"type":"any"} or {"type":"tool","name":...}. "auto" and "none" get a text reply.
+// toolCall is the one tool call a reply makes when the request offers tools and forces
+// a call: OpenAI tool_choice "required" or a named function, Anthropic tool_choice
+// {"type":"any"} or {"type":"tool","name":...}, Gemini
+// toolConfig.functionCallingConfig.mode "ANY" (within allowedFunctionNames), Bedrock
+// toolConfig.toolChoice {"any":{}} or {"tool":{"name":...}}. Anything else gets a text
+// reply.
 type toolCall struct {
 	name []byte // unescaped
-	args []byte // a compact JSON object built from the tool's parameter schema
+	args []byte // a compact JSON value built from the tool's parameter schema (args.go)
 }
 
 // fragmentLen is the size of the pieces a streamed tool call's arguments are sent in.
@@ -100,12 +104,14 @@ func (c *call) pickTool(tool gjson.Result, schemaKey, want string) string {
 		}
 		return "Tool choice '" + want + "' not found in 'tools' list."
 	}
-	r := rng{s: c.seed}
-	c.tool = &toolCall{
-		name: []byte(tool.Get("name").Str),
-		args: appendArgs(nil, tool.Get(schemaKey), &r, 0),
-	}
+	c.callTool(tool.Get("name").Str, tool.Get(schemaKey))
 	return ""
+}
+
+// callTool makes the reply a call to the tool name with arguments that satisfy schema.
+func (c *call) callTool(name string, schema gjson.Result) {
+	g := argGen{root: schema, r: rng{s: c.seed}}
+	c.tool = &toolCall{name: []byte(name), args: g.appendValue(nil, schema, 0)}
 }
 
 // chooseAnthropicTool reads Anthropic tools and tool_choice.
@@ -135,62 +141,86 @@ func (c *call) chooseAnthropicTool(tools, choice gjson.Result) string {
 		}
 		return "tool_choice: tool '" + want + "' not found in tools."
 	}
-	r := rng{s: c.seed}
-	c.tool = &toolCall{
-		name: []byte(picked.Get("name").Str),
-		args: appendArgs(nil, picked.Get("input_schema"), &r, 0),
-	}
+	c.callTool(picked.Get("name").Str, picked.Get("input_schema"))
 	return ""
 }
 
-// appendArgs appends a JSON value that fits a JSON schema: an object with every
-// declared property, strings from the vocabulary, 42 for numbers, true for booleans, an
-// enum's first value. Deeper than four levels it gives up with null.
-func appendArgs(b []byte, schema gjson.Result, r *rng, depth int) []byte {
-	if depth > 4 {
-		return append(b, "null"...)
+// chooseGeminiTool reads Gemini tools (functionDeclarations, whose schema is
+// parametersJsonSchema or the OpenAPI-style parameters) and toolConfig. Mode ANY calls
+// the first declared function, or the first that allowedFunctionNames allows; other
+// modes get a text reply.
+func (c *call) chooseGeminiTool(tools, toolConfig gjson.Result) string {
+	fcc := field(toolConfig, "functionCallingConfig", "function_calling_config")
+	if !strings.EqualFold(fcc.Get("mode").Str, "ANY") {
+		return ""
 	}
-	if enum := schema.Get("enum"); enum.IsArray() {
-		if first := enum.Get("0"); first.Exists() {
-			return append(b, first.Raw...)
-		}
-	}
-	typ := schema.Get("type")
-	if typ.IsArray() {
-		typ = typ.Get("0")
-	}
-	switch typ.Str {
-	case "string":
-		b = append(b, '"')
-		b = append(b, vocab[r.next()%uint64(len(vocab))][1:]...)
-		return append(b, '"')
-	case "integer", "number":
-		return append(b, "42"...)
-	case "boolean":
-		return append(b, "true"...)
-	case "array":
-		b = append(b, '[')
-		if items := schema.Get("items"); items.Exists() {
-			b = appendArgs(b, items, r, depth+1)
-		}
-		return append(b, ']')
-	case "null":
-		return append(b, "null"...)
-	}
-	// An object, or a schema without a type.
-	b = append(b, '{')
-	first := true
-	schema.Get("properties").ForEach(func(k, v gjson.Result) bool {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, k.Raw...)
-		b = append(b, ':')
-		b = appendArgs(b, v, r, depth+1)
-		return true
+	allowed := field(fcc, "allowedFunctionNames", "allowed_function_names")
+	var picked gjson.Result
+	tools.ForEach(func(_, t gjson.Result) bool {
+		field(t, "functionDeclarations", "function_declarations").ForEach(func(_, fn gjson.Result) bool {
+			if !allowed.IsArray() || listHas(allowed, fn.Get("name").Str) {
+				picked = fn
+			}
+			return !picked.Exists()
+		})
+		return !picked.Exists()
 	})
-	return append(b, '}')
+	switch {
+	case picked.Exists():
+	case allowed.IsArray():
+		return "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: no function declaration in tools has one of the names " +
+			string(appendCompact(nil, allowed.Raw)) + "."
+	default:
+		return "* GenerateContentRequest.tool_config.function_calling_config.mode: ANY needs function declarations in tools."
+	}
+	schema := field(picked, "parametersJsonSchema", "parameters_json_schema")
+	if !schema.Exists() {
+		schema = picked.Get("parameters")
+	}
+	c.callTool(picked.Get("name").Str, schema)
+	return ""
+}
+
+// chooseBedrockTool reads Bedrock's toolConfig: tools of {"toolSpec":{name,
+// inputSchema:{json}}} (others, such as cachePoint, are skipped) and toolChoice.
+func (c *call) chooseBedrockTool(toolConfig gjson.Result) string {
+	choice := toolConfig.Get("toolChoice")
+	var want string
+	switch {
+	case choice.Get("any").Exists():
+	case choice.Get("tool").Exists():
+		want = choice.Get("tool.name").Str
+		if want == "" {
+			return "1 validation error detected: Value null at 'toolConfig.toolChoice.tool.name' failed to satisfy constraint: Member must not be null"
+		}
+	default:
+		return ""
+	}
+	var picked gjson.Result
+	toolConfig.Get("tools").ForEach(func(_, t gjson.Result) bool {
+		spec := t.Get("toolSpec")
+		if spec.Exists() && (want == "" || spec.Get("name").Str == want) {
+			picked = spec
+		}
+		return !picked.Exists()
+	})
+	if !picked.Exists() {
+		if want == "" {
+			return "The model returned the following errors: toolChoice any needs at least one toolSpec in toolConfig.tools."
+		}
+		return "The model returned the following errors: toolChoice names tool '" + want + "', which toolConfig.tools does not define."
+	}
+	c.callTool(picked.Get("name").Str, picked.Get("inputSchema.json"))
+	return ""
+}
+
+// field returns v's member camel, or its proto-style spelling snake: Google's JSON
+// accepts both.
+func field(v gjson.Result, camel, snake string) gjson.Result {
+	if r := v.Get(camel); r.Exists() {
+		return r
+	}
+	return v.Get(snake)
 }
 
 // appendOpenAI appends the call as an element of an OpenAI tool_calls array.

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -40,6 +43,11 @@ func TestWireGolden(t *testing.T) {
 	tools := `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}]`
 	respTools := `"tools":[{"type":"web_search"},{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]},"strict":true}]`
 	antTools := `"tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}]`
+	gemTools := `"tools":[{"functionDeclarations":[{"name":"get_weather","description":"Weather","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING"},"days":{"type":"INTEGER"}},"required":["city"]}}]}]`
+	brTools := `"toolConfig":{"tools":[{"toolSpec":{"name":"get_weather","description":"Weather","inputSchema":{"json":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]}}}}],"toolChoice":{"any":{}}}`
+	brMsgs := `"messages":[{"role":"user","content":[{"text":"Say hello."}]}]`
+	sig := map[string]string{"Authorization": testSigV4}
+	const converse = "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse"
 	cases := []struct {
 		name    string
 		method  string
@@ -88,6 +96,24 @@ func TestWireGolden(t *testing.T) {
 			`{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}`},
 		{"azure_chat", "POST", "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21", map[string]string{"X-Mock-Tokens": "2"},
 			`{"messages":[{"role":"user","content":"hi"}]}`},
+		{"count_tokens", "POST", "/v1/messages/count_tokens", nil,
+			`{"model":"claude-3-5-haiku","system":"Be brief.","messages":[{"role":"user","content":"Say hello."}]}`},
+		{"gemini_tool", "POST", "/v1beta/models/gemini-2.0-flash:generateContent", nil,
+			`{"contents":[{"role":"user","parts":[{"text":"weather?"}]}],` + gemTools + `,"toolConfig":{"functionCallingConfig":{"mode":"ANY"}}}`},
+		{"gemini_tool_stream_sse", "POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", nil,
+			`{"contents":[{"role":"user","parts":[{"text":"weather?"}]}],` + gemTools + `,"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["get_weather"]}}}`},
+		{"gemini_embed", "POST", "/v1beta/models/text-embedding-004:embedContent", nil,
+			`{"content":{"parts":[{"text":"a"}]},"outputDimensionality":4}`},
+		{"gemini_batch_embed", "POST", "/v1beta/models/text-embedding-004:batchEmbedContents", nil,
+			`{"requests":[{"model":"models/text-embedding-004","content":{"parts":[{"text":"a"}]},"outputDimensionality":4},{"model":"models/text-embedding-004","content":{"parts":[{"text":"b"}]},"outputDimensionality":3}]}`},
+		{"converse", "POST", converse, sig, `{"system":[{"text":"Be brief."}],` + brMsgs + `}`},
+		{"converse_length", "POST", converse, sig, `{"inferenceConfig":{"maxTokens":4},` + brMsgs + `}`},
+		{"converse_tool", "POST", converse, sig, `{` + brTools + `,` + brMsgs + `}`},
+		{"converse_stream", "POST", converse + "-stream", withHeaders(sig, map[string]string{"X-Mock-Tokens": "3"}), `{` + brMsgs + `}`},
+		{"converse_tool_stream", "POST", converse + "-stream", sig, `{` + brTools + `,` + brMsgs + `}`},
+		{"error_bedrock_429", "POST", converse, withHeaders(sig, map[string]string{"X-Mock-Status": "429"}), `{}`},
+		{"error_bedrock_unsigned", "POST", converse, nil, `{` + brMsgs + `}`},
+		{"error_bedrock_validation", "POST", converse + "-stream", sig, `{"messages":[]}`},
 		{"error_openai_429", "POST", "/v1/chat/completions", map[string]string{"X-Mock-Status": "429"}, chatBody},
 		{"error_anthropic_529", "POST", "/v1/messages", map[string]string{"X-Mock-Status": "529"}, `{}`},
 		{"error_gemini_503", "POST", "/v1beta/models/gemini-2.0-flash:generateContent", map[string]string{"X-Mock-Status": "503"}, `{}`},
@@ -108,15 +134,43 @@ func TestWireGolden(t *testing.T) {
 }
 
 // wireGolden sends one request and compares what the client reads with golden file name.
+// latencyMs matches the metrics a Bedrock stream reports: they follow the steering,
+// which differs between the two drivers.
+var latencyMs = regexp.MustCompile(`"latencyMs":[0-9]+`)
+
+// renderEventStream decodes an AWS event stream with the AWS SDK's own decoder, which
+// checks every length and CRC, and renders each message as text: its headers, then its
+// payload, latencyMs masked.
+func renderEventStream(t *testing.T, body string) string {
+	t.Helper()
+	dec := eventstream.NewDecoder()
+	r := strings.NewReader(body)
+	var out strings.Builder
+	for r.Len() > 0 {
+		msg, err := dec.Decode(r, nil)
+		if err != nil {
+			t.Fatalf("decoding the event stream at byte %d: %v", len(body)-r.Len(), err)
+		}
+		for _, h := range msg.Headers {
+			out.WriteString(h.Name + "=" + h.Value.String() + " ")
+		}
+		out.WriteString("\n" + latencyMs.ReplaceAllString(string(msg.Payload), `"latencyMs":(masked)`) + "\n\n")
+	}
+	return out.String()
+}
+
 func wireGolden(t *testing.T, name, method, path string, headers map[string]string, reqBody string) {
 	t.Helper()
 	_, base := startMock(t, Options{Seed: 7}, newFakeClock())
 	resp, body := do(t, method, base+path, headers, reqBody)
 	got := fmt.Sprintf("status: %d\ncontent-type: %s\n", resp.StatusCode, resp.Header.Get("Content-Type"))
-	for _, h := range []string{"Retry-After", "Retry-After-Ms", "X-Ratelimit-Remaining-Requests", "Anthropic-Ratelimit-Requests-Remaining"} {
+	for _, h := range []string{"Retry-After", "Retry-After-Ms", "X-Ratelimit-Remaining-Requests", "Anthropic-Ratelimit-Requests-Remaining", "X-Amzn-Errortype"} {
 		if v := resp.Header.Get(h); v != "" {
 			got += strings.ToLower(h) + ": " + v + "\n"
 		}
+	}
+	if resp.Header.Get("Content-Type") == "application/vnd.amazon.eventstream" {
+		body = renderEventStream(t, body)
 	}
 	got += "\n" + body
 	file := filepath.Join("testdata", "golden", name+".txt")
