@@ -159,8 +159,10 @@ func TestPlanRetryBudget(t *testing.T) {
 		t.Fatalf("the first retry was refused (%d retrying)", budget.Retrying())
 	}
 	// The budget's one retry is out: q's retry is refused and q gives up.
-	if q.Next() != nil || q.Next() != nil {
-		t.Fatal("a retry beyond the budget was made")
+	for i := 0; i < 2; i++ { // and stays given up
+		if q.Next() != nil {
+			t.Fatal("a retry beyond the budget was made")
+		}
 	}
 	p.Record(HealthFailed) // ends p's retry: its reservation is returned
 	if budget.Retrying() != 0 {
