@@ -31,15 +31,15 @@ type Plan struct {
 
 	first  *Pool   // the model's own targets; first.Fallbacks follow
 	pool   *Pool   // the pool being tried
-	step   int     // which pool: -1 first, else first.Fallbacks[step]
-	tried  uint64  // pool's targets picked, a bit per index
 	forced *Target // Force: the only target
+	cur    *Target // the target of the current attempt
 
-	cur        *Target       // the target of the current attempt
-	try        int           // retries of cur so far
+	tried      uint64        // pool's targets picked, a bit per index
 	retryAfter time.Duration // cur's last failure's hint
-	attempts   int
-	picks      int
+	fallbacks  int32         // fallbacks entered: pool is first.Fallbacks[fallbacks-1]
+	try        int32         // retries of cur so far
+	attempts   int32
+	picks      int32
 	moveOn     bool // cur is done with: pick another target
 	stopped    bool // no further attempt may be made
 	reserved   bool // the current attempt holds a retry from the budget
@@ -66,7 +66,7 @@ const (
 // time (nil: the real clock): a retry wait that would end after start plus
 // the target's TotalTimeout is not made.
 func (p *Plan) Start(pool *Pool, budget *Budget, clock Clock, start time.Time) {
-	*p = Plan{clock: clock, budget: budget, start: start, first: pool, pool: pool, step: -1}
+	*p = Plan{clock: clock, budget: budget, start: start, first: pool, pool: pool}
 	if budget != nil {
 		budget.Begin()
 		p.begun = true
@@ -94,7 +94,7 @@ func (p *Plan) Force(name string, byProvider bool) bool {
 // the request's first takes a retry from the budget, held until Record.
 func (p *Plan) Next() *Target {
 	for !p.stopped {
-		if p.cur != nil && !p.moveOn && p.try < p.pool.Retry.Attempts {
+		if p.cur != nil && !p.moveOn && int(p.try) < p.pool.Retry.Attempts {
 			p.try++
 			if p.admit(true) {
 				p.attempts++
@@ -125,10 +125,13 @@ func (p *Plan) Record(h Health) {
 		p.reserved = false
 	}
 	switch h {
-	case HealthOK:
-		p.cur.breaker.Record(p.now(), true)
-	case HealthFailed:
-		p.cur.breaker.Record(p.now(), false)
+	case HealthOK, HealthFailed:
+		b, ok := &p.cur.breaker, h == HealthOK
+		var t time.Time
+		if b.recordsTime(ok) {
+			t = p.now()
+		}
+		b.Record(t, ok)
 	default:
 		p.cur.breaker.Release()
 	}
@@ -183,7 +186,7 @@ func (p *Plan) admit(again bool) bool {
 		p.reserved = true
 	}
 	if again {
-		w, ok := p.pool.Retry.Backoff.Wait(p.try, p.retryAfter)
+		w, ok := p.pool.Retry.Backoff.Wait(int(p.try), p.retryAfter)
 		if !ok {
 			p.unreserve()
 			p.moveOn = true
@@ -223,20 +226,20 @@ func (p *Plan) pick() *Target {
 	}
 	for {
 		if p.pool != nil {
-			if t := p.pool.Pick(p.now(), p.tried); t != nil {
+			if t := p.pool.pickAt(&moment{clock: p.clock}, p.tried); t != nil {
 				p.tried |= 1 << uint(p.pool.Index(t))
 				p.picks++
 				return t
 			}
 		}
-		if p.step+1 >= len(p.first.Fallbacks) {
+		if int(p.fallbacks) >= len(p.first.Fallbacks) {
 			return nil
 		}
-		p.step++
+		p.pool, p.tried = p.first.Fallbacks[p.fallbacks], 0
+		p.fallbacks++
 		if p.first.OnFallback != nil {
 			p.first.OnFallback()
 		}
-		p.pool, p.tried = p.first.Fallbacks[p.step], 0
 	}
 }
 
@@ -254,9 +257,4 @@ func (p *Plan) sleep(d time.Duration) bool {
 	return true
 }
 
-func (p *Plan) now() time.Time {
-	if p.clock == nil {
-		return time.Now()
-	}
-	return p.clock.Now()
-}
+func (p *Plan) now() time.Time { return now(p.clock) }

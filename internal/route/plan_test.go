@@ -10,11 +10,15 @@ import (
 type fakeClock struct {
 	t     time.Time
 	slept []time.Duration
+	reads int // calls to Now
 }
 
 func newFakeClock() *fakeClock { return &fakeClock{t: t0} }
 
-func (c *fakeClock) Now() time.Time { return c.t }
+func (c *fakeClock) Now() time.Time {
+	c.reads++
+	return c.t
+}
 
 func (c *fakeClock) Sleep(d time.Duration) {
 	c.t = c.t.Add(d)
@@ -307,6 +311,38 @@ func TestPlanRealClock(t *testing.T) {
 	p.Start(&Pool{Targets: []*Target{a, b}}, nil, nil, time.Now())
 	if p.Next() != b {
 		t.Fatal("a target cooling on the real clock was picked")
+	}
+}
+
+// A request its first target serves reads no clock: closed breakers decide
+// without the time. A failure, a breaker that is not closed and an
+// error-rate window do read it.
+func TestPlanReadsClockOnlyWhenNeeded(t *testing.T) {
+	a := &Target{Name: "a", Weight: 1}
+	pool := &Pool{Targets: []*Target{a}, Retry: policy(1, Backoff{Base: time.Millisecond})}
+	clock := newFakeClock()
+	var p Plan
+	p.Start(pool, nil, clock, t0)
+	p.Next()
+	p.Record(HealthOK)
+	p.End()
+	if clock.reads != 0 {
+		t.Fatalf("a served request read the clock %d times", clock.reads)
+	}
+	p.Start(pool, nil, clock, t0)
+	p.Next()
+	p.Record(HealthFailed) // the breaker counts a failure at a time
+	if clock.reads != 1 {
+		t.Fatalf("a failure read the clock %d times, want 1", clock.reads)
+	}
+	p.End()
+	w := &Target{Name: "w", Weight: 1}
+	w.Breaker().Configure(BreakerConfig{ErrorRate: 0.5, MinRequests: 1, Window: time.Second})
+	p.Start(&Pool{Targets: []*Target{w}}, nil, clock, t0)
+	p.Next()
+	p.Record(HealthOK) // counted in the window of its time
+	if clock.reads != 2 {
+		t.Fatalf("a success on an error-rate breaker read the clock %d times, want 2 in all", clock.reads)
 	}
 }
 

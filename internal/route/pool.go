@@ -32,11 +32,17 @@ type Pool struct {
 // it picks a recovering target. It returns nil when no target can take the
 // request. It does not allocate for pools of up to 16 targets.
 func (p *Pool) Pick(now time.Time, tried uint64) *Target {
+	return p.pickAt(&moment{t: now, read: true}, tried)
+}
+
+// pickAt is Pick reading the time from m only when a breaker that is not
+// closed needs it: the common request reads no clock here.
+func (p *Pool) pickAt(m *moment, tried uint64) *Target {
 	var stack [maxStack]*Target
 	for {
 		avail := stack[:0]
 		for i, t := range p.Targets {
-			if tried&(1<<uint(i)) == 0 && t.breaker.Available(now) {
+			if tried&(1<<uint(i)) == 0 && (t.breaker.closed() || t.breaker.Available(m.now())) {
 				avail = append(avail, t)
 			}
 		}
@@ -44,7 +50,7 @@ func (p *Pool) Pick(now time.Time, tried uint64) *Target {
 			return nil
 		}
 		t := p.pick(avail)
-		if t.breaker.Allow(now) {
+		if t.breaker.closed() || t.breaker.Allow(m.now()) {
 			return t
 		}
 		// Another request took the probe between Available and Allow.

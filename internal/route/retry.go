@@ -74,7 +74,7 @@ func (t *Triggers) Status(code int) bool {
 	case code == 429 && t.s429, code >= 500 && t.s5xx, code >= 400 && code < 500 && t.s4xx:
 		return true
 	}
-	return t.codes[code]
+	return t.codes != nil && t.codes[code]
 }
 
 // NoReply reports whether an attempt that got no reply for reason f
