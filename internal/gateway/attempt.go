@@ -25,97 +25,36 @@ type failure struct {
 	retryAfter time.Duration
 }
 
-// dispatch runs stage 7 for a model: pick a target, send, and on a retry
-// trigger retry it (backoff, Retry-After, the retry budget), then move to
-// the next target and the fallback models. Nothing is retried once a reply
-// has started reaching the client.
+// dispatch runs stage 7 for a model: the request's route.Plan picks each
+// target and decides on retries (backoff, Retry-After, the retry budget),
+// the next target and the fallback models; dispatch sends and reports back.
+// Nothing is retried once a reply has started reaching the client.
 func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider.Request, body []byte) {
-	x.s.budget.Begin()
-	x.budgeted = true
-	var last failure
-	if forced, herr := x.forcedTarget(ctx, m); herr != nil {
+	start := x.start // when the request arrived, on the routing clock
+	if c := x.g.clock; c != nil {
+		start = c.Now() // a test's fake
+	}
+	p := &x.plan
+	p.Start(m.pools[x.format], x.s.budget, x.g.clock, start)
+	if herr := x.force(ctx, m); herr != nil {
 		x.fail(ctx, herr)
 		return
-	} else if forced != nil {
-		x.tryTarget(ctx, m, forced, fields, body, &last)
-		if !x.answered {
-			x.giveUp(ctx, &last)
-		}
-		return
 	}
-	picks := 0
-	for ci := -1; ci < len(m.fallbacks); ci++ {
-		cm := m
-		if ci >= 0 {
-			cm = m.fallbacks[ci]
-			m.met.Fallbacks.Inc()
-		}
-		pool := cm.pools[x.format]
-		if pool == nil {
-			continue
-		}
-		var tried uint64
-		for {
-			rt := pool.Pick(time.Now(), tried)
-			if rt == nil {
-				break
-			}
-			tried |= 1 << uint(pool.Index(rt))
-			picks++
-			x.fallback = picks > 1
-			x.tryTarget(ctx, cm, rt.Value.(*target), fields, body, &last)
-			if x.answered || x.stop {
-				break
-			}
-		}
-		if x.answered || x.stop {
-			break
-		}
-	}
-	if !x.answered {
-		x.giveUp(ctx, &last)
-	}
-}
-
-// tryTarget sends to one target, retrying it per the model's policy while
-// the retry budget allows. It sets x.answered once the client has its
-// answer, and x.stop when no further attempt may be made at all.
-func (x *exchange) tryTarget(ctx *fasthttp.RequestCtx, m *model, tgt *target, fields *provider.Request, body []byte, last *failure) {
-	for try := 0; try <= m.retry.attempts; try++ {
-		if x.attempts > 0 {
-			if !x.s.budget.TryRetry() {
-				x.stop = true
-				return
-			}
-			wait := time.Duration(0)
-			if try > 0 {
-				w, ok := m.retry.backoff.Wait(try, last.retryAfter)
-				if !ok {
-					x.s.budget.RetryDone()
-					return // the upstream asked for a longer pause: next target
-				}
-				wait = w
-			}
-			if wait > 0 && !sleepUntil(wait, x.start.Add(tgt.up.Timeouts().Total)) {
-				x.s.budget.RetryDone()
-				x.stop = true
-				return
-			}
-			m.met.Retries.Inc()
-		}
-		done, f := x.attempt(ctx, m, tgt, fields, body)
-		if x.attempts > 1 {
-			x.s.budget.RetryDone()
-		}
+	var last failure
+	for rt := p.Next(); rt != nil; rt = p.Next() {
+		x.fallback = p.Fallback()
+		done, f := x.attempt(ctx, rt.Value.(*target), fields, body)
 		if done {
-			x.answered = true
 			return
 		}
-		*last = f
-		if f.refused != nil || tgt.rt.Breaker().State() != route.StateClosed {
-			return // its quota is spent, or it is set aside: next target
+		last = f
+		if f.refused != nil {
+			p.Skip() // its quota is spent: next target
+		} else {
+			p.Fail(f.retryAfter)
 		}
 	}
+	x.giveUp(ctx, &last)
 }
 
 var (
@@ -123,36 +62,35 @@ var (
 	strHdrProvider = []byte("X-Sluice-Provider")
 )
 
-// forcedTarget honours x-sluice-target (a target name) and
-// x-sluice-provider (a provider of the model) when the caller may use them:
-// auth off, or a key whose policy sets allow_routing_headers. A forced
-// request goes to that target only (with its retries), never to fallbacks.
-func (x *exchange) forcedTarget(ctx *fasthttp.RequestCtx, m *model) (*target, *HTTPError) {
+// force honours x-sluice-target (a target name) and x-sluice-provider (a
+// provider of the model) when the caller may use them: auth off, or a key
+// whose policy sets allow_routing_headers. A forced request goes to that
+// target only (with its retries), never to fallbacks.
+func (x *exchange) force(ctx *fasthttp.RequestCtx, m *model) *HTTPError {
 	name := ctx.Request.Header.PeekCanonical(strHdrTarget)
 	byProvider := false
 	if len(name) == 0 {
 		if name = ctx.Request.Header.PeekCanonical(strHdrProvider); len(name) == 0 {
-			return nil, nil
+			return nil
 		}
 		byProvider = true
 	}
 	if x.pol != nil && !x.pol.AllowRoutingHeaders {
-		return nil, &HTTPError{Status: 403, Code: CodeModelNotAllowed,
+		return &HTTPError{Status: 403, Code: CodeModelNotAllowed,
 			Msg: "this API key may not choose targets with x-sluice-target or x-sluice-provider (allow_routing_headers is off)"}
 	}
-	pool := m.pools[x.format]
-	rt := pool.Find(time.Now(), string(name), byProvider)
-	if rt == nil {
-		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest,
+	if !x.plan.Force(string(name), byProvider) {
+		return &HTTPError{Status: 400, Code: CodeInvalidRequest,
 			Msg: "model " + quote(m.name) + " has no available target matching " + quote(string(name)) + "; GET /v1/models lists models, the config names targets"}
 	}
-	return rt.Value.(*target), nil
+	return nil
 }
 
-// attempt sends the request to one target. done means the client has its
-// answer (a reply relayed or passed through, or an error Sluice wrote);
-// otherwise f describes a failure that triggers another try.
-func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fields *provider.Request, body []byte) (done bool, f failure) {
+// attempt sends the request to one target and reports the outcome to the
+// plan. done means the client has its answer (a reply relayed or passed
+// through, or an error Sluice wrote); otherwise f describes a failure that
+// triggers another try.
+func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provider.Request, body []byte) (done bool, f failure) {
 	x.attempts++
 	x.tgt, x.up = tgt, tgt.up
 	inject := x.stream && x.op.InjectsUsage() && tgt.up.IncludeUsage()
@@ -169,21 +107,21 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 		req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
 	}
 
+	p := &x.plan
 	if herr := x.admitTarget(tgt); herr != nil {
 		// The provider target's shared quota is spent: another target or a
 		// fallback may still serve. Nothing was sent.
-		tgt.rt.Breaker().Release()
+		p.Record(route.HealthNone)
 		return false, failure{refused: herr}
 	}
 	rt := tgt.rt
 	rt.Begin()
 	ue := x.do(ctx)
-	now := time.Now()
 	if x.aw.call.Cancelled() {
 		// The client went away: whatever the upstream did says nothing
 		// about the target.
 		rt.End()
-		rt.Breaker().Release()
+		p.Record(route.HealthNone)
 		x.setRouteHeaders(ctx, tgt)
 		x.abandon(ctx, ue)
 		return true, failure{}
@@ -191,8 +129,8 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 	if ue != nil {
 		rt.End()
 		x.g.met.UpstreamError(tgt.up.Name(), ue.Kind)
-		recordHealth(rt, now, attemptHealth(ue, 0, false))
-		if !m.retry.on.failure(ue.Kind) {
+		p.Record(attemptHealth(ue, 0, false))
+		if !p.Triggers().NoReply(noReply(ue.Kind)) {
 			x.setRouteHeaders(ctx, tgt)
 			x.fail(ctx, upstreamHTTPError(tgt.up.Name(), ue))
 			return true, failure{}
@@ -204,21 +142,21 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, m *model, tgt *target, fiel
 	switch status {
 	case 429:
 		// This provider key hit its own limit: other keys take its turns.
-		d := route.ParseRetryAfter(x.upResp.Header.Peek("Retry-After-Ms"), x.upResp.Header.Peek("Retry-After"), now)
+		d := route.ParseRetryAfter(x.upResp.Header.Peek("Retry-After-Ms"), x.upResp.Header.Peek("Retry-After"), time.Now())
 		tgt.up.CoolKey(keyIdx, max(d, keyCooldown429))
 		otherKey = tgt.up.OtherKeyReady(keyIdx)
 	case 401:
 		tgt.up.CoolKey(keyIdx, keyCooldown401)
 		otherKey = tgt.up.OtherKeyReady(keyIdx)
 	}
-	recordHealth(rt, now, attemptHealth(nil, status, otherKey))
+	p.Record(attemptHealth(nil, status, otherKey))
 	if status < 500 && status != 429 {
 		rt.ObserveTTFB(x.upWait)
 	}
-	if m.retry.on.status(status) {
+	if p.Triggers().Status(status) {
 		rt.End()
 		f = failure{status: status, retryAfter: route.ParseRetryAfter(
-			x.upResp.Header.Peek("Retry-After-Ms"), x.upResp.Header.Peek("Retry-After"), now)}
+			x.upResp.Header.Peek("Retry-After-Ms"), x.upResp.Header.Peek("Retry-After"), time.Now())}
 		// Keep the reply: if no other attempt serves, it is passed through.
 		x.keepFailure(ctx)
 		return false, f

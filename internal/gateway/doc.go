@@ -24,8 +24,10 @@
 //     check pay for a scan of their text. The model is looked up just
 //     before, since its entry names the guardrail sets; a redacting rule
 //     rewrites the body and the fields are scanned again from it.
-//  7. Route: resolve the model to a target, check formats, edit the body in
-//     place (model, stream_options.include_usage), send.
+//  7. Route (attempt.go): the request's route.Plan picks the target and
+//     decides on retries, waits, the next target and fallbacks; the gateway
+//     edits the body in place (model, stream_options.include_usage), sends,
+//     and reports each attempt's outcome back to the plan.
 //  8. Relay the reply: buffered replies are swapped into the response without
 //     a copy (or checked and redacted by output guardrails first); streams
 //     are relayed event by event (relay.go), through the guardrails' stream

@@ -47,11 +47,9 @@ type exchange struct {
 	ttft    time.Duration
 
 	attempts      int           // upstream attempts made
+	plan          route.Plan    // routing (attempt.go): targets, retries, fallbacks; ends at settle
 	rt            *route.Target // the target that served, in flight until settle
-	budgeted      bool          // counted in the retry budget's active requests
 	kept          bool          // the client response holds an upstream error reply
-	answered      bool          // routing: the client has its answer
-	stop          bool          // routing: no further attempt may be made
 	totalDeadline time.Time     // when the total timeout ends the exchange
 	aw            abandonWatch  // the upstream call, watched for a client that leaves (abandon.go)
 
@@ -171,9 +169,7 @@ func (x *exchange) settle() {
 	if x.rt != nil {
 		x.rt.End()
 	}
-	if x.budgeted {
-		x.s.budget.End()
-	}
+	x.plan.End()
 	g.inFlight.Add(-1)
 	g.met.InFlight().Dec()
 	x.settled = true
@@ -289,8 +285,7 @@ func (x *exchange) reset() {
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
 	x.seqNext = 0
 	x.settled, x.relaying = false, false
-	x.attempts, x.rt, x.budgeted, x.kept, x.totalDeadline = 0, nil, false, false, time.Time{}
-	x.answered, x.stop = false, false
+	x.attempts, x.rt, x.kept, x.totalDeadline = 0, nil, false, time.Time{}
 	x.ticket.Reset()
 	x.limited, x.reserved, x.retryAfter = false, 0, ratelimit.Decision{}
 	x.conn, x.bodyStream, x.timer, x.watchDone = nil, nil, nil, nil

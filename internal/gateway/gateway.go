@@ -74,6 +74,7 @@ type Gateway struct {
 	waiters  waiters // exchanges waiting on an upstream, for clients that leave (abandon.go)
 
 	adminThrottle *adminThrottle // failed admin authentications per source
+	clock         route.Clock    // routing's (breakers, retry waits); nil: the real one
 }
 
 // maxDynamicTargets caps the "provider/model" names cached with their own
@@ -88,7 +89,6 @@ type model struct {
 	owner     string         // the provider of its first target, as GET /v1/models names it
 	pools     [3]*route.Pool // indexed by provider.Format; nil: no target of that format
 	fallbacks []*model
-	retry     retryPolicy
 	met       *metrics.Model
 	guardSets []string      // guardrail sets applied when the key names none
 	guard     *guard.Policy // their compiled policy; nil: no rules

@@ -1,13 +1,13 @@
 package gateway
 
 import (
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/route"
 )
 
 // GET /v1/models and GET /v1/models/{id} are Sluice's own: they answer from
@@ -88,15 +88,14 @@ func (s *snapshot) findModel(pol *auth.Policy, id string) (owner string, ok bool
 	if pol != nil && !pol.Allows(id) {
 		return "", false
 	}
-	if m := s.models[id]; m != nil {
+	m, up, ok := route.Resolve(id, s.models, s.ups)
+	switch {
+	case !ok:
+		return "", false
+	case m != nil:
 		return m.owner, true
 	}
-	if i := strings.IndexByte(id, '/'); i > 0 && i < len(id)-1 {
-		if up := s.ups[id[:i]]; up != nil {
-			return up.Name(), true
-		}
-	}
-	return "", false
+	return up.Name(), true
 }
 
 // modelNotFound is the 404 for a model that does not exist or that the key

@@ -3,73 +3,12 @@ package gateway
 import (
 	"fmt"
 	"reflect"
-	"strconv"
-	"time"
 
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/route"
 )
-
-// retryPolicy is a model's resolved retry policy.
-type retryPolicy struct {
-	attempts int // retries per target after its first attempt
-	backoff  route.Backoff
-	on       triggers
-}
-
-// triggers is the set of outcomes that make Sluice try again.
-type triggers struct {
-	connect, timeout, s429, s4xx, s5xx bool
-	codes                              map[int]bool
-}
-
-func newTriggers(on []string) triggers {
-	var t triggers
-	for _, s := range on {
-		switch s {
-		case "connect":
-			t.connect = true
-		case "timeout":
-			t.timeout = true
-		case "429":
-			t.s429 = true
-		case "4xx":
-			t.s4xx = true
-		case "5xx":
-			t.s5xx = true
-		default:
-			if n, err := strconv.Atoi(s); err == nil {
-				if t.codes == nil {
-					t.codes = map[int]bool{}
-				}
-				t.codes[n] = true
-			}
-		}
-	}
-	return t
-}
-
-// status reports whether an upstream reply status triggers another try.
-func (t *triggers) status(code int) bool {
-	switch {
-	case code == 429 && t.s429, code >= 500 && t.s5xx, code >= 400 && code < 500 && t.s4xx:
-		return true
-	}
-	return t.codes[code]
-}
-
-// failure reports whether a failed exchange (no reply) triggers another try.
-func (t *triggers) failure(kind string) bool {
-	switch kind {
-	case provider.KindTimeout:
-		return t.timeout
-	case provider.KindNoConns:
-		return false // our own limit: another try would hit it too
-	}
-	return t.connect
-}
 
 // mergeTimeouts returns base with the non-zero fields of over.
 func mergeTimeouts(base, over config.Timeouts) config.Timeouts {
@@ -132,7 +71,8 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 		if err != nil {
 			return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
 		}
-		m := &model{name: mc.Name, owner: mc.Targets[0].Provider, met: s.met.ForModel(mc.Name), retry: s.retryPolicy(mc.Retry)}
+		m := &model{name: mc.Name, owner: mc.Targets[0].Provider, met: s.met.ForModel(mc.Name)}
+		retry := s.retryPolicy(mc.Retry)
 		if s.guards != nil {
 			m.guardSets = s.guards.modelSets(mc)
 			if m.guard, err = s.guards.policy(m.guardSets); err != nil {
@@ -151,7 +91,7 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 			}
 			f := t.up.Format()
 			if m.pools[f] == nil {
-				m.pools[f] = &route.Pool{Strategy: strategy}
+				m.pools[f] = &route.Pool{Strategy: strategy, Retry: retry, OnRetry: m.met.Retries.Inc, OnFallback: m.met.Fallbacks.Inc}
 			}
 			m.pools[f].Targets = append(m.pools[f].Targets, t.rt)
 		}
@@ -162,6 +102,16 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 		for _, fb := range mc.Fallbacks {
 			if f := s.models[fb]; f != nil {
 				m.fallbacks = append(m.fallbacks, f)
+			}
+		}
+		// Each pool falls back to the same format's pools of the fallback
+		// models (nil where one has no target in that format).
+		for i, p := range m.pools {
+			if p == nil {
+				continue
+			}
+			for _, f := range m.fallbacks {
+				p.Fallbacks = append(p.Fallbacks, f.pools[i])
 			}
 		}
 	}
@@ -201,27 +151,29 @@ func (s *snapshot) newTarget(conf targetConf, pc *config.Provider, kept map[stri
 	}
 	t.met = s.met.ForTarget(conf.model, tc.Provider)
 	t.nameBytes = []byte(t.name)
-	t.rt = &route.Target{Name: t.name, Provider: tc.Provider, Weight: tc.Weight, Value: t}
+	t.rt = &route.Target{Name: t.name, Provider: tc.Provider, Weight: tc.Weight, TotalTimeout: t.up.Timeouts().Total, Value: t}
 	t.rt.Breaker().Configure(conf.breaker)
 	gauge := s.met.TargetState(conf.model, t.name)
 	t.rt.Breaker().OnChange = func(state int) { gauge.Set(float64(state)) }
 	return t, nil
 }
 
-func (s *snapshot) retryPolicy(r *config.Retry) retryPolicy {
+// retryPolicy is the routing policy of a model's retry settings (nil:
+// routing.retry's).
+func (s *snapshot) retryPolicy(r *config.Retry) route.Retry {
 	if r == nil {
 		r = &s.cfg.Routing.Retry
 	}
-	p := retryPolicy{
-		attempts: config.DefaultRetryAttempts,
-		backoff:  route.Backoff{Base: r.Backoff.D(), Max: r.MaxBackoff.D(), MaxRetryAfter: r.MaxRetryAfter.D()},
-		on:       newTriggers(r.On),
+	p := route.Retry{
+		Attempts: config.DefaultRetryAttempts,
+		Backoff:  route.Backoff{Base: r.Backoff.D(), Max: r.MaxBackoff.D(), MaxRetryAfter: r.MaxRetryAfter.D()},
+		On:       route.NewTriggers(r.On),
 	}
 	if r.Attempts != nil {
-		p.attempts = *r.Attempts
+		p.Attempts = *r.Attempts
 	}
 	if len(r.On) == 0 {
-		p.on = newTriggers(config.DefaultRetryOn)
+		p.On = route.NewTriggers(config.DefaultRetryOn)
 	}
 	return p
 }
@@ -232,24 +184,15 @@ func (s *snapshot) singleModel(up *provider.Upstream, name string, tm *metrics.T
 	t := keep
 	if t == nil {
 		t = &target{up: up, model: name[len(up.Name())+1:], name: name, nameBytes: []byte(name), met: tm}
-		t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, Value: t}
+		t.rt = &route.Target{Name: name, Provider: up.Name(), Weight: 1, TotalTimeout: up.Timeouts().Total, Value: t}
 	}
-	m := &model{name: name, met: mm, retry: s.retryPolicy(nil)}
+	m := &model{name: name, met: mm}
 	if s.guards != nil {
 		// Checked at start-up: every set named in the config exists.
 		m.guardSets = s.guards.providerSets(s.cfg, up.Name())
 		m.guard, _ = s.guards.policy(m.guardSets)
 	}
-	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{}}
+	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{},
+		Retry: s.retryPolicy(nil), OnRetry: mm.Retries.Inc}
 	return m
-}
-
-// sleep waits d unless the request's deadline comes first; it reports
-// whether the full wait happened.
-func sleepUntil(d time.Duration, deadline time.Time) bool {
-	if time.Now().Add(d).After(deadline) {
-		return false
-	}
-	time.Sleep(d)
-	return true
 }

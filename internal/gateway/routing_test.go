@@ -17,6 +17,7 @@ import (
 type flaky struct {
 	attempts atomic.Int64
 	failing  atomic.Bool
+	latency  atomic.Int64 // nanoseconds each reply takes
 	addr     string
 }
 
@@ -25,6 +26,7 @@ func newFlaky(t *testing.T, failing bool) *flaky {
 	f.failing.Store(failing)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		f.attempts.Add(1)
+		time.Sleep(time.Duration(f.latency.Load())) // the upstream's own latency
 		ctx.SetContentType("application/json")
 		if f.failing.Load() {
 			ctx.SetStatusCode(500)
@@ -82,6 +84,11 @@ func TestFallbackServesWhenPrimaryFails(t *testing.T) {
 	if got := resp.Header.Get("X-Sluice-Attempts"); got != "4" || f.attempts.Load() != 3 {
 		t.Errorf("x-sluice-attempts %q, primary saw %d", got, f.attempts.Load())
 	}
+	// The retries waited their backoff (backoff 1ms, doubling), on the
+	// routing clock; moving to the fallback waits nothing.
+	if w := s.clock.Slept(); len(w) > 2 || len(w) > 0 && w[0] > time.Millisecond || len(w) > 1 && w[1] > 2*time.Millisecond {
+		t.Errorf("retry waits %v, want at most [1ms 2ms]", w)
+	}
 	// Without a fallback the last upstream error passes through as it came.
 	resp, body = s.post(t, "/v1/chat/completions", fmt.Sprintf(hello, "solo"), nil)
 	if resp.StatusCode != 500 || !strings.Contains(body, "flaky upstream is down") {
@@ -106,7 +113,7 @@ func TestCooldownAndRecovery(t *testing.T) {
 			resp.StatusCode, before, f.attempts.Load(), resp.Header.Get("X-Sluice-Attempts"))
 	}
 	f.failing.Store(false)
-	time.Sleep(350 * time.Millisecond) // the cooldown itself is what is tested here
+	s.clock.Advance(350 * time.Millisecond) // the cooldown passes
 	resp, body := s.post(t, "/v1/chat/completions", fmt.Sprintf(hello, "gpt-4o-mini"), nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, "from flaky") {
 		t.Fatalf("probe after cooldown did not reach the recovered primary: %d %s", resp.StatusCode, body)
@@ -118,6 +125,9 @@ func TestCooldownAndRecovery(t *testing.T) {
 
 func TestRetryBudgetUnderTotalFailure(t *testing.T) {
 	f := newFlaky(t, true)
+	// Retry waits take no time on the routing clock, so what keeps retries
+	// in flight together is the upstream's latency.
+	f.latency.Store(int64(2 * time.Millisecond))
 	// A breaker that never opens, so only the budget bounds retries.
 	s := newStackYAML(t, map[string]string{"FAILURES": "100000"}, routingConfig(f.addr, ""))
 	const clients, each = 20, 10

@@ -146,20 +146,17 @@ func providersByName(cfg *config.Config) map[string]*config.Provider {
 	return m
 }
 
-// resolve maps a requested model name to a public model (exact name
-// first) or, for "provider/model", to a one-target model of its own.
+// resolve maps a requested model name to a public model or, for
+// "provider/model", to a one-target model of its own (route.Resolve holds
+// the order).
 func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) {
-	m := s.models[name]
-	if m == nil {
-		if i := strings.IndexByte(name, '/'); i > 0 && i < len(name)-1 {
-			if up := s.ups[name[:i]]; up != nil {
-				m = s.dynamicTarget(up, name)
-			}
-		}
-	}
-	if m == nil {
+	m, up, ok := route.Resolve(name, s.models, s.ups)
+	if !ok {
 		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
 			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
+	}
+	if m == nil {
+		m = s.dynamicTarget(up, name)
 	}
 	if m.pools[f] == nil {
 		other := provider.FormatOpenAI

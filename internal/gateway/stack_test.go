@@ -39,6 +39,46 @@ type stack struct {
 	// level is its logger's level.
 	next  atomic.Pointer[string]
 	level *slog.LevelVar
+	// clock is the gateway's routing clock: retry waits advance it at once
+	// and breaker cooldowns pass when a test advances it.
+	clock *routeClock
+}
+
+// routeClock is virtual time for routing (route.Clock): Sleep advances it
+// at once, so no test waits for a backoff or a Retry-After.
+type routeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+}
+
+func newRouteClock() *routeClock { return &routeClock{t: time.Now()} }
+
+func (c *routeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *routeClock) Sleep(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	c.slept = append(c.slept, d)
+}
+
+// Advance moves the time on by d, as if d passed.
+func (c *routeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Slept returns every retry wait so far.
+func (c *routeClock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.slept...)
 }
 
 // logBuffer collects everything the gateway logs (at debug level).
@@ -203,6 +243,8 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st.clock = newRouteClock()
+	gateway.SetRouteClock(gw, st.clock)
 	srv := gw.NewServer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

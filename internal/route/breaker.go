@@ -87,6 +87,18 @@ func (b *Breaker) ensure() {
 // State returns StateClosed, StateOpen or StateHalfOpen.
 func (b *Breaker) State() int { return int(b.state.Load()) }
 
+// closed reports whether the breaker is closed: Available and Allow say
+// yes without reading the time.
+func (b *Breaker) closed() bool { return b.state.Load() == StateClosed }
+
+// recordsTime reports whether Record(now, ok) reads now: for a failure,
+// or when the error-rate window counts outcomes. A success on a breaker
+// without one does not, so a plan need not read its clock for it.
+func (b *Breaker) recordsTime(ok bool) bool {
+	b.ensure()
+	return !ok || b.cfg.ErrorRate > 0
+}
+
 // Available reports, without changing anything, whether Allow would admit
 // a request now.
 func (b *Breaker) Available(now time.Time) bool {

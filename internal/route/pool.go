@@ -5,11 +5,26 @@ import "time"
 // maxStack is how many targets Pick filters without allocating.
 const maxStack = 16
 
-// Pool is the targets of one public model and the strategy that picks
-// among them.
+// Pool is the targets of one public model in one wire format, the
+// strategy that picks among them, how a request retries them and where it
+// falls back when they are spent. Plan walks it; Pick and Find are its
+// steps.
 type Pool struct {
 	Targets  []*Target
-	Strategy Strategy
+	Strategy Strategy // nil: Weighted
+	// Retry is the model's retry policy. Zero: no trigger, no retry.
+	Retry Retry
+	// Fallbacks are the pools of the model's fallback models in the same
+	// wire format, in the order they are tried. A nil entry is a fallback
+	// model without a target in this format: entered (OnFallback) and
+	// passed over.
+	Fallbacks []*Pool
+	// OnRetry, when set, is called for each attempt on one of Targets
+	// after a request's first attempt (for a metric).
+	OnRetry func()
+	// OnFallback, when set, is called each time a request that started
+	// here moves on to one of Fallbacks (for a metric).
+	OnFallback func()
 }
 
 // Pick returns a target whose breaker admits a request now and that is not
@@ -17,11 +32,17 @@ type Pool struct {
 // it picks a recovering target. It returns nil when no target can take the
 // request. It does not allocate for pools of up to 16 targets.
 func (p *Pool) Pick(now time.Time, tried uint64) *Target {
+	return p.pickAt(&moment{t: now, read: true}, tried)
+}
+
+// pickAt is Pick reading the time from m only when a breaker that is not
+// closed needs it: the common request reads no clock here.
+func (p *Pool) pickAt(m *moment, tried uint64) *Target {
 	var stack [maxStack]*Target
 	for {
 		avail := stack[:0]
 		for i, t := range p.Targets {
-			if tried&(1<<uint(i)) == 0 && t.breaker.Available(now) {
+			if tried&(1<<uint(i)) == 0 && (t.breaker.closed() || t.breaker.Available(m.now())) {
 				avail = append(avail, t)
 			}
 		}
@@ -29,7 +50,7 @@ func (p *Pool) Pick(now time.Time, tried uint64) *Target {
 			return nil
 		}
 		t := p.pick(avail)
-		if t.breaker.Allow(now) {
+		if t.breaker.closed() || t.breaker.Allow(m.now()) {
 			return t
 		}
 		// Another request took the probe between Available and Allow.

@@ -17,6 +17,10 @@ type Target struct {
 	// Weight is the share of traffic under the weighted strategy; 0 means
 	// never picked unless forced or everything else is unavailable.
 	Weight int
+	// TotalTimeout bounds a whole request to this target, from its start:
+	// a retry wait that would end later is not made, and the request gives
+	// up with its last failure. 0: unbounded.
+	TotalTimeout time.Duration
 	// Value is the gateway's own per-target data.
 	Value any
 
