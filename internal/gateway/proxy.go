@@ -229,7 +229,7 @@ func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 	// A buffered reply: hand the upstream's body buffer to the client
 	// response without copying it.
 	if body := resp.Body(); status < 300 && x.op != 0 {
-		x.usage = provider.ParseUsage(x.op, body)
+		x.usage = x.format.Hooks().Usage(x.op, body)
 		if x.gpol != nil && x.gpol.HasOutput() {
 			out, herr := x.checkOutput(body)
 			if herr != nil {
