@@ -12,10 +12,12 @@ import (
 	"github.com/sluice-gw/sluice/internal/provider"
 )
 
-var (
-	strEventStream   = []byte("text/event-stream")
-	strMessagesSlash = []byte("/v1/messages/")
-)
+var strEventStream = []byte("text/event-stream")
+
+// underPrefix reports whether path is below prefix: prefix + "/" and more.
+func underPrefix(path []byte, prefix string) bool {
+	return len(path) > len(prefix) && path[len(prefix)] == '/' && string(path[:len(prefix)]) == prefix
+}
 
 // hasDotSegment reports whether a raw path has a "." or ".." segment, plain
 // or percent-encoded.
@@ -309,7 +311,7 @@ func uncheckedText(path []byte) bool {
 // passthrough provider as is, relaying the reply as it comes.
 func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x := g.acquireExchange(nil)
-	x.format = formatOf(ctx.Path())
+	x.format = provider.FormatOf(ctx.Path())
 	defer x.finish(ctx)
 	if !x.enter(ctx) {
 		return
@@ -320,8 +322,8 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x.up = x.s.pass
-	if bytes.HasPrefix(ctx.Path(), strMessagesSlash) && x.s.passAnthropic != nil {
-		x.up = x.s.passAnthropic // Anthropic's own sub-resources (batches, ...)
+	if p := x.format.Hooks().PathPrefix; p != "" && x.s.passFormat[x.format] != nil && underPrefix(ctx.Path(), p) {
+		x.up = x.s.passFormat[x.format] // a format's own sub-resources (Anthropic's batches, ...)
 	}
 	// The path goes upstream as the client sent it (still percent-encoded);
 	// fasthttp's decoded Path() would turn %3F into "?" or %2F into "/".
