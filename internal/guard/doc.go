@@ -146,6 +146,6 @@
 // ends): every such event is validated before the lenient walk, so none can
 // carry text past the scan; the caller ends the stream. The commonest delta
 // events are valid by construction of the fast paths that read them
-// (json_valid.go). Token logprobs and Anthropic thinking blocks are not
+// (package walk, valid.go). Token logprobs and Anthropic thinking blocks are not
 // scanned.
 package guard

@@ -3,6 +3,7 @@ package guard
 import (
 	"github.com/sluice-gw/sluice/internal/guard/detect"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
@@ -31,7 +32,7 @@ type channel struct {
 	// when the held tail is flushed at the channel's end.
 	tmpl     []byte
 	tmplName []byte
-	tmplText span
+	tmplText walk.Span
 }
 
 func (ch *channel) end() int { return ch.base + len(ch.buf) }
@@ -51,11 +52,11 @@ func (ch *channel) compact(keep int) {
 // slot is one guarded string of the event being handled.
 type slot struct {
 	key   chanKey
-	v     span // the string literal in the event's data
+	v     walk.Span // the string literal in the event's data
 	esc   bool
-	rel   span // the text released in its place, in Stream.rel
-	same  bool // rel is exactly the slot's own text: no rewrite needed
-	final bool // the event ends the slot's channel
+	rel   walk.Span // the text released in its place, in Stream.rel
+	same  bool      // rel is exactly the slot's own text: no rewrite needed
+	final bool      // the event ends the slot's channel
 }
 
 // Stream scans the text of one streamed reply with a policy's output rules,
@@ -70,8 +71,8 @@ type Stream struct {
 	counts []int // per output rule
 	err    error
 
-	reg      closed // of the event being handled
-	head     []byte // OpenAI: the chunks' top-level members but choices, for synthesized chunks
+	reg      walk.Closed // of the event being handled
+	head     []byte      // OpenAI: the chunks' top-level members but choices, for synthesized chunks
 	haveHead bool
 	kbuf     [64]byte // keyText's buffer
 	// The channels the event being handled ends.
@@ -193,7 +194,7 @@ func (s *Stream) Finish(dst []byte) []byte {
 }
 
 func (s *Stream) resetEnds() {
-	s.reg = closed{}
+	s.reg = walk.Closed{}
 	s.endAll = false
 	s.endAs = s.endAs[:0]
 	s.endKeys = s.endKeys[:0]
@@ -281,9 +282,9 @@ func (s *Stream) feed(data []byte) error {
 		sl := &s.slots[i]
 		ch := s.channel(sl.key)
 		before := len(ch.buf)
-		raw := data[sl.v.start+1 : sl.v.end-1]
+		raw := data[sl.v.Start+1 : sl.v.End-1]
 		if sl.esc {
-			ch.buf = appendUnescaped(ch.buf, raw)
+			ch.buf = walk.AppendUnescaped(ch.buf, raw)
 		} else {
 			ch.buf = append(ch.buf, raw...)
 		}
@@ -296,7 +297,7 @@ func (s *Stream) feed(data []byte) error {
 		if err != nil {
 			return err
 		}
-		sl.rel = span{start, len(s.rel)}
+		sl.rel = walk.Span{Start: start, End: len(s.rel)}
 		sl.same = !red && r0 == n-(len(ch.buf)-before) && cut == n
 	}
 	return nil
@@ -346,7 +347,7 @@ func (s *Stream) apply(dst []byte, ev *sse.Event, pure bool) ([]byte, error) {
 	same, empty := true, true
 	for i := range s.slots {
 		same = same && s.slots[i].same
-		empty = empty && s.slots[i].rel.end == s.slots[i].rel.start
+		empty = empty && s.slots[i].rel.End == s.slots[i].rel.Start
 	}
 	switch {
 	case same:
@@ -369,9 +370,9 @@ func (s *Stream) rewrite(dst, d []byte) []byte {
 	pos := 0
 	for i := range s.slots {
 		sl := &s.slots[i]
-		dst = append(dst, d[pos:sl.v.start]...)
-		dst = provider.AppendJSONString(dst, bytesView(s.rel[sl.rel.start:sl.rel.end]))
-		pos = sl.v.end
+		dst = append(dst, d[pos:sl.v.Start]...)
+		dst = provider.AppendJSONString(dst, bytesView(s.rel[sl.rel.Start:sl.rel.End]))
+		pos = sl.v.End
 	}
 	return append(dst, d[pos:]...)
 }
@@ -450,9 +451,9 @@ func (s *Stream) synth(dst []byte, ch *channel, text []byte) []byte {
 		if len(ch.tmpl) == 0 {
 			return dst
 		}
-		d = append(d, ch.tmpl[:ch.tmplText.start]...)
+		d = append(d, ch.tmpl[:ch.tmplText.Start]...)
 		d = provider.AppendJSONString(d, bytesView(text))
-		d = append(d, ch.tmpl[ch.tmplText.end:]...)
+		d = append(d, ch.tmpl[ch.tmplText.End:]...)
 		s.data = d
 		return sse.AppendEvent(dst, ch.tmplName, d)
 	}

@@ -2,16 +2,17 @@ package guard
 
 import (
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
 // addSlot records string value v of the event's data as text of channel k.
-func (s *Stream) addSlot(d []byte, k chanKey, v span) {
-	if !isString(d, v) {
+func (s *Stream) addSlot(d []byte, k chanKey, v walk.Span) {
+	if !walk.IsString(d, v) {
 		return
 	}
-	e, esc := strEnd(d, v.start)
-	if e != v.end {
+	e, esc := walk.StrEnd(d, v.Start)
+	if e != v.End {
 		return
 	}
 	s.slots = append(s.slots, slot{key: k, v: v, esc: esc})
@@ -28,11 +29,6 @@ func (s *Stream) unreadable(dst []byte, ev *sse.Event, err error) ([]byte, error
 	return dst, err
 }
 
-// valueIs reports whether value v is the JSON string want.
-func valueIs(d []byte, v span, want string) bool {
-	return isString(d, v) && keyIs(d, v, want)
-}
-
 // openaiEvent handles a chat or completions chunk (or [DONE]).
 func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	s.resetEnds()
@@ -41,20 +37,20 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		return s.apply(dst, ev, false)
 	}
 	d := ev.Data
-	root, err := rootObject(d)
+	root, err := walk.RootObject(d)
 	if err != nil {
 		return s.unreadable(dst, ev, err)
 	}
 	pure, choices := true, false
-	it, _ := open(d, root, &s.reg)
-	s.skipHead(&it)
-	if s.op == provider.OpChat && s.contentChunk(d, it.i, root.end) {
+	it, _ := walk.Open(d, root, &s.reg)
+	s.skipHead(d, &it)
+	if s.op == provider.OpChat && s.contentChunk(d, it.Pos(), root.End) {
 		if !s.haveHead {
 			s.captureHead(d, root)
 		}
 		return s.apply(dst, ev, true)
 	}
-	if !validEvent(d) {
+	if !walk.ValidEvent(d) {
 		return dst, ErrInvalidJSON
 	}
 	// The first chunk with choices gives the head synth writes: its other
@@ -62,16 +58,16 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	head := !s.haveHead
 	h0 := len(s.head)
 	for {
-		k, v, ok := it.next()
+		k, v, ok := it.Next()
 		if !ok {
 			break
 		}
-		switch string(it.keyText(k, &s.kbuf)) {
+		switch string(it.KeyText(k, &s.kbuf)) {
 		case "choices":
 			choices = true
 			s.openaiChoices(d, v, &pure)
 		case "usage":
-			if !isNull(d, v) {
+			if !walk.IsNull(d, v) {
 				pure = false
 			}
 		case "obfuscation":
@@ -92,13 +88,13 @@ func (s *Stream) openaiEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 }
 
 // appendHead appends member k: v to the head; false when v is malformed.
-func (s *Stream) appendHead(d []byte, k, v span) bool {
-	if v = endOf(d, v); v.end < 0 {
+func (s *Stream) appendHead(d []byte, k, v walk.Span) bool {
+	if v = walk.EndOf(d, v); v.End < 0 {
 		return false
 	}
-	s.head = append(s.head, d[k.start:k.end]...)
+	s.head = append(s.head, d[k.Start:k.End]...)
 	s.head = append(s.head, ':')
-	s.head = append(s.head, d[v.start:v.end]...)
+	s.head = append(s.head, d[v.Start:v.End]...)
 	s.head = append(s.head, ',')
 	return true
 }
@@ -107,13 +103,13 @@ func (s *Stream) appendHead(d []byte, k, v span) bool {
 // members when they are, byte for byte, the captured head (id, object,
 // created, model, ...: the same in every chunk of a stream): none of them
 // is one the walk looks at, so it need not read them again.
-func (s *Stream) skipHead(it *iter) {
+func (s *Stream) skipHead(d []byte, it *walk.Iter) {
 	h := s.head
 	if !s.haveHead || len(h) == 0 || h[len(h)-1] != ',' {
 		return
 	}
-	if rest := it.b[it.i:]; len(rest) > len(h) && string(rest[:len(h)]) == string(h) {
-		it.i += len(h) // index stays 0: a second comma after it is malformed, as in a full walk
+	if rest := d[it.Pos():]; len(rest) > len(h) && string(rest[:len(h)]) == string(h) {
+		it.Skip(len(h)) // index stays 0: a second comma after it is malformed, as in a full walk
 	}
 }
 
@@ -136,10 +132,10 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 		return false
 	}
 	idx, v, esc, ok := indexedString(d, i, pre, delta)
-	if !ok || !at(d, v.end, post) {
+	if !ok || !at(d, v.End, post) {
 		return false
 	}
-	p := v.end + len(post) // end-1 is the root's closing brace
+	p := v.End + len(post) // end-1 is the root's closing brace
 	if p > end-1 {
 		return false
 	}
@@ -155,24 +151,24 @@ func (s *Stream) contentChunk(d []byte, i, end int) bool {
 // recognise. v spans the string with its quotes; esc reports escapes in it.
 // The index and the string must be valid JSON, so that an event the fast
 // path takes is valid JSON by construction.
-func indexedString(d []byte, i int, pre, mid string) (idx int, v span, esc, ok bool) {
+func indexedString(d []byte, i int, pre, mid string) (idx int, v walk.Span, esc, ok bool) {
 	if !at(d, i, pre) {
-		return 0, span{}, false, false
+		return 0, walk.Span{}, false, false
 	}
 	i += len(pre)
 	n := i
 	for n < len(d) && n-i < 9 && d[n] >= '0' && d[n] <= '9' {
 		n++
 	}
-	if idx, ok = intValue(d, span{i, n}); !ok || !validIndex(d, i, n) || !at(d, n, mid) {
-		return 0, span{}, false, false
+	if idx, ok = walk.IntValue(d, walk.Span{Start: i, End: n}); !ok || !walk.ValidIndex(d, i, n) || !at(d, n, mid) {
+		return 0, walk.Span{}, false, false
 	}
-	v = span{start: n + len(mid)}
-	if v.start >= len(d) || d[v.start] != '"' {
-		return 0, span{}, false, false
+	v = walk.Span{Start: n + len(mid)}
+	if v.Start >= len(d) || d[v.Start] != '"' {
+		return 0, walk.Span{}, false, false
 	}
-	if v.end, esc = strEnd(d, v.start); v.end < 0 || !validString(d, v) {
-		return 0, span{}, false, false
+	if v.End, esc = walk.StrEnd(d, v.Start); v.End < 0 || !walk.ValidString(d, v) {
+		return 0, walk.Span{}, false, false
 	}
 	return idx, v, esc, true
 }
@@ -199,8 +195,8 @@ func plainTail(d []byte, p, end int) bool {
 	if end-p < 2 || d[p] != '"' {
 		return false
 	}
-	e, _ := strEnd(d[:end], p)
-	return e == end && validString(d, span{p, e})
+	e, _ := walk.StrEnd(d[:end], p)
+	return e == end && walk.ValidString(d, walk.Span{Start: p, End: e})
 }
 
 // at reports whether b holds lit at i.
@@ -211,15 +207,15 @@ func at(b []byte, i int, lit string) bool {
 // captureHead keeps the chunk's top-level members other than choices,
 // usage and obfuscation (id, object, created, model, ...), each followed by
 // a comma, for the chunks synth writes.
-func (s *Stream) captureHead(d []byte, root span) {
+func (s *Stream) captureHead(d []byte, root walk.Span) {
 	s.haveHead = true
-	it, _ := open(d, root, &s.reg)
+	it, _ := walk.Open(d, root, &s.reg)
 	for {
-		k, v, ok := it.next()
+		k, v, ok := it.Next()
 		if !ok {
 			return
 		}
-		if keyIs(d, k, "choices") || keyIs(d, k, "usage") || keyIs(d, k, "obfuscation") {
+		if walk.KeyIs(d, k, "choices") || walk.KeyIs(d, k, "usage") || walk.KeyIs(d, k, "obfuscation") {
 			continue
 		}
 		if !s.appendHead(d, k, v) {
@@ -228,30 +224,30 @@ func (s *Stream) captureHead(d []byte, root span) {
 	}
 }
 
-func (s *Stream) openaiChoices(d []byte, arr span, pure *bool) {
-	it, ok := open(d, arr, &s.reg)
-	if !ok || it.obj {
+func (s *Stream) openaiChoices(d []byte, arr walk.Span, pure *bool) {
+	it, ok := walk.Open(d, arr, &s.reg)
+	if !ok || it.Obj() {
 		return
 	}
 	for pos := 0; ; pos++ {
-		_, c, ok := it.next()
+		_, c, ok := it.Next()
 		if !ok {
 			return
 		}
 		idx, first, finish := pos, len(s.slots), false
-		ci, ok := open(d, c, &s.reg)
-		if !ok || !ci.obj {
+		ci, ok := walk.Open(d, c, &s.reg)
+		if !ok || !ci.Obj() {
 			continue
 		}
 		for {
-			k, v, ok := ci.next()
+			k, v, ok := ci.Next()
 			if !ok {
 				break
 			}
-			name := ci.keyText(k, &s.kbuf)
+			name := ci.KeyText(k, &s.kbuf)
 			switch {
 			case string(name) == "index":
-				if n, ok := intValue(d, v); ok {
+				if n, ok := walk.IntValue(d, v); ok {
 					idx = n
 				}
 			case string(name) == "delta" && s.op == provider.OpChat:
@@ -259,12 +255,12 @@ func (s *Stream) openaiChoices(d []byte, arr span, pure *bool) {
 			case string(name) == "text" && s.op == provider.OpCompletions:
 				s.addSlot(d, chanKey{b: bText}, v)
 			case string(name) == "finish_reason":
-				if !isNull(d, v) {
+				if !walk.IsNull(d, v) {
 					finish = true
 					*pure = false
 				}
 			case string(name) == "logprobs":
-				if !isNull(d, v) {
+				if !walk.IsNull(d, v) {
 					*pure = false
 				}
 			default:
@@ -282,24 +278,24 @@ func (s *Stream) openaiChoices(d []byte, arr span, pure *bool) {
 
 // chatDelta reads a chat delta: content, refusal, and
 // tool_calls[].function.arguments.
-func (s *Stream) chatDelta(d []byte, delta span, pure *bool) {
-	it, ok := open(d, delta, &s.reg)
-	if !ok || !it.obj {
+func (s *Stream) chatDelta(d []byte, delta walk.Span, pure *bool) {
+	it, ok := walk.Open(d, delta, &s.reg)
+	if !ok || !it.Obj() {
 		return
 	}
 	for {
-		k, v, ok := it.next()
+		k, v, ok := it.Next()
 		if !ok {
 			return
 		}
-		switch string(it.keyText(k, &s.kbuf)) {
+		switch string(it.KeyText(k, &s.kbuf)) {
 		case "content":
-			if isNull(d, v) {
+			if walk.IsNull(d, v) {
 				continue
 			}
 			s.addSlot(d, chanKey{b: bText}, v)
 		case "refusal":
-			if isNull(d, v) {
+			if walk.IsNull(d, v) {
 				continue
 			}
 			s.addSlot(d, chanKey{b: bRefusal}, v)
@@ -311,42 +307,42 @@ func (s *Stream) chatDelta(d []byte, delta span, pure *bool) {
 	}
 }
 
-func (s *Stream) toolCalls(d []byte, arr span, pure *bool) {
-	it, ok := open(d, arr, &s.reg)
-	if !ok || it.obj {
+func (s *Stream) toolCalls(d []byte, arr walk.Span, pure *bool) {
+	it, ok := walk.Open(d, arr, &s.reg)
+	if !ok || it.Obj() {
 		return
 	}
 	for pos := 0; ; pos++ {
-		_, tc, ok := it.next()
+		_, tc, ok := it.Next()
 		if !ok {
 			return
 		}
 		idx, first := pos, len(s.slots)
-		ti, ok := open(d, tc, &s.reg)
-		if !ok || !ti.obj {
+		ti, ok := walk.Open(d, tc, &s.reg)
+		if !ok || !ti.Obj() {
 			continue
 		}
 		for {
-			k, v, ok := ti.next()
+			k, v, ok := ti.Next()
 			if !ok {
 				break
 			}
 			switch {
-			case keyIs(d, k, "index"):
-				if n, ok := intValue(d, v); ok {
+			case walk.KeyIs(d, k, "index"):
+				if n, ok := walk.IntValue(d, v); ok {
 					idx = n
 				}
-			case keyIs(d, k, "function"):
-				fi, ok := open(d, v, &s.reg)
-				if !ok || !fi.obj {
+			case walk.KeyIs(d, k, "function"):
+				fi, ok := walk.Open(d, v, &s.reg)
+				if !ok || !fi.Obj() {
 					continue
 				}
 				for {
-					fk, fv, ok := fi.next()
+					fk, fv, ok := fi.Next()
 					if !ok {
 						break
 					}
-					if keyIs(d, fk, "arguments") {
+					if walk.KeyIs(d, fk, "arguments") {
 						s.addSlot(d, chanKey{}, fv)
 					} else {
 						*pure = false // name
@@ -366,29 +362,29 @@ func (s *Stream) toolCalls(d []byte, arr span, pure *bool) {
 func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	s.resetEnds()
 	d := ev.Data
-	root, err := rootObject(d)
+	root, err := walk.RootObject(d)
 	if err != nil {
 		return s.unreadable(dst, ev, err)
 	}
 	if s.textDelta(d, root) {
 		return s.apply(dst, ev, true)
 	}
-	if !validEvent(d) {
+	if !walk.ValidEvent(d) {
 		return dst, ErrInvalidJSON
 	}
-	var typ, delta, block span
+	var typ, delta, block walk.Span
 	idx := -1
-	it, _ := open(d, root, &s.reg)
+	it, _ := walk.Open(d, root, &s.reg)
 	for {
-		k, v, ok := it.next()
+		k, v, ok := it.Next()
 		if !ok {
 			break
 		}
-		switch string(it.keyText(k, &s.kbuf)) {
+		switch string(it.KeyText(k, &s.kbuf)) {
 		case "type":
 			typ = v
 		case "index":
-			if n, ok := intValue(d, v); ok {
+			if n, ok := walk.IntValue(d, v); ok {
 				idx = n
 			}
 		case "delta":
@@ -398,8 +394,8 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		}
 	}
 	is := func(name string) bool {
-		if typ.end > typ.start {
-			return valueIs(d, typ, name)
+		if typ.End > typ.Start {
+			return walk.ValueIs(d, typ, name)
 		}
 		return string(ev.Name) == name
 	}
@@ -409,14 +405,14 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		if idx < 0 {
 			break
 		}
-		dt, _ := get(d, delta, "type")
+		dt, _ := walk.Get(d, delta, "type")
 		switch {
-		case valueIs(d, dt, "text_delta"):
-			if v, ok := get(d, delta, "text"); ok {
+		case walk.ValueIs(d, dt, "text_delta"):
+			if v, ok := walk.Get(d, delta, "text"); ok {
 				s.addSlot(d, chanKey{int32(idx), bText}, v)
 			}
-		case valueIs(d, dt, "input_json_delta"):
-			if v, ok := get(d, delta, "partial_json"); ok {
+		case walk.ValueIs(d, dt, "input_json_delta"):
+			if v, ok := walk.Get(d, delta, "partial_json"); ok {
 				s.addSlot(d, chanKey{int32(idx), bJSON}, v)
 			}
 		}
@@ -425,8 +421,8 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		if idx < 0 {
 			break
 		}
-		if bt, _ := get(d, block, "type"); valueIs(d, bt, "text") {
-			if v, ok := get(d, block, "text"); ok {
+		if bt, _ := walk.Get(d, block, "type"); walk.ValueIs(d, bt, "text") {
+			if v, ok := walk.Get(d, block, "text"); ok {
 				s.addSlot(d, chanKey{int32(idx), bText}, v)
 			}
 		}
@@ -445,13 +441,13 @@ func (s *Stream) anthropicEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 //
 // recording the text's slot as the full walk would, and reports whether it
 // did; on any other bytes it does nothing.
-func (s *Stream) textDelta(d []byte, root span) bool {
+func (s *Stream) textDelta(d []byte, root walk.Span) bool {
 	const (
 		pre   = `{"type":"content_block_delta","index":`
 		delta = `,"delta":{"type":"text_delta","text":`
 	)
-	idx, v, esc, ok := indexedString(d, root.start, pre, delta)
-	if !ok || v.end+2 != root.end || !at(d, v.end, `}}`) {
+	idx, v, esc, ok := indexedString(d, root.Start, pre, delta)
+	if !ok || v.End+2 != root.End || !at(d, v.End, `}}`) {
 		return false
 	}
 	s.slots = append(s.slots, slot{key: chanKey{int32(idx), bText}, v: v, esc: esc})
@@ -465,49 +461,49 @@ func (s *Stream) textDelta(d []byte, root span) bool {
 func (s *Stream) responsesEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 	s.resetEnds()
 	d := ev.Data
-	root, err := rootObject(d)
+	root, err := walk.RootObject(d)
 	if err != nil {
 		return s.unreadable(dst, ev, err)
 	}
-	if !validEvent(d) {
+	if !walk.ValidEvent(d) {
 		return dst, ErrInvalidJSON
 	}
-	var typ, delta, text, args, part, item, resp span
+	var typ, delta, text, args, part, item, resp walk.Span
 	o, c := -1, -1
-	it, _ := open(d, root, &s.reg)
+	it, _ := walk.Open(d, root, &s.reg)
 	for {
-		k, v, ok := it.next()
+		k, v, ok := it.Next()
 		if !ok {
 			break
 		}
 		switch {
-		case keyIs(d, k, "type"):
+		case walk.KeyIs(d, k, "type"):
 			typ = v
-		case keyIs(d, k, "output_index"):
-			if n, ok := intValue(d, v); ok {
+		case walk.KeyIs(d, k, "output_index"):
+			if n, ok := walk.IntValue(d, v); ok {
 				o = n
 			}
-		case keyIs(d, k, "content_index"):
-			if n, ok := intValue(d, v); ok {
+		case walk.KeyIs(d, k, "content_index"):
+			if n, ok := walk.IntValue(d, v); ok {
 				c = n
 			}
-		case keyIs(d, k, "delta"):
+		case walk.KeyIs(d, k, "delta"):
 			delta = v
-		case keyIs(d, k, "text"):
+		case walk.KeyIs(d, k, "text"):
 			text = v
-		case keyIs(d, k, "arguments"):
+		case walk.KeyIs(d, k, "arguments"):
 			args = v
-		case keyIs(d, k, "part"):
+		case walk.KeyIs(d, k, "part"):
 			part = v
-		case keyIs(d, k, "item"):
+		case walk.KeyIs(d, k, "item"):
 			item = v
-		case keyIs(d, k, "response"):
+		case walk.KeyIs(d, k, "response"):
 			resp = v
 		}
 	}
 	is := func(name string) bool {
-		if typ.end > typ.start {
-			return valueIs(d, typ, name)
+		if typ.End > typ.Start {
+			return walk.ValueIs(d, typ, name)
 		}
 		return string(ev.Name) == name
 	}
@@ -521,26 +517,26 @@ func (s *Stream) responsesEvent(dst []byte, ev *sse.Event) ([]byte, error) {
 		return s.apply(dst, ev, true)
 	case is("response.output_text.done"):
 		s.endKeys = append(s.endKeys, textKey)
-		return s.applyFull(dst, ev, func(w *walker) { w.str(text) })
+		return s.applyFull(dst, ev, func(w *walk.Walker) { w.Str(text) })
 	case is("response.function_call_arguments.done"):
 		s.endKeys = append(s.endKeys, argsKey)
-		return s.applyFull(dst, ev, func(w *walker) { w.str(args) })
+		return s.applyFull(dst, ev, func(w *walk.Walker) { w.Str(args) })
 	case is("response.content_part.done"):
 		s.endKeys = append(s.endKeys, textKey)
-		return s.applyFull(dst, ev, func(w *walker) { w.anthropicBlock(part) })
+		return s.applyFull(dst, ev, func(w *walk.Walker) { w.Block(part) })
 	case is("response.output_item.done"):
 		s.endAs = append(s.endAs, int32(o))
-		return s.applyFull(dst, ev, func(w *walker) { w.responsesItem(item) })
+		return s.applyFull(dst, ev, func(w *walk.Walker) { responsesItem(w, item) })
 	case is("response.completed"), is("response.incomplete"), is("response.failed"):
 		s.endAll = true
-		return s.applyFull(dst, ev, func(w *walker) { w.output(provider.OpResponses, resp) })
+		return s.applyFull(dst, ev, func(w *walk.Walker) { output(w, provider.OpResponses, resp) })
 	}
 	return s.apply(dst, ev, false)
 }
 
 // responsesDelta records a delta's text and keeps the event as the
 // channel's template for synthesized deltas.
-func (s *Stream) responsesDelta(d, name []byte, k chanKey, delta span) {
+func (s *Stream) responsesDelta(d, name []byte, k chanKey, delta walk.Span) {
 	n := len(s.slots)
 	s.addSlot(d, k, delta)
 	if len(s.slots) == n {
@@ -557,7 +553,7 @@ func (s *Stream) responsesDelta(d, name []byte, k chanKey, delta span) {
 // finds redacted as in a buffered reply (the same result as the deltas the
 // client got). A block match there is a violation. (The event was
 // validated before: redactFields' own check cannot fail here.)
-func (s *Stream) applyFull(dst []byte, ev *sse.Event, collect func(w *walker)) ([]byte, error) {
+func (s *Stream) applyFull(dst []byte, ev *sse.Event, collect func(w *walk.Walker)) ([]byte, error) {
 	dst, err := s.flushEnded(dst)
 	if err != nil {
 		return dst, err
@@ -565,7 +561,7 @@ func (s *Stream) applyFull(dst []byte, ev *sse.Event, collect func(w *walker)) (
 	defer s.closeEnded()
 	sc := s.p.getScratch()
 	defer s.p.putScratch(sc)
-	sc.w = walker{b: ev.Data, fields: sc.w.fields[:0]}
+	sc.w.Reset(ev.Data)
 	collect(&sc.w)
 	sc.counts = resize(sc.counts, len(s.p.out)) // counted by the deltas already
 	out, edited, _, blocked, err := redactFields(sc, s.p.out, ev.Data, s.data[:0], sc.counts, false)
