@@ -84,23 +84,17 @@ func streamEvent(op wire.Operation, name, data []byte, u *wire.Usage, seq *int64
 	if string(data) == sse.DoneData {
 		return true, false
 	}
-	return false, chunkUsage(u, data)
-}
-
-// chunkUsage reads usage from a chat or completions chunk and reports
-// whether the chunk is a usage-only one (empty choices, usage set), which
-// the gateway hides from clients that did not ask for it.
-func chunkUsage(u *wire.Usage, data []byte) (usageOnly bool) {
+	// A chat or completions chunk: usage-only when its choices are empty.
 	if !hasUsage(data) {
-		return false
+		return false, false
 	}
 	res := gjson.Get(wire.StringView(data), "usage")
 	if !res.IsObject() {
-		return false
+		return false, false
 	}
 	chatUsage(u, res)
 	ch := gjson.Get(wire.StringView(data), "choices")
-	return ch.IsArray() && isEmptyArray(ch.Raw)
+	return false, ch.IsArray() && isEmptyArray(ch.Raw)
 }
 
 func isEmptyArray(raw string) bool {
