@@ -65,9 +65,7 @@ func (p *Policy) CheckResponse(f provider.Format, op provider.Operation, body, d
 	if !p.HasOutput() {
 		return body, v, nil
 	}
-	switch op {
-	case provider.OpChat, provider.OpCompletions, provider.OpResponses, provider.OpMessages:
-	default:
+	if !op.HasReplyText() {
 		return body, v, nil // no model text in the reply
 	}
 	return p.check(Output, op, body, dst, v)
@@ -96,13 +94,13 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	sc.w.Reset(body)
 	rules := p.out
 	if dir == Input {
-		input(&sc.w, op, root)
+		inputText(&sc.w, op, root)
 		rules = p.in
 		if err := p.checkLimit(sc); err != nil {
 			return body, v, err
 		}
 	} else {
-		output(&sc.w, op, root)
+		outputText(&sc.w, op, root)
 	}
 	counts := resize(sc.counts, len(rules))
 	sc.counts = counts
@@ -111,7 +109,7 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 		needRunes = needRunes || (dir == Input && r.kind == kindChars)
 	}
 
-	out, edited, runes, blocked, err := redactFields(sc, rules, body, dst, counts, needRunes)
+	out, edited, runes, blocked, err := redactFields(sc, sc.w.Fields, rules, body, dst, counts, needRunes)
 	if err != nil {
 		return body, v, err
 	}
@@ -144,14 +142,14 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	return out, v, nil
 }
 
-// redactFields scans the fields sc.w collected from body with rules,
+// redactFields scans the fields collected from body with rules,
 // counting matches in counts. When a field needs redaction it returns the
 // rewritten body appended to dst[:0] (edited true), after checking that body
 // is valid JSON. blocked names the first block rule that matched; runes is
 // the number of characters of the fields' text when needRunes is set.
-func redactFields(sc *scratch, rules []*crule, body, dst []byte, counts []int, needRunes bool) (out []byte, edited bool, runes int, blocked string, err error) {
+func redactFields(sc *scratch, fields []walk.Field, rules []*crule, body, dst []byte, counts []int, needRunes bool) (out []byte, edited bool, runes int, blocked string, err error) {
 	pos := 0
-	for _, fld := range sc.w.Fields {
+	for _, fld := range fields {
 		text := walk.Decoded(body, fld.Span, fld.Esc, &sc.text)
 		if needRunes {
 			runes += utf8.RuneCount(text)

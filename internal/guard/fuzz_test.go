@@ -192,7 +192,7 @@ func FuzzStreamSplit(f *testing.F) {
 	})
 }
 
-// refTexts is a reference for input on decoded JSON: the texts the
+// refTexts is a reference for inputText on decoded JSON: the texts the
 // model reads, by the documented rules.
 func refTexts(op provider.Operation, v any) []string {
 	var out []string
@@ -302,7 +302,7 @@ func FuzzWalkerFindsAllText(f *testing.F) {
 			return
 		}
 		w := walk.Walker{B: body}
-		input(&w, o, root)
+		inputText(&w, o, root)
 		for i, fl := range w.Fields {
 			if fl.Start < 0 || fl.End > len(body) || fl.Start >= fl.End || (i > 0 && fl.Start < w.Fields[i-1].End) {
 				t.Fatalf("field %d %v is out of order or out of the body in %q", i, fl.Span, body)

@@ -107,7 +107,7 @@ func TestPrefilterScanLimitOverlap(t *testing.T) {
 	})
 	w := walk.Walker{B: body}
 	root, _ := walk.RootObject(body)
-	input(&w, provider.OpMessages, root)
+	inputText(&w, provider.OpMessages, root)
 	total := 0
 	for i, f := range w.Fields {
 		if i > 0 && f.Start < w.Fields[i-1].End {

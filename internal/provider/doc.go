@@ -3,12 +3,13 @@
 // Each wire format Sluice speaks is one package below this one (openai/,
 // anthropic/), which fills in the hooks of package wire: routes, upstream
 // auth, usage from replies and stream events, the end of a stream, error
-// bodies and stream error events, model lists. format.go is the registry:
+// bodies and stream error events, model lists, and where the guardrails
+// find text in its bodies and events. format.go is the registry:
 // Format indexes an array of those hooks (Format.Hooks), so a lookup is an
 // index, never a map or an interface per request; arrays of per-format
-// state are sized NumFormats. provider re-exports the types the formats
-// share (Operation, Usage), so the gateway and the guardrails import
-// provider alone.
+// state are sized NumFormats (OperationFormat finds the format of an
+// operation). provider re-exports the types the formats share that the
+// rest of Sluice names everywhere (Operation, Usage).
 //
 // Besides, provider reads the few request fields the gateway needs without
 // decoding the body (ScanRequest, the same for every format), edits the

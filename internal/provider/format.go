@@ -57,6 +57,21 @@ func ParseFormat(kind string) (Format, bool) {
 	return 0, false
 }
 
+// OperationFormat returns the format whose routes serve op (wire.Hooks'
+// Routes): the one whose hooks read op's bodies and events. An operation
+// no route serves (0) gets format 0, whose hooks are the default format's.
+func OperationFormat(op Operation) Format { return opFormats[op] }
+
+// opFormats is OperationFormat's table, by Operation (a uint8).
+var opFormats = func() (m [256]Format) {
+	for f := Format(1); f < formatEnd; f++ {
+		for _, r := range formats[f].Routes {
+			m[r.Op] = f
+		}
+	}
+	return m
+}()
+
 // FormatOf returns the format that claims a client path (wire.Hooks'
 // PathPrefix), DefaultFormat when none does: the caller's format for errors
 // raised before a route is known, and for the passthrough.
@@ -71,8 +86,8 @@ func FormatOf(path []byte) Format {
 
 // The types the formats share are declared in package wire, which the
 // format packages import (they cannot import provider, which imports
-// them); provider re-exports them, as package os does io/fs's FileMode, so
-// that the gateway and the guardrails need provider alone.
+// them); provider re-exports the two the rest of Sluice names everywhere,
+// as package os does io/fs's FileMode, beside the registry.
 type (
 	// Operation is what a model route does (wire.Operation).
 	Operation = wire.Operation

@@ -3,8 +3,10 @@
 // package provider's registry holds; the rest of Sluice reaches the format
 // only through those hooks.
 //
-// Replies and events it cannot read yield no usage and end no stream; it
-// never fails.
+// Replies and events it cannot read yield no usage and end no stream; for
+// the guardrails, an event whose text it cannot read is an error
+// (StreamText: walk.ErrNotObject, walk.ErrInvalidJSON), which ends the
+// stream.
 package anthropic
 
 import (
@@ -32,6 +34,10 @@ func Hooks() wire.Hooks {
 		StreamEvent:       streamEvent,
 		AppendError:       appendError,
 		AppendStreamError: appendStreamError,
+		InputText:         inputText,
+		OutputText:        outputText,
+		StreamText:        streamText,
+		SynthText:         synthText,
 		AppendModel:       appendModel,
 		AppendModels:      appendModels,
 	}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 )
 
 // Hooks are what Sluice knows about one wire format, as function values the
@@ -66,6 +68,29 @@ type Hooks struct {
 	// failed after it started, in the stream's own format; seq is the
 	// sequence number it carries where the format numbers its events.
 	AppendStreamError func(dst []byte, op Operation, e Error, seq int64) []byte
+
+	// InputText collects in w the text a model reads in a request body to
+	// op, whose top-level object is root: the strings the input guardrails
+	// scan. It counts the messages in w.Msgs.
+	InputText func(w *walk.Walker, op Operation, root walk.Span)
+	// OutputText collects in w the model's text in a complete reply to op
+	// (Operation.HasReplyText), whose top-level object is root.
+	OutputText func(w *walk.Walker, op Operation, root walk.Span)
+	// StreamText reads one event of a streamed reply to op, its SSE event
+	// name and data, for the output guardrails: it records in st (Reset
+	// before the call) the event's strings of text by channel, the
+	// channels it ends, and whole texts it repeats. pure reports an event
+	// that says nothing but its text, which may be dropped while all of that
+	// text is held back. err (walk.ErrNotObject, walk.ErrInvalidJSON) is an
+	// event that hides text from the scan: the stream ends. It runs once
+	// per event: it must not allocate once st's arrays have grown.
+	StreamText func(st *walk.StreamText, op Operation, name, data []byte) (pure bool, err error)
+	// SynthText appends an event of the format that carries text on the
+	// channel key of a stream of op, shaped like the upstream's own (from
+	// st.Head, or tmpl, the channel's template): the guardrails release
+	// held text in it when a channel ends with no event of its own to
+	// carry it.
+	SynthText func(dst []byte, st *walk.StreamText, op Operation, key walk.ChanKey, tmpl *walk.Template, text []byte) []byte
 
 	// AppendModel appends one model as GET /v1/models/{id} answers it.
 	AppendModel func(dst []byte, m Model) []byte

@@ -41,3 +41,9 @@ func (o Operation) Streams() bool {
 // InjectsUsage reports whether a streamed request of this operation needs
 // stream_options.include_usage for the upstream to report usage.
 func (o Operation) InjectsUsage() bool { return o == OpChat || o == OpCompletions }
+
+// HasReplyText reports whether a reply to the operation carries model text
+// for the output guardrails: embeddings and token counts do not.
+func (o Operation) HasReplyText() bool {
+	return o == OpChat || o == OpCompletions || o == OpResponses || o == OpMessages
+}

@@ -1,9 +1,9 @@
-package guard
+package openai
 
 import (
 	"testing"
 
-	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 )
 
@@ -22,7 +22,7 @@ func TestWalkerMalformed(t *testing.T) {
 	}
 	for _, b := range bodies {
 		w := walk.Walker{B: []byte(b)}
-		input(&w, provider.OpChat, walk.Span{Start: 0, End: len(b)})
+		inputText(&w, wire.OpChat, walk.Span{Start: 0, End: len(b)})
 		for _, f := range w.Fields {
 			if !walk.IsString(w.B, f.Span) {
 				t.Errorf("%s: field %q is not a string", b, b[f.Start:f.End])
