@@ -288,20 +288,15 @@ func (x *exchange) bufferStreamedReply() error {
 	return nil
 }
 
-// uncheckedPrefixes are passthrough paths that store or return model text
-// (prompts or replies) outside the model routes, so guardrails cannot see
-// it: fetching a stored response would return what a redaction hid.
-var uncheckedPrefixes = [][]byte{
-	[]byte("/v1/responses/"), []byte("/v1/chat/completions/"), []byte("/v1/completions/"),
-	[]byte("/v1/messages/batches"), []byte("/v1/batches"), []byte("/v1/threads"),
-	[]byte("/v1/conversations"), []byte("/v1/files"), []byte("/v1/assistants"),
-	[]byte("/v1/realtime"), []byte("/v1/vector_stores"), []byte("/v1/uploads"),
-}
-
+// uncheckedText reports whether a passthrough path stores or returns model
+// text outside the model routes, which guardrails cannot see (wire.Hooks'
+// UncheckedPaths, of every format).
 func uncheckedText(path []byte) bool {
-	for _, p := range uncheckedPrefixes {
-		if bytes.HasPrefix(path, p) {
-			return true
+	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
+		for _, p := range f.Hooks().UncheckedPaths {
+			if len(path) >= len(p) && string(path[:len(p)]) == p {
+				return true
+			}
 		}
 	}
 	return false

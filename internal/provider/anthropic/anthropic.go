@@ -26,6 +26,7 @@ func Hooks() wire.Hooks {
 		},
 		PathPrefix:        "/v1/messages",
 		Caller:            caller,
+		UncheckedPaths:    []string{"/v1/messages/batches"},
 		IDHeader:          strRequestID,
 		KeyValue:          keyValue,
 		Authorize:         authorize,

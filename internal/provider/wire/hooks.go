@@ -33,6 +33,12 @@ type Hooks struct {
 	// this format. Nil: never; a request no format claims is answered in
 	// the default format.
 	Caller func(h *fasthttp.RequestHeader) bool
+	// UncheckedPaths are the client path prefixes, outside the model
+	// routes, whose requests or replies carry model text the guardrails do
+	// not read (stored responses, batches, files, ...): with guardrails on,
+	// the passthrough refuses them unless the operator allows it (fetching
+	// a stored response would return what a redaction hid). Nil: none.
+	UncheckedPaths []string
 	// IDHeader is the reply header (canonical form) in which this format's
 	// clients read a request id: it is set to the upstream's id or, on an
 	// error Sluice answers itself, to Sluice's own. Nil: none beyond
