@@ -16,7 +16,12 @@ var strEventStream = []byte("text/event-stream")
 
 // underPrefix reports whether path is below prefix: prefix + "/" and more.
 func underPrefix(path []byte, prefix string) bool {
-	return len(path) > len(prefix) && path[len(prefix)] == '/' && string(path[:len(prefix)]) == prefix
+	return len(path) > len(prefix) && path[len(prefix)] == '/' && hasPrefix(path, prefix)
+}
+
+// hasPrefix is bytes.HasPrefix for a prefix held as a string (no copy).
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
 }
 
 // hasDotSegment reports whether a raw path has a "." or ".." segment, plain
@@ -294,7 +299,7 @@ func (x *exchange) bufferStreamedReply() error {
 func uncheckedText(path []byte) bool {
 	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
 		for _, p := range f.Hooks().UncheckedPaths {
-			if len(path) >= len(p) && string(path[:len(p)]) == p {
+			if hasPrefix(path, p) {
 				return true
 			}
 		}
