@@ -176,7 +176,7 @@ func peerClosed(conn net.Conn) bool {
 func (x *exchange) abandon(ctx *fasthttp.RequestCtx, ue *provider.UpstreamError) {
 	resp := &x.upResp
 	if ue == nil && resp.BodyStream() == nil && resp.StatusCode() < 300 && x.op != 0 {
-		x.usage = provider.ParseUsage(x.op, resp.Body())
+		x.usage = x.format.Hooks().Usage(x.op, resp.Body())
 	}
 	_ = resp.CloseBodyStream()
 	x.aw.call.Release()

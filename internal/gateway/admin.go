@@ -40,7 +40,7 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	g.setRequestID(ctx)
 	path := string(ctx.Path())
 	if g.adminHash == ([32]byte{}) || !strings.HasPrefix(path, adminPrefix) {
-		writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound, "no admin route "+quote(path)+"; the admin API is under /admin/v1/ and needs admin.token set"))
+		writeError(ctx, provider.DefaultFormat, errorf(404, CodeNotFound, "no admin route "+quote(path)+"; the admin API is under /admin/v1/ and needs admin.token set"))
 		return
 	}
 	if !g.checkAdminAuth(ctx) { // answers 401 or 429 itself
@@ -56,9 +56,9 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 		switch {
 		case method != "GET":
 			ctx.Response.Header.Set("Allow", "GET")
-			writeError(ctx, provider.FormatOpenAI, errorf(405, CodeMethodNotAllowed, path+" takes GET"))
+			writeError(ctx, provider.DefaultFormat, errorf(405, CodeMethodNotAllowed, path+" takes GET"))
 		case g.logStore == nil:
-			writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+			writeError(ctx, provider.DefaultFormat, errorf(404, CodeNotFound,
 				"request logging is off on this gateway (telemetry.enabled: false); enable it to query logs and usage"))
 		case rest == "logs":
 			g.adminLogs(ctx)
@@ -68,7 +68,7 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if g.keys == nil {
-		writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+		writeError(ctx, provider.DefaultFormat, errorf(404, CodeNotFound,
 			"virtual keys are off on this gateway (auth.enabled: false); enable them to manage keys"))
 		return
 	}
@@ -104,7 +104,7 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 }
 
 func (g *Gateway) adminNoRoute(ctx *fasthttp.RequestCtx, method, path string) {
-	writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound, "no admin route "+method+" "+quote(path)))
+	writeError(ctx, provider.DefaultFormat, errorf(404, CodeNotFound, "no admin route "+method+" "+quote(path)))
 }
 
 // keyWithSecret is a key object plus its secret, shown once.
@@ -245,5 +245,5 @@ func (g *Gateway) adminError(ctx *fasthttp.RequestCtx, err error) {
 		e = &HTTPError{Status: 500, Code: CodeInternal, Msg: "the key store failed; the error was logged, retry"}
 	}
 	g.met.GatewayError("admin", e.Code)
-	writeError(ctx, provider.FormatOpenAI, e)
+	writeError(ctx, provider.DefaultFormat, e)
 }

@@ -100,7 +100,7 @@ func (g *Gateway) checkAdminAuth(ctx *fasthttp.RequestCtx) bool {
 			ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))
 			ctx.Response.Header.Set("Retry-After-Ms", strconv.FormatInt(wait.Milliseconds(), 10))
 			g.met.GatewayError("admin", CodeRateLimitExceeded)
-			writeError(ctx, provider.FormatOpenAI, errorf(429, CodeRateLimitExceeded,
+			writeError(ctx, provider.DefaultFormat, errorf(429, CodeRateLimitExceeded,
 				"too many failed admin authentications from this address; retry in "+strconv.Itoa(secs)+"s with the right admin token"))
 			return false
 		}
@@ -134,7 +134,7 @@ func (g *Gateway) checkAdminAuth(ctx *fasthttp.RequestCtx) bool {
 	} else {
 		g.log.LogAttrs(context.Background(), slog.LevelWarn, "admin authentication failed", attrs...)
 	}
-	writeError(ctx, provider.FormatOpenAI, errorf(401, CodeInvalidAPIKey,
+	writeError(ctx, provider.DefaultFormat, errorf(401, CodeInvalidAPIKey,
 		"missing or wrong admin token: send Authorization: Bearer <admin token> (admin.token in the config)"))
 	return false
 }

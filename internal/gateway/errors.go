@@ -6,24 +6,27 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // Error codes Sluice produces (the OpenAI "code" field), per the contract.
+// They are declared in package wire, where each format maps them to its
+// own error types.
 const (
-	CodeInvalidRequest      = "invalid_request"
-	CodeGuardrailViolation  = "guardrail_violation"
-	CodeInvalidAPIKey       = "invalid_api_key"
-	CodeModelNotAllowed     = "model_not_allowed"
-	CodeModelNotFound       = "model_not_found"
-	CodeRequestTooLarge     = "request_too_large"
-	CodeRateLimitExceeded   = "rate_limit_exceeded"
-	CodeInsufficientQuota   = "insufficient_quota"
-	CodeUpstreamUnreachable = "upstream_unreachable"
-	CodeOverloaded          = "overloaded"
-	CodeUpstreamTimeout     = "upstream_timeout"
-	CodeInternal            = "internal_error"
-	CodeNotFound            = "not_found"
-	CodeMethodNotAllowed    = "method_not_allowed"
+	CodeInvalidRequest      = wire.CodeInvalidRequest
+	CodeGuardrailViolation  = wire.CodeGuardrailViolation
+	CodeInvalidAPIKey       = wire.CodeInvalidAPIKey
+	CodeModelNotAllowed     = wire.CodeModelNotAllowed
+	CodeModelNotFound       = wire.CodeModelNotFound
+	CodeRequestTooLarge     = wire.CodeRequestTooLarge
+	CodeRateLimitExceeded   = wire.CodeRateLimitExceeded
+	CodeInsufficientQuota   = wire.CodeInsufficientQuota
+	CodeUpstreamUnreachable = wire.CodeUpstreamUnreachable
+	CodeOverloaded          = wire.CodeOverloaded
+	CodeUpstreamTimeout     = wire.CodeUpstreamTimeout
+	CodeInternal            = wire.CodeInternal
+	CodeNotFound            = wire.CodeNotFound
+	CodeMethodNotAllowed    = wire.CodeMethodNotAllowed
 )
 
 // HTTPError is an error Sluice answers itself. Msg is for the client and
@@ -50,72 +53,14 @@ func errorf(status int, code, msg string) *HTTPError {
 	return &HTTPError{Status: status, Code: code, Msg: msg}
 }
 
-// openAIType maps a status to the OpenAI error "type".
-func openAIType(e *HTTPError) string {
-	switch {
-	case e.Code == CodeInsufficientQuota:
-		return "insufficient_quota"
-	case e.Status == 401:
-		return "authentication_error"
-	case e.Status == 403:
-		return "permission_error"
-	case e.Status == 429:
-		return "rate_limit_error"
-	case e.Status >= 500:
-		return "server_error"
-	}
-	return "invalid_request_error"
-}
-
-// anthropicType maps an error to the Anthropic error "type" per the
-// contract's table.
-func anthropicType(e *HTTPError) string {
-	switch e.Code {
-	case CodeRequestTooLarge:
-		return "request_too_large"
-	case CodeOverloaded:
-		return "overloaded_error"
-	case CodeUpstreamTimeout:
-		return "timeout_error"
-	}
-	switch e.Status {
-	case 401:
-		return "authentication_error"
-	case 403:
-		return "permission_error"
-	case 404:
-		return "not_found_error"
-	case 429:
-		return "rate_limit_error"
-	}
-	if e.Status >= 500 {
-		return "api_error"
-	}
-	return "invalid_request_error"
+// wireError is the error as the formats render it.
+func (e *HTTPError) wireError() wire.Error {
+	return wire.Error{Status: e.Status, Code: e.Code, Msg: e.Msg, Param: e.Param}
 }
 
 // appendErrorBody appends the error's JSON body in format f.
 func appendErrorBody(dst []byte, f provider.Format, e *HTTPError) []byte {
-	if f == provider.FormatAnthropic {
-		dst = append(dst, `{"type":"error","error":{"type":"`...)
-		dst = append(dst, anthropicType(e)...)
-		dst = append(dst, `","message":`...)
-		dst = provider.AppendJSONString(dst, e.Msg)
-		return append(dst, `}}`...)
-	}
-	dst = append(dst, `{"error":{"message":`...)
-	dst = provider.AppendJSONString(dst, e.Msg)
-	dst = append(dst, `,"type":"`...)
-	dst = append(dst, openAIType(e)...)
-	dst = append(dst, `","param":`...)
-	if e.Param != "" {
-		dst = provider.AppendJSONString(dst, e.Param)
-	} else {
-		dst = append(dst, "null"...)
-	}
-	dst = append(dst, `,"code":"`...)
-	dst = append(dst, e.Code...)
-	return append(dst, `"}}`...)
+	return f.Hooks().AppendError(dst, e.wireError())
 }
 
 // writeError answers the request with e in format f. Headers already set
@@ -135,23 +80,7 @@ func writeError(ctx *fasthttp.RequestCtx, f provider.Format, e *HTTPError) {
 // Responses error event (which the API's event schema requires): one past
 // the last event of the stream.
 func appendStreamError(dst []byte, op provider.Operation, f provider.Format, e *HTTPError, seq int64) []byte {
-	switch {
-	case f == provider.FormatAnthropic:
-		dst = append(dst, "event: error\ndata: "...)
-		dst = appendErrorBody(dst, f, e)
-	case op == provider.OpResponses:
-		dst = append(dst, "event: error\ndata: {\"type\":\"error\",\"code\":\""...)
-		dst = append(dst, e.Code...)
-		dst = append(dst, `","message":`...)
-		dst = provider.AppendJSONString(dst, e.Msg)
-		dst = append(dst, `,"param":null,"sequence_number":`...)
-		dst = strconv.AppendInt(dst, seq, 10)
-		dst = append(dst, '}')
-	default:
-		dst = append(dst, "data: "...)
-		dst = appendErrorBody(dst, f, e)
-	}
-	return append(dst, "\n\n"...)
+	return f.Hooks().AppendStreamError(dst, op, e.wireError(), seq)
 }
 
 // upstreamHTTPError maps a failed upstream exchange to the contract's 502 or

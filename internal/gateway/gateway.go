@@ -86,8 +86,8 @@ const maxDynamicTargets = 256
 // and its retry policy.
 type model struct {
 	name      string
-	owner     string         // the provider of its first target, as GET /v1/models names it
-	pools     [3]*route.Pool // indexed by provider.Format; nil: no target of that format
+	owner     string                           // the provider of its first target, as GET /v1/models names it
+	pools     [provider.NumFormats]*route.Pool // indexed by provider.Format; nil: no target of that format
 	fallbacks []*model
 	met       *metrics.Model
 	guardSets []string      // guardrail sets applied when the key names none
@@ -113,13 +113,16 @@ type endpoint struct {
 	format provider.Format
 }
 
-var modelRoutes = []endpoint{
-	{"/v1/chat/completions", provider.OpChat, provider.FormatOpenAI},
-	{"/v1/completions", provider.OpCompletions, provider.FormatOpenAI},
-	{"/v1/embeddings", provider.OpEmbeddings, provider.FormatOpenAI},
-	{"/v1/responses", provider.OpResponses, provider.FormatOpenAI},
-	{"/v1/messages", provider.OpMessages, provider.FormatAnthropic},
-	{"/v1/messages/count_tokens", provider.OpCountTokens, provider.FormatAnthropic},
+// modelRoutes returns the model routes of every format (wire.Hooks'
+// Routes) by path.
+func modelRoutes() map[string]*endpoint {
+	routes := map[string]*endpoint{}
+	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
+		for _, r := range f.Hooks().Routes {
+			routes[r.Path] = &endpoint{path: r.Path, op: r.Op, format: f}
+		}
+	}
+	return routes
 }
 
 // New builds a gateway from a loaded, validated config.
@@ -137,15 +140,12 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		keys:     d.Keys,
 		lim:      d.Limits,
 		ids:      newRequestIDs(),
-		routes:   make(map[string]*endpoint, len(modelRoutes)),
+		routes:   modelRoutes(),
 		tel:      d.Telemetry,
 		logStore: d.Logs,
 		tracer:   d.Tracer,
 	}
 	g.adminThrottle = newAdminThrottle(time.Now)
-	for i := range modelRoutes {
-		g.routes[modelRoutes[i].path] = &modelRoutes[i]
-	}
 	s, err := buildSnapshot(cfg, d.ConfigHash, nil, met, log, g.tel != nil)
 	if err != nil {
 		return nil, err

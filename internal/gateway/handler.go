@@ -18,11 +18,10 @@ import (
 )
 
 var (
-	strV1       = []byte("/v1/")
-	strPOST     = []byte("POST")
-	strGET      = []byte("GET")
-	strMessages = []byte("/v1/messages")
-	strAdmin    = []byte("/admin/")
+	strV1    = []byte("/v1/")
+	strPOST  = []byte("POST")
+	strGET   = []byte("GET")
+	strAdmin = []byte("/admin/")
 	// strXRequestID is already in fasthttp's canonical form.
 	strXRequestID = []byte("X-Request-Id")
 )
@@ -42,7 +41,7 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 				g.serveReady(ctx)
 			case "/metrics":
 				if !g.metricsAuthorized(ctx) {
-					writeError(ctx, provider.FormatOpenAI, errorf(401, CodeInvalidAPIKey,
+					writeError(ctx, provider.DefaultFormat, errorf(401, CodeInvalidAPIKey,
 						"GET /metrics needs Authorization: Bearer <metrics token> (metrics.token in the config)"))
 					return
 				}
@@ -52,14 +51,14 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 					g.serveAdmin(ctx)
 					return
 				}
-				writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+				writeError(ctx, provider.DefaultFormat, errorf(404, CodeNotFound,
 					"no route for "+string(ctx.Method())+" "+quote(string(path))+"; the client API is under /v1/"))
 			}
 			return
 		}
-		if bytes.HasPrefix(path, strMessages) {
+		if id := provider.FormatOf(path).Hooks().IDHeader; id != nil {
 			// Set once the reply's headers are final (an upstream's id).
-			defer setAnthropicRequestID(&ctx.Response.Header)
+			defer setFormatRequestID(&ctx.Response.Header, id)
 		}
 		if r := g.routes[string(path)]; r != nil {
 			if !bytes.Equal(ctx.Method(), strPOST) {
@@ -93,21 +92,12 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 	}
 }
 
-// formatOf guesses the caller's format from the path, for errors raised
-// before a route is known.
-func formatOf(path []byte) provider.Format {
-	if bytes.HasPrefix(path, strMessages) {
-		return provider.FormatAnthropic
-	}
-	return provider.FormatOpenAI
-}
-
 // ErrorHandler answers requests fasthttp rejected before the handler ran
 // (body or headers too large, malformed HTTP, read timeouts) in the
 // caller's format.
 func (g *Gateway) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	g.setRequestID(ctx)
-	f := formatOf(ctx.Path())
+	f := provider.FormatOf(ctx.Path())
 	var small *fasthttp.ErrSmallBuffer
 	var e *HTTPError
 	switch {
@@ -125,8 +115,8 @@ func (g *Gateway) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	}
 	g.met.GatewayError("transport", e.Code)
 	writeError(ctx, f, e)
-	if f == provider.FormatAnthropic {
-		setAnthropicRequestID(&ctx.Response.Header)
+	if id := f.Hooks().IDHeader; id != nil {
+		setFormatRequestID(&ctx.Response.Header, id)
 	}
 	g.recordRefusal(ctx, string(ctx.Path()), f, e)
 }

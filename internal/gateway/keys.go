@@ -39,18 +39,10 @@ func allowModel(pol *auth.Policy, model string) *HTTPError {
 // in OpenAI's shape, or Anthropic's for Anthropic clients (clientFormat).
 func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
 	g.serveLocal(ctx, &modelsRoute, nil, func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError) {
-		anthropic := f == provider.FormatAnthropic
 		if pol != nil && len(pol.Models) > 0 {
-			oa, an := s.buildModelLists(pol)
-			if anthropic {
-				return an, nil
-			}
-			return oa, nil
+			return s.modelList(pol, f), nil
 		}
-		if anthropic {
-			return s.modelsAnthropicJSON, nil
-		}
-		return s.modelsJSON, nil
+		return s.modelsJSON[f], nil
 	})
 }
 
@@ -109,13 +101,13 @@ func toWindow(w ratelimit.Window) window {
 func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 	g.setRequestID(ctx)
 	if g.keys == nil {
-		writeError(ctx, provider.FormatOpenAI, errorf(404, CodeNotFound,
+		writeError(ctx, provider.DefaultFormat, errorf(404, CodeNotFound,
 			"GET /v1/key describes the calling virtual key, and virtual keys are not enabled on this gateway"))
 		return
 	}
 	pol, herr := g.authenticate(ctx)
 	if herr != nil {
-		writeError(ctx, provider.FormatOpenAI, herr)
+		writeError(ctx, provider.DefaultFormat, herr)
 		return
 	}
 	v := keyView{
@@ -160,7 +152,7 @@ func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(ctx, provider.FormatOpenAI, &HTTPError{Status: 500, Code: CodeInternal, Msg: "Sluice could not render the key; retry", Err: err})
+		writeError(ctx, provider.DefaultFormat, &HTTPError{Status: 500, Code: CodeInternal, Msg: "Sluice could not render the key; retry", Err: err})
 		return
 	}
 	ctx.SetContentType("application/json")

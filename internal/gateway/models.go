@@ -1,12 +1,11 @@
 package gateway
 
 import (
-	"time"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 	"github.com/sluice-gw/sluice/internal/route"
 )
 
@@ -15,24 +14,22 @@ import (
 // upstream (passed through, an Anthropic client's call reached the OpenAI
 // provider with that provider's key, and any id answered 200; issue #15).
 
-var (
-	strModelsSlash      = []byte("/v1/models/")
-	strAnthropicVersion = []byte("Anthropic-Version")
-	strXAPIKey          = []byte("X-Api-Key")
-)
+var strModelsSlash = []byte("/v1/models/")
 
 // modelsRoute names both models routes in metrics and request logs; the
 // requested id is logged as the model.
 var modelsRoute = endpoint{path: "/v1/models"}
 
-// clientFormat is the caller's format on a path both SDKs call: Anthropic
-// when the request carries anthropic-version or x-api-key (Anthropic's SDKs
-// send both; OpenAI's send neither), else OpenAI.
+// clientFormat is the caller's format on a path the clients of every
+// format call: the first whose Caller hook claims the request (Anthropic's
+// SDKs send anthropic-version and x-api-key), else the default, OpenAI's.
 func clientFormat(h *fasthttp.RequestHeader) provider.Format {
-	if len(h.PeekCanonical(strAnthropicVersion)) > 0 || len(h.PeekCanonical(strXAPIKey)) > 0 {
-		return provider.FormatAnthropic
+	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
+		if c := f.Hooks().Caller; c != nil && c(h) {
+			return f
+		}
 	}
-	return provider.FormatOpenAI
+	return provider.DefaultFormat
 }
 
 // serveLocal runs the entry every client route takes (request id, auth,
@@ -73,7 +70,7 @@ func (g *Gateway) serveModelInfo(ctx *fasthttp.RequestCtx) {
 		if !ok {
 			return nil, modelNotFound(pol, name)
 		}
-		return appendModelObject(nil, f, name, owner, s.modelsCreated), nil
+		return f.Hooks().AppendModel(nil, wire.Model{ID: name, Owner: owner, Created: s.modelsCreated}), nil
 	})
 }
 
@@ -108,25 +105,4 @@ func modelNotFound(pol *auth.Policy, id string) *HTTPError {
 		msg = "model " + quote(id) + " does not exist on this gateway or this API key may not use it; GET /v1/models lists the models it may use"
 	}
 	return &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model", Msg: msg}
-}
-
-// appendModelObject appends one model as GET /v1/models/{id} answers it:
-// OpenAI's model object, or Anthropic's.
-func appendModelObject(dst []byte, f provider.Format, id, owner string, created time.Time) []byte {
-	if f == provider.FormatAnthropic {
-		dst = append(dst, `{"type":"model","id":`...)
-		dst = provider.AppendJSONString(dst, id)
-		dst = append(dst, `,"display_name":`...)
-		dst = provider.AppendJSONString(dst, id)
-		dst = append(dst, `,"created_at":"`...)
-		dst = created.UTC().AppendFormat(dst, time.RFC3339)
-		return append(dst, `"}`...)
-	}
-	dst = append(dst, `{"id":`...)
-	dst = provider.AppendJSONString(dst, id)
-	dst = append(dst, `,"object":"model","created":`...)
-	dst = append(dst, itoa(int(created.Unix()))...)
-	dst = append(dst, `,"owned_by":`...)
-	dst = provider.AppendJSONString(dst, owner)
-	return append(dst, '}')
 }

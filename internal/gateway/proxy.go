@@ -12,10 +12,17 @@ import (
 	"github.com/sluice-gw/sluice/internal/provider"
 )
 
-var (
-	strEventStream   = []byte("text/event-stream")
-	strMessagesSlash = []byte("/v1/messages/")
-)
+var strEventStream = []byte("text/event-stream")
+
+// underPrefix reports whether path is below prefix: prefix + "/" and more.
+func underPrefix(path []byte, prefix string) bool {
+	return len(path) > len(prefix) && path[len(prefix)] == '/' && hasPrefix(path, prefix)
+}
+
+// hasPrefix is bytes.HasPrefix for a prefix held as a string (no copy).
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
+}
 
 // hasDotSegment reports whether a raw path has a "." or ".." segment, plain
 // or percent-encoded.
@@ -229,7 +236,7 @@ func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
 	// A buffered reply: hand the upstream's body buffer to the client
 	// response without copying it.
 	if body := resp.Body(); status < 300 && x.op != 0 {
-		x.usage = provider.ParseUsage(x.op, body)
+		x.usage = x.format.Hooks().Usage(x.op, body)
 		if x.gpol != nil && x.gpol.HasOutput() {
 			out, herr := x.checkOutput(body)
 			if herr != nil {
@@ -286,20 +293,15 @@ func (x *exchange) bufferStreamedReply() error {
 	return nil
 }
 
-// uncheckedPrefixes are passthrough paths that store or return model text
-// (prompts or replies) outside the model routes, so guardrails cannot see
-// it: fetching a stored response would return what a redaction hid.
-var uncheckedPrefixes = [][]byte{
-	[]byte("/v1/responses/"), []byte("/v1/chat/completions/"), []byte("/v1/completions/"),
-	[]byte("/v1/messages/batches"), []byte("/v1/batches"), []byte("/v1/threads"),
-	[]byte("/v1/conversations"), []byte("/v1/files"), []byte("/v1/assistants"),
-	[]byte("/v1/realtime"), []byte("/v1/vector_stores"), []byte("/v1/uploads"),
-}
-
+// uncheckedText reports whether a passthrough path stores or returns model
+// text outside the model routes, which guardrails cannot see (wire.Hooks'
+// UncheckedPaths, of every format).
 func uncheckedText(path []byte) bool {
-	for _, p := range uncheckedPrefixes {
-		if bytes.HasPrefix(path, p) {
-			return true
+	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
+		for _, p := range f.Hooks().UncheckedPaths {
+			if hasPrefix(path, p) {
+				return true
+			}
 		}
 	}
 	return false
@@ -309,7 +311,7 @@ func uncheckedText(path []byte) bool {
 // passthrough provider as is, relaying the reply as it comes.
 func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	x := g.acquireExchange(nil)
-	x.format = formatOf(ctx.Path())
+	x.format = provider.FormatOf(ctx.Path())
 	defer x.finish(ctx)
 	if !x.enter(ctx) {
 		return
@@ -320,8 +322,8 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x.up = x.s.pass
-	if bytes.HasPrefix(ctx.Path(), strMessagesSlash) && x.s.passAnthropic != nil {
-		x.up = x.s.passAnthropic // Anthropic's own sub-resources (batches, ...)
+	if p := x.format.Hooks().PathPrefix; p != "" && x.s.passFormat[x.format] != nil && underPrefix(ctx.Path(), p) {
+		x.up = x.s.passFormat[x.format] // a format's own sub-resources (Anthropic's batches, ...)
 	}
 	// The path goes upstream as the client sent it (still percent-encoded);
 	// fasthttp's decoded Path() would turn %3F into "?" or %2F into "/".

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -241,34 +240,16 @@ func (x *exchange) fill() {
 }
 
 // event inspects one event for usage, the end of the stream and the first
-// token; it reports whether the event is to be hidden from the client.
+// token (the format's StreamEvent hook); it reports whether the event is to
+// be hidden from the client.
 func (x *exchange) event(ev *sse.Event) (hide bool) {
 	if x.ttft == 0 {
 		x.ttft = time.Since(x.start)
 	}
-	switch x.format {
-	case provider.FormatAnthropic:
-		if bytes.Equal(ev.Name, []byte("message_stop")) || bytes.Equal(ev.Name, []byte("error")) {
-			x.sawTerminal = true
-		}
-	default:
-		if x.op == provider.OpResponses {
-			// The number an event Sluice writes next must carry.
-			if n, ok := provider.SequenceNumber(ev.Data); ok {
-				x.seqNext = n + 1
-			} else {
-				x.seqNext++
-			}
-			if bytes.Equal(ev.Name, []byte("response.completed")) || bytes.Equal(ev.Name, []byte("response.failed")) ||
-				bytes.Equal(ev.Name, []byte("response.incomplete")) || bytes.Equal(ev.Name, []byte("error")) {
-				x.sawTerminal = true
-			}
-		} else if ev.IsDone() {
-			x.sawTerminal = true
-			return false
-		}
+	end, usageOnly := x.format.Hooks().StreamEvent(x.op, ev.Name, ev.Data, &x.usage, &x.seqNext)
+	if end {
+		x.sawTerminal = true
 	}
-	usageOnly := x.usage.StreamEvent(x.op, ev.Name, ev.Data)
 	return usageOnly && x.hideUsage
 }
 

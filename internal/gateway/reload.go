@@ -283,7 +283,7 @@ func (g *Gateway) WatchConfig(ctx context.Context, interval time.Duration, hashF
 func (g *Gateway) adminReload(ctx *fasthttp.RequestCtx, method string) {
 	if method != "POST" {
 		ctx.Response.Header.Set("Allow", "POST")
-		writeError(ctx, provider.FormatOpenAI, errorf(405, CodeMethodNotAllowed, adminPrefix+"reload takes POST"))
+		writeError(ctx, provider.DefaultFormat, errorf(405, CodeMethodNotAllowed, adminPrefix+"reload takes POST"))
 		return
 	}
 	res := g.Reload(context.Background())

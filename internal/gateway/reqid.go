@@ -50,25 +50,23 @@ func validRequestID(id []byte) bool {
 	return true
 }
 
-// Response headers in fasthttp's canonical form.
-var (
-	strRequestID         = []byte("Request-Id")
-	strUpstreamRequestID = []byte("X-Upstream-Request-Id")
-)
+// strUpstreamRequestID is in fasthttp's canonical form.
+var strUpstreamRequestID = []byte("X-Upstream-Request-Id")
 
-// setAnthropicRequestID sets request-id, the id header Anthropic's API
-// sends and its SDKs report as a reply's request id: the upstream's id when
-// an upstream answered (the same as x-upstream-request-id), else, for the
-// errors Sluice answers itself, Sluice's own id (x-request-id), so that the
-// caller always has an id to quote. OpenAI's id header is x-request-id,
-// which carries Sluice's id by contract; an OpenAI caller finds the
-// upstream's in x-upstream-request-id only.
-func setAnthropicRequestID(h *fasthttp.ResponseHeader) {
+// setFormatRequestID sets name, the header in which the caller's format
+// reports a reply's request id (wire.Hooks' IDHeader: Anthropic's SDKs read
+// request-id): the upstream's id when an upstream answered (the same as
+// x-upstream-request-id), else, for the errors Sluice answers itself,
+// Sluice's own id (x-request-id), so that the caller always has an id to
+// quote. OpenAI's id header is x-request-id, which carries Sluice's id by
+// contract; an OpenAI caller finds the upstream's in x-upstream-request-id
+// only.
+func setFormatRequestID(h *fasthttp.ResponseHeader, name []byte) {
 	id := h.PeekCanonical(strUpstreamRequestID)
 	if len(id) == 0 {
 		id = h.PeekCanonical(strXRequestID)
 	}
 	if len(id) > 0 {
-		h.SetCanonical(strRequestID, id)
+		h.SetCanonical(name, id)
 	}
 }

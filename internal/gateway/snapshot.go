@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
 )
@@ -37,10 +38,11 @@ type snapshot struct {
 	models map[string]*model
 	ups    map[string]*provider.Upstream
 	pass   *provider.Upstream // catch-all /v1/* target; nil: 404
-	// passAnthropic is the catch-all for /v1/messages/*: the first
-	// anthropic provider.
-	passAnthropic *provider.Upstream
-	others        map[string]*metrics.Target
+	// passFormat is the catch-all for the paths a format claims
+	// (wire.Hooks' PathPrefix, such as /v1/messages/*): the first provider
+	// of that format; nil: pass.
+	passFormat [provider.NumFormats]*provider.Upstream
+	others     map[string]*metrics.Target
 
 	dynMu sync.Mutex
 	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
@@ -57,7 +59,7 @@ type snapshot struct {
 	logBodies  logBodies
 	maxLogBody int
 
-	modelsJSON, modelsAnthropicJSON []byte
+	modelsJSON [provider.NumFormats][]byte // GET /v1/models of every model, by format
 	// modelsCreated is every model's "created": when the first snapshot
 	// was built (a reload keeps it, so a list and a single model agree).
 	modelsCreated time.Time
@@ -126,15 +128,17 @@ func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics
 	s.others = make(map[string]*metrics.Target, len(s.ups))
 	for _, p := range cfg.Providers {
 		s.others[p.Name] = met.ForTarget("other", p.Name)
-		if s.passAnthropic == nil && p.Kind == config.KindAnthropic {
-			s.passAnthropic = s.ups[p.Name]
+		if up := s.ups[p.Name]; up != nil && s.passFormat[up.Format()] == nil {
+			s.passFormat[up.Format()] = up
 		}
 	}
 	s.modelsCreated = time.Now().Truncate(time.Second)
 	if prev != nil {
 		s.modelsCreated = prev.modelsCreated
 	}
-	s.modelsJSON, s.modelsAnthropicJSON = s.buildModelLists(nil)
+	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
+		s.modelsJSON[f] = s.modelList(nil, f)
+	}
 	return s, nil
 }
 
@@ -159,9 +163,12 @@ func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) 
 		m = s.dynamicTarget(up, name)
 	}
 	if m.pools[f] == nil {
-		other := provider.FormatOpenAI
-		if f == provider.FormatOpenAI {
-			other = provider.FormatAnthropic
+		other := f // a model has targets in some format
+		for g := range m.pools {
+			if m.pools[g] != nil {
+				other = provider.Format(g)
+				break
+			}
 		}
 		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
 			Msg: "model " + quote(name) + " is served by a provider in " + other.String() +
@@ -236,34 +243,14 @@ func (s *snapshot) otherMetrics(provider string) *metrics.Target {
 	return s.met.ForTarget("other", provider)
 }
 
-// buildModelLists renders GET /v1/models in OpenAI and Anthropic shapes:
-// every public model, or those pol allows when pol is not nil.
-func (s *snapshot) buildModelLists(pol *auth.Policy) (openai, anthropic []byte) {
-	openai = append(openai, `{"object":"list","data":[`...)
-	anthropic = append(anthropic, `{"data":[`...)
-	var listed []config.Model
+// modelList renders GET /v1/models in format f: every public model, or
+// those pol allows when pol is not nil.
+func (s *snapshot) modelList(pol *auth.Policy, f provider.Format) []byte {
+	var listed []wire.Model
 	for _, mc := range s.cfg.Models {
 		if pol == nil || pol.Allows(mc.Name) {
-			listed = append(listed, mc)
+			listed = append(listed, wire.Model{ID: mc.Name, Owner: mc.Targets[0].Provider, Created: s.modelsCreated})
 		}
 	}
-	for i, mc := range listed {
-		if i > 0 {
-			openai = append(openai, ',')
-			anthropic = append(anthropic, ',')
-		}
-		openai = appendModelObject(openai, provider.FormatOpenAI, mc.Name, mc.Targets[0].Provider, s.modelsCreated)
-		anthropic = appendModelObject(anthropic, provider.FormatAnthropic, mc.Name, mc.Targets[0].Provider, s.modelsCreated)
-	}
-	openai = append(openai, `]}`...)
-	first, last := "null", "null"
-	if n := len(listed); n > 0 {
-		first, last = quote(listed[0].Name), quote(listed[n-1].Name)
-	}
-	anthropic = append(anthropic, `],"has_more":false,"first_id":`...)
-	anthropic = append(anthropic, first...)
-	anthropic = append(anthropic, `,"last_id":`...)
-	anthropic = append(anthropic, last...)
-	anthropic = append(anthropic, '}')
-	return openai, anthropic
+	return f.Hooks().AppendModels(nil, listed)
 }

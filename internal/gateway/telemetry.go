@@ -308,5 +308,5 @@ func (g *Gateway) telemetryError(ctx *fasthttp.RequestCtx, err error) {
 // adminRefuse answers an admin query with e and counts it.
 func (g *Gateway) adminRefuse(ctx *fasthttp.RequestCtx, e *HTTPError) {
 	g.met.GatewayError("admin", e.Code)
-	writeError(ctx, provider.FormatOpenAI, e)
+	writeError(ctx, provider.DefaultFormat, e)
 }

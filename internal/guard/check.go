@@ -1,24 +1,25 @@
 package guard
 
 import (
-	"errors"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/sluice-gw/sluice/internal/guard/detect"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 )
 
-// Errors for bodies the policy cannot read.
+// Errors for bodies the policy cannot read (package walk's, which the
+// formats' stream readers return too).
 var (
-	ErrNotObject   = errors.New("guard: body is not a JSON object")
-	ErrInvalidJSON = errors.New("guard: body is not valid JSON")
+	ErrNotObject   = walk.ErrNotObject
+	ErrInvalidJSON = walk.ErrInvalidJSON
 )
 
 // scratch is the working memory of one check, pooled in its Policy.
 type scratch struct {
-	w       walker
+	w       walk.Walker
 	text    []byte // a decoded string
 	red     []byte // a redacted string
 	hits    []hit
@@ -39,7 +40,7 @@ func (p *Policy) putScratch(sc *scratch) {
 	if cap(sc.text) > maxKept || cap(sc.red) > maxKept {
 		return
 	}
-	sc.w.b = nil
+	sc.w.B = nil
 	p.scratch.Put(sc)
 }
 
@@ -64,46 +65,21 @@ func (p *Policy) CheckResponse(f provider.Format, op provider.Operation, body, d
 	if !p.HasOutput() {
 		return body, v, nil
 	}
-	switch op {
-	case provider.OpChat, provider.OpCompletions, provider.OpResponses, provider.OpMessages:
-	default:
+	if !op.HasReplyText() {
 		return body, v, nil // no model text in the reply
 	}
 	return p.check(Output, op, body, dst, v)
 }
 
-// rootObject returns the span of the top-level object of body: from its
-// first to its last non-space byte, which must be braces. The inside is
-// walked leniently; a body that will be rewritten is validated first.
-func rootObject(body []byte) (span, error) {
-	i := skipWS(body, 0)
-	if i >= len(body) || body[i] != '{' {
-		return span{}, ErrNotObject
-	}
-	e := len(body)
-	for e > i+1 {
-		switch body[e-1] {
-		case ' ', '\t', '\n', '\r':
-			e--
-			continue
-		}
-		break
-	}
-	if e < i+2 || body[e-1] != '}' {
-		return span{}, ErrInvalidJSON
-	}
-	return span{i, e}, nil
-}
-
 func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []Verdict) ([]byte, []Verdict, error) {
-	root, err := rootObject(body)
+	root, err := walk.RootObject(body)
 	if err != nil {
 		return body, v, err
 	}
 	anchors := p.outAnchors
 	if dir == Input {
 		// A body no larger than the scan limit holds no more text than it
-		// (the walk's fields are disjoint, walker.add, and decoding never
+		// (the walk's fields are disjoint, walk.Walker.Add, and decoding never
 		// lengthens a string), so it cannot be over it.
 		anchors = p.inAnchors
 		if len(body) > p.scanLimit {
@@ -115,16 +91,16 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	}
 	sc := p.getScratch()
 	defer p.putScratch(sc)
-	sc.w = walker{b: body, fields: sc.w.fields[:0]}
+	sc.w.Reset(body)
 	rules := p.out
 	if dir == Input {
-		sc.w.input(op, root)
+		inputText(&sc.w, op, root)
 		rules = p.in
 		if err := p.checkLimit(sc); err != nil {
 			return body, v, err
 		}
 	} else {
-		sc.w.output(op, root)
+		outputText(&sc.w, op, root)
 	}
 	counts := resize(sc.counts, len(rules))
 	sc.counts = counts
@@ -133,7 +109,7 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 		needRunes = needRunes || (dir == Input && r.kind == kindChars)
 	}
 
-	out, edited, runes, blocked, err := redactFields(sc, rules, body, dst, counts, needRunes)
+	out, edited, runes, blocked, err := redactFields(sc, sc.w.Fields, rules, body, dst, counts, needRunes)
 	if err != nil {
 		return body, v, err
 	}
@@ -144,7 +120,7 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	}
 	if dir == Input {
 		for _, r := range p.size {
-			n := sc.w.msgs
+			n := sc.w.Msgs
 			if r.kind == kindChars {
 				n = runes
 			}
@@ -166,15 +142,15 @@ func (p *Policy) check(dir Scope, op provider.Operation, body, dst []byte, v []V
 	return out, v, nil
 }
 
-// redactFields scans the fields sc.w collected from body with rules,
+// redactFields scans the fields collected from body with rules,
 // counting matches in counts. When a field needs redaction it returns the
 // rewritten body appended to dst[:0] (edited true), after checking that body
 // is valid JSON. blocked names the first block rule that matched; runes is
 // the number of characters of the fields' text when needRunes is set.
-func redactFields(sc *scratch, rules []*crule, body, dst []byte, counts []int, needRunes bool) (out []byte, edited bool, runes int, blocked string, err error) {
+func redactFields(sc *scratch, fields []walk.Field, rules []*crule, body, dst []byte, counts []int, needRunes bool) (out []byte, edited bool, runes int, blocked string, err error) {
 	pos := 0
-	for _, fld := range sc.w.fields {
-		text := decoded(body, fld.span, fld.esc, &sc.text)
+	for _, fld := range fields {
+		text := walk.Decoded(body, fld.Span, fld.Esc, &sc.text)
 		if needRunes {
 			runes += utf8.RuneCount(text)
 		}
@@ -200,14 +176,14 @@ func redactFields(sc *scratch, rules []*crule, body, dst []byte, counts []int, n
 			if !gjson.ValidBytes(body) {
 				return nil, false, 0, "", ErrInvalidJSON
 			}
-			out = append(dst[:0], body[:fld.start]...)
+			out = append(dst[:0], body[:fld.Start]...)
 			edited = true
 		} else {
-			out = append(out, body[pos:fld.start]...)
+			out = append(out, body[pos:fld.Start]...)
 		}
 		sc.red = appendRedacted(sc.red[:0], text, 0, 0, len(text), sc.picks, rules)
 		out = provider.AppendJSONString(out, bytesView(sc.red))
-		pos = fld.end
+		pos = fld.End
 	}
 	if edited {
 		out = append(out, body[pos:]...)
@@ -218,16 +194,16 @@ func redactFields(sc *scratch, rules []*crule, body, dst []byte, counts []int, n
 // checkLimit fails when the fields hold more text than the scan limit.
 func (p *Policy) checkLimit(sc *scratch) error {
 	total := 0
-	for _, f := range sc.w.fields {
-		total += f.end - f.start - 2
+	for _, f := range sc.w.Fields {
+		total += f.End - f.Start - 2
 	}
 	if total <= p.scanLimit {
 		return nil
 	}
 	// The raw size bounds the decoded one; count exactly before refusing.
 	total = 0
-	for _, f := range sc.w.fields {
-		total += len(decoded(sc.w.b, f.span, f.esc, &sc.text))
+	for _, f := range sc.w.Fields {
+		total += len(walk.Decoded(sc.w.B, f.Span, f.Esc, &sc.text))
 	}
 	if total <= p.scanLimit {
 		return nil

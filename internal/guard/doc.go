@@ -20,6 +20,10 @@
 // escaped key ("con\u0074ent") is no way around a rule; a key that appears
 // twice is scanned both times.
 //
+// Where the text is, is each wire format's to say (package provider's
+// format packages, through wire.Hooks: InputText, OutputText, StreamText
+// and SynthText, with the walker of package walk); what they read is:
+//
 // Input (CheckRequest), by operation:
 //   - chat: messages[].content (a string, or parts' "text"), refusal and
 //     name, every role;
@@ -147,6 +151,6 @@
 // ends): every such event is validated before the lenient walk, so none can
 // carry text past the scan; the caller ends the stream. The commonest delta
 // events are valid by construction of the fast paths that read them
-// (json_valid.go). Token logprobs and Anthropic thinking blocks are not
-// scanned.
+// (package walk, valid.go). Token logprobs and Anthropic thinking blocks
+// are not scanned.
 package guard

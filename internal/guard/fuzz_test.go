@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
@@ -191,27 +192,7 @@ func FuzzStreamSplit(f *testing.F) {
 	})
 }
 
-func FuzzUnescape(f *testing.F) {
-	f.Add(`a\n\"b\u00e9\ud83d\ude00\ud800x\/`)
-	f.Add(`\u12`)
-	f.Fuzz(func(t *testing.T, raw string) {
-		lit := []byte(`"` + raw + `"`)
-		end, _ := strEnd(lit, 0)
-		if end != len(lit) {
-			return // the raw text closes the string early or escapes the quote
-		}
-		got := appendUnescaped(nil, lit[1:len(lit)-1])
-		var want string
-		if json.Unmarshal(lit, &want) != nil {
-			return
-		}
-		if utf8.ValidString(raw) && string(got) != want {
-			t.Fatalf("%q decodes to %q, encoding/json says %q", raw, got, want)
-		}
-	})
-}
-
-// refTexts is a reference for walker.input on decoded JSON: the texts the
+// refTexts is a reference for inputText on decoded JSON: the texts the
 // model reads, by the documented rules.
 func refTexts(op provider.Operation, v any) []string {
 	var out []string
@@ -305,7 +286,7 @@ func refTexts(op provider.Operation, v any) []string {
 
 // FuzzWalkerFindsAllText: on valid JSON the walker collects at least every
 // text the reference finds (duplicate keys aside, it may find more); on any
-// body its fields are ordered and disjoint (walker.add), which the
+// body its fields are ordered and disjoint (walk.Walker.Add), which the
 // prefilter's scan-limit bound relies on.
 func FuzzWalkerFindsAllText(f *testing.F) {
 	addBodySeeds(f)
@@ -316,15 +297,15 @@ func FuzzWalkerFindsAllText(f *testing.F) {
 	f.Add([]byte(`{"tools":[{"name":"f","description":"d"}],"system":"s","messages":[]}`), uint8(1))
 	f.Fuzz(func(t *testing.T, body []byte, op uint8) {
 		o := []provider.Operation{provider.OpChat, provider.OpMessages, provider.OpResponses}[int(op)%3]
-		root, err := rootObject(body)
+		root, err := walk.RootObject(body)
 		if err != nil {
 			return
 		}
-		w := walker{b: body}
-		w.input(o, root)
-		for i, fl := range w.fields {
-			if fl.start < 0 || fl.end > len(body) || fl.start >= fl.end || (i > 0 && fl.start < w.fields[i-1].end) {
-				t.Fatalf("field %d %v is out of order or out of the body in %q", i, fl.span, body)
+		w := walk.Walker{B: body}
+		inputText(&w, o, root)
+		for i, fl := range w.Fields {
+			if fl.Start < 0 || fl.End > len(body) || fl.Start >= fl.End || (i > 0 && fl.Start < w.Fields[i-1].End) {
+				t.Fatalf("field %d %v is out of order or out of the body in %q", i, fl.Span, body)
 			}
 		}
 		var v any
@@ -332,10 +313,10 @@ func FuzzWalkerFindsAllText(f *testing.F) {
 			return
 		}
 		got := map[string]int{}
-		for _, fl := range w.fields {
+		for _, fl := range w.Fields {
 			var s string
-			if err := json.Unmarshal(body[fl.start:fl.end], &s); err != nil {
-				t.Fatalf("field %q is not a string", body[fl.start:fl.end])
+			if err := json.Unmarshal(body[fl.Start:fl.End], &s); err != nil {
+				t.Fatalf("field %q is not a string", body[fl.Start:fl.End])
 			}
 			got[s]++
 		}

@@ -3,6 +3,8 @@ package guard
 import (
 	"bytes"
 	"strings"
+
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 )
 
 // The prefilter. Finding the text of a body (the walk) costs more than
@@ -56,7 +58,7 @@ func mayHold(body []byte, anchors string) bool {
 		high = high || anchors[i] >= 0x80
 	}
 	// Every decoded byte is a byte of body, or comes from an escape
-	// (appendUnescaped): \b \f \n \r \t a control byte, \uXXXX its code
+	// (walk.AppendUnescaped): \b \f \n \r \t a control byte, \uXXXX its code
 	// point (an ASCII byte, or bytes >= 0x80 in UTF-8, U+FFFD for a lone
 	// surrogate). Escapes that decode to themselves or stay as written
 	// (\" \\ \/, invalid ones) yield bytes of body, searched above. Every
@@ -84,7 +86,7 @@ func mayHold(body []byte, anchors string) bool {
 		case 't':
 			c = '\t'
 		case 'u':
-			r, ok := hex4(body, i+1)
+			r, ok := walk.Hex4(body, i+1)
 			switch {
 			case !ok:
 				continue

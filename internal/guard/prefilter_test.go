@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 )
 
 // noPrefilter turns p's prefilter off: its checks always walk the body.
@@ -104,15 +105,15 @@ func TestPrefilterScanLimitOverlap(t *testing.T) {
 	samePrefiltered(t, body, p, q, func(p *Policy) ([]byte, []Verdict, error) {
 		return p.CheckRequest(provider.FormatAnthropic, provider.OpMessages, body, nil, nil)
 	})
-	w := walker{b: body}
-	root, _ := rootObject(body)
-	w.input(provider.OpMessages, root)
+	w := walk.Walker{B: body}
+	root, _ := walk.RootObject(body)
+	inputText(&w, provider.OpMessages, root)
 	total := 0
-	for i, f := range w.fields {
-		if i > 0 && f.start < w.fields[i-1].end {
-			t.Errorf("field %d %v overlaps field %d %v", i, f.span, i-1, w.fields[i-1].span)
+	for i, f := range w.Fields {
+		if i > 0 && f.Start < w.Fields[i-1].End {
+			t.Errorf("field %d %v overlaps field %d %v", i, f.Span, i-1, w.Fields[i-1].Span)
 		}
-		total += f.end - f.start
+		total += f.End - f.Start
 	}
 	if total > len(body) {
 		t.Errorf("fields hold %d bytes, the body %d", total, len(body))

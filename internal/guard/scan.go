@@ -3,9 +3,9 @@ package guard
 import (
 	"cmp"
 	"slices"
-	"unsafe"
 
 	"github.com/sluice-gw/sluice/internal/guard/detect"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // hit is one match of one rule: absolute text positions [start, end) and
@@ -106,12 +106,7 @@ func appendRedacted(dst, t []byte, base, from, cut int, picks []hit, rules []*cr
 	return append(dst, t[pos-base:cut-base]...)
 }
 
-// bytesView returns b as a string without copying; the string must not
-// outlive b or see it modified.
+// bytesView returns b as a string without copying (wire.StringView); the
+// string must not outlive b or see it modified.
 // See docs/decisions/0006-unsafe-string-views.md.
-func bytesView(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
+func bytesView(b []byte) string { return wire.StringView(b) }

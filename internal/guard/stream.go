@@ -3,35 +3,25 @@ package guard
 import (
 	"github.com/sluice-gw/sluice/internal/guard/detect"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
-// chanKey names one text channel of a stream. OpenAI: a = choice index,
-// b = tool call index, bText for content or bRefusal for refusal. Anthropic: a = content block
-// index, b = bText or bJSON. Responses: a = output_index, b = content_index
-// or -1 for function call arguments.
-type chanKey struct{ a, b int32 }
-
-const (
-	bText    int32 = -1
-	bJSON    int32 = -2
-	bRefusal int32 = -3
-)
-
-// channel is the text of one channel: the part still held back and some
-// released text before it as context.
+// channel is the text of one channel (walk.ChanKey: the formats name
+// them): the part still held back and some released text before it as
+// context.
 type channel struct {
-	key   chanKey
+	key   walk.ChanKey
 	buf   []byte // text positions [base, base+len(buf))
 	base  int
 	rel   int        // text before rel has been released
 	scans []ruleScan // per output rule
 	known []hit      // final finder matches that start at or after rel
-	// A Responses delta event of this channel, replayed with other text
-	// when the held tail is flushed at the channel's end.
-	tmpl     []byte
-	tmplName []byte
-	tmplText span
+	// The format's template event for the text it synthesizes on this
+	// channel (walk.Slot.Template): a Responses delta event, replayed with
+	// other text when the held tail is flushed at the channel's end.
+	tmpl walk.Template
 }
 
 func (ch *channel) end() int { return ch.base + len(ch.buf) }
@@ -48,14 +38,12 @@ func (ch *channel) compact(keep int) {
 	ch.base += drop
 }
 
-// slot is one guarded string of the event being handled.
+// slot is what feed made of the guarded string of the same index in the
+// event being handled (walk.StreamText.Slots).
 type slot struct {
-	key   chanKey
-	v     span // the string literal in the event's data
-	esc   bool
-	rel   span // the text released in its place, in Stream.rel
-	same  bool // rel is exactly the slot's own text: no rewrite needed
-	final bool // the event ends the slot's channel
+	rel   walk.Span // the text released in its place, in Stream.rel
+	same  bool      // rel is exactly the slot's own text: no rewrite needed
+	final bool      // the event ends the slot's channel
 }
 
 // Stream scans the text of one streamed reply with a policy's output rules,
@@ -65,40 +53,33 @@ type slot struct {
 type Stream struct {
 	p      *Policy
 	op     provider.Operation
-	chans  []*channel // open channels
+	hooks  *wire.Hooks // of op's format: reads the events (StreamText), writes text of its own (SynthText)
+	chans  []*channel  // open channels
 	free   []*channel
 	counts []int // per output rule
 	err    error
 
-	reg      closed // of the event being handled
-	head     []byte // OpenAI: the chunks' top-level members but choices, for synthesized chunks
-	haveHead bool
-	kbuf     [64]byte // keyText's buffer
-	// The channels the event being handled ends.
-	endAll  bool
-	endAs   []int32 // every channel whose key.a is listed
-	endKeys []chanKey
-
-	slots []slot
+	// What the format read of the event being handled (its strings of
+	// text, the channels it ends), and its own state for the stream.
+	st    walk.StreamText
+	slots []slot // per st.Slots
 	hits  []hit
 	picks []hit
 	ms    []detect.Match
 	rel   []byte // released text of the event's slots
-	data  []byte // an event's rewritten data
 	tmp   []byte
 }
 
 // NewStream returns a scanner for one streamed reply of the given format
-// and operation. Call Release when done with it.
+// and operation. The format that serves op reads its events (f is the
+// format of the reply: today always op's). Call Release when done with it.
 func (p *Policy) NewStream(f provider.Format, op provider.Operation) *Stream {
 	s, _ := p.streams.Get().(*Stream)
 	if s == nil {
 		s = &Stream{p: p}
 	}
 	s.op = op
-	if f == provider.FormatAnthropic && op != provider.OpCountTokens {
-		s.op = provider.OpMessages
-	}
+	s.hooks = provider.OperationFormat(op).Hooks()
 	s.counts = resize(s.counts, len(p.out))
 	return s
 }
@@ -110,14 +91,15 @@ func (s *Stream) Release() {
 		s.recycle(ch)
 	}
 	const maxKept = 64 << 10
-	if cap(s.rel) > maxKept || cap(s.data) > maxKept || cap(s.tmp) > maxKept {
+	if cap(s.rel) > maxKept || cap(s.st.Data) > maxKept || cap(s.tmp) > maxKept {
 		return
 	}
 	p := s.p
 	clear(s.chans)
-	*s = Stream{p: p, chans: s.chans[:0], free: s.free, counts: s.counts[:0], head: s.head[:0],
-		endAs: s.endAs[:0], endKeys: s.endKeys[:0], slots: s.slots[:0], hits: s.hits[:0],
-		picks: s.picks[:0], ms: s.ms[:0], rel: s.rel[:0], data: s.data[:0], tmp: s.tmp[:0]}
+	st := s.st
+	st.Clear()
+	*s = Stream{p: p, chans: s.chans[:0], free: s.free, counts: s.counts[:0], st: st,
+		slots: s.slots[:0], hits: s.hits[:0], picks: s.picks[:0], ms: s.ms[:0], rel: s.rel[:0], tmp: s.tmp[:0]}
 	p.streams.Put(s)
 }
 
@@ -154,16 +136,14 @@ func (s *Stream) Event(dst []byte, ev *sse.Event) ([]byte, error) {
 		return append(dst, ev.Raw...), nil
 	}
 	n0 := len(dst)
-	var err error
-	switch s.op {
-	case provider.OpChat, provider.OpCompletions:
-		dst, err = s.openaiEvent(dst, ev)
-	case provider.OpMessages:
-		dst, err = s.anthropicEvent(dst, ev)
-	case provider.OpResponses:
-		dst, err = s.responsesEvent(dst, ev)
-	default:
-		dst = append(dst, ev.Raw...)
+	s.st.Reset()
+	pure, err := s.hooks.StreamText(&s.st, s.op, ev.Name, ev.Data)
+	if err == nil {
+		if s.st.Full {
+			dst, err = s.applyFull(dst, ev)
+		} else {
+			dst, err = s.apply(dst, ev, pure)
+		}
 	}
 	if err != nil {
 		s.err = err
@@ -181,8 +161,8 @@ func (s *Stream) Finish(dst []byte) []byte {
 		return dst
 	}
 	n0 := len(dst)
-	s.resetEnds()
-	s.endAll = true
+	s.st.Reset()
+	s.st.EndAll = true
 	dst, err := s.flushEnded(dst)
 	if err != nil {
 		s.err = err
@@ -192,25 +172,17 @@ func (s *Stream) Finish(dst []byte) []byte {
 	return dst
 }
 
-func (s *Stream) resetEnds() {
-	s.reg = closed{}
-	s.endAll = false
-	s.endAs = s.endAs[:0]
-	s.endKeys = s.endKeys[:0]
-	s.slots = s.slots[:0]
-}
-
 // ends reports whether the event being handled ends channel k.
-func (s *Stream) ends(k chanKey) bool {
-	if s.endAll {
+func (s *Stream) ends(k walk.ChanKey) bool {
+	if s.st.EndAll {
 		return true
 	}
-	for _, a := range s.endAs {
-		if a == k.a {
+	for _, a := range s.st.EndAs {
+		if a == k.A {
 			return true
 		}
 	}
-	for _, e := range s.endKeys {
+	for _, e := range s.st.EndKeys {
 		if e == k {
 			return true
 		}
@@ -218,7 +190,7 @@ func (s *Stream) ends(k chanKey) bool {
 	return false
 }
 
-func (s *Stream) channel(k chanKey) *channel {
+func (s *Stream) channel(k walk.ChanKey) *channel {
 	for _, ch := range s.chans {
 		if ch.key == k {
 			return ch
@@ -242,10 +214,11 @@ func (s *Stream) channel(k chanKey) *channel {
 
 func (s *Stream) recycle(ch *channel) {
 	const maxKept = 64 << 10
-	if cap(ch.buf) > maxKept || cap(ch.tmpl) > maxKept {
+	if cap(ch.buf) > maxKept || cap(ch.tmpl.Data) > maxKept {
 		return
 	}
-	*ch = channel{buf: ch.buf[:0], scans: ch.scans[:0], known: ch.known[:0], tmpl: ch.tmpl[:0], tmplName: ch.tmplName[:0]}
+	*ch = channel{buf: ch.buf[:0], scans: ch.scans[:0], known: ch.known[:0],
+		tmpl: walk.Template{Name: ch.tmpl.Name[:0], Data: ch.tmpl.Data[:0]}}
 	s.free = append(s.free, ch)
 }
 
@@ -263,27 +236,38 @@ func (s *Stream) closeEnded() {
 	s.chans = kept
 }
 
-// feed appends the slots' text to their channels and releases what it can,
-// into s.rel.
-func (s *Stream) feed(data []byte) error {
+// feed appends the slots' text to their channels (keeping the templates
+// the format marked) and releases what it can, into s.rel.
+func (s *Stream) feed(name, data []byte) error {
+	slots := s.st.Slots
+	if cap(s.slots) < len(slots) {
+		s.slots = make([]slot, len(slots), 2*len(slots))
+	}
+	ss := s.slots[:len(slots)]
+	s.slots = ss
 	// Only the last slot of a channel in the event flushes it.
-	for i := range s.slots {
-		sl := &s.slots[i]
-		sl.final = s.ends(sl.key)
-		for j := i + 1; j < len(s.slots); j++ {
-			if s.slots[j].key == sl.key {
-				sl.final = false
+	for i := range slots {
+		final := s.ends(slots[i].Key)
+		for j := i + 1; j < len(slots); j++ {
+			if slots[j].Key == slots[i].Key {
+				final = false
 			}
 		}
+		ss[i].final = final
 	}
 	s.rel = s.rel[:0]
-	for i := range s.slots {
-		sl := &s.slots[i]
-		ch := s.channel(sl.key)
+	for i := range slots {
+		sl := &slots[i]
+		ch := s.channel(sl.Key)
+		if sl.Template {
+			ch.tmpl.Name = append(ch.tmpl.Name[:0], name...)
+			ch.tmpl.Data = append(ch.tmpl.Data[:0], data...)
+			ch.tmpl.Text = sl.V
+		}
 		before := len(ch.buf)
-		raw := data[sl.v.start+1 : sl.v.end-1]
-		if sl.esc {
-			ch.buf = appendUnescaped(ch.buf, raw)
+		raw := data[sl.V.Start+1 : sl.V.End-1]
+		if sl.Esc {
+			ch.buf = walk.AppendUnescaped(ch.buf, raw)
 		} else {
 			ch.buf = append(ch.buf, raw...)
 		}
@@ -292,12 +276,12 @@ func (s *Stream) feed(data []byte) error {
 		var cut int
 		var red bool
 		var err error
-		s.rel, cut, red, err = s.release(ch, sl.final, s.rel)
+		s.rel, cut, red, err = s.release(ch, ss[i].final, s.rel)
 		if err != nil {
 			return err
 		}
-		sl.rel = span{start, len(s.rel)}
-		sl.same = !red && r0 == n-(len(ch.buf)-before) && cut == n
+		ss[i].rel = walk.Span{Start: start, End: len(s.rel)}
+		ss[i].same = !red && r0 == n-(len(ch.buf)-before) && cut == n
 	}
 	return nil
 }
@@ -315,15 +299,15 @@ func (s *Stream) flushEnded(dst []byte) ([]byte, error) {
 			return dst, err
 		}
 		if len(s.tmp) > 0 {
-			dst = s.synth(dst, ch, s.tmp)
+			dst = s.hooks.SynthText(dst, &s.st, s.op, ch.key, &ch.tmpl, s.tmp)
 		}
 	}
 	return dst, nil
 }
 
-func (s *Stream) hasSlot(k chanKey) bool {
-	for i := range s.slots {
-		if s.slots[i].key == k {
+func (s *Stream) hasSlot(k walk.ChanKey) bool {
+	for i := range s.st.Slots {
+		if s.st.Slots[i].Key == k {
 			return true
 		}
 	}
@@ -339,14 +323,14 @@ func (s *Stream) apply(dst []byte, ev *sse.Event, pure bool) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	if err := s.feed(ev.Data); err != nil {
+	if err := s.feed(ev.Name, ev.Data); err != nil {
 		return dst, err
 	}
 	defer s.closeEnded()
 	same, empty := true, true
 	for i := range s.slots {
 		same = same && s.slots[i].same
-		empty = empty && s.slots[i].rel.end == s.slots[i].rel.start
+		empty = empty && s.slots[i].rel.End == s.slots[i].rel.Start
 	}
 	switch {
 	case same:
@@ -360,18 +344,18 @@ func (s *Stream) apply(dst []byte, ev *sse.Event, pure bool) ([]byte, error) {
 		dst = s.rewrite(append(dst, pre...), ev.Data)
 		return append(dst, '\n', '\n'), nil
 	}
-	s.data = s.rewrite(s.data[:0], ev.Data)
-	return sse.AppendEvent(dst, ev.Name, s.data), nil
+	s.st.Data = s.rewrite(s.st.Data[:0], ev.Data)
+	return sse.AppendEvent(dst, ev.Name, s.st.Data), nil
 }
 
 // rewrite appends d with each slot's string replaced by its released text.
 func (s *Stream) rewrite(dst, d []byte) []byte {
 	pos := 0
 	for i := range s.slots {
-		sl := &s.slots[i]
-		dst = append(dst, d[pos:sl.v.start]...)
-		dst = provider.AppendJSONString(dst, bytesView(s.rel[sl.rel.start:sl.rel.end]))
-		pos = sl.v.end
+		v, rel := s.st.Slots[i].V, s.slots[i].rel
+		dst = append(dst, d[pos:v.Start]...)
+		dst = provider.AppendJSONString(dst, bytesView(s.rel[rel.Start:rel.End]))
+		pos = v.End
 	}
 	return append(dst, d[pos:]...)
 }
@@ -397,82 +381,36 @@ func framing(ev *sse.Event) ([]byte, bool) {
 	return raw[:n], true
 }
 
-// synth appends an event of the stream's format that carries text on
-// channel ch, shaped like the upstream's own.
-func (s *Stream) synth(dst []byte, ch *channel, text []byte) []byte {
-	d := s.data[:0]
-	switch s.op {
-	case provider.OpChat, provider.OpCompletions:
-		d = append(d, '{')
-		d = append(d, s.head...)
-		d = append(d, `"choices":[{`...)
-		if s.op == provider.OpCompletions {
-			d = append(d, `"text":`...)
-			d = provider.AppendJSONString(d, bytesView(text))
-			d = append(d, `,"index":`...)
-			d = appendInt(d, ch.key.a)
-		} else {
-			d = append(d, `"index":`...)
-			d = appendInt(d, ch.key.a)
-			switch {
-			case ch.key.b == bRefusal:
-				d = append(d, `,"delta":{"refusal":`...)
-				d = provider.AppendJSONString(d, bytesView(text))
-				d = append(d, '}')
-			case ch.key.b < 0:
-				d = append(d, `,"delta":{"content":`...)
-				d = provider.AppendJSONString(d, bytesView(text))
-				d = append(d, '}')
-			default:
-				d = append(d, `,"delta":{"tool_calls":[{"index":`...)
-				d = appendInt(d, ch.key.b)
-				d = append(d, `,"function":{"arguments":`...)
-				d = provider.AppendJSONString(d, bytesView(text))
-				d = append(d, `}}]}`...)
+// applyFull handles an event that repeats whole texts (st.Full): it
+// flushes the channels the event ends, then relays the event with the texts
+// the format collected (st.W) redacted as in a buffered reply (the same
+// result as the deltas the client got). A block match there is a
+// violation. (The event was validated before: redactFields' own check
+// cannot fail here.)
+func (s *Stream) applyFull(dst []byte, ev *sse.Event) ([]byte, error) {
+	dst, err := s.flushEnded(dst)
+	if err != nil {
+		return dst, err
+	}
+	defer s.closeEnded()
+	sc := s.p.getScratch()
+	defer s.p.putScratch(sc)
+	sc.counts = resize(sc.counts, len(s.p.out)) // counted by the deltas already
+	out, edited, _, blocked, err := redactFields(sc, s.st.W.Fields, s.p.out, ev.Data, s.st.Data[:0], sc.counts, false)
+	switch {
+	case err != nil:
+		return dst, err
+	case blocked != "":
+		// Normally the deltas blocked first; count the text the deltas missed.
+		for i, r := range s.p.out {
+			if r.name == blocked {
+				s.counts[i]++
 			}
 		}
-		d = append(d, `,"logprobs":null,"finish_reason":null}]}`...)
-		s.data = d
-		return sse.AppendData(dst, d)
-	case provider.OpMessages:
-		d = append(d, `{"type":"content_block_delta","index":`...)
-		d = appendInt(d, ch.key.a)
-		if ch.key.b == bJSON {
-			d = append(d, `,"delta":{"type":"input_json_delta","partial_json":`...)
-		} else {
-			d = append(d, `,"delta":{"type":"text_delta","text":`...)
-		}
-		d = provider.AppendJSONString(d, bytesView(text))
-		d = append(d, `}}`...)
-		s.data = d
-		return sse.AppendEvent(dst, []byte("content_block_delta"), d)
-	case provider.OpResponses:
-		if len(ch.tmpl) == 0 {
-			return dst
-		}
-		d = append(d, ch.tmpl[:ch.tmplText.start]...)
-		d = provider.AppendJSONString(d, bytesView(text))
-		d = append(d, ch.tmpl[ch.tmplText.end:]...)
-		s.data = d
-		return sse.AppendEvent(dst, ch.tmplName, d)
+		return dst, &Violation{Rule: blocked, Scope: Output}
+	case !edited:
+		return append(dst, ev.Raw...), nil
 	}
-	return dst
-}
-
-func appendInt(dst []byte, n int32) []byte {
-	if n < 0 {
-		dst = append(dst, '-')
-		n = -n
-	}
-	var b [12]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
+	s.st.Data = out
+	return sse.AppendEvent(dst, ev.Name, out), nil
 }

@@ -1,52 +1,12 @@
 package guard
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
-
-// refStrEnd is strEnd written the plain way: a byte at a time.
-func refStrEnd(b []byte, i int) (int, bool) {
-	esc := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return j + 1, esc
-		case '\\':
-			esc = true
-			j++
-		}
-	}
-	return -1, esc
-}
-
-// TestStrEndMatchesReference checks the word-at-a-time scan against the
-// byte loop on strings dense in quotes and backslashes, of every length
-// around the 8-byte words and the 32-byte switch to IndexByte.
-func TestStrEndMatchesReference(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	alpha := []byte(`ab"\\`)
-	for range 20000 {
-		n := rng.IntN(100)
-		b := make([]byte, n+1)
-		b[0] = '"'
-		for i := 1; i <= n; i++ {
-			b[i] = 'x'
-			if rng.IntN(8) == 0 {
-				b[i] = alpha[rng.IntN(len(alpha))]
-			}
-		}
-		end, esc := strEnd(b, 0)
-		wantEnd, wantEsc := refStrEnd(b, 0)
-		if end != wantEnd || (end >= 0 && esc != wantEsc) {
-			t.Fatalf("strEnd(%q) = %d, %v; want %d, %v", b, end, esc, wantEnd, wantEsc)
-		}
-	}
-}
 
 // TestStreamFastPaths checks that skipping a chunk's captured head and
 // reading a plain content chunk by its shape change nothing: the same

@@ -1,74 +1,110 @@
 package provider
 
-// Format is a wire format: the shape of request and response bodies.
+import (
+	"github.com/sluice-gw/sluice/internal/provider/anthropic"
+	"github.com/sluice-gw/sluice/internal/provider/openai"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
+)
+
+// Format is a wire format: the shape of request and response bodies. It is
+// an index into the registry of formats below, so per-format state lives in
+// arrays of NumFormats, indexed by Format.
 type Format uint8
 
-// Formats Sluice speaks.
+// Formats Sluice speaks. A format is one package under internal/provider/
+// (package wire says what it provides) and one line here and in formats.
 const (
 	FormatOpenAI Format = iota + 1
 	FormatAnthropic
+	formatEnd
 )
+
+// NumFormats is the length of an array indexed by Format (index 0, no
+// format, included).
+const NumFormats = int(formatEnd)
+
+// DefaultFormat is the caller's format on a path no format claims (the
+// rest of /v1/, the admin API, /metrics).
+const DefaultFormat = FormatOpenAI
+
+// formats holds each format's hooks, indexed by Format. Index 0 (no format
+// known) holds the default format's, as errors before a route is known
+// have always been written in it.
+var formats = [NumFormats]wire.Hooks{
+	0:               openai.Hooks(),
+	FormatOpenAI:    openai.Hooks(),
+	FormatAnthropic: anthropic.Hooks(),
+}
+
+// Hooks returns the format's hooks. They are shared: do not modify them.
+func (f Format) Hooks() *wire.Hooks { return &formats[f] }
 
 // String returns the format's name as used in config and messages.
 func (f Format) String() string {
-	switch f {
-	case FormatOpenAI:
-		return "openai"
-	case FormatAnthropic:
-		return "anthropic"
+	if f == 0 || int(f) >= NumFormats {
+		return "unknown"
 	}
-	return "unknown"
+	return formats[f].Name
 }
 
 // ParseFormat maps a provider kind from config to its format.
 func ParseFormat(kind string) (Format, bool) {
-	switch kind {
-	case "openai":
-		return FormatOpenAI, true
-	case "anthropic":
-		return FormatAnthropic, true
+	for f := Format(1); f < formatEnd; f++ {
+		if formats[f].Name == kind {
+			return f, true
+		}
 	}
 	return 0, false
 }
 
-// Operation is what a model route does; it decides which fields matter and
-// how usage is reported.
-type Operation uint8
+// OperationFormat returns the format whose routes serve op (wire.Hooks'
+// Routes): the one whose hooks read op's bodies and events. An operation
+// no route serves (0) gets format 0, whose hooks are the default format's.
+func OperationFormat(op Operation) Format { return opFormats[op] }
 
-// Operations on model routes.
-const (
-	OpChat        Operation = iota + 1 // /v1/chat/completions
-	OpCompletions                      // /v1/completions
-	OpEmbeddings                       // /v1/embeddings
-	OpResponses                        // /v1/responses
-	OpMessages                         // /v1/messages (Anthropic)
-	OpCountTokens                      // /v1/messages/count_tokens (Anthropic)
+// opFormats is OperationFormat's table, by Operation (a uint8).
+var opFormats = func() (m [256]Format) {
+	for f := Format(1); f < formatEnd; f++ {
+		for _, r := range formats[f].Routes {
+			m[r.Op] = f
+		}
+	}
+	return m
+}()
+
+// FormatOf returns the format that claims a client path (wire.Hooks'
+// PathPrefix), DefaultFormat when none does: the caller's format for errors
+// raised before a route is known, and for the passthrough.
+func FormatOf(path []byte) Format {
+	for f := Format(1); f < formatEnd; f++ {
+		if p := formats[f].PathPrefix; p != "" && len(path) >= len(p) && string(path[:len(p)]) == p {
+			return f
+		}
+	}
+	return DefaultFormat
+}
+
+// The types the formats share are declared in package wire, which the
+// format packages import (they cannot import provider, which imports
+// them); provider re-exports the two the rest of Sluice names everywhere,
+// as package os does io/fs's FileMode, beside the registry.
+type (
+	// Operation is what a model route does (wire.Operation).
+	Operation = wire.Operation
+	// Usage is the token usage of one exchange (wire.Usage).
+	Usage = wire.Usage
 )
 
-// String names the operation for logs and the OpenTelemetry operation name.
-func (o Operation) String() string {
-	switch o {
-	case OpChat:
-		return "chat"
-	case OpCompletions:
-		return "text_completion"
-	case OpEmbeddings:
-		return "embeddings"
-	case OpResponses:
-		return "responses"
-	case OpMessages:
-		return "messages"
-	case OpCountTokens:
-		return "count_tokens"
-	}
-	return "unknown"
-}
+// Operations on model routes (wire's).
+const (
+	OpChat        = wire.OpChat
+	OpCompletions = wire.OpCompletions
+	OpEmbeddings  = wire.OpEmbeddings
+	OpResponses   = wire.OpResponses
+	OpMessages    = wire.OpMessages
+	OpCountTokens = wire.OpCountTokens
+)
 
-// Streams reports whether the operation can stream its reply.
-func (o Operation) Streams() bool {
-	return o == OpChat || o == OpCompletions || o == OpResponses || o == OpMessages
-}
-
-// InjectsUsage reports whether a streamed request of this operation needs
-// stream_options.include_usage for the upstream to report usage.
-func (o Operation) InjectsUsage() bool { return o == OpChat || o == OpCompletions }
+// AppendJSONString appends s as a JSON string literal
+// (wire.AppendJSONString).
+func AppendJSONString(dst []byte, s string) []byte { return wire.AppendJSONString(dst, s) }

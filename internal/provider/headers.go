@@ -180,9 +180,6 @@ func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 // Peek, Set and Add do on every call (a copy and a pass over the name:
 // docs/benchmarks.md, "instructions per request").
 var (
-	strAuthorization     = []byte("Authorization")
-	strXAPIKey           = []byte("X-Api-Key")
-	strAnthropicVersion  = []byte("Anthropic-Version")
 	strConnection        = []byte("Connection")
 	strUpstreamRequestID = []byte("X-Upstream-Request-Id")
 )

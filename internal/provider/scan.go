@@ -3,9 +3,10 @@ package provider
 import (
 	"errors"
 	"fmt"
-	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // ErrInvalidJSON means the request body is not valid JSON.
@@ -44,15 +45,10 @@ type Request struct {
 	objEnd               int // index of the top-level object's closing brace
 }
 
-// bytesView returns b as a string without copying. The string must not
-// outlive b or be used after b is modified.
+// bytesView returns b as a string without copying (wire.StringView). The
+// string must not outlive b or be used after b is modified.
 // See docs/decisions/0006-unsafe-string-views.md.
-func bytesView(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
+func bytesView(b []byte) string { return wire.StringView(b) }
 
 // readID names a top-level key Sluice reads, here or in the guardrails'
 // walk of the text a model reads (package guard); noKey is any other.
@@ -344,7 +340,7 @@ func (r *Request) AppendBody(dst, body []byte, model string, injectUsage bool) [
 	for _, e := range edits[:n] {
 		dst = append(dst, body[pos:e.start]...)
 		if e.quote {
-			dst = AppendJSONString(dst, e.repl)
+			dst = wire.AppendJSONString(dst, e.repl)
 		} else {
 			dst = append(dst, e.repl...)
 		}
@@ -383,25 +379,6 @@ func isEmptyObject(raw []byte) bool {
 		}
 	}
 	return true
-}
-
-// AppendJSONString appends s as a JSON string literal (control characters
-// as \u00XX). The gateway's error writer uses it too.
-func AppendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 // String describes a request for debug logs (no prompt content).

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // MaxResponseBody bounds a buffered (non-streamed) upstream reply.
@@ -28,19 +29,20 @@ const MaxResponseBody = 256 << 20
 // Upstream is one configured provider: where it is, how to authenticate to
 // it, which client headers it may see, and the connection pool to it.
 type Upstream struct {
-	name             string
-	format           Format
-	scheme, host     []byte // host is host[:port] as sent in Host
-	basePath         string // e.g. "/v1", no trailing slash
-	keys             []upKey
-	keyWeight        int // sum of the keys' weights
-	next             atomic.Uint32
-	headers          headerPolicy
-	includeUsage     bool
-	anthropicVersion []byte
-	timeouts         Timeouts
-	addr             string   // host:port dialled
-	pool             connPool // one slot per connection (pool.go)
+	name         string
+	format       Format
+	hooks        *wire.Hooks // format's
+	scheme, host []byte      // host is host[:port] as sent in Host
+	basePath     string      // e.g. "/v1", no trailing slash
+	keys         []upKey
+	keyWeight    int // sum of the keys' weights
+	next         atomic.Uint32
+	headers      headerPolicy
+	includeUsage bool
+	version      []byte // the API version the format's Authorize sends (anthropic_version)
+	timeouts     Timeouts
+	addr         string   // host:port dialled
+	pool         connPool // one slot per connection (pool.go)
 }
 
 // Timeouts are an upstream's resolved timeouts.
@@ -60,14 +62,15 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 		return nil, fmt.Errorf("provider %s: base_url %q is not an absolute http(s) URL", p.Name, p.BaseURL)
 	}
 	up := &Upstream{
-		name:             p.Name,
-		format:           f,
-		scheme:           []byte(u.Scheme),
-		host:             []byte(u.Host),
-		basePath:         strings.TrimRight(u.EscapedPath(), "/"),
-		headers:          newHeaderPolicy(p.Headers.Allow, p.Headers.Deny),
-		includeUsage:     p.UsageInjection(),
-		anthropicVersion: []byte(p.AnthropicVersion),
+		name:         p.Name,
+		format:       f,
+		hooks:        f.Hooks(),
+		scheme:       []byte(u.Scheme),
+		host:         []byte(u.Host),
+		basePath:     strings.TrimRight(u.EscapedPath(), "/"),
+		headers:      newHeaderPolicy(p.Headers.Allow, p.Headers.Deny),
+		includeUsage: p.UsageInjection(),
+		version:      []byte(p.AnthropicVersion),
 		timeouts: Timeouts{
 			Connect:   orDefault(p.Timeouts.Connect.D(), config.DefaultConnectTimeout),
 			FirstByte: orDefault(p.Timeouts.FirstByte.D(), config.DefaultFirstByteTimeout),
@@ -75,16 +78,12 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 			Total:     orDefault(p.Timeouts.Total.D(), config.DefaultTotalTimeout),
 		},
 	}
-	if len(up.anthropicVersion) == 0 {
-		up.anthropicVersion = []byte(config.DefaultAnthropicVersion)
+	if len(up.version) == 0 {
+		up.version = []byte(up.hooks.DefaultVersion)
 	}
 	for _, k := range p.APIKeys {
 		if k.Key.Reveal() != "" {
-			h := k.Key.Reveal()
-			if up.format != FormatAnthropic {
-				h = "Bearer " + h
-			}
-			up.keys = append(up.keys, upKey{header: []byte(h), weight: k.KeyWeight()})
+			up.keys = append(up.keys, upKey{header: up.hooks.KeyValue(k.Key.Reveal()), weight: k.KeyWeight()})
 			up.keyWeight += k.KeyWeight()
 		}
 	}
@@ -263,7 +262,7 @@ func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []
 // upKey is one of a provider's own keys, with its pre-rendered header
 // value and the time until which it is set aside.
 type upKey struct {
-	header []byte       // "Bearer <key>" (OpenAI) or "<key>" (Anthropic)
+	header []byte       // the key as the format's KeyValue renders it
 	weight int          // share of requests
 	until  atomic.Int64 // unix nanoseconds; 0: in service
 }
@@ -329,19 +328,11 @@ func (up *Upstream) OtherKeyReady(i int) bool {
 
 func (up *Upstream) authorize(req *fasthttp.Request) int {
 	i := up.pickKey()
-	switch up.format {
-	case FormatAnthropic:
-		if i >= 0 {
-			req.Header.SetCanonical(strXAPIKey, up.keys[i].header)
-		}
-		if len(req.Header.PeekCanonical(strAnthropicVersion)) == 0 {
-			req.Header.SetCanonical(strAnthropicVersion, up.anthropicVersion)
-		}
-	default:
-		if i >= 0 {
-			req.Header.SetCanonical(strAuthorization, up.keys[i].header)
-		}
+	var key []byte
+	if i >= 0 {
+		key = up.keys[i].header
 	}
+	up.hooks.Authorize(&req.Header, key, up.version)
 	return i
 }
 

@@ -1,12 +1,11 @@
-package guard
+package walk
 
 import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"testing"
-
-	"github.com/sluice-gw/sluice/internal/provider"
+	"unicode/utf8"
 )
 
 func TestUnescape(t *testing.T) {
@@ -20,14 +19,14 @@ func TestUnescape(t *testing.T) {
 			if err := json.Unmarshal([]byte(`"`+raw+`"`), &want); err != nil {
 				t.Fatal(err)
 			}
-			if got := appendUnescaped(nil, []byte(raw)); string(got) != want {
+			if got := AppendUnescaped(nil, []byte(raw)); string(got) != want {
 				t.Errorf("got %q, want %q", got, want)
 			}
 		})
 	}
 	// Invalid escapes are kept as written (the body was validated before a
 	// rewrite; scanning must only not fail).
-	if got := appendUnescaped(nil, []byte(`\x \u12 \`)); string(got) != `\x \u12 \` {
+	if got := AppendUnescaped(nil, []byte(`\x \u12 \`)); string(got) != `\x \u12 \` {
 		t.Errorf("invalid escapes: %q", got)
 	}
 }
@@ -47,44 +46,20 @@ func TestStrEnd(t *testing.T) {
 		{`"ends in escape\"`, -1, true},
 	}
 	for _, tt := range tests {
-		end, esc := strEnd([]byte(tt.s), 0)
+		end, esc := StrEnd([]byte(tt.s), 0)
 		if end != tt.end || esc != tt.esc {
-			t.Errorf("strEnd(%q) = %d, %v; want %d, %v", tt.s, end, esc, tt.end, tt.esc)
-		}
-	}
-}
-
-func TestWalkerMalformed(t *testing.T) {
-	// Lenient walking of broken bodies stops without panicking or looping,
-	// and finds what it can.
-	bodies := []string{
-		`{"messages":[{"content":"a"},{"content":`,
-		`{"messages":[{"content":"a"} {"content":"b"}]}`,
-		`{"messages":[:,]}`,
-		`{"messages":[{"content"}]}`,
-		`{"messages":{"content":"x"}}`,
-		`{"messages":[{"content":[{"text":1},{"text":"ok"}]}]}`,
-		`{"messages":[{"content":"\"}]}`,
-		`{"messages":[{]]}`,
-	}
-	for _, b := range bodies {
-		w := walker{b: []byte(b)}
-		w.input(provider.OpChat, span{0, len(b)})
-		for _, f := range w.fields {
-			if !isString(w.b, f.span) {
-				t.Errorf("%s: field %q is not a string", b, b[f.start:f.end])
-			}
+			t.Errorf("StrEnd(%q) = %d, %v; want %d, %v", tt.s, end, esc, tt.end, tt.esc)
 		}
 	}
 }
 
 func TestAllStrings(t *testing.T) {
 	b := []byte(`{"to":"a","n":[{"x":"b","k:":"c"}, "d", 1, true],"e\"":{"":"f"}}`)
-	w := walker{b: b}
-	w.allStrings(span{0, len(b)})
+	w := Walker{B: b}
+	w.AllStrings(Span{0, len(b)})
 	var got []string
-	for _, f := range w.fields {
-		got = append(got, string(decoded(b, f.span, f.esc, new([]byte))))
+	for _, f := range w.Fields {
+		got = append(got, string(Decoded(b, f.Span, f.Esc, new([]byte))))
 	}
 	if want := []string{"a", "b", "c", "d", "f"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("string values = %q, want %q", got, want)
@@ -94,22 +69,22 @@ func TestAllStrings(t *testing.T) {
 func TestKeyIs(t *testing.T) {
 	b := []byte(`"content" "con\u0074ent" "con\"tent" "conten"`)
 	tests := []struct {
-		k    span
+		k    Span
 		want bool
-	}{{span{0, 9}, true}, {span{10, 24}, true}, {span{25, 36}, false}, {span{37, 45}, false}}
-	w := walker{b: b}
+	}{{Span{0, 9}, true}, {Span{10, 24}, true}, {Span{25, 36}, false}, {Span{37, 45}, false}}
+	w := Walker{B: b}
 	for _, tt := range tests {
-		if got := keyIs(b, tt.k, "content"); got != tt.want {
-			t.Errorf("keyIs(%s) = %v", b[tt.k.start:tt.k.end], got)
+		if got := KeyIs(b, tt.k, "content"); got != tt.want {
+			t.Errorf("KeyIs(%s) = %v", b[tt.k.Start:tt.k.End], got)
 		}
-		if got := string(w.name(tt.k)) == "content"; got != tt.want {
-			t.Errorf("name(%s) = %q", b[tt.k.start:tt.k.end], w.name(tt.k))
+		if got := string(w.Name(tt.k)) == "content"; got != tt.want {
+			t.Errorf("name(%s) = %q", b[tt.k.Start:tt.k.End], w.Name(tt.k))
 		}
 	}
 }
 
-// FuzzKeyName: walker.name agrees with keyIs on every key and name the
-// walker looks for.
+// FuzzKeyName: Walker.Name agrees with KeyIs on every key and name the
+// walkers look for.
 func FuzzKeyName(f *testing.F) {
 	f.Add(`content`)
 	f.Add(`name`)
@@ -119,13 +94,13 @@ func FuzzKeyName(f *testing.F) {
 		"arguments", "text", "source"}
 	f.Fuzz(func(t *testing.T, raw string) {
 		b := []byte(`"` + raw + `"`)
-		if e, _ := strEnd(b, 0); e != len(b) {
+		if e, _ := StrEnd(b, 0); e != len(b) {
 			return
 		}
-		w := walker{b: b}
-		k := span{0, len(b)}
+		w := Walker{B: b}
+		k := Span{0, len(b)}
 		for _, n := range names {
-			if got, want := string(w.name(k)) == n, keyIs(b, k, n); got != want {
+			if got, want := string(w.Name(k)) == n, KeyIs(b, k, n); got != want {
 				t.Fatalf("name(%s) == %q is %v, keyIs says %v", b, n, got, want)
 			}
 		}
@@ -161,4 +136,63 @@ func TestNextStructuralMatchesReference(t *testing.T) {
 			t.Fatalf("nextStructural(%q, %d) = %d, want %d", b, j, got, want)
 		}
 	}
+}
+
+// refStrEnd is StrEnd written the plain way: a byte at a time.
+func refStrEnd(b []byte, i int) (int, bool) {
+	esc := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, esc
+		case '\\':
+			esc = true
+			j++
+		}
+	}
+	return -1, esc
+}
+
+// TestStrEndMatchesReference checks the word-at-a-time scan against the
+// byte loop on strings dense in quotes and backslashes, of every length
+// around the 8-byte words and the 32-byte switch to IndexByte.
+func TestStrEndMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alpha := []byte(`ab"\\`)
+	for range 20000 {
+		n := rng.IntN(100)
+		b := make([]byte, n+1)
+		b[0] = '"'
+		for i := 1; i <= n; i++ {
+			b[i] = 'x'
+			if rng.IntN(8) == 0 {
+				b[i] = alpha[rng.IntN(len(alpha))]
+			}
+		}
+		end, esc := StrEnd(b, 0)
+		wantEnd, wantEsc := refStrEnd(b, 0)
+		if end != wantEnd || (end >= 0 && esc != wantEsc) {
+			t.Fatalf("StrEnd(%q) = %d, %v; want %d, %v", b, end, esc, wantEnd, wantEsc)
+		}
+	}
+}
+
+func FuzzUnescape(f *testing.F) {
+	f.Add(`a\n\"b\u00e9\ud83d\ude00\ud800x\/`)
+	f.Add(`\u12`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		lit := []byte(`"` + raw + `"`)
+		end, _ := StrEnd(lit, 0)
+		if end != len(lit) {
+			return // the raw text closes the string early or escapes the quote
+		}
+		got := AppendUnescaped(nil, lit[1:len(lit)-1])
+		var want string
+		if json.Unmarshal(lit, &want) != nil {
+			return
+		}
+		if utf8.ValidString(raw) && string(got) != want {
+			t.Fatalf("%q decodes to %q, encoding/json says %q", raw, got, want)
+		}
+	})
 }

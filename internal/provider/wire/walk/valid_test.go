@@ -1,21 +1,21 @@
-package guard
+package walk
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-// checkValidString compares validString with encoding/json on the string
-// literal "s" when s holds no unescaped quote (strEnd ends it at its last
+// checkValidString compares ValidString with encoding/json on the string
+// literal "s" when s holds no unescaped quote (StrEnd ends it at its last
 // byte).
 func checkValidString(t *testing.T, s []byte) {
 	t.Helper()
 	lit := append(append([]byte{'"'}, s...), '"')
-	if e, _ := strEnd(lit, 0); e != len(lit) {
+	if e, _ := StrEnd(lit, 0); e != len(lit) {
 		return
 	}
-	if got, want := validString(lit, span{0, len(lit)}), json.Valid(lit); got != want {
-		t.Errorf("validString(%s) = %v, encoding/json says %v", lit, got, want)
+	if got, want := ValidString(lit, Span{0, len(lit)}), json.Valid(lit); got != want {
+		t.Errorf("ValidString(%s) = %v, encoding/json says %v", lit, got, want)
 	}
 }
 
@@ -32,13 +32,13 @@ func TestValidString(t *testing.T) {
 		want bool
 	}{{"tab\there", false}, {`\u00e9`, true}, {`\u00e`, false}, {"x\x7f", true}} {
 		lit := []byte(`"` + tc.s + `"`)
-		if got := validString(lit, span{0, len(lit)}); got != tc.want {
-			t.Errorf("validString(%q) = %v, want %v", lit, got, tc.want)
+		if got := ValidString(lit, Span{0, len(lit)}); got != tc.want {
+			t.Errorf("ValidString(%q) = %v, want %v", lit, got, tc.want)
 		}
 	}
 }
 
-// FuzzValidString: validString agrees with encoding/json.Valid.
+// FuzzValidString: ValidString agrees with encoding/json.Valid.
 func FuzzValidString(f *testing.F) {
 	f.Add([]byte(`plain \u00e9\n`))
 	f.Add([]byte("12345678\x01"))

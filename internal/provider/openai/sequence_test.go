@@ -1,4 +1,4 @@
-package provider
+package openai
 
 import (
 	"bytes"
@@ -25,9 +25,9 @@ func TestSequenceNumber(t *testing.T) {
 		{"done", `[DONE]`, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, ok := SequenceNumber([]byte(tc.data))
+			n, ok := sequenceNumber([]byte(tc.data))
 			if n != tc.want || ok != tc.ok {
-				t.Errorf("SequenceNumber(%s) = %d, %v; want %d, %v", tc.data, n, ok, tc.want, tc.ok)
+				t.Errorf("sequenceNumber(%s) = %d, %v; want %d, %v", tc.data, n, ok, tc.want, tc.ok)
 			}
 		})
 	}
@@ -40,14 +40,14 @@ func FuzzSequenceNumber(f *testing.F) {
 	f.Add([]byte(`{"type":"response.output_text.delta","sequence_number":7,"delta":"hi"}`))
 	f.Add([]byte(`{"a":{"sequence_number":1},"sequence_number":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n, ok := SequenceNumber(data)
+		n, ok := sequenceNumber(data)
 		var top map[string]json.RawMessage
 		if !ok || bytes.Count(data, keySequenceNumber) != 1 || json.Unmarshal(data, &top) != nil {
 			return
 		}
 		var want int64
 		if raw, found := top["sequence_number"]; found && json.Unmarshal(raw, &want) == nil && want != n {
-			t.Fatalf("SequenceNumber(%s) = %d, top level has %d", data, n, want)
+			t.Fatalf("sequenceNumber(%s) = %d, top level has %d", data, n, want)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package guard
+package walk
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 // that rewrite a body validate it first.
 // See docs/decisions/0007-json-walker.md.
 
-// skipWS returns the index of the first non-space byte at or after i.
-func skipWS(b []byte, i int) int {
+// SkipWS returns the index of the first non-space byte at or after i.
+func SkipWS(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -27,9 +27,9 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// strEnd returns the index just past the string starting at b[i] (a '"'),
+// StrEnd returns the index just past the string starting at b[i] (a '"'),
 // and whether it holds escapes; end -1 when it is not terminated.
-func strEnd(b []byte, i int) (end int, esc bool) {
+func StrEnd(b []byte, i int) (end int, esc bool) {
 	// Most strings in events and bodies are short: eight bytes at a time
 	// (a word with no quote or backslash is skipped whole) beats IndexByte's
 	// setup there.
@@ -115,15 +115,15 @@ func nextStructural(b []byte, j int) int {
 // maybe in higher bytes: only the lowest set bit is exact).
 func zeroByte(w uint64) uint64 { return (w - lows) &^ w & highs }
 
-// valueEnd returns the index just past the value starting at b[i] (a
+// ValueEnd returns the index just past the value starting at b[i] (a
 // non-space byte), or -1 when it is cut short.
-func valueEnd(b []byte, i int) int {
+func ValueEnd(b []byte, i int) int {
 	if i >= len(b) {
 		return -1
 	}
 	switch b[i] {
 	case '"':
-		e, _ := strEnd(b, i)
+		e, _ := StrEnd(b, i)
 		return e
 	case '{', '[':
 		depth := 0
@@ -134,7 +134,7 @@ func valueEnd(b []byte, i int) int {
 			}
 			switch b[j] {
 			case '"':
-				e, _ := strEnd(b, j)
+				e, _ := StrEnd(b, j)
 				if e < 0 {
 					return -1
 				}
@@ -161,18 +161,18 @@ func valueEnd(b []byte, i int) int {
 	return j
 }
 
-// span is a value's bytes [start, end) in the walked buffer. An object or
-// array returned by iter.next has end -1 (not known yet: found when it is
-// walked, or by endOf); a zero span is no value.
-type span struct{ start, end int }
+// Span is a value's bytes [Start, End) in the walked buffer. An object or
+// array returned by Iter.Next has End -1 (not known yet: found when it is
+// walked, or by EndOf); a zero Span is no value.
+type Span struct{ Start, End int }
 
-// closed remembers the last object or array whose walk reached its closing
+// Closed remembers the last object or array whose walk reached its closing
 // bracket, so that its parent resumes there instead of scanning it again.
 // It describes one buffer: reset it (zero value) before walking another.
-type closed struct{ start, end int }
+type Closed struct{ start, end int }
 
-// iter walks the members of an object or the elements of an array.
-type iter struct {
+// Iter walks the members of an object or the elements of an array.
+type Iter struct {
 	b     []byte
 	start int // the opening bracket
 	i     int // next byte to look at
@@ -180,47 +180,59 @@ type iter struct {
 	obj   bool
 	index int     // number of values returned so far
 	kesc  bool    // the last key returned holds an escape
-	reg   *closed // nil: none
+	reg   *Closed // nil: none
 }
 
-// open starts walking the object or array v; ok false when v is neither.
+// Open starts walking the object or array v; ok false when v is neither.
 // reg, when not nil, is shared by the iterators of one buffer.
-func open(b []byte, v span, reg *closed) (it iter, ok bool) {
-	if v.start < 0 || v.start >= len(b) || (v.end >= 0 && v.end-v.start < 2) {
+func Open(b []byte, v Span, reg *Closed) (it Iter, ok bool) {
+	if v.Start < 0 || v.Start >= len(b) || (v.End >= 0 && v.End-v.Start < 2) {
 		return it, false
 	}
-	switch b[v.start] {
+	switch b[v.Start] {
 	case '{':
-		return iter{b: b, start: v.start, i: v.start + 1, lazy: -1, obj: true, reg: reg}, true
+		return Iter{b: b, start: v.Start, i: v.Start + 1, lazy: -1, obj: true, reg: reg}, true
 	case '[':
-		return iter{b: b, start: v.start, i: v.start + 1, lazy: -1, reg: reg}, true
+		return Iter{b: b, start: v.Start, i: v.Start + 1, lazy: -1, reg: reg}, true
 	}
 	return it, false
 }
 
-// next returns the next member (key is the raw key, quotes included; empty
+// Obj reports whether the iterator walks an object (else an array).
+func (it *Iter) Obj() bool { return it.obj }
+
+// Pos is the index of the next byte the iterator looks at.
+func (it *Iter) Pos() int { return it.i }
+
+// Skip moves the walk n bytes on, past members the caller has read itself
+// (whole members, each with its comma): the count of values returned
+// stays, so a second comma after them is malformed, as in a walk that read
+// them.
+func (it *Iter) Skip(n int) { it.i += n }
+
+// Next returns the next member (key is the raw key, quotes included; empty
 // for arrays) and its value.
-func (it *iter) next() (key span, val span, ok bool) {
+func (it *Iter) Next() (key Span, val Span, ok bool) {
 	b := it.b
 	if it.lazy >= 0 {
 		if it.reg != nil && it.reg.start == it.lazy && it.reg.end > it.lazy {
 			it.i = it.reg.end
-		} else if it.i = valueEnd(b, it.lazy); it.i < 0 {
+		} else if it.i = ValueEnd(b, it.lazy); it.i < 0 {
 			it.i = len(b)
 			return key, val, false
 		}
 		it.lazy = -1
 	}
-	i := skipWS(b, it.i)
+	i := SkipWS(b, it.i)
 	if i < len(b) && b[i] == ',' && it.index > 0 {
-		i = skipWS(b, i+1)
+		i = SkipWS(b, i+1)
 	}
 	if i >= len(b) {
 		return key, val, false
 	}
 	if c := b[i]; c == '}' || c == ']' {
 		if it.reg != nil {
-			*it.reg = closed{it.start, i + 1}
+			*it.reg = Closed{it.start, i + 1}
 		}
 		it.i = i
 		return key, val, false
@@ -229,16 +241,16 @@ func (it *iter) next() (key span, val span, ok bool) {
 		if b[i] != '"' {
 			return key, val, false
 		}
-		e, esc := strEnd(b, i)
+		e, esc := StrEnd(b, i)
 		if e < 0 {
 			return key, val, false
 		}
-		key, it.kesc = span{i, e}, esc
-		i = skipWS(b, e)
+		key, it.kesc = Span{i, e}, esc
+		i = SkipWS(b, e)
 		if i >= len(b) || b[i] != ':' {
 			return key, val, false
 		}
-		i = skipWS(b, i+1)
+		i = SkipWS(b, i+1)
 		if i >= len(b) {
 			return key, val, false
 		}
@@ -246,86 +258,87 @@ func (it *iter) next() (key span, val span, ok bool) {
 	it.index++
 	if c := b[i]; c == '{' || c == '[' {
 		it.lazy = i
-		return key, span{i, -1}, true
+		return key, Span{i, -1}, true
 	}
-	e := valueEnd(b, i)
+	e := ValueEnd(b, i)
 	if e <= i {
 		return key, val, false
 	}
 	it.i = e
-	return key, span{i, e}, true
+	return key, Span{i, e}, true
 }
 
-// endOf returns v with its end found when it is not known yet; end -1 when
+// EndOf returns v with its end found when it is not known yet; end -1 when
 // v is cut short.
-func endOf(b []byte, v span) span {
-	if v.end < 0 && v.start >= 0 && v.start < len(b) {
-		v.end = valueEnd(b, v.start)
+func EndOf(b []byte, v Span) Span {
+	if v.End < 0 && v.Start >= 0 && v.Start < len(b) {
+		v.End = ValueEnd(b, v.Start)
 	}
 	return v
 }
 
-// get returns the value of the first member of object v named name.
-func get(b []byte, v span, name string) (span, bool) {
-	it, ok := open(b, v, nil)
+// Get returns the value of the first member of object v named name.
+func Get(b []byte, v Span, name string) (Span, bool) {
+	it, ok := Open(b, v, nil)
 	if !ok || !it.obj {
-		return span{}, false
+		return Span{}, false
 	}
 	for {
-		k, val, ok := it.next()
+		k, val, ok := it.Next()
 		if !ok {
-			return span{}, false
+			return Span{}, false
 		}
 		if it.kesc {
-			if keyIs(b, k, name) {
+			if KeyIs(b, k, name) {
 				return val, true
 			}
-		} else if string(b[k.start+1:k.end-1]) == name {
+		} else if string(b[k.Start+1:k.End-1]) == name {
 			return val, true
 		}
 	}
 }
 
-// keyIs reports whether the raw key k decodes to name.
-func keyIs(b []byte, k span, name string) bool {
-	raw := b[k.start+1 : k.end-1]
+// KeyIs reports whether the raw key k decodes to name.
+func KeyIs(b []byte, k Span, name string) bool {
+	raw := b[k.Start+1 : k.End-1]
 	if len(raw) == len(name) && string(raw) == name {
 		return true
 	}
-	if len(raw) <= len(name) || !hasBackslash(raw) {
+	if len(raw) <= len(name) || !HasBackslash(raw) {
 		return false
 	}
 	var buf [64]byte
 	if len(raw) > len(buf)*6 {
 		return false
 	}
-	d := appendUnescaped(buf[:0], raw)
+	d := AppendUnescaped(buf[:0], raw)
 	return string(d) == name
 }
 
-// keyText returns the name that k, the key next last returned, decodes
+// KeyText returns the name that k, the key Next last returned, decodes
 // to, for comparing with the short escape-free names the walkers look for:
 // its raw bytes when it holds no escape (no copy), else its decoding into
 // buf; nil when it is too long to decode to such a name. It agrees with
-// keyIs: keyIs(b, k, n) is string(it.keyText(k, buf)) == n for every such n.
-func (it *iter) keyText(k span, buf *[64]byte) []byte {
-	return keyName(it.b[k.start+1:k.end-1], it.kesc, buf)
+// KeyIs: KeyIs(b, k, n) is string(it.KeyText(k, buf)) == n for every such n.
+func (it *Iter) KeyText(k Span, buf *[64]byte) []byte {
+	return KeyName(it.b[k.Start+1:k.End-1], it.kesc, buf)
 }
 
-// keyName is the text of a key's raw bytes (between the quotes): raw itself
+// KeyName is the text of a key's raw bytes (between the quotes): raw itself
 // when esc is false (it holds no escape), else its decoding into buf; nil
 // when it is too long to decode to a name of at most 64 bytes.
-func keyName(raw []byte, esc bool, buf *[64]byte) []byte {
+func KeyName(raw []byte, esc bool, buf *[64]byte) []byte {
 	if !esc {
 		return raw
 	}
 	if len(raw) > len(buf)*6 {
 		return nil
 	}
-	return appendUnescaped(buf[:0], raw)
+	return AppendUnescaped(buf[:0], raw)
 }
 
-func hasBackslash(s []byte) bool {
+// HasBackslash reports whether s holds a backslash (an escape).
+func HasBackslash(s []byte) bool {
 	for _, c := range s {
 		if c == '\\' {
 			return true
@@ -334,17 +347,17 @@ func hasBackslash(s []byte) bool {
 	return false
 }
 
-// isString, isNull, isNumber classify a value by its first byte.
-func isString(b []byte, v span) bool { return v.end-v.start >= 2 && b[v.start] == '"' }
-func isNull(b []byte, v span) bool   { return v.end-v.start == 4 && string(b[v.start:v.end]) == "null" }
+// IsString and IsNull classify a value by its first bytes.
+func IsString(b []byte, v Span) bool { return v.End-v.Start >= 2 && b[v.Start] == '"' }
+func IsNull(b []byte, v Span) bool   { return v.End-v.Start == 4 && string(b[v.Start:v.End]) == "null" }
 
-// intValue parses a small non-negative integer value; ok false otherwise.
-func intValue(b []byte, v span) (int, bool) {
-	if v.end <= v.start || v.end-v.start > 9 {
+// IntValue parses a small non-negative integer value; ok false otherwise.
+func IntValue(b []byte, v Span) (int, bool) {
+	if v.End <= v.Start || v.End-v.Start > 9 {
 		return 0, false
 	}
 	n := 0
-	for _, c := range b[v.start:v.end] {
+	for _, c := range b[v.Start:v.End] {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -353,10 +366,10 @@ func intValue(b []byte, v span) (int, bool) {
 	return n, true
 }
 
-// appendUnescaped appends the decoded form of raw (a JSON string's bytes
+// AppendUnescaped appends the decoded form of raw (a JSON string's bytes
 // between the quotes) to dst. Invalid escapes are kept as written; lone
 // surrogates become U+FFFD, as encoding/json does.
-func appendUnescaped(dst, raw []byte) []byte {
+func AppendUnescaped(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); i++ {
 		k := bytes.IndexByte(raw[i:], '\\')
 		if k < 0 {
@@ -382,7 +395,7 @@ func appendUnescaped(dst, raw []byte) []byte {
 		case 't':
 			dst = append(dst, '\t')
 		case 'u':
-			r, ok := hex4(raw, i+1)
+			r, ok := Hex4(raw, i+1)
 			if !ok {
 				dst = append(dst, '\\', 'u')
 				continue
@@ -391,7 +404,7 @@ func appendUnescaped(dst, raw []byte) []byte {
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-					r2, ok = hex4(raw, i+3)
+					r2, ok = Hex4(raw, i+3)
 					if !ok {
 						r2 = -1
 					}
@@ -411,7 +424,8 @@ func appendUnescaped(dst, raw []byte) []byte {
 	return dst
 }
 
-func hex4(s []byte, i int) (rune, bool) {
+// Hex4 reads the four hex digits of a \uXXXX escape at s[i:].
+func Hex4(s []byte, i int) (rune, bool) {
 	if i+4 > len(s) {
 		return 0, false
 	}
@@ -432,13 +446,13 @@ func hex4(s []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// decoded returns the text of string value v: the raw bytes when it holds
+// Decoded returns the text of string value v: the raw bytes when it holds
 // no escapes (no copy), else its decoding appended to buf[:0].
-func decoded(b []byte, v span, esc bool, buf *[]byte) []byte {
-	raw := b[v.start+1 : v.end-1]
+func Decoded(b []byte, v Span, esc bool, buf *[]byte) []byte {
+	raw := b[v.Start+1 : v.End-1]
 	if !esc {
 		return raw
 	}
-	*buf = appendUnescaped((*buf)[:0], raw)
+	*buf = AppendUnescaped((*buf)[:0], raw)
 	return *buf
 }
