@@ -9,7 +9,7 @@
 # separately (docs/benchmarks.md, "Instructions per request").
 #
 # Each binary serves bench/configs/TIER.yaml in front of a private static upstream
-# (bench/static-upstream on PORT 9120) under callgrind, with GOMAXPROCS=2 and Go's
+# (bench/static-upstream) under callgrind, with GOMAXPROCS=2 and Go's
 # asynchronous preemption off (its signals break callgrind). wrk -t1 -cCONNS sends the
 # shared post-chat.lua for 3 s of warm-up, then for SECONDS; the counters are dumped at the
 # end of each, and the second dump is divided by the requests the gateway answered 2xx in
@@ -44,7 +44,16 @@ cfg=$root/bench/configs/$tier.yaml
 [[ -r $cfg ]] || { echo "instr-per-request: no tier $tier ($cfg)" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/sluice-instr.XXXXXX)
-up_port=9120
+
+# Ports of this run only, free when chosen: two runs at once must not share the upstream.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
+	done
+}
+up_port=$(free_port)
 vg=""
 cleanup() {
 	[[ -n $vg ]] && kill -9 "$vg" 2>/dev/null || true
@@ -59,11 +68,10 @@ answered() { # 2xx answered so far by the gateway on port $1
 		awk '/^gen_ai_server_request_duration_seconds_count\{/ && /status_class="2xx"/ { s += $NF } END { printf "%d\n", s }'
 }
 
-port=8390
 for t in "$@"; do
 	name=${t%%=*} bin=${t#*=}
 	[[ -x $bin ]] || { echo "instr-per-request: $bin is not an executable" >&2; exit 2; }
-	port=$((port + 1))
+	port=$(free_port)
 	mkdir -p "$work/$name"
 	SLUICE_DATA_DIR=$work/$name SLUICE_UPSTREAM=http://127.0.0.1:$up_port SLUICE_LISTEN=127.0.0.1:$port \
 		GOMAXPROCS=2 GODEBUG=asyncpreemptoff=1 \

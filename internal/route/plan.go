@@ -111,6 +111,8 @@ func (p *Plan) Next() *Target {
 			p.attempts++
 			return t
 		}
+		// Not sent: give back what picking t claimed (a half-open probe).
+		t.breaker.Release()
 	}
 	return nil
 }

@@ -375,3 +375,41 @@ func BenchmarkPlan(b *testing.B) {
 		p.End()
 	}
 }
+
+// A target picked for an attempt that the retry budget then refuses gives
+// back what picking it claimed: a half-open probe stays free for the next
+// request instead of being held until a restart.
+func TestPlanBudgetRefusalGivesProbeBack(t *testing.T) {
+	clock := newFakeClock()
+	budget := &Budget{Ratio: 0.01, MinConcurrent: 1}
+	// r holds the budget's only retry.
+	var r Plan
+	r.Start(&Pool{Targets: []*Target{{Name: "r"}}, Retry: policy(1, Backoff{})}, budget, clock, clock.Now())
+	r.Next()
+	r.Record(HealthFailed)
+	r.Fail(0)
+	if r.Next() == nil {
+		t.Fatal("the budget's one retry was refused")
+	}
+	a, b := &Target{Name: "a", Weight: 1}, &Target{Name: "b"}
+	a.Breaker().Configure(BreakerConfig{Failures: 1, Cooldown: 10 * time.Second})
+	b.Breaker().Configure(BreakerConfig{Failures: 1, Cooldown: 10 * time.Second})
+	b.Breaker().Record(clock.Now(), false) // b opens
+	clock.Sleep(10 * time.Second)          // and may be probed now
+	var p Plan
+	p.Start(&Pool{Targets: []*Target{a, b}, Retry: policy(0, Backoff{})}, budget, clock, clock.Now())
+	if p.Next() != a {
+		t.Fatal("a not picked first")
+	}
+	p.Record(HealthFailed)
+	p.Fail(0)
+	if tg := p.Next(); tg != nil {
+		t.Fatalf("%s was tried beyond the retry budget", tg.Name)
+	}
+	p.End()
+	r.Record(HealthFailed)
+	r.End()
+	if b.Breaker().State() != StateHalfOpen || !b.Breaker().Allow(clock.Now()) {
+		t.Fatalf("b's probe stayed claimed (state %d)", b.Breaker().State())
+	}
+}
