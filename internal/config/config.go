@@ -14,8 +14,14 @@ import "time"
 // Provider kinds. A provider's kind fixes the wire format Sluice speaks to it.
 const (
 	KindOpenAI    = "openai"    // any OpenAI-compatible upstream (Bearer auth)
+	KindAzure     = "azure"     // Azure OpenAI (deployments, api-version, api-key)
 	KindAnthropic = "anthropic" // Anthropic Messages API (x-api-key, anthropic-version)
+	KindGemini    = "gemini"    // Gemini API (x-goog-api-key)
+	KindBedrock   = "bedrock"   // Amazon Bedrock Converse (SigV4)
 )
+
+// Kinds lists the provider kinds, as config check names them.
+var Kinds = []string{KindOpenAI, KindAzure, KindAnthropic, KindGemini, KindBedrock}
 
 // Config is the whole configuration of one Sluice process.
 type Config struct {
@@ -171,11 +177,19 @@ type Passthrough struct {
 type Provider struct {
 	// Name identifies the provider in targets, logs and metrics. Required.
 	Name string `yaml:"name"`
-	// Kind is openai or anthropic. Required.
+	// Kind is openai, azure, anthropic, gemini or bedrock (Kinds).
+	// Required.
 	Kind string `yaml:"kind"`
-	// BaseURL is the API root including its version prefix, as the provider's
-	// SDKs take it: "https://api.openai.com/v1", "https://api.anthropic.com/v1".
-	// The client path after /v1 is appended to it. Required.
+	// BaseURL is where the provider's API is. For openai and anthropic, the
+	// API root including its version prefix, as their SDKs take it
+	// ("https://api.openai.com/v1", "https://api.anthropic.com/v1"): the
+	// client path after /v1 is appended to it. For azure, the resource
+	// root ("https://NAME.openai.azure.com"), below which Sluice calls
+	// /openai/deployments/{deployment}/...; for gemini, the API's root
+	// ("https://generativelanguage.googleapis.com"), below which it calls
+	// /v1beta/models/{model}:...; for bedrock, the runtime endpoint
+	// (default "https://bedrock-runtime.{region}.amazonaws.com"), below
+	// which it calls /model/{modelId}/converse. Required but for bedrock.
 	BaseURL string `yaml:"base_url"`
 	// APIKeys are the provider's own keys, used in turn (by weight). An
 	// entry is a plain string or {key, weight}. Entries that expand to ""
@@ -184,6 +198,21 @@ type Provider struct {
 	// AnthropicVersion is sent as anthropic-version when the client sent none
 	// (kind anthropic only). Default "2023-06-01".
 	AnthropicVersion string `yaml:"anthropic_version"`
+	// APIVersion is Azure OpenAI's api-version query parameter (kind azure
+	// only, required there), e.g. "2024-10-21".
+	APIVersion string `yaml:"api_version"`
+	// Region is the AWS region of a bedrock provider (required there); it
+	// names the default base_url and is part of every request's signature.
+	Region string `yaml:"region"`
+	// AccessKeyID, SecretAccessKey and SessionToken are the AWS credentials
+	// a bedrock provider signs with (SigV4). When access_key_id and
+	// secret_access_key are both empty, Sluice reads AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from its environment at
+	// start; it never asks the instance metadata service or any other
+	// network source.
+	AccessKeyID     Secret `yaml:"access_key_id"`
+	SecretAccessKey Secret `yaml:"secret_access_key"`
+	SessionToken    Secret `yaml:"session_token"`
 	// IncludeUsage controls whether Sluice adds stream_options.include_usage
 	// to streamed OpenAI requests that did not ask for it (and hides the extra
 	// usage chunk from the client). Default true; set false for upstreams

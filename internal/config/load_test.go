@@ -154,7 +154,7 @@ providers:
     base_url: http://127.0.0.1:9000/v1
     colour: red
   - name: openai
-    kind: gemini
+    kind: vertex
     base_url: ${BASE
 models:
   - name: m
@@ -168,7 +168,7 @@ log:
 		`3:18: server.write_timeout: duration "5" needs a unit, such as "30s" or "500ms" (a bare number is not accepted)`,
 		`8:5: providers[0]: unknown field "colour"`,
 		`9:11: providers[1].name: duplicate provider name "openai" (first at 5:11)`,
-		`10:11: providers[1].kind: unknown kind "gemini": want openai or anthropic`,
+		`10:11: providers[1].kind: unknown kind "vertex": want openai, azure, anthropic, gemini or bedrock`,
 		`11:15: providers[1].base_url: unterminated "${": want ${NAME} or ${NAME:-default}`,
 		`15:19: models[0].targets[0].provider: unknown provider "openi"`,
 		`17:10: log.level: unknown level "loud": want debug, info, warn or error`,

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -256,18 +257,22 @@ func (v *validator) providers(ps []Provider) (names map[string]int, complete boo
 				v.errf(base+".name", "invalid provider name %q: use letters, digits, \".\", \"_\" and \"-\"", p.Name)
 			}
 		}
-		switch p.Kind {
-		case KindOpenAI, KindAnthropic:
-		case "":
-			v.required(base+".kind", ": want openai or anthropic")
+		switch {
+		case slices.Contains(Kinds, p.Kind):
+		case p.Kind == "":
+			v.required(base+".kind", ": want "+kindList)
 		default:
-			v.errf(base+".kind", "unknown kind %q: want openai or anthropic", p.Kind)
+			v.errf(base+".kind", "unknown kind %q: want %s", p.Kind, kindList)
 		}
-		if p.BaseURL == "" {
-			v.required(base+".base_url", ": the API root, such as \"https://api.openai.com/v1\"")
-		} else if msg := urlProblem(p.BaseURL, true); msg != "" {
-			v.errf(base+".base_url", "%s", msg)
+		switch {
+		case p.BaseURL == "" && p.Kind != KindBedrock:
+			v.required(base+".base_url", ": "+baseURLHint(p.Kind))
+		case p.BaseURL != "":
+			if msg := urlProblem(p.BaseURL, true); msg != "" {
+				v.errf(base+".base_url", "%s", msg)
+			}
 		}
+		v.kindFields(base, p)
 		for j, k := range p.APIKeys {
 			if !printableASCII(k.Key.Reveal()) {
 				v.errf(fmt.Sprintf("%s.api_keys[%d]", base, j), "contains whitespace, control or non-ASCII characters")
@@ -275,9 +280,6 @@ func (v *validator) providers(ps []Provider) (names map[string]int, complete boo
 			if k.Weight != nil && (*k.Weight < 0 || *k.Weight > maxWeight) {
 				v.errf(fmt.Sprintf("%s.api_keys[%d].weight", base, j), "must be between 0 and %d, got %d", maxWeight, *k.Weight)
 			}
-		}
-		if p.AnthropicVersion != "" && p.Kind == KindOpenAI {
-			v.errf(base+".anthropic_version", "applies only to providers of kind anthropic")
 		}
 		for j, h := range p.Headers.Allow {
 			if !validHeaderName(h) {

@@ -127,9 +127,23 @@ func TestValidationRules(t *testing.T) {
 		{"provider name with slash", strings.Replace(minimal, "name: openai", "name: open/ai", 1),
 			[]string{`2:11: providers[0].name: invalid provider name "open/ai": use letters, digits, ".", "_" and "-"`, `8:19: models[0].targets[0].provider: unknown provider "openai"`}},
 		{"provider without kind", "providers:\n  - name: p\n    base_url: http://x/v1\n",
-			[]string{`2:5: providers[0].kind: required: want openai or anthropic`}},
-		{"unknown kind", strings.Replace(minimal, "kind: openai", "kind: gemini", 1),
-			[]string{`3:11: providers[0].kind: unknown kind "gemini": want openai or anthropic`}},
+			[]string{`2:5: providers[0].kind: required: want openai, azure, anthropic, gemini or bedrock`}},
+		{"unknown kind", strings.Replace(minimal, "kind: openai", "kind: vertex", 1),
+			[]string{`3:11: providers[0].kind: unknown kind "vertex": want openai, azure, anthropic, gemini or bedrock`}},
+		{"azure without api_version", strings.Replace(minimal, "kind: openai", "kind: azure", 1),
+			[]string{`2:5: providers[0].api_version: required: Azure OpenAI's api-version, such as "2024-10-21"`}},
+		{"api_version on openai", strings.Replace(minimal, "kind: openai", "kind: openai\n    api_version: 2024-10-21", 1),
+			[]string{`4:18: providers[0].api_version: applies only to providers of kind azure`}},
+		{"bedrock without region", "providers:\n  - name: b\n    kind: bedrock\n",
+			[]string{`2:5: providers[0].region: required: the AWS region, such as "us-east-1"`}},
+		{"bedrock bad region", "providers:\n  - name: b\n    kind: bedrock\n    region: Mars\n",
+			[]string{`4:13: providers[0].region: invalid AWS region "Mars"`}},
+		{"bedrock half credentials", "providers:\n  - name: b\n    kind: bedrock\n    region: us-east-1\n    access_key_id: AKIDEXAMPLE\n",
+			[]string{`5:20: providers[0].access_key_id: access_key_id and secret_access_key go together: set both, or neither to read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment`}},
+		{"bedrock with api_keys", "providers:\n  - name: b\n    kind: bedrock\n    region: us-east-1\n    api_keys: [k]\n",
+			[]string{`5:15: providers[0].api_keys: bedrock signs requests with AWS credentials: use access_key_id and secret_access_key (or the AWS environment), not api_keys`}},
+		{"region on gemini", "providers:\n  - name: g\n    kind: gemini\n    base_url: http://x\n    region: us-east-1\n",
+			[]string{`5:13: providers[0].region: applies only to providers of kind bedrock`}},
 		{"base_url missing", "providers:\n  - name: p\n    kind: openai\n",
 			[]string{`2:5: providers[0].base_url: required: the API root, such as "https://api.openai.com/v1"`}},
 		{"base_url relative", strings.Replace(minimal, "http://127.0.0.1:9000/v1", "/v1", 1),
@@ -275,7 +289,7 @@ func TestValidateInCode(t *testing.T) {
 	}
 	got := err.Error()
 	for _, line := range []string{
-		`providers[0].kind: unknown kind "grpc": want openai or anthropic`,
+		`providers[0].kind: unknown kind "grpc": want openai, azure, anthropic, gemini or bedrock`,
 		`models[0].targets[0].provider: unknown provider "nope"`,
 	} {
 		if !strings.Contains(got, line) {

@@ -97,7 +97,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 	x.hideUsage = inject && !fields.IncludeUsage
 	req := &x.upReq
 	req.Reset()
-	keyIdx := tgt.up.Prepare(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), &ctx.Request.Header)
+	keyIdx := tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), tgt.model, &ctx.Request.Header)
 	req.Header.SetCanonical(strXRequestID, x.reqID)
 	x.propagate(req)
 	if fields.Edits(tgt.model, inject) {

@@ -30,6 +30,7 @@ const MaxResponseBody = 256 << 20
 // it, which client headers it may see, and the connection pool to it.
 type Upstream struct {
 	name         string
+	kind         kind
 	format       Format
 	hooks        *wire.Hooks // format's
 	scheme, host []byte      // host is host[:port] as sent in Host
@@ -40,6 +41,7 @@ type Upstream struct {
 	headers      headerPolicy
 	includeUsage bool
 	version      []byte // the API version the format's Authorize sends (anthropic_version)
+	azureQuery   []byte // Azure: the query every request carries (api-version)
 	timeouts     Timeouts
 	addr         string   // host:port dialled
 	pool         connPool // one slot per connection (pool.go)
@@ -53,7 +55,7 @@ type Timeouts struct {
 // NewUpstream builds the client of one provider from its (defaulted,
 // validated) config.
 func NewUpstream(p *config.Provider) (*Upstream, error) {
-	f, ok := ParseFormat(p.Kind)
+	f, ok := ParseFormat(kindFormat(p.Kind))
 	if !ok {
 		return nil, fmt.Errorf("provider %s: unknown kind %q", p.Name, p.Kind)
 	}
@@ -63,6 +65,7 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 	}
 	up := &Upstream{
 		name:         p.Name,
+		kind:         kindOf(p.Kind),
 		format:       f,
 		hooks:        f.Hooks(),
 		scheme:       []byte(u.Scheme),
@@ -81,9 +84,13 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 	if len(up.version) == 0 {
 		up.version = []byte(up.hooks.DefaultVersion)
 	}
+	if up.kind == kindAzure {
+		up.version = []byte(p.APIVersion)
+		up.azureQuery = []byte("api-version=" + url.QueryEscape(p.APIVersion))
+	}
 	for _, k := range p.APIKeys {
 		if k.Key.Reveal() != "" {
-			up.keys = append(up.keys, upKey{header: up.hooks.KeyValue(k.Key.Reveal()), weight: k.KeyWeight()})
+			up.keys = append(up.keys, upKey{header: up.keyValue(k.Key.Reveal()), weight: k.KeyWeight()})
 			up.keyWeight += k.KeyWeight()
 		}
 	}
@@ -244,13 +251,25 @@ func (up *Upstream) Timeouts() Timeouts { return up.timeouts }
 // with "/"), query the raw query string (may be empty). It returns the index
 // of the provider key used (-1: none), for CoolKey.
 func (up *Upstream) Prepare(req *fasthttp.Request, method []byte, rest, query []byte, client *fasthttp.RequestHeader) int {
+	return up.PrepareModel(req, method, rest, query, "", client)
+}
+
+// PrepareModel is Prepare for a request to model, which the path names on
+// the kinds that route by path (Azure's deployments): rest is the
+// operation's path as the provider's format writes it below its base (see
+// OpPath), query the client's (Azure's api-version replaces it).
+func (up *Upstream) PrepareModel(req *fasthttp.Request, method []byte, rest, query []byte, model string, client *fasthttp.RequestHeader) int {
 	req.Header.SetMethodBytes(method)
 	uri := req.URI()
 	uri.SetSchemeBytes(up.scheme)
 	uri.SetHostBytes(up.host)
 	// Path and query go in as sent: DisablePathNormalizing keeps them intact.
 	b := append(uri.Path()[:0], up.basePath...)
-	b = append(b, rest...)
+	if up.kind == kindAzure {
+		b, query = up.azurePath(b, rest, model, query)
+	} else {
+		b = append(b, rest...)
+	}
 	uri.SetPathBytes(b)
 	uri.SetQueryStringBytes(query)
 	if client != nil {
@@ -332,7 +351,14 @@ func (up *Upstream) authorize(req *fasthttp.Request) int {
 	if i >= 0 {
 		key = up.keys[i].header
 	}
-	up.hooks.Authorize(&req.Header, key, up.version)
+	switch up.kind {
+	case kindAzure:
+		if key != nil {
+			req.Header.SetCanonical(strAPIKey, key)
+		}
+	default:
+		up.hooks.Authorize(&req.Header, key, up.version)
+	}
 	return i
 }
 

@@ -1,0 +1,46 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/config"
+)
+
+func TestAzurePathsAndKey(t *testing.T) {
+	up, err := NewUpstream(&config.Provider{Name: "az", Kind: config.KindAzure, BaseURL: "https://res.openai.azure.com",
+		APIVersion: "2024-10-21", APIKeys: []config.APIKey{{Key: "azkey"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Format() != FormatOpenAI || up.Kind() != config.KindAzure {
+		t.Fatalf("format %v kind %s", up.Format(), up.Kind())
+	}
+	var client fasthttp.RequestHeader
+	client.Set("Authorization", "Bearer sk-client")
+	client.Set("X-Custom", "kept")
+	for _, tc := range []struct {
+		rest, query, model, want string
+	}{
+		{"/chat/completions", "", "my-gpt4o", "https://res.openai.azure.com/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21"},
+		{"/embeddings", "x=1", "emb large", "https://res.openai.azure.com/openai/deployments/emb%20large/embeddings?api-version=2024-10-21"},
+		{"/files", "", "", "https://res.openai.azure.com/openai/files?api-version=2024-10-21"},
+		{"/chat/completions", "", "", "https://res.openai.azure.com/openai/chat/completions?api-version=2024-10-21"},
+	} {
+		var req fasthttp.Request
+		up.PrepareModel(&req, []byte("POST"), []byte(tc.rest), []byte(tc.query), tc.model, &client)
+		if got := req.URI().String(); got != tc.want {
+			t.Errorf("%s %q: URI %s, want %s", tc.rest, tc.model, got, tc.want)
+		}
+		if got := string(req.Header.Peek("Api-Key")); got != "azkey" {
+			t.Errorf("api-key %q, want azkey", got)
+		}
+		if got := req.Header.Peek("Authorization"); len(got) != 0 {
+			t.Errorf("the client's Authorization reached Azure: %q", got)
+		}
+		if got := string(req.Header.Peek("X-Custom")); got != "kept" {
+			t.Errorf("X-Custom %q, want kept", got)
+		}
+	}
+}
