@@ -35,7 +35,7 @@ func (x *exchange) dispatch(ctx *fasthttp.RequestCtx, m *model, fields *provider
 		start = c.Now() // a test's fake
 	}
 	p := &x.plan
-	p.Start(m.pools[x.format], x.s.budget, x.g.clock, start)
+	p.Start(m.pool, x.s.budget, x.g.clock, start)
 	if herr := x.force(ctx, m); herr != nil {
 		x.fail(ctx, herr)
 		return
@@ -93,21 +93,42 @@ func (x *exchange) force(ctx *fasthttp.RequestCtx, m *model) *HTTPError {
 func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provider.Request, body []byte) (done bool, f failure) {
 	x.attempts++
 	x.tgt, x.up = tgt, tgt.up
-	inject := x.stream && x.op.InjectsUsage() && tgt.up.IncludeUsage()
-	x.hideUsage = inject && !fields.IncludeUsage
+	p := &x.plan
 	req := &x.upReq
 	req.Reset()
-	keyIdx := tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), tgt.model, &ctx.Request.Header)
+	var keyIdx int
+	if upOp := tgt.up.ServeOp(x.op); upOp == x.op {
+		if x.xl != nil {
+			x.xl.on = false
+		}
+		inject := x.stream && x.op.InjectsUsage() && tgt.up.IncludeUsage()
+		x.hideUsage = inject && !fields.IncludeUsage
+		keyIdx = tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), tgt.model, &ctx.Request.Header)
+		if fields.Edits(tgt.model, inject) {
+			x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
+			req.SetBodyRaw(x.body)
+		} else {
+			req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
+		}
+	} else {
+		// Another format: translated (translate.go), or refused when the
+		// target cannot serve the operation or carry the request; another
+		// target may.
+		x.hideUsage = false
+		var herr *HTTPError
+		if upOp == 0 {
+			herr = cannotServe(tgt, x.op)
+		} else {
+			keyIdx, herr = x.prepareTranslated(ctx, tgt, upOp, body)
+		}
+		if herr != nil {
+			p.Record(route.HealthNone)
+			return false, failure{refused: herr}
+		}
+	}
 	req.Header.SetCanonical(strXRequestID, x.reqID)
 	x.propagate(req)
-	if fields.Edits(tgt.model, inject) {
-		x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
-		req.SetBodyRaw(x.body)
-	} else {
-		req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
-	}
 
-	p := &x.plan
 	if herr := x.admitTarget(tgt); herr != nil {
 		// The provider target's shared quota is spent: another target or a
 		// fallback may still serve. Nothing was sent.
@@ -185,7 +206,12 @@ func (x *exchange) keepFailure(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetCanonical(strXRequestID, x.reqID)
 	provider.CopyResponseHeaders(&ctx.Response.Header, &x.upResp.Header)
 	ctx.SetStatusCode(x.upResp.StatusCode())
-	ctx.Response.SetBody(x.upResp.Body())
+	if x.xl != nil && x.xl.on {
+		ctx.SetContentType("application/json")
+		ctx.Response.SetBody(x.upstreamError(x.upResp.StatusCode(), x.upResp.Body()))
+	} else {
+		ctx.Response.SetBody(x.upResp.Body())
+	}
 	x.kept = true
 }
 

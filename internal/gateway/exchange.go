@@ -84,6 +84,9 @@ type exchange struct {
 	settled  bool // settle ran
 	relaying bool // the response body is this exchange; Close settles and releases
 
+	// Translation (translate.go); nil until a translated attempt.
+	xl *translation
+
 	// Streaming state (relay.go).
 	stream      bool
 	raw         bool // relay bytes as they come (passthrough), no SSE parsing
@@ -280,6 +283,9 @@ func (x *exchange) reset() {
 		x.gs = nil
 	}
 	x.gsCounted = false
+	if x.xl != nil {
+		x.xl.reset()
+	}
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""
 	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false

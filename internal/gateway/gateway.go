@@ -82,12 +82,13 @@ type Gateway struct {
 // "other", so clients cannot grow the cache or the label set.
 const maxDynamicTargets = 256
 
-// model is a public model name, its targets by wire format, its fallbacks
-// and its retry policy.
+// model is a public model name, its targets (of any format: a request
+// reaches one of another format through translation), its fallbacks and
+// its retry policy.
 type model struct {
 	name      string
 	owner     string                           // the provider of its first target, as GET /v1/models names it
-	pools     [provider.NumFormats]*route.Pool // indexed by provider.Format; nil: no target of that format
+	pool      *route.Pool // its targets in config order
 	fallbacks []*model
 	met       *metrics.Model
 	guardSets []string      // guardrail sets applied when the key names none

@@ -200,8 +200,7 @@ func (x *exchange) do(ctx *fasthttp.RequestCtx) *provider.UpstreamError {
 	if err != nil {
 		return provider.Classify(err)
 	}
-	if x.upResp.BodyStream() != nil && !x.raw && (x.upResp.StatusCode() != 200 ||
-		!bytes.HasPrefix(x.upResp.Header.ContentType(), strEventStream)) {
+	if x.upResp.BodyStream() != nil && !x.raw && (x.upResp.StatusCode() != 200 || !x.streamedReply()) {
 		// A streamed request answered with an error (or not as a stream):
 		// read the reply whole, bounded, and pass it through.
 		err := x.bufferStreamedReply()
@@ -216,6 +215,10 @@ func (x *exchange) do(ctx *fasthttp.RequestCtx) *provider.UpstreamError {
 // deliver is stage 8: the upstream's reply goes to the client, buffered
 // or relayed as a stream; a buffered reply settles here.
 func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
+	if x.xl != nil && x.xl.on {
+		x.deliverTranslated(ctx)
+		return
+	}
 	resp := &x.upResp
 	status := resp.StatusCode()
 	// x-request-id, set on arrival, stays: the upstream's own id is copied
@@ -349,3 +352,15 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 	req.SetBodyRaw(ctx.PostBody())
 	x.send(ctx)
 }
+
+// streamedReply reports whether the upstream's reply is a stream: SSE, or
+// the AWS event stream of a translated Bedrock request.
+func (x *exchange) streamedReply() bool {
+	ct := x.upResp.Header.ContentType()
+	if x.xl != nil && x.xl.on && x.xl.upOp == provider.OpConverse {
+		return bytes.HasPrefix(ct, strAWSEventStream)
+	}
+	return bytes.HasPrefix(ct, strEventStream)
+}
+
+var strAWSEventStream = []byte("application/vnd.amazon.eventstream")

@@ -199,6 +199,10 @@ func (x *exchange) fill() {
 		x.fillRaw()
 		return
 	}
+	if x.xl != nil && x.xl.on {
+		x.fillTranslated()
+		return
+	}
 	for {
 		ev, err := x.rd.Next()
 		if err != nil {
@@ -353,6 +357,7 @@ func (x *exchange) end(err error) {
 		}
 	}
 	var e *HTTPError
+	var upEvent errUpstreamEvent
 	switch reason := x.cancelReason(); {
 	case reason == reasonClientGone:
 		x.status = 499
@@ -369,6 +374,8 @@ func (x *exchange) end(err error) {
 	case errors.Is(err, sse.ErrEventTooLarge):
 		e = &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
 			Msg: "provider " + x.up.Name() + " sent a stream event too large to relay"}
+	case errors.As(err, &upEvent):
+		e = upEvent.e
 	default:
 		e = midStreamError(x.up.Name(), provider.Classify(err))
 	}

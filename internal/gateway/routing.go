@@ -54,14 +54,9 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 	kept := map[string]*target{}
 	if prev != nil {
 		for _, m := range prev.models {
-			for _, p := range m.pools {
-				if p == nil {
-					continue
-				}
-				for _, rt := range p.Targets {
-					t := rt.Value.(*target)
-					kept[t.conf.model+"\x00"+t.name] = t
-				}
+			for _, rt := range m.pool.Targets {
+				t := rt.Value.(*target)
+				kept[t.conf.model+"\x00"+t.name] = t
 			}
 		}
 	}
@@ -73,6 +68,7 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 		}
 		m := &model{name: mc.Name, owner: mc.Targets[0].Provider, met: s.met.ForModel(mc.Name)}
 		retry := s.retryPolicy(mc.Retry)
+		m.pool = &route.Pool{Strategy: strategy, Retry: retry, OnRetry: m.met.Retries.Inc, OnFallback: m.met.Fallbacks.Inc}
 		if s.guards != nil {
 			m.guardSets = s.guards.modelSets(mc)
 			if m.guard, err = s.guards.policy(m.guardSets); err != nil {
@@ -89,11 +85,7 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 			if err != nil {
 				return fmt.Errorf("gateway: model %s: %w", mc.Name, err)
 			}
-			f := t.up.Format()
-			if m.pools[f] == nil {
-				m.pools[f] = &route.Pool{Strategy: strategy, Retry: retry, OnRetry: m.met.Retries.Inc, OnFallback: m.met.Fallbacks.Inc}
-			}
-			m.pools[f].Targets = append(m.pools[f].Targets, t.rt)
+			m.pool.Targets = append(m.pool.Targets, t.rt)
 		}
 		s.models[mc.Name] = m
 	}
@@ -104,15 +96,8 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 				m.fallbacks = append(m.fallbacks, f)
 			}
 		}
-		// Each pool falls back to the same format's pools of the fallback
-		// models (nil where one has no target in that format).
-		for i, p := range m.pools {
-			if p == nil {
-				continue
-			}
-			for _, f := range m.fallbacks {
-				p.Fallbacks = append(p.Fallbacks, f.pools[i])
-			}
+		for _, f := range m.fallbacks {
+			m.pool.Fallbacks = append(m.pool.Fallbacks, f.pool)
 		}
 	}
 	return nil
@@ -192,7 +177,7 @@ func (s *snapshot) singleModel(up *provider.Upstream, name string, tm *metrics.T
 		m.guardSets = s.guards.providerSets(s.cfg, up.Name())
 		m.guard, _ = s.guards.policy(m.guardSets)
 	}
-	m.pools[up.Format()] = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{},
+	m.pool = &route.Pool{Targets: []*route.Target{t.rt}, Strategy: route.Weighted{},
 		Retry: s.retryPolicy(nil), OnRetry: mm.Retries.Inc}
 	return m
 }

@@ -162,18 +162,6 @@ func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) 
 	if m == nil {
 		m = s.dynamicTarget(up, name)
 	}
-	if m.pools[f] == nil {
-		other := f // a model has targets in some format
-		for g := range m.pools {
-			if m.pools[g] != nil {
-				other = provider.Format(g)
-				break
-			}
-		}
-		return nil, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
-			Msg: "model " + quote(name) + " is served by a provider in " + other.String() +
-				" format but this route speaks " + f.String() + " format; call the route of that format (translation between formats is not available)"}
-	}
 	return m, nil
 }
 
@@ -218,7 +206,7 @@ func (s *snapshot) dynamicTarget(up *provider.Upstream, name string) *model {
 	name = strings.Clone(name) // the caller's string points into the request body
 	var keep *target
 	if pm := s.prevDyn[name]; pm != nil {
-		if p := pm.pools[up.Format()]; p != nil && len(p.Targets) == 1 {
+		if p := pm.pool; p != nil && len(p.Targets) == 1 {
 			if t := p.Targets[0].Value.(*target); t.up == up {
 				keep = t
 			}

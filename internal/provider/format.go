@@ -102,7 +102,10 @@ const (
 	OpEmbeddings  = wire.OpEmbeddings
 	OpResponses   = wire.OpResponses
 	OpMessages    = wire.OpMessages
-	OpCountTokens = wire.OpCountTokens
+	OpCountTokens  = wire.OpCountTokens
+	OpGenerate     = wire.OpGenerate
+	OpEmbedContent = wire.OpEmbedContent
+	OpConverse     = wire.OpConverse
 )
 
 // AppendJSONString appends s as a JSON string literal

@@ -1,0 +1,418 @@
+package gateway
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/canon"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
+	"github.com/sluice-gw/sluice/internal/sse"
+)
+
+// Translation: a target whose provider speaks another format than the
+// client (provider.Upstream.ServeOp) gets the request decoded into package
+// canon's form, once per exchange, and encoded in its own format; its
+// reply, error or stream comes back the same way, event by event. The
+// same-format path (attempt.go, relay.go) stays the in-place passthrough
+// and never comes here.
+
+// translation is an exchange's translation state. It is allocated on an
+// exchange's first translated attempt and stays with the pooled exchange.
+type translation struct {
+	on   bool               // the current attempt is translated
+	upOp provider.Operation // what the target performs
+
+	client, up   *canon.Codec // the client's and the target's codecs (generating operations)
+	clientE, upE *canon.EmbedCodec
+
+	decoded bool  // req (or ereq) holds the client's request
+	decErr  error // why it could not be decoded
+	req     canon.Request
+	ereq    canon.EmbedRequest
+	reply   canon.Reply
+	erep    canon.EmbedReply
+
+	path   []byte // the upstream path
+	out    []byte // an encoded reply
+	dec    canon.StreamDecoder
+	enc    canon.StreamEncoder
+	evs    []canon.Event
+	frames canon.Frames
+	raw    []byte // one frame as SSE, for the relay
+	next   func() (name, data []byte, err error)
+}
+
+func (t *translation) reset() {
+	t.on, t.upOp = false, 0
+	t.client, t.up, t.clientE, t.upE = nil, nil, nil, nil
+	t.decoded, t.decErr = false, nil
+	t.req.Reset()
+	t.ereq = canon.EmbedRequest{Inputs: t.ereq.Inputs[:0]}
+	t.reply.Reset()
+	t.erep = canon.EmbedReply{}
+	t.dec, t.enc, t.next = nil, nil, nil
+	t.evs = t.evs[:0]
+	t.frames.Reset()
+	if cap(t.out) > 64<<10 {
+		t.out = nil
+	}
+	t.out, t.path, t.raw = t.out[:0], t.path[:0], t.raw[:0]
+}
+
+// cannotServe is the refusal of a target that cannot perform the client's
+// operation in any format.
+func cannotServe(tgt *target, op provider.Operation) *HTTPError {
+	return &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
+		Msg: "target " + tgt.name + " (a provider of kind " + tgt.up.Kind() + ") cannot serve " + op.String() +
+			" requests; route this model to a provider that can"}
+}
+
+// prepareTranslated builds the upstream request of a translated attempt
+// to tgt, which performs upOp: the client's body decoded (once per
+// exchange) and encoded in the target's format, at the target's path. It
+// returns the provider key's index, or the refusal of a request the
+// target's format cannot carry.
+func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp provider.Operation, body []byte) (int, *HTTPError) {
+	if x.xl == nil {
+		x.xl = &translation{}
+	}
+	xl := x.xl
+	xl.on, xl.upOp = true, upOp
+	embeds := x.op.Embeds()
+	if embeds {
+		xl.clientE, xl.upE = provider.EmbedCodec(x.op), provider.EmbedCodec(upOp)
+		if xl.clientE == nil || xl.upE == nil || xl.clientE.DecodeRequest == nil || xl.upE.EncodeRequest == nil {
+			return -1, cannotServe(tgt, x.op)
+		}
+	} else {
+		xl.client, xl.up = provider.Codec(x.op), provider.Codec(upOp)
+		if xl.client == nil || xl.up == nil || xl.client.DecodeRequest == nil || xl.up.EncodeRequest == nil {
+			return -1, cannotServe(tgt, x.op)
+		}
+	}
+	if !xl.decoded {
+		xl.decoded = true
+		if embeds {
+			xl.ereq.Inputs = xl.ereq.Inputs[:0]
+			xl.decErr = xl.clientE.DecodeRequest(body, &xl.ereq)
+		} else {
+			xl.req.Reset()
+			xl.decErr = xl.client.DecodeRequest(body, &xl.req)
+		}
+	}
+	if xl.decErr != nil {
+		return -1, translateError(xl.decErr)
+	}
+	var err error
+	n := 1
+	if embeds {
+		xl.ereq.Model = tgt.model
+		n = len(xl.ereq.Inputs)
+		x.body, err = xl.upE.EncodeRequest(x.body[:0], &xl.ereq)
+	} else {
+		if upOp != provider.OpResponses && (xl.req.Store == canon.TriTrue || xl.req.PreviousResponseID != "") {
+			return -1, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "previous_response_id",
+				Msg: "target " + tgt.name + " does not speak the Responses API, so Sluice cannot store responses there or continue one: " +
+					"send store: false and the whole conversation in input"}
+		}
+		xl.req.Model = tgt.model
+		xl.req.Stream = x.stream
+		x.body, err = xl.up.EncodeRequest(x.body[:0], &xl.req)
+	}
+	if err != nil {
+		return -1, translateError(err)
+	}
+	req := &x.upReq
+	rest, query := tgt.up.OpPath(xl.path[:0], upOp, tgt.model, x.stream, n)
+	xl.path = rest
+	keyIdx := tgt.up.PrepareModel(req, strPOST, rest, query, tgt.model, &ctx.Request.Header)
+	// The reply is read here: a compressed one could not be.
+	req.Header.Del(fasthttp.HeaderAcceptEncoding)
+	req.Header.Del(fasthttp.HeaderContentEncoding)
+	req.Header.SetContentType("application/json")
+	req.SetBodyRaw(x.body)
+	if err := tgt.up.Sign(req, x.body); err != nil {
+		return -1, &HTTPError{Status: 500, Code: CodeInternal, Err: err,
+			Msg: "Sluice could not sign the request to provider " + tgt.up.Name() + "; check its credentials"}
+	}
+	return keyIdx, nil
+}
+
+// translateError is the 400 of a request the translation cannot carry.
+func translateError(err error) *HTTPError {
+	var fe *canon.FieldError
+	if errors.As(err, &fe) {
+		return &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: fe.Field, Err: err,
+			Msg: "field " + fe.Field + ": " + fe.Msg}
+	}
+	return bodyError(provider.ErrInvalidJSON)
+}
+
+// deliverTranslated is deliver for a translated attempt: the reply, or
+// the upstream's error, is written in the client's format; a stream is
+// relayed through the codecs (fillTranslated).
+func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
+	xl := x.xl
+	resp := &x.upResp
+	status := resp.StatusCode()
+	provider.CopyResponseHeaders(&ctx.Response.Header, &resp.Header)
+	x.setLimitHeaders(&ctx.Response.Header)
+	ctx.SetStatusCode(status)
+	x.status = status
+	if status >= 500 {
+		x.g.met.UpstreamError(x.up.Name(), "status_"+itoa(status/100)+"xx")
+	}
+	if x.stream && status == 200 && resp.BodyStream() != nil {
+		ctx.Response.Header.SetContentType("text/event-stream")
+		ctx.Response.Header.Del(fasthttp.HeaderContentLength)
+		x.startTranslatedStream()
+		x.startRelay(ctx, x.totalDeadline)
+		return
+	}
+	body := resp.Body()
+	ctx.SetContentType("application/json")
+	if status >= 300 {
+		x.setClientBody(ctx, x.upstreamError(status, body))
+		x.settle()
+		return
+	}
+	var out []byte
+	if x.op.Embeds() {
+		xl.erep = canon.EmbedReply{}
+		if err := xl.upE.DecodeReply(body, &xl.erep); err != nil {
+			x.malformedReply(ctx, err)
+			return
+		}
+		x.usage = xl.erep.Usage.Usage
+		out = xl.clientE.EncodeReply(xl.out[:0], &xl.erep, &xl.ereq)
+	} else {
+		xl.reply.Reset()
+		if err := xl.up.DecodeReply(body, &xl.reply); err != nil {
+			x.malformedReply(ctx, err)
+			return
+		}
+		x.usage = xl.reply.Usage.Usage
+		out = xl.client.EncodeReply(xl.out[:0], &xl.reply, &xl.req)
+	}
+	xl.out = out
+	if x.gpol != nil && x.gpol.HasOutput() && x.op.HasReplyText() {
+		checked, herr := x.checkOutput(out)
+		if herr != nil {
+			x.fail(ctx, herr)
+			return
+		}
+		out = checked
+	}
+	x.setClientBody(ctx, out)
+	x.settle()
+}
+
+// setClientBody sets the client response's body (a copy: out is the
+// exchange's buffer), logged when bodies are.
+func (x *exchange) setClientBody(ctx *fasthttp.RequestCtx, out []byte) {
+	ctx.Response.SetBody(out)
+	if x.s.logBodies == logFull {
+		x.keepBody(&x.logResp, out)
+	}
+}
+
+// malformedReply answers a translated reply Sluice could not read.
+func (x *exchange) malformedReply(ctx *fasthttp.RequestCtx, err error) {
+	x.g.met.UpstreamError(x.up.Name(), provider.KindMalformed)
+	x.fail(ctx, &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
+		Msg: "provider " + x.up.Name() + " sent a reply Sluice could not read to translate it; retry later"})
+}
+
+// upstreamError renders an upstream's error reply in the client's format,
+// with the upstream's status, so that every SDK raises its own typed error.
+func (x *exchange) upstreamError(status int, body []byte) []byte {
+	var ce canon.Error
+	if x.op.Embeds() || x.xl.up == nil || x.xl.up.DecodeError == nil {
+		ce = canon.Error{Status: status, Type: canon.ErrorTypeOf(status), Message: "provider " + x.up.Name() + " answered " + strconv.Itoa(status)}
+	} else {
+		ce = x.xl.up.DecodeError(status, body)
+	}
+	return x.format.Hooks().AppendError(x.xl.out[:0], wireError(ce))
+}
+
+// wireError maps an upstream's error to the one the formats render.
+func wireError(ce canon.Error) wire.Error {
+	e := wire.Error{Status: ce.Status, Msg: ce.Message, Param: ce.Param}
+	switch ce.Type {
+	case canon.ErrInvalidRequest:
+		e.Code = CodeInvalidRequest
+	case canon.ErrAuthentication:
+		e.Code = CodeInvalidAPIKey
+	case canon.ErrPermission:
+		e.Code = "permission_denied"
+	case canon.ErrNotFound:
+		e.Code = CodeNotFound
+	case canon.ErrTooLarge:
+		e.Code = CodeRequestTooLarge
+	case canon.ErrRateLimit:
+		e.Code = CodeRateLimitExceeded
+	case canon.ErrOverloaded:
+		e.Code = CodeOverloaded
+	case canon.ErrTimeout:
+		e.Code = CodeUpstreamTimeout
+	default:
+		e.Code = "api_error"
+	}
+	if e.Status == 0 {
+		e.Status = 500
+	}
+	return e
+}
+
+// startTranslatedStream readies the stream codecs and the reader of the
+// upstream's events (startRelay makes the SSE reader: every format but
+// Bedrock's streams SSE).
+func (x *exchange) startTranslatedStream() {
+	xl := x.xl
+	xl.dec = xl.up.NewDecoder()
+	xl.enc = xl.client.NewEncoder(&xl.req)
+	xl.next = nil
+	if xl.upOp == provider.OpConverse {
+		xl.next = provider.NewEventStreamReader(&x.upRead, maxEvent)
+	}
+}
+
+// fillTranslated is fill for a translated stream: each upstream event is
+// decoded into canonical events, which the client's encoder turns into
+// the client's events; those go through the output guardrails
+// (relayEvent) as an upstream's own events would.
+func (x *exchange) fillTranslated() {
+	xl := x.xl
+	for {
+		var name, data []byte
+		var err error
+		if xl.next != nil {
+			name, data, err = xl.next()
+		} else {
+			var ev sse.Event
+			ev, err = x.rd.Next()
+			if err == nil && ev.Incomplete {
+				if n := len(ev.Raw); n == 0 || ev.Raw[n-1] != '\n' {
+					continue // a broken last line: end() reports it next
+				}
+			}
+			name, data = ev.Name, ev.Data
+			if err == nil && len(name) == 0 && len(data) == 0 {
+				continue // a comment (keep-alive): nothing to translate
+			}
+		}
+		if err != nil {
+			x.end(err)
+			return
+		}
+		if x.ttft == 0 {
+			x.ttft = time.Since(x.start)
+		}
+		evs, derr := xl.dec.Decode(name, data, xl.evs[:0])
+		xl.evs = evs
+		if derr != nil {
+			x.end(&provider.UpstreamError{Kind: provider.KindMalformed, Err: derr})
+			x.closeUpstream()
+			return
+		}
+		for i := range evs {
+			if x.translatedEvent(&evs[i]) {
+				return
+			}
+		}
+		if x.done {
+			return
+		}
+		if len(x.out) > 0 && !x.upstreamBuffered() {
+			return
+		}
+	}
+}
+
+// translatedEvent relays one canonical event; it reports whether the
+// stream ended.
+func (x *exchange) translatedEvent(ev *canon.Event) bool {
+	xl := x.xl
+	switch ev.Kind {
+	case canon.EvUsage:
+		mergeUsage(&x.usage, &ev.Usage.Usage)
+	case canon.EvEnd:
+		x.sawTerminal = true
+	case canon.EvError:
+		// The upstream's own error event: the client gets its format's.
+		x.sawTerminal = true
+		we := wireError(ev.Err)
+		e := &HTTPError{Status: we.Status, Code: we.Code, Msg: we.Msg, Param: we.Param}
+		x.status, x.errCode = e.Status, e.Code
+		x.end(errUpstreamEvent{e})
+		x.closeUpstream()
+		return true
+	}
+	xl.frames.Reset()
+	xl.enc.Encode(&xl.frames, ev)
+	for i := 0; i < xl.frames.Len(); i++ {
+		name, data := xl.frames.At(i)
+		xl.raw = sse.AppendEvent(xl.raw[:0], name, data)
+		sev := sse.Event{Name: name, Data: data, Raw: xl.raw}
+		if x.op == provider.OpResponses {
+			// The error event that may end the stream continues the
+			// encoder's sequence numbers.
+			var u provider.Usage
+			x.format.Hooks().StreamEvent(x.op, name, data, &u, &x.seqNext)
+		}
+		x.relayEvent(&sev)
+		if x.done {
+			return true
+		}
+	}
+	return false
+}
+
+// errUpstreamEvent is an error event an upstream sent mid-stream, as end
+// reports it.
+type errUpstreamEvent struct{ e *HTTPError }
+
+func (e errUpstreamEvent) Error() string { return "upstream error event: " + e.e.Msg }
+
+// mergeUsage takes into u every field of v that is set, as canon.EvUsage
+// says.
+func mergeUsage(u, v *provider.Usage) {
+	if !v.Valid && v.Input == 0 && v.Output == 0 && v.CacheRead == 0 && v.CacheWrite == 0 {
+		return
+	}
+	u.Valid = true
+	if v.Input != 0 {
+		u.Input = v.Input
+	}
+	if v.Output != 0 {
+		u.Output = v.Output
+	}
+	if v.CacheRead != 0 {
+		u.CacheRead = v.CacheRead
+	}
+	if v.CacheWrite != 0 {
+		u.CacheWrite = v.CacheWrite
+	}
+}
+
+// closeUpstream stops reading the upstream's stream: the relay ended it.
+func (x *exchange) closeUpstream() {
+	x.mu.Lock()
+	if x.bodyStream != nil {
+		_ = x.bodyStream.CloseWithError(errGuardBlock)
+	}
+	x.mu.Unlock()
+}
+
+// upstreamBuffered reports whether the upstream's next event is already
+// read (then the relay writes it in the same batch).
+func (x *exchange) upstreamBuffered() bool {
+	if x.xl.next != nil {
+		return false
+	}
+	return x.rd.Buffered()
+}

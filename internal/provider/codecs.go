@@ -1,0 +1,28 @@
+package provider
+
+import "github.com/sluice-gw/sluice/internal/provider/canon"
+
+// Codec returns the canonical codec of a generating operation's bodies
+// (chat, Responses, messages, generateContent, Converse): what translates
+// them to and from package canon's form. Nil: the operation has none.
+func Codec(op Operation) *canon.Codec { return codecs[op] }
+
+// EmbedCodec returns the canonical codec of an embeddings operation's
+// bodies. Nil: the operation has none.
+func EmbedCodec(op Operation) *canon.EmbedCodec { return embedCodecs[op] }
+
+// codecs and embedCodecs are indexed by Operation (a uint8); each format
+// package provides its own.
+var (
+	codecs      [256]*canon.Codec
+	embedCodecs [256]*canon.EmbedCodec
+)
+
+func init() {
+	for op, c := range codecTable() {
+		codecs[op] = &c
+	}
+	for op, c := range embedCodecTable() {
+		embedCodecs[op] = &c
+	}
+}

@@ -1,0 +1,13 @@
+package provider
+
+import "github.com/sluice-gw/sluice/internal/provider/canon"
+
+// codecTable lists every format's codecs by operation.
+func codecTable() map[Operation]canon.Codec {
+	return map[Operation]canon.Codec{}
+}
+
+// embedCodecTable lists every format's embeddings codecs by operation.
+func embedCodecTable() map[Operation]canon.EmbedCodec {
+	return map[Operation]canon.EmbedCodec{}
+}

@@ -1,0 +1,117 @@
+package provider
+
+import (
+	"errors"
+	"io"
+	"net/url"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ServeOp returns the operation the provider performs for a client request
+// of op: op itself when the provider speaks op's format (the same-format
+// passthrough), the operation of its own format that op translates to, or
+// 0 when it cannot serve op at all (embeddings from a provider without
+// them, Anthropic's count_tokens elsewhere, legacy completions outside
+// OpenAI's format).
+//
+// Azure OpenAI serves the Responses API of no deployment Sluice can count
+// on: a Responses request to it is translated to chat.
+func (up *Upstream) ServeOp(op Operation) Operation {
+	switch {
+	case op.Generates():
+		switch up.kind {
+		case kindOpenAI:
+			if op == OpResponses {
+				return OpResponses
+			}
+			return OpChat
+		case kindAzure:
+			return OpChat
+		case kindAnthropic:
+			return OpMessages
+		case kindGemini:
+			return OpGenerate
+		case kindBedrock:
+			return OpConverse
+		}
+	case op.Embeds():
+		switch up.kind {
+		case kindOpenAI, kindAzure:
+			return OpEmbeddings
+		case kindGemini:
+			return OpEmbedContent
+		}
+	case op == OpCompletions:
+		if up.kind == kindOpenAI || up.kind == kindAzure {
+			return OpCompletions
+		}
+	case op == OpCountTokens:
+		if up.kind == kindAnthropic {
+			return OpCountTokens
+		}
+	}
+	return 0
+}
+
+// OpPath appends to dst the path, below the provider's base URL, of a
+// translated request of op (one ServeOp returned) to model, and returns
+// the query it needs (empty: none). n is the number of inputs of an
+// embeddings request (Gemini has a path for one and one for several).
+func (up *Upstream) OpPath(dst []byte, op Operation, model string, stream bool, n int) ([]byte, []byte) {
+	switch op {
+	case OpChat:
+		return append(dst, "/chat/completions"...), nil
+	case OpResponses:
+		return append(dst, "/responses"...), nil
+	case OpEmbeddings:
+		return append(dst, "/embeddings"...), nil
+	case OpCompletions:
+		return append(dst, "/completions"...), nil
+	case OpMessages:
+		return append(dst, "/messages"...), nil
+	case OpCountTokens:
+		return append(dst, "/messages/count_tokens"...), nil
+	case OpGenerate:
+		dst = append(dst, "/v1beta/models/"...)
+		dst = append(dst, url.PathEscape(model)...)
+		if stream {
+			return append(dst, ":streamGenerateContent"...), strAltSSE
+		}
+		return append(dst, ":generateContent"...), nil
+	case OpEmbedContent:
+		dst = append(dst, "/v1beta/models/"...)
+		dst = append(dst, url.PathEscape(model)...)
+		if n > 1 {
+			return append(dst, ":batchEmbedContents"...), nil
+		}
+		return append(dst, ":embedContent"...), nil
+	case OpConverse:
+		dst = append(dst, "/model/"...)
+		dst = append(dst, url.PathEscape(model)...)
+		if stream {
+			return append(dst, "/converse-stream"...), nil
+		}
+		return append(dst, "/converse"...), nil
+	}
+	return dst, nil
+}
+
+var strAltSSE = []byte("alt=sse")
+
+// Sign signs a request whose body is final, for the kinds that sign
+// requests (Bedrock's SigV4); a no-op for the others.
+func (up *Upstream) Sign(req *fasthttp.Request, body []byte) error {
+	if up.kind != kindBedrock {
+		return nil
+	}
+	return errBedrockSoon
+}
+
+var errBedrockSoon = errors.New("bedrock signing is not built yet")
+
+// NewEventStreamReader returns a reader of an AWS event stream's messages
+// (Bedrock's ConverseStream), each as its event type and payload.
+func NewEventStreamReader(r io.Reader, maxMessage int) func() (name, payload []byte, err error) {
+	return func() ([]byte, []byte, error) { return nil, nil, errBedrockSoon }
+}
