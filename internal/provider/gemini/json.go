@@ -1,0 +1,58 @@
+package gemini
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Gemini's JSON is proto3 JSON: every field may be spelled in lowerCamelCase
+// (what the SDKs send) or as its proto name in snake_case (what Google's
+// own curl examples send: "system_instruction", "generation_config"). The
+// decoders read objects member by member and compare names through
+// fieldName, which folds the snake_case spelling into the camelCase one.
+
+// fieldName returns the camelCase spelling of a member name k: k itself
+// when it holds no '_' (no copy), else its folding ("inline_data" →
+// "inlineData"), which allocates; a name longer than 64 bytes comes back as
+// it is, and matches no field.
+func fieldName(k string) string {
+	if strings.IndexByte(k, '_') < 0 || len(k) > 64 {
+		return k
+	}
+	var buf [64]byte
+	n, up := 0, false
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c == '_' {
+			up = n > 0
+			continue
+		}
+		if up && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		buf[n] = c
+		n++
+	}
+	return string(buf[:n])
+}
+
+// own returns r's string value as a string the caller may keep: gjson's
+// Str is a view into the body (which Sluice reuses) when the literal holds
+// no escape, and a fresh string when it does.
+func own(r gjson.Result) string {
+	if r.Type != gjson.String {
+		return ""
+	}
+	if len(r.Raw) == len(r.Str)+2 {
+		return strings.Clone(r.Str)
+	}
+	return r.Str
+}
+
+// ownRaw returns a copy of r's raw JSON text.
+func ownRaw(r gjson.Result) string { return strings.Clone(r.Raw) }
+
+// trimModels strips Gemini's "models/" resource prefix from a model name.
+func trimModels(s string) string { return strings.TrimPrefix(s, "models/") }

@@ -1,0 +1,175 @@
+package gemini
+
+import (
+	"strings"
+
+	"github.com/sluice-gw/sluice/internal/provider/canon"
+	"github.com/sluice-gw/sluice/internal/provider/wire"
+)
+
+// streamEncoder writes canonical events as a Gemini client's stream: one
+// data event (no name) per GenerateContentResponse chunk, as
+// streamGenerateContent?alt=sse sends them. Text and thinking deltas are a
+// chunk each; a tool call is held until its part stops and written whole,
+// as Gemini does; the last chunk carries the finishReason and the usage.
+type streamEncoder struct {
+	id, model string
+	kind      canon.PartKind // the open part's
+	wrote     bool           // the open part wrote text
+	sig       string         // a signature waiting for the next part
+	callID    string
+	callName  string
+	args      []byte
+	stop      canon.Stop
+	usage     canon.Usage
+	done      bool
+	part      canon.Part // scratch for the part a chunk writes
+}
+
+func newEncoder(*canon.Request) canon.StreamEncoder { return &streamEncoder{} }
+
+// Encode adds the chunks ev becomes to f.
+func (e *streamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
+	if e.done {
+		return
+	}
+	switch ev.Kind {
+	case canon.EvStart:
+		e.id, e.model = strings.Clone(ev.ID), strings.Clone(ev.Model)
+	case canon.EvPartStart:
+		e.kind, e.wrote = ev.Part.Kind, false
+		switch ev.Part.Kind {
+		case canon.PartToolCall:
+			e.callID, e.callName = strings.Clone(ev.Part.ID), strings.Clone(ev.Part.Name)
+			e.args = e.args[:0]
+		case canon.PartText, canon.PartRefusal, canon.PartThinking:
+			if ev.Part.Text != "" {
+				e.textChunk(f, ev.Part.Text)
+			}
+		}
+	case canon.EvDelta:
+		switch e.kind {
+		case canon.PartToolCall:
+			e.args = append(e.args, ev.Text...)
+		case canon.PartThinking:
+			if ev.Signature != "" {
+				if e.wrote {
+					e.sigChunk(f, ev.Signature)
+				} else {
+					e.sig = strings.Clone(ev.Signature)
+				}
+			}
+			if ev.Text != "" {
+				e.textChunk(f, ev.Text)
+			}
+		case canon.PartText, canon.PartRefusal:
+			if ev.Text != "" {
+				e.textChunk(f, ev.Text)
+			}
+		}
+	case canon.EvPartStop:
+		if e.kind == canon.PartToolCall {
+			e.part = canon.Part{Kind: canon.PartToolCall, ID: e.callID, Name: e.callName}
+			b := e.begin(f)
+			b = appendReplyPart(b, &e.part, "", wire.StringView(e.args), &e.sig)
+			e.end(f, b, false)
+		}
+		e.kind = 0
+	case canon.EvStop:
+		e.stop = canon.Stop{Reason: ev.Stop.Reason, Raw: strings.Clone(ev.Stop.Raw)}
+	case canon.EvUsage:
+		mergeUsage(&e.usage, &ev.Usage)
+	case canon.EvEnd:
+		b := e.begin(f)
+		if e.sig != "" {
+			b = append(b, `{"text":"","thoughtSignature":`...)
+			b = wire.AppendJSONString(b, e.sig)
+			b = append(b, '}')
+			e.sig = ""
+		} else {
+			b = append(b, `{"text":""}`...)
+		}
+		e.end(f, b, true)
+		e.done = true
+	case canon.EvError:
+		b := f.Begin("")
+		b = appendCanonError(b, &ev.Err)
+		f.End(b)
+		e.done = true
+	}
+}
+
+// textChunk writes a chunk with one text or thought part, carrying the
+// waiting signature.
+func (e *streamEncoder) textChunk(f *canon.Frames, text string) {
+	e.part.Kind = e.kind
+	if e.kind == canon.PartRefusal {
+		e.part.Kind = canon.PartText
+	}
+	e.part.Signature = ""
+	b := e.begin(f)
+	b = appendReplyPart(b, &e.part, text, "", &e.sig)
+	e.end(f, b, false)
+	e.wrote = true
+}
+
+// sigChunk writes a chunk with a thought part that carries only the
+// signature of the thoughts written before it.
+func (e *streamEncoder) sigChunk(f *canon.Frames, sig string) {
+	b := e.begin(f)
+	b = append(b, `{"text":"","thought":true,"thoughtSignature":`...)
+	b = wire.AppendJSONString(b, sig)
+	b = append(b, '}')
+	e.end(f, b, false)
+}
+
+// begin starts a chunk, up to its parts.
+func (e *streamEncoder) begin(f *canon.Frames) []byte {
+	b := f.Begin("")
+	return append(b, `{"candidates":[{"content":{"parts":[`...)
+}
+
+// end finishes a chunk begun by begin: with the finishReason and the usage
+// when last.
+func (e *streamEncoder) end(f *canon.Frames, b []byte, last bool) {
+	b = append(b, `],"role":"model"}`...)
+	if last {
+		b = append(b, `,"finishReason":"`...)
+		b = append(b, finishReason(&e.stop)...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"index":0}]`...)
+	if e.usage.Valid {
+		// Every chunk repeats the usage known so far, as Gemini's do.
+		b = append(b, `,"usageMetadata":`...)
+		b = appendUsage(b, &e.usage)
+	}
+	f.End(appendTail(b, e.model, e.id))
+}
+
+// mergeUsage takes into u the fields of v that are set, as canon's EvUsage
+// says.
+func mergeUsage(u, v *canon.Usage) {
+	if !v.Valid {
+		return
+	}
+	u.Valid = true
+	if v.Input != 0 {
+		u.Input = v.Input
+	}
+	if v.Output != 0 {
+		u.Output = v.Output
+	}
+	if v.CacheRead != 0 {
+		u.CacheRead = v.CacheRead
+	}
+	if v.CacheWrite != 0 {
+		u.CacheWrite = v.CacheWrite
+	}
+	if v.Reasoning != 0 {
+		u.Reasoning = v.Reasoning
+	}
+	if v.CacheWrite1h != 0 {
+		u.CacheWrite1h = v.CacheWrite1h
+	}
+}
