@@ -103,8 +103,12 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 		}
 		inject := x.stream && x.op.InjectsUsage() && tgt.up.IncludeUsage()
 		x.hideUsage = inject && !fields.IncludeUsage
-		keyIdx = tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), tgt.model, &ctx.Request.Header)
-		if fields.Edits(tgt.model, inject) {
+		if x.format == provider.FormatGemini {
+			// The path names the model; the body passes as it came.
+			rest, query := x.geminiSamePath(tgt)
+			keyIdx = tgt.up.PrepareModel(req, strPOST, rest, query, tgt.model, &ctx.Request.Header)
+			req.SetBodyRaw(body)
+		} else if keyIdx = tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), tgt.model, &ctx.Request.Header); fields.Edits(tgt.model, inject) {
 			x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
 			req.SetBodyRaw(x.body)
 		} else {

@@ -31,6 +31,10 @@ func (g *Gateway) Handler() fasthttp.RequestHandler {
 	metricsHandler := fasthttpadaptor.NewFastHTTPHandler(g.met.Handler())
 	return func(ctx *fasthttp.RequestCtx) {
 		path := ctx.Path()
+		if isGeminiPath(ctx, path) {
+			g.serveGemini(ctx, path)
+			return
+		}
 		if !bytes.HasPrefix(path, strV1) {
 			g.setRequestID(ctx)
 			switch string(path) {

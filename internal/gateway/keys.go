@@ -19,7 +19,13 @@ func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx) (*auth.Policy, *HTTPErr
 	if g.keys == nil {
 		return nil, nil
 	}
-	pol, st := g.keys.Cache().Authenticate(clientKey(&ctx.Request.Header))
+	key := clientKey(&ctx.Request.Header)
+	if key == nil && isGeminiPath(ctx, ctx.Path()) {
+		// Google's API also takes the key as ?key= (never forwarded: a
+		// Gemini request's upstream query is Sluice's own).
+		key = ctx.QueryArgs().Peek("key")
+	}
+	pol, st := g.keys.Cache().Authenticate(key)
 	if st != auth.StatusOK {
 		return nil, &HTTPError{Status: 401, Code: CodeInvalidAPIKey, Msg: st.Message()}
 	}

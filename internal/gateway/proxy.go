@@ -61,7 +61,13 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 
 	// 4. Parse what the pipeline needs from the body.
 	body := ctx.PostBody()
-	fields, err := provider.ScanRequest(body)
+	var fields provider.Request
+	var err error
+	if r.format == provider.FormatGemini {
+		fields, err = geminiFields(ctx, r, body)
+	} else {
+		fields, err = provider.ScanRequest(body)
+	}
 	if err != nil {
 		x.fail(ctx, bodyError(err))
 		return
@@ -101,7 +107,12 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 		if len(out) != len(body) || (len(out) > 0 && &out[0] != &body[0]) {
 			// Redacted: the fields' offsets must point into the new body.
 			body = out
-			if fields, err = provider.ScanRequest(body); err != nil {
+			if r.format == provider.FormatGemini {
+				fields, err = geminiFields(ctx, r, body)
+			} else {
+				fields, err = provider.ScanRequest(body)
+			}
+			if err != nil {
 				x.fail(ctx, bodyError(err))
 				return
 			}

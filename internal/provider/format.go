@@ -2,6 +2,7 @@ package provider
 
 import (
 	"github.com/sluice-gw/sluice/internal/provider/anthropic"
+	"github.com/sluice-gw/sluice/internal/provider/gemini"
 	"github.com/sluice-gw/sluice/internal/provider/openai"
 	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
@@ -16,6 +17,7 @@ type Format uint8
 const (
 	FormatOpenAI Format = iota + 1
 	FormatAnthropic
+	FormatGemini
 	formatEnd
 )
 
@@ -34,6 +36,7 @@ var formats = [NumFormats]wire.Hooks{
 	0:               openai.Hooks(),
 	FormatOpenAI:    openai.Hooks(),
 	FormatAnthropic: anthropic.Hooks(),
+	FormatGemini:    gemini.Hooks(),
 }
 
 // Hooks returns the format's hooks. They are shared: do not modify them.
@@ -69,6 +72,9 @@ var opFormats = func() (m [256]Format) {
 			m[r.Op] = f
 		}
 	}
+	// Gemini's routes name the model in their path, so they are not in
+	// its Routes (the gateway routes them).
+	m[OpGenerate], m[OpEmbedContent] = FormatGemini, FormatGemini
 	return m
 }()
 

@@ -385,3 +385,25 @@ func isEmptyObject(raw []byte) bool {
 func (r *Request) String() string {
 	return fmt.Sprintf("model=%q stream=%t include_usage=%t max_tokens=%d", r.Model, r.Stream, r.IncludeUsage, r.MaxTokens)
 }
+
+// ScanPath is ScanRequest for a format whose path names the model and
+// says whether to stream (Gemini): model and stream come from the path,
+// and the body need not name a model (a model it names is not the one
+// used).
+func ScanPath(body []byte, model string, stream bool) (Request, error) {
+	r, err := ScanRequest(body)
+	if err != nil {
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != "model" {
+			return r, err
+		}
+	}
+	r.Model, r.Stream = model, stream
+	if model == "" {
+		return r, &FieldError{Field: "model", Msg: "must be named in the path: models/{model}:{action}"}
+	}
+	return r, nil
+}
+
+// StringView returns b as a string without copying (wire.StringView).
+func StringView(b []byte) string { return wire.StringView(b) }

@@ -1,0 +1,66 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// geminiConfig serves one Gemini model from a Gemini provider, and one
+// OpenAI model, at the mock.
+const geminiConfig = `
+server:
+  listen: 127.0.0.1:0
+providers:
+  - name: gemini
+    kind: gemini
+    base_url: ${UPSTREAM}
+    api_keys: ["gem-secret"]
+  - name: openai
+    kind: openai
+    base_url: ${UPSTREAM}/v1
+    api_keys: ["sk-openai"]
+models:
+  - name: gemini-2.0-flash
+    targets:
+      - provider: gemini
+        model: gemini-2.0-flash-001
+  - name: gpt-4o-mini
+    targets:
+      - provider: openai
+`
+
+// A Gemini client reaches a Gemini provider in its own format: the model
+// in the path is replaced by the target's, the key by the provider's, and
+// the body passes untouched.
+func TestGeminiSameFormat(t *testing.T) {
+	s := newStackYAML(t, nil, geminiConfig)
+	for _, tc := range []struct{ path, want string }{
+		{"/v1beta/models/gemini-2.0-flash:generateContent", "/v1beta/models/gemini-2.0-flash-001:generateContent"},
+		{"/v1/models/gemini-2.0-flash:generateContent", "/v1beta/models/gemini-2.0-flash-001:generateContent"},
+		{"/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", "/v1beta/models/gemini-2.0-flash-001:streamGenerateContent"},
+	} {
+		body := `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`
+		resp, got := s.post(t, tc.path, body, map[string]string{"x-goog-api-key": "client"})
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", tc.path, resp.StatusCode, got)
+		}
+		if !strings.Contains(got, `"candidates"`) {
+			t.Errorf("%s: not a Gemini reply: %s", tc.path, got)
+		}
+		e := s.lastUpstream(t, tc.want)
+		if e.Body != body {
+			t.Errorf("%s: body changed on the way: %s", tc.path, e.Body)
+		}
+		if k := e.Headers["x-goog-api-key"]; k != "gem-secret" {
+			t.Errorf("%s: upstream key %q, want the provider's", tc.path, k)
+		}
+		if strings.Contains(tc.want, "stream") && e.Query != "alt=sse" {
+			t.Errorf("%s: query %q, want alt=sse", tc.path, e.Query)
+		}
+	}
+	// An unknown action answers 404 in Gemini's format.
+	resp, got := s.post(t, "/v1beta/models/gemini-2.0-flash:tuneModel", `{}`, nil)
+	if resp.StatusCode != 404 || !strings.Contains(got, `"status"`) {
+		t.Errorf("unknown action: %d %s", resp.StatusCode, got)
+	}
+}
