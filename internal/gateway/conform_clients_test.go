@@ -184,7 +184,7 @@ func (o *confOpenAIResponses) answer(ctx context.Context, model string, stream b
 	p := o.params(model, q)
 	p.ToolChoice = responses.ResponseNewParamsToolChoiceUnion{}
 	out := responses.ResponseInputItemParamOfFunctionCallOutput(result)
-	out.OfFunctionCallOutput.CallID = call.id
+	out.OfFunctionCallOutput.CallID = openai.String(call.id)
 	p.Input.OfInputItemList = append(p.Input.OfInputItemList,
 		responses.ResponseInputItemParamOfFunctionCall(call.args, call.id, call.name), out)
 	return o.send(ctx, p, stream, q.headers)

@@ -87,7 +87,7 @@ const maxDynamicTargets = 256
 // its retry policy.
 type model struct {
 	name      string
-	owner     string                           // the provider of its first target, as GET /v1/models names it
+	owner     string      // the provider of its first target, as GET /v1/models names it
 	pool      *route.Pool // its targets in config order
 	fallbacks []*model
 	met       *metrics.Model

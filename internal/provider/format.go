@@ -103,11 +103,11 @@ type (
 
 // Operations on model routes (wire's).
 const (
-	OpChat        = wire.OpChat
-	OpCompletions = wire.OpCompletions
-	OpEmbeddings  = wire.OpEmbeddings
-	OpResponses   = wire.OpResponses
-	OpMessages    = wire.OpMessages
+	OpChat         = wire.OpChat
+	OpCompletions  = wire.OpCompletions
+	OpEmbeddings   = wire.OpEmbeddings
+	OpResponses    = wire.OpResponses
+	OpMessages     = wire.OpMessages
 	OpCountTokens  = wire.OpCountTokens
 	OpGenerate     = wire.OpGenerate
 	OpEmbedContent = wire.OpEmbedContent

@@ -6,15 +6,15 @@ type Operation uint8
 
 // Operations on model routes.
 const (
-	OpChat        Operation = iota + 1 // /v1/chat/completions
-	OpCompletions                      // /v1/completions
-	OpEmbeddings                       // /v1/embeddings
-	OpResponses                        // /v1/responses
-	OpMessages                         // /v1/messages (Anthropic)
-	OpCountTokens                      // /v1/messages/count_tokens (Anthropic)
-	OpGenerate                         // models/{model}:generateContent, :streamGenerateContent (Gemini)
-	OpEmbedContent                     // models/{model}:embedContent, :batchEmbedContents (Gemini)
-	OpConverse                         // /model/{modelId}/converse, /converse-stream (Bedrock; upstream only)
+	OpChat         Operation = iota + 1 // /v1/chat/completions
+	OpCompletions                       // /v1/completions
+	OpEmbeddings                        // /v1/embeddings
+	OpResponses                         // /v1/responses
+	OpMessages                          // /v1/messages (Anthropic)
+	OpCountTokens                       // /v1/messages/count_tokens (Anthropic)
+	OpGenerate                          // models/{model}:generateContent, :streamGenerateContent (Gemini)
+	OpEmbedContent                      // models/{model}:embedContent, :batchEmbedContents (Gemini)
+	OpConverse                          // /model/{modelId}/converse, /converse-stream (Bedrock; upstream only)
 )
 
 // String names the operation for logs and the OpenTelemetry operation name.
