@@ -1,13 +1,20 @@
 package provider
 
-import "github.com/sluice-gw/sluice/internal/provider/canon"
+import (
+	"github.com/sluice-gw/sluice/internal/provider/canon"
+	"github.com/sluice-gw/sluice/internal/provider/gemini"
+)
 
 // codecTable lists every format's codecs by operation.
 func codecTable() map[Operation]canon.Codec {
-	return map[Operation]canon.Codec{}
+	return map[Operation]canon.Codec{
+		OpGenerate: gemini.GenerateCodec(),
+	}
 }
 
 // embedCodecTable lists every format's embeddings codecs by operation.
 func embedCodecTable() map[Operation]canon.EmbedCodec {
-	return map[Operation]canon.EmbedCodec{}
+	return map[Operation]canon.EmbedCodec{
+		OpEmbedContent: gemini.EmbedCodec(),
+	}
 }
