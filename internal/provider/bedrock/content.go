@@ -48,7 +48,7 @@ func hasToolParts(msgs []canon.Message) bool {
 
 // block writes part j of message i, and the cache point after it.
 func (e *encoder) block(p *canon.Part, i, j int) error {
-	path := "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"
+	at := at{list: "messages", i: i, j: j, k: -1}
 	if sends(p) {
 		e.sep()
 		var err error
@@ -58,31 +58,31 @@ func (e *encoder) block(p *canon.Part, i, j int) error {
 			e.dst = wire.AppendJSONString(e.dst, p.Text)
 			e.dst = append(e.dst, '}')
 		case canon.PartImage:
-			err = e.image(p, path)
+			err = e.image(p, at)
 		case canon.PartDocument:
-			err = e.document(p, path)
+			err = e.document(p, at)
 		case canon.PartToolCall:
-			err = e.toolUse(p, path)
+			err = e.toolUse(p, at)
 		case canon.PartToolResult:
-			err = e.toolResult(p, path)
+			err = e.toolResult(p, at)
 		case canon.PartThinking:
 			e.thinking(p)
 		default:
-			return canon.Fieldf(path+".type", "Bedrock Converse cannot carry this kind of content")
+			return canon.Fieldf(at.field(".type"), "Bedrock Converse cannot carry this kind of content")
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return e.cachePoint(p.Cache, path)
+	return e.cachePoint(p.Cache, at)
 }
 
-func (e *encoder) toolUse(p *canon.Part, path string) error {
+func (e *encoder) toolUse(p *canon.Part, at at) error {
 	args := p.Args
 	if args == "" {
 		args = "{}"
 	} else if !isObject(args) {
-		return canon.Fieldf(path+".arguments", "Bedrock Converse needs a tool call's arguments as a JSON object")
+		return canon.Fieldf(at.field(".arguments"), "Bedrock Converse needs a tool call's arguments as a JSON object")
 	}
 	e.dst = append(e.dst, `{"toolUse":{"toolUseId":`...)
 	e.dst = wire.AppendJSONString(e.dst, p.ID)
@@ -97,14 +97,15 @@ func (e *encoder) toolUse(p *canon.Part, path string) error {
 // toolResult writes a toolResult: text, images and documents; status
 // "error" for a failed call (status is left out otherwise: only some
 // models take it).
-func (e *encoder) toolResult(p *canon.Part, path string) error {
+func (e *encoder) toolResult(p *canon.Part, at at) error {
 	e.dst = append(e.dst, `{"toolResult":{"toolUseId":`...)
 	e.dst = wire.AppendJSONString(e.dst, p.ID)
 	e.dst = append(e.dst, `,"content":[`...)
 	n := 0
 	for k := range p.Content {
 		c := &p.Content[k]
-		cpath := path + ".content[" + strconv.Itoa(k) + "]"
+		cat := at
+		cat.k = k
 		if c.Kind == canon.PartText && c.Text == "" {
 			continue
 		}
@@ -118,15 +119,15 @@ func (e *encoder) toolResult(p *canon.Part, path string) error {
 			e.dst = wire.AppendJSONString(e.dst, c.Text)
 			e.dst = append(e.dst, '}')
 		case canon.PartImage:
-			if err := e.image(c, cpath); err != nil {
+			if err := e.image(c, cat); err != nil {
 				return err
 			}
 		case canon.PartDocument:
-			if err := e.document(c, cpath); err != nil {
+			if err := e.document(c, cat); err != nil {
 				return err
 			}
 		default:
-			return canon.Fieldf(cpath+".type", "a Bedrock tool result holds text, images and documents only")
+			return canon.Fieldf(cat.field(".type"), "a Bedrock tool result holds text, images and documents only")
 		}
 	}
 	e.dst = append(e.dst, ']')
@@ -155,8 +156,8 @@ func (e *encoder) thinking(p *canon.Part) {
 // the media type (or, without one, the data's first bytes); the source is
 // the base64 data, a data: URL's data, or an s3:// URL as s3Location.
 // Bedrock fetches no other URL.
-func (e *encoder) image(p *canon.Part, path string) error {
-	mt, data, s3, err := source(p, path)
+func (e *encoder) image(p *canon.Part, at at) error {
+	mt, data, s3, err := source(p, at)
 	if err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func (e *encoder) image(p *canon.Part, path string) error {
 		format = sniffImage(data)
 	}
 	if format == "" {
-		return canon.Fieldf(path+".media_type", "Bedrock takes png, jpeg, gif and webp images")
+		return canon.Fieldf(at.field(".media_type"), "Bedrock takes png, jpeg, gif and webp images")
 	}
 	e.dst = append(e.dst, `{"image":{"format":"`...)
 	e.dst = append(e.dst, format...)
@@ -177,8 +178,8 @@ func (e *encoder) image(p *canon.Part, path string) error {
 
 // document writes {"document":{"format","name","source"}}; the name is
 // required and restricted (documentName), and unique within the request.
-func (e *encoder) document(p *canon.Part, path string) error {
-	mt, data, s3, err := source(p, path)
+func (e *encoder) document(p *canon.Part, at at) error {
+	mt, data, s3, err := source(p, at)
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func (e *encoder) document(p *canon.Part, path string) error {
 		}
 	}
 	if format == "" {
-		return canon.Fieldf(path+".media_type", "Bedrock takes pdf, csv, doc, docx, xls, xlsx, html, txt and md documents")
+		return canon.Fieldf(at.field(".media_type"), "Bedrock takes pdf, csv, doc, docx, xls, xlsx, html, txt and md documents")
 	}
 	name := documentName(p.Name)
 	if name == "" {
@@ -223,7 +224,7 @@ func (e *encoder) source(data, s3 string) {
 
 // source returns a media part's media type and either its base64 data or
 // its s3:// URL. A data: URL must be base64; any other URL is refused.
-func source(p *canon.Part, path string) (mt, data, s3 string, err error) {
+func source(p *canon.Part, at at) (mt, data, s3 string, err error) {
 	switch {
 	case p.Data != "":
 		return strings.ToLower(p.MediaType), p.Data, "", nil
@@ -233,16 +234,16 @@ func source(p *canon.Part, path string) (mt, data, s3 string, err error) {
 		meta, d, ok := strings.Cut(p.URL[len("data:"):], ",")
 		typ, ok64 := strings.CutSuffix(meta, ";base64")
 		if !ok || !ok64 {
-			return "", "", "", canon.Fieldf(path+".url", "a data: URL for Bedrock must be base64")
+			return "", "", "", canon.Fieldf(at.field(".url"), "a data: URL for Bedrock must be base64")
 		}
 		if p.MediaType != "" {
 			typ = p.MediaType
 		}
 		return strings.ToLower(typ), d, "", nil
 	case p.URL != "":
-		return "", "", "", canon.Fieldf(path+".url", "Bedrock takes images and documents as bytes or s3:// locations only, not by URL: send the data base64-encoded")
+		return "", "", "", canon.Fieldf(at.field(".url"), "Bedrock takes images and documents as bytes or s3:// locations only, not by URL: send the data base64-encoded")
 	}
-	return "", "", "", canon.Fieldf(path, "the image or document has no data")
+	return "", "", "", canon.Fieldf(at.field(""), "the image or document has no data")
 }
 
 func imageFormat(mt string) string {

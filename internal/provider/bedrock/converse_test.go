@@ -157,7 +157,7 @@ func encodeReply(dst []byte, r *canon.Reply) []byte {
 		switch p.Kind {
 		case canon.PartToolCall:
 			e := encoder{dst: dst}
-			_ = e.toolUse(p, "")
+			_ = e.toolUse(p, at{})
 			dst = e.dst
 		case canon.PartThinking:
 			e := encoder{dst: dst}

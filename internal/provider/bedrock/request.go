@@ -124,9 +124,9 @@ func (e *encoder) system(parts []canon.Part) error {
 	e.blocks = 0
 	for i := range parts {
 		p := &parts[i]
-		path := "system[" + strconv.Itoa(i) + "]"
+		at := at{list: "system", i: i, j: -1, k: -1}
 		if p.Kind != canon.PartText {
-			return canon.Fieldf(path, "Bedrock Converse takes text only in the system prompt")
+			return canon.Fieldf(at.field(""), "Bedrock Converse takes text only in the system prompt")
 		}
 		if p.Text != "" {
 			e.sep()
@@ -134,7 +134,7 @@ func (e *encoder) system(parts []canon.Part) error {
 			e.dst = wire.AppendJSONString(e.dst, p.Text)
 			e.dst = append(e.dst, '}')
 		}
-		if err := e.cachePoint(p.Cache, path); err != nil {
+		if err := e.cachePoint(p.Cache, at); err != nil {
 			return err
 		}
 	}
@@ -144,7 +144,7 @@ func (e *encoder) system(parts []canon.Part) error {
 
 // cachePoint writes a cache point after the last block when c is set (and
 // a block was written before it).
-func (e *encoder) cachePoint(c canon.Cache, path string) error {
+func (e *encoder) cachePoint(c canon.Cache, at at) error {
 	if !c.Set || e.blocks == 0 {
 		return nil
 	}
@@ -156,7 +156,7 @@ func (e *encoder) cachePoint(c canon.Cache, path string) error {
 		e.sep()
 		e.dst = append(e.dst, `{"cachePoint":{"type":"default","ttl":"1h"}}`...)
 	default:
-		return canon.Fieldf(path+".cache_control.ttl", "Bedrock cache points last 5m or 1h")
+		return canon.Fieldf(at.field(".cache_control.ttl"), "Bedrock cache points last 5m or 1h")
 	}
 	return nil
 }
@@ -210,9 +210,9 @@ func (e *encoder) toolConfig(r *canon.Request) error {
 	e.blocks = 0
 	for i := range r.Tools {
 		t := &r.Tools[i]
-		path := "tools[" + strconv.Itoa(i) + "]"
+		at := at{list: "tools", i: i, j: -1, k: -1}
 		if t.Schema != "" && !isObject(t.Schema) {
-			return canon.Fieldf(path+".parameters", "Bedrock Converse needs a tool's parameters as a JSON Schema object")
+			return canon.Fieldf(at.field(".parameters"), "Bedrock Converse needs a tool's parameters as a JSON Schema object")
 		}
 		e.sep()
 		e.dst = append(e.dst, `{"toolSpec":{"name":`...)
@@ -232,7 +232,7 @@ func (e *encoder) toolConfig(r *canon.Request) error {
 			e.dst = append(e.dst, `,"strict":true`...)
 		}
 		e.dst = append(e.dst, `}}`...)
-		if err := e.cachePoint(t.Cache, path); err != nil {
+		if err := e.cachePoint(t.Cache, at); err != nil {
 			return err
 		}
 	}
@@ -368,6 +368,25 @@ func metaValid(s string, min int) bool {
 		}
 	}
 	return true
+}
+
+// at is where a part or tool sits in the request, named in a FieldError
+// (built only then): list[i], and .content[j] and .content[k] below it
+// where j and k are not -1.
+type at struct {
+	list    string
+	i, j, k int
+}
+
+func (a at) field(suffix string) string {
+	s := a.list + "[" + strconv.Itoa(a.i) + "]"
+	if a.j >= 0 {
+		s += ".content[" + strconv.Itoa(a.j) + "]"
+	}
+	if a.k >= 0 {
+		s += ".content[" + strconv.Itoa(a.k) + "]"
+	}
+	return s + suffix
 }
 
 // isObject reports whether s is a JSON object (valid JSON whose first
