@@ -32,12 +32,14 @@ import (
 // EvPartStart carries Part.Redacted (canon has no delta for it). Deltas
 // of kinds canon cannot carry (citation, image, toolResult of server-side
 // tools) and events of names it does not know (lower-case first letter)
-// say nothing. Canonical part indexes count the parts in the order they
+// say nothing, as does content after messageStop (or a second
+// messageStop). Canonical part indexes count the parts in the order they
 // start; a delta for another block than the open one closes it first.
 func NewDecoder() canon.StreamDecoder { return &decoder{} }
 
 type decoder struct {
 	started, ended bool
+	stopped        bool           // messageStop came: no part may follow
 	open           bool           // a part is open
 	block          int64          // the open part's contentBlockIndex
 	kind           canon.PartKind // the open part's kind
@@ -63,6 +65,9 @@ func (d *decoder) Decode(name, data []byte, out []canon.Event) ([]canon.Event, e
 		return out, fmt.Errorf("%w: %s", errEvent, name)
 	}
 	out = d.start(out)
+	if d.stopped && (ev == evBlockStart || ev == evBlockDelta || ev == evBlockStop) {
+		return out, nil // content after messageStop: canon's grammar has no place for it
+	}
 	switch ev {
 	case evBlockStart:
 		tu := root.Get("start.toolUse")
@@ -85,6 +90,10 @@ func (d *decoder) Decode(name, data []byte, out []canon.Event) ([]canon.Event, e
 		if seq := root.Get("additionalModelResponseFields.stop_sequence"); seq.Type == gjson.String {
 			stop.Sequence = seq.Str
 		}
+		if d.stopped {
+			return out, nil
+		}
+		d.stopped = true
 		out = append(out, canon.Event{Kind: canon.EvStop, Stop: stop})
 	case evMetadata:
 		out = d.close(out)
