@@ -55,6 +55,9 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 		if p.Kind == KindAnthropic {
 			setDefault(&p.AnthropicVersion, DefaultAnthropicVersion)
 		}
+		if p.Kind == KindBedrock && p.Region != "" {
+			setDefault(&p.BaseURL, "https://bedrock-runtime."+p.Region+".amazonaws.com")
+		}
 		setDefault(&p.MaxConns, DefaultMaxConns)
 		setDefault(&p.Timeouts.Connect, Duration(DefaultConnectTimeout))
 		setDefault(&p.Timeouts.FirstByte, Duration(DefaultFirstByteTimeout))

@@ -137,7 +137,9 @@ func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics
 		s.modelsCreated = prev.modelsCreated
 	}
 	for f := provider.Format(1); int(f) < provider.NumFormats; f++ {
-		s.modelsJSON[f] = s.modelList(nil, f)
+		if !f.Hooks().UpstreamOnly {
+			s.modelsJSON[f] = s.modelList(nil, f)
+		}
 	}
 	return s, nil
 }

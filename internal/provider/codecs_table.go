@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/sluice-gw/sluice/internal/provider/bedrock"
 	"github.com/sluice-gw/sluice/internal/provider/canon"
 	"github.com/sluice-gw/sluice/internal/provider/gemini"
 )
@@ -9,6 +10,7 @@ import (
 func codecTable() map[Operation]canon.Codec {
 	return map[Operation]canon.Codec{
 		OpGenerate: gemini.GenerateCodec(),
+		OpConverse: bedrock.ConverseCodec(),
 	}
 }
 

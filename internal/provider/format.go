@@ -2,6 +2,7 @@ package provider
 
 import (
 	"github.com/sluice-gw/sluice/internal/provider/anthropic"
+	"github.com/sluice-gw/sluice/internal/provider/bedrock"
 	"github.com/sluice-gw/sluice/internal/provider/gemini"
 	"github.com/sluice-gw/sluice/internal/provider/openai"
 	"github.com/sluice-gw/sluice/internal/provider/wire"
@@ -18,6 +19,7 @@ const (
 	FormatOpenAI Format = iota + 1
 	FormatAnthropic
 	FormatGemini
+	FormatBedrock
 	formatEnd
 )
 
@@ -37,6 +39,7 @@ var formats = [NumFormats]wire.Hooks{
 	FormatOpenAI:    openai.Hooks(),
 	FormatAnthropic: anthropic.Hooks(),
 	FormatGemini:    gemini.Hooks(),
+	FormatBedrock:   bedrock.Hooks(),
 }
 
 // Hooks returns the format's hooks. They are shared: do not modify them.

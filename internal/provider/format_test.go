@@ -17,6 +17,10 @@ func TestRegistry(t *testing.T) {
 		switch {
 		case h.Name == "" || f.String() != h.Name:
 			t.Errorf("format %d: name %q, String %q", f, h.Name, f)
+		case h.UpstreamOnly:
+			if h.KeyValue == nil || h.Authorize == nil || len(h.Routes) > 0 || h.PathPrefix != "" || h.Caller != nil {
+				t.Errorf("format %s: upstream-only, but with client routes or without its upstream hooks", f)
+			}
 		case h.KeyValue == nil || h.Authorize == nil || h.Usage == nil || h.StreamEvent == nil ||
 			h.AppendError == nil || h.AppendStreamError == nil || h.AppendModel == nil || h.AppendModels == nil:
 			t.Errorf("format %s: a required hook is nil: %+v", f, h)

@@ -1,11 +1,13 @@
 package provider
 
 import (
-	"errors"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/provider/bedrock"
 )
 
 // ServeOp returns the operation the provider performs for a client request
@@ -87,12 +89,7 @@ func (up *Upstream) OpPath(dst []byte, op Operation, model string, stream bool, 
 		}
 		return append(dst, ":embedContent"...), nil
 	case OpConverse:
-		dst = append(dst, "/model/"...)
-		dst = append(dst, url.PathEscape(model)...)
-		if stream {
-			return append(dst, "/converse-stream"...), nil
-		}
-		return append(dst, "/converse"...), nil
+		return append(dst, bedrock.UpstreamPath(model, stream)...), nil
 	}
 	return dst, nil
 }
@@ -102,16 +99,14 @@ var strAltSSE = []byte("alt=sse")
 // Sign signs a request whose body is final, for the kinds that sign
 // requests (Bedrock's SigV4); a no-op for the others.
 func (up *Upstream) Sign(req *fasthttp.Request, body []byte) error {
-	if up.kind != kindBedrock {
+	if up.signer == nil {
 		return nil
 	}
-	return errBedrockSoon
+	return up.signer.Sign(req, body, time.Now())
 }
-
-var errBedrockSoon = errors.New("bedrock signing is not built yet")
 
 // NewEventStreamReader returns a reader of an AWS event stream's messages
 // (Bedrock's ConverseStream), each as its event type and payload.
 func NewEventStreamReader(r io.Reader, maxMessage int) func() (name, payload []byte, err error) {
-	return func() ([]byte, []byte, error) { return nil, nil, errBedrockSoon }
+	return bedrock.NewEventReader(r, max(maxMessage, bedrock.DefaultMaxMessage)).Next
 }

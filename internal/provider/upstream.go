@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/provider/bedrock"
 	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
@@ -40,8 +41,9 @@ type Upstream struct {
 	next         atomic.Uint32
 	headers      headerPolicy
 	includeUsage bool
-	version      []byte // the API version the format's Authorize sends (anthropic_version)
-	azureQuery   []byte // Azure: the query every request carries (api-version)
+	version      []byte          // the API version the format's Authorize sends (anthropic_version)
+	azureQuery   []byte          // Azure: the query every request carries (api-version)
+	signer       *bedrock.Signer // Bedrock: SigV4; nil for the other kinds
 	timeouts     Timeouts
 	addr         string   // host:port dialled
 	pool         connPool // one slot per connection (pool.go)
@@ -83,6 +85,18 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 	}
 	if len(up.version) == 0 {
 		up.version = []byte(up.hooks.DefaultVersion)
+	}
+	if up.kind == kindBedrock {
+		creds := bedrock.Credentials{AccessKeyID: p.AccessKeyID.Reveal(), SecretAccessKey: p.SecretAccessKey.Reveal(), SessionToken: p.SessionToken.Reveal()}
+		if creds.AccessKeyID == "" {
+			// The config wins; else the standard AWS variables, and
+			// nothing else (no profile, no instance metadata).
+			var ok bool
+			if creds, ok = bedrock.CredentialsFromEnv(os.Getenv); !ok {
+				return nil, fmt.Errorf("provider %s: no AWS credentials: set access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in Sluice's environment", p.Name)
+			}
+		}
+		up.signer = bedrock.NewSigner(p.Region, creds)
 	}
 	if up.kind == kindAzure {
 		up.version = []byte(p.APIVersion)

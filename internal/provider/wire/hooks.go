@@ -19,6 +19,10 @@ type Hooks struct {
 	// Name is the format's name: the provider kind in config, and the
 	// format in request logs and messages.
 	Name string
+	// UpstreamOnly marks a format no client speaks to Sluice (Bedrock's):
+	// only Name, KeyValue and Authorize are set, and the gateway never
+	// writes a reply, an error or a model list in it.
+	UpstreamOnly bool
 
 	// Routes are the client API's model routes in this format.
 	Routes []Route
