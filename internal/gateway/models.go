@@ -85,7 +85,7 @@ func (s *snapshot) findModel(pol *auth.Policy, id string) (owner string, ok bool
 	if pol != nil && !pol.Allows(id) {
 		return "", false
 	}
-	m, up, ok := route.Resolve(id, s.models, s.ups)
+	m, up, ok := route.Resolve(id, s.models, s.ups, nil)
 	switch {
 	case !ok:
 		return "", false

@@ -154,7 +154,7 @@ func providersByName(cfg *config.Config) map[string]*config.Provider {
 // "provider/model", to a one-target model of its own (route.Resolve holds
 // the order).
 func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) {
-	m, up, ok := route.Resolve(name, s.models, s.ups)
+	m, up, ok := route.Resolve(name, s.models, s.ups, nil)
 	if !ok {
 		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
 			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
