@@ -42,4 +42,7 @@ func TestPatternTargetModel(t *testing.T) {
 	if got := c.Models[1].Targets[1].Model; got != "fixed" {
 		t.Errorf("pattern's explicit target model %q, want fixed", got)
 	}
+	if got := c.Models[1].Targets[0].Name; got != "openai/claude-*" {
+		t.Errorf("pattern's target name %q, want openai/claude-* (bounded: never a requested name)", got)
+	}
 }

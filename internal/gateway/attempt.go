@@ -100,15 +100,16 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 	keyIdx := tgt.up.Prepare(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), &ctx.Request.Header)
 	req.Header.SetCanonical(strXRequestID, x.reqID)
 	x.propagate(req)
-	if fields.Edits(tgt.model, inject) {
-		x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
+	model := tgt.upstreamModel(fields.Model)
+	if fields.Edits(model, inject) {
+		x.body = fields.AppendBody(x.body[:0], body, model, inject)
 		req.SetBodyRaw(x.body)
 	} else {
 		req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
 	}
 
 	p := &x.plan
-	if herr := x.admitTarget(tgt); herr != nil {
+	if herr := x.admitTarget(tgt, model); herr != nil {
 		// The provider target's shared quota is spent: another target or a
 		// fallback may still serve. Nothing was sent.
 		p.Record(route.HealthNone)
