@@ -92,6 +92,8 @@ func TestPolicyAllows(t *testing.T) {
 	all := newPolicy(&Key{})
 	some := newPolicy(&Key{Models: []string{"gpt-4o-mini", "claude-3-5-haiku"}, RPM: 10, TPM: 100,
 		ModelLimits: map[string]ModelLimit{"gpt-4o-mini": {RPM: 2}}})
+	patterns := newPolicy(&Key{Models: []string{"claude-*", "gpt-4o-mini", "o*"}})
+	star := newPolicy(&Key{Models: []string{"*"}})
 	for _, tt := range []struct {
 		p     *Policy
 		model string
@@ -104,6 +106,14 @@ func TestPolicyAllows(t *testing.T) {
 		{some, "gpt-4o", false},
 		{some, "openai/gpt-4o-mini", false},
 		{some, "GPT-4O-MINI", false},
+		{patterns, "claude-opus-4-8", true}, // "claude-*"
+		{patterns, "claude-", true},
+		{patterns, "claude", false},
+		{patterns, "gpt-4o-mini", true}, // exact
+		{patterns, "gpt-4o", false},
+		{patterns, "o4-mini", true}, // "o*"
+		{patterns, "gemini-2.0-flash", false},
+		{star, "anything", true},
 	} {
 		if got := tt.p.Allows(tt.model); got != tt.want {
 			t.Errorf("Allows(%q) = %v", tt.model, got)
@@ -121,6 +131,21 @@ func TestPolicyAllows(t *testing.T) {
 	model := []byte("gpt-4o")
 	if n := testing.AllocsPerRun(100, func() { some.AllowsBytes(model) }); n != 0 {
 		t.Errorf("AllowsBytes allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { patterns.AllowsBytes(model); patterns.Allows("gemini-2.0-flash") }); n != 0 {
+		t.Errorf("Allows with patterns allocates %v times", n)
+	}
+}
+
+func BenchmarkPolicyAllows(b *testing.B) {
+	p := newPolicy(&Key{Models: []string{"gpt-4o-mini", "claude-3-5-haiku", "claude-*", "gpt-5*", "o*"}})
+	for _, model := range []string{"gpt-4o-mini", "claude-opus-4-8", "gemini-2.0-flash"} {
+		b.Run(model, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p.Allows(model)
+			}
+		})
 	}
 }
 

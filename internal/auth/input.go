@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
 )
 
 // Bounds on key fields, so that one key cannot bloat every instance's cache.
@@ -274,6 +276,9 @@ func validateInput(in *KeyInput) error {
 	for i, m := range in.Models {
 		if !modelName(m) {
 			return &FieldError{Field: fmt.Sprintf("models[%d]", i), Msg: "must be a model name: visible ASCII without spaces, at most 256 bytes"}
+		}
+		if msg := config.PatternProblem(m); msg != "" {
+			return &FieldError{Field: fmt.Sprintf("models[%d]", i), Msg: msg}
 		}
 	}
 	for _, f := range []struct {

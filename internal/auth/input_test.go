@@ -64,6 +64,7 @@ func TestKeyInputErrors(t *testing.T) {
 		{`{"models":"gpt-4o"}`, "models", "must be a list of model names"},
 		{`{"models":["gpt 4o"]}`, "models[0]", "must be a model name: visible ASCII without spaces, at most 256 bytes"},
 		{`{"models":[""]}`, "models[0]", "must be a model name: visible ASCII without spaces, at most 256 bytes"},
+		{`{"models":["claude-*","gpt-*-mini"]}`, "models[1]", `'*' may appear only once, as the last character (a pattern such as "claude-*")`},
 		{`{"tags":{"a":1}}`, "tags", "must be an object of strings"},
 		{`{"tags":{"":"x"}}`, "tags", "tag names must be 1 to 256 bytes"},
 		{`{"model_limits":{"m":{"rps":1}}}`, "model_limits.m.rps", "unknown field"},

@@ -3,7 +3,10 @@ package auth
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/config"
 )
 
 // Status is the outcome of an authentication.
@@ -66,8 +69,9 @@ type Policy struct {
 	Team string
 	// Tags is read-only.
 	Tags map[string]string
-	// Models is the allowlist as configured; nil or empty: all models.
-	// Use Allows to check a model.
+	// Models is the allowlist as configured; nil or empty: all models. An
+	// entry ending in '*' allows every name with that prefix. Use Allows
+	// to check a model.
 	Models []string
 	// Limits; 0 is the configured default for keys.
 	RPM           int64
@@ -87,20 +91,32 @@ type Policy struct {
 	// Static marks a key from the config file.
 	Static bool
 
-	models map[string]struct{} // nil: all models
+	models map[string]struct{} // exact entries; nil: all models
+	// prefixes are the patterns' ("claude-*": "claude-"), checked in
+	// order after models: an allowlist has a handful.
+	prefixes []string
 	// graceUntil is set on the entry of a rotated key's previous secret:
 	// that secret is unknown from this time on.
 	graceUntil time.Time
 }
 
-// Allows reports whether the key may use the public model name model
-// (exact match; an empty allowlist allows every model).
+// Allows reports whether the key may use the requested model name model:
+// an exact entry of the allowlist, or a pattern entry ("claude-*") that is
+// a prefix of it; an empty allowlist allows every model. It does not
+// allocate.
 func (p *Policy) Allows(model string) bool {
 	if p.models == nil {
 		return true
 	}
-	_, ok := p.models[model]
-	return ok
+	if _, ok := p.models[model]; ok {
+		return true
+	}
+	for _, pre := range p.prefixes {
+		if strings.HasPrefix(model, pre) {
+			return true
+		}
+	}
+	return false
 }
 
 // AllowsBytes is Allows for a model name held as bytes, such as one sliced
@@ -109,8 +125,15 @@ func (p *Policy) AllowsBytes(model []byte) bool {
 	if p.models == nil {
 		return true
 	}
-	_, ok := p.models[string(model)]
-	return ok
+	if _, ok := p.models[string(model)]; ok {
+		return true
+	}
+	for _, pre := range p.prefixes {
+		if len(model) >= len(pre) && string(model[:len(pre)]) == pre {
+			return true
+		}
+	}
+	return false
 }
 
 // LimitsFor returns the request and token limits for model: the model's
@@ -150,7 +173,11 @@ func newPolicy(k *Key) *Policy {
 		p.Models = slices.Clone(k.Models)
 		p.models = make(map[string]struct{}, len(k.Models))
 		for _, m := range k.Models {
-			p.models[m] = struct{}{}
+			if pre, ok := config.ModelPattern(m); ok {
+				p.prefixes = append(p.prefixes, pre)
+			} else {
+				p.models[m] = struct{}{}
+			}
 		}
 	}
 	if k.ExpiresAt != nil {

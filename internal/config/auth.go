@@ -58,7 +58,8 @@ type StaticKey struct {
 	ID string `yaml:"id"`
 	// Name is a human label.
 	Name string `yaml:"name"`
-	// Models are the public model names the key may use. Empty: all.
+	// Models are the public model names the key may use; a name ending
+	// in '*' allows every name with that prefix. Empty: all.
 	Models []string `yaml:"models"`
 	// RPM bounds requests per minute. 0: the default.
 	RPM int64 `yaml:"rpm"`

@@ -135,6 +135,11 @@ func TestAuthValidation(t *testing.T) {
 			nil, []string{`13:19: auth.keys[0].expires_at: expected an RFC 3339 time such as "2026-12-31T23:59:59Z", got "soon"`}},
 		{"model name", keys("    - key: sk-1\n      models: [\"gpt 4\"]\n"),
 			nil, []string{`13:16: auth.keys[0].models[0]: invalid model name "gpt 4": no spaces, control or non-ASCII characters`}},
+		{"model patterns", keys("    - key: sk-1\n      models: [\"claude-*\", \"*\", \"gpt-*-mini\", \"o**\"]\n"),
+			nil, []string{
+				`13:33: auth.keys[0].models[2]: invalid model name "gpt-*-mini": '*' may appear only once, as the last character (a pattern such as "claude-*")`,
+				`13:47: auth.keys[0].models[3]: invalid model name "o**": '*' may appear only once, as the last character (a pattern such as "claude-*")`,
+			}},
 		{"model limits", keys("    - key: sk-1\n      model_limits:\n        m: {rpm: -1, tpm: -2}\n        n: {rps: 1}\n"),
 			nil, []string{
 				`14:18: auth.keys[0].model_limits.m.rpm: must not be negative, got -1`,

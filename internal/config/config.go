@@ -284,7 +284,10 @@ type Timeouts struct {
 
 // Model is one public model name and where it goes.
 type Model struct {
-	// Name is what clients send as "model". Required, unique.
+	// Name is what clients send as "model". Required, unique. A name
+	// ending in '*' is a pattern (pattern.go): it serves every requested
+	// name with that prefix that no exact name or "provider/model" claims,
+	// the longest prefix winning; GET /v1/models does not list it.
 	Name string `yaml:"name"`
 	// Targets are the upstream models serving this name. At least one, at
 	// most 64.
@@ -310,7 +313,8 @@ type Model struct {
 type Target struct {
 	// Provider names an entry of Providers. Required.
 	Provider string `yaml:"provider"`
-	// Model is the upstream model name. Default: the public model's name.
+	// Model is the upstream model name. Default: the public model's name;
+	// for a pattern model, the name the client requested.
 	Model string `yaml:"model"`
 	// Name identifies the target in x-sluice-target, logs and metrics.
 	// Default "provider/model"; unique within its model.

@@ -66,9 +66,12 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	}
 	for i := range c.Models {
 		m := &c.Models[i]
+		_, pattern := ModelPattern(m.Name)
 		for j := range m.Targets {
 			t := &m.Targets[j]
-			setDefault(&t.Model, m.Name)
+			if !pattern { // a pattern's target without a model forwards the requested name
+				setDefault(&t.Model, m.Name)
+			}
 			if t.Weight == 0 && !explicit(fmt.Sprintf("models[%d].targets[%d].weight", i, j)) {
 				t.Weight = 1
 			}

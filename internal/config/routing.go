@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -122,10 +123,13 @@ func applyRoutingDefaults(c *Config) {
 				continue
 			}
 			// provider/model, made unique when the same upstream model is
-			// listed twice (say with different timeouts).
-			t.Name = t.Provider + "/" + t.Model
+			// listed twice (say with different timeouts). A pattern's
+			// target without a model is named after the pattern
+			// ("anthropic/claude-*"), whatever name a request forwards.
+			model := cmp.Or(t.Model, m.Name)
+			t.Name = t.Provider + "/" + model
 			for k := 2; used[t.Name]; k++ {
-				t.Name = fmt.Sprintf("%s/%s#%d", t.Provider, t.Model, k)
+				t.Name = fmt.Sprintf("%s/%s#%d", t.Provider, model, k)
 			}
 			used[t.Name] = true
 		}

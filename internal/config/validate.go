@@ -322,6 +322,8 @@ func (v *validator) models(ms []Model, providers map[string]int, checkRefs bool)
 			v.required(base+".name", "")
 		case !printableASCII(m.Name):
 			v.errf(base+".name", "invalid model name %q: no spaces, control or non-ASCII characters", m.Name)
+		case PatternProblem(m.Name) != "":
+			v.errf(base+".name", "invalid model name %q: %s", m.Name, PatternProblem(m.Name))
 		case dup:
 			v.errf(base+".name", "duplicate model name %q (first at %s)", m.Name, v.where(fmt.Sprintf("models[%d].name", j)))
 		default:
@@ -331,6 +333,7 @@ func (v *validator) models(ms []Model, providers map[string]int, checkRefs bool)
 			v.errf(base+".targets", "no targets: want at least one")
 			continue
 		}
+		_, pattern := ModelPattern(m.Name)
 		positive, negative := false, false
 		for j := range m.Targets {
 			t := &m.Targets[j]
@@ -340,7 +343,9 @@ func (v *validator) models(ms []Model, providers map[string]int, checkRefs bool)
 			} else if _, ok := providers[t.Provider]; !ok && checkRefs {
 				v.errf(tp+".provider", "unknown provider %q", t.Provider)
 			}
-			if t.Model == "" && m.Name != "" { // else it defaults to the missing name
+			// Else it defaults to the missing name; a pattern's target
+			// without a model forwards the requested name.
+			if t.Model == "" && m.Name != "" && !pattern {
 				v.required(tp+".model", "")
 			}
 			switch {

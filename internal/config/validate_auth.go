@@ -132,6 +132,8 @@ func (v *validator) keyPolicy(base string, k *StaticKey) {
 	for j, m := range k.Models {
 		if !printableASCII(m) {
 			v.errf(fmt.Sprintf("%s.models[%d]", base, j), "invalid model name %q: no spaces, control or non-ASCII characters", m)
+		} else if msg := PatternProblem(m); msg != "" {
+			v.errf(fmt.Sprintf("%s.models[%d]", base, j), "invalid model name %q: %s", m, msg)
 		}
 	}
 	for _, f := range []struct {

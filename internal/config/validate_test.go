@@ -204,6 +204,15 @@ func TestValidationRules(t *testing.T) {
 		{"all weights zero", minimal + "        weight: 0\n      - provider: openai\n        weight: 0\n",
 			[]string{`8:7: models[0].targets: every target has weight 0: at least one needs a positive weight`}},
 		{"one zero weight is fine", minimal + "        weight: 0\n      - provider: openai\n", nil},
+		// model-name patterns
+		{"pattern without target model is fine", minimal + "  - name: gpt-5*\n    targets: [{provider: openai}]\n  - name: \"*\"\n    targets: [{provider: openai}]\n", nil},
+		{"pattern with a target model is fine", minimal + "  - name: o*\n    targets: [{provider: openai, model: o4-mini}]\n", nil},
+		{"star inside a name", minimal + "  - name: gpt-*-mini\n    targets: [{provider: openai}]\n",
+			[]string{`9:11: models[1].name: invalid model name "gpt-*-mini": '*' may appear only once, as the last character (a pattern such as "claude-*")`}},
+		{"two stars", minimal + "  - name: claude-**\n    targets: [{provider: openai}]\n",
+			[]string{`9:11: models[1].name: invalid model name "claude-**": '*' may appear only once, as the last character (a pattern such as "claude-*")`}},
+		{"duplicate pattern", minimal + "  - name: claude-*\n    targets: [{provider: openai}]\n  - name: claude-*\n    targets: [{provider: openai}]\n",
+			[]string{`11:11: models[2].name: duplicate model name "claude-*" (first at 9:11)`}},
 		// passthrough
 		{"passthrough unknown", minimal + "passthrough:\n  provider: nope\n",
 			[]string{`10:13: passthrough.provider: unknown provider "nope"`}},

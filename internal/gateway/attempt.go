@@ -93,6 +93,7 @@ func (x *exchange) force(ctx *fasthttp.RequestCtx, m *model) *HTTPError {
 func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provider.Request, body []byte) (done bool, f failure) {
 	x.attempts++
 	x.tgt, x.up = tgt, tgt.up
+	model := tgt.upstreamModel(fields.Model)
 	p := &x.plan
 	req := &x.upReq
 	req.Reset()
@@ -105,11 +106,11 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 		x.hideUsage = inject && !fields.IncludeUsage
 		if x.format == provider.FormatGemini {
 			// The path names the model; the body passes as it came.
-			rest, query := x.geminiSamePath(tgt)
-			keyIdx = tgt.up.PrepareModel(req, strPOST, rest, query, tgt.model, &ctx.Request.Header)
+			rest, query := x.geminiSamePath(tgt, model)
+			keyIdx = tgt.up.PrepareModel(req, strPOST, rest, query, model, &ctx.Request.Header)
 			req.SetBodyRaw(body)
-		} else if keyIdx = tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), tgt.model, &ctx.Request.Header); fields.Edits(tgt.model, inject) {
-			x.body = fields.AppendBody(x.body[:0], body, tgt.model, inject)
+		} else if keyIdx = tgt.up.PrepareModel(req, strPOST, ctx.Path()[3:], ctx.URI().QueryString(), model, &ctx.Request.Header); fields.Edits(model, inject) {
+			x.body = fields.AppendBody(x.body[:0], body, model, inject)
 			req.SetBodyRaw(x.body)
 		} else {
 			req.SetBodyRaw(body) // valid until the handler returns; Do has sent it by then
@@ -123,7 +124,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 		if upOp == 0 {
 			herr = cannotServe(tgt, x.op)
 		} else {
-			keyIdx, herr = x.prepareTranslated(ctx, tgt, upOp, body)
+			keyIdx, herr = x.prepareTranslated(ctx, tgt, upOp, model, body)
 		}
 		if herr != nil {
 			p.Record(route.HealthNone)
@@ -133,7 +134,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 	req.Header.SetCanonical(strXRequestID, x.reqID)
 	x.propagate(req)
 
-	if herr := x.admitTarget(tgt); herr != nil {
+	if herr := x.admitTarget(tgt, model); herr != nil {
 		// The provider target's shared quota is spent: another target or a
 		// fallback may still serve. Nothing was sent.
 		p.Record(route.HealthNone)

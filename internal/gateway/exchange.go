@@ -224,9 +224,9 @@ func (x *exchange) keyID() string {
 }
 
 func (x *exchange) logAccess(dur time.Duration) {
-	prov, upModel := "", ""
+	prov, model, upModel := "", string(x.model), ""
 	if x.tgt != nil {
-		prov, upModel = x.tgt.up.Name(), x.tgt.model
+		prov, upModel = x.tgt.up.Name(), x.tgt.upstreamModel(model)
 	} else if x.up != nil {
 		prov = x.up.Name()
 	}
@@ -234,7 +234,7 @@ func (x *exchange) logAccess(dur time.Duration) {
 		slog.String("request_id", string(x.reqID)),
 		slog.String("route", x.routeName()),
 		slog.String("key_id", x.keyID()),
-		slog.String("model", string(x.model)),
+		slog.String("model", model),
 		slog.String("provider", prov),
 		slog.String("upstream_model", upModel),
 		slog.Bool("stream", x.stream),

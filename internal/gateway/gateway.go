@@ -99,12 +99,22 @@ type model struct {
 // handles and its routing state.
 type target struct {
 	up        *provider.Upstream // the provider's, or a dedicated one when timeouts are overridden
-	model     string             // upstream model name
+	model     string             // upstream model name; "": the requested one (upstreamModel)
 	name      string             // x-sluice-target
 	nameBytes []byte             // name, for the response header
 	met       *metrics.Target
 	rt        *route.Target
 	conf      targetConf // what it was built from, to carry it over a reload
+}
+
+// upstreamModel is the model name an attempt at t sends for a request
+// that asked for requested: t's own, or, for a pattern model's target
+// without one, the requested name.
+func (t *target) upstreamModel(requested string) string {
+	if t.model != "" {
+		return t.model
+	}
+	return requested
 }
 
 // endpoint is a model route of the client API.

@@ -89,8 +89,8 @@ func geminiFields(ctx *fasthttp.RequestCtx, r *endpoint, body []byte) (provider.
 }
 
 // geminiSamePath is the upstream path of a same-format Gemini request to
-// tgt: the client's action on the target's model.
-func (x *exchange) geminiSamePath(tgt *target) ([]byte, []byte) {
+// tgt: the client's action on model, the one the target sends.
+func (x *exchange) geminiSamePath(tgt *target, model string) ([]byte, []byte) {
 	n := 1
 	if x.ep == &geminiBatch {
 		n = 2
@@ -98,7 +98,7 @@ func (x *exchange) geminiSamePath(tgt *target) ([]byte, []byte) {
 	if x.xl == nil {
 		x.xl = &translation{}
 	}
-	rest, query := tgt.up.OpPath(x.xl.path[:0], x.op, tgt.model, x.stream, n)
+	rest, query := tgt.up.OpPath(x.xl.path[:0], x.op, model, x.stream, n)
 	x.xl.path = rest
 	return rest, query
 }

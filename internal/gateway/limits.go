@@ -47,8 +47,9 @@ func (x *exchange) reserveTokens(model string, bodyLen int, maxTokens int64) *HT
 	return nil
 }
 
-// admitTarget checks a provider target's own limits before an attempt.
-func (x *exchange) admitTarget(tgt *target) *HTTPError {
+// admitTarget checks a provider target's own limits before an attempt
+// that sends model upstream.
+func (x *exchange) admitTarget(tgt *target, model string) *HTTPError {
 	g := x.g
 	if g.lim == nil {
 		return nil
@@ -57,7 +58,7 @@ func (x *exchange) admitTarget(tgt *target) *HTTPError {
 		x.reserved = g.lim.Estimate(0, 0)
 	}
 	x.limited = true
-	if d := g.lim.AdmitTarget(&x.ticket, tgt.up.Name(), tgt.model, x.reserved); !d.Allowed {
+	if d := g.lim.AdmitTarget(&x.ticket, tgt.up.Name(), model, x.reserved); !d.Allowed {
 		return x.refusal(&d)
 	}
 	return nil

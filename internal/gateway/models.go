@@ -75,17 +75,18 @@ func (g *Gateway) serveModelInfo(ctx *fasthttp.RequestCtx) {
 }
 
 // findModel resolves id as a request's model resolves (an exact public
-// name first, then "provider/model" for a configured provider) and reports
-// the provider that serves it: a public model's first target's, as GET
-// /v1/models lists it. A "provider/model" name is answered without asking
-// the provider whether it has that model: the gateway would forward a
-// request for it, so it exists here (no target is created for it). pol
+// name first, then "provider/model" for a configured provider, then the
+// longest pattern prefix) and reports the provider that serves it: a
+// public or pattern model's first target's, as GET /v1/models lists it. A
+// "provider/model" name or one a pattern matches is answered without
+// asking the provider whether it has that model: the gateway would forward
+// a request for it, so it exists here (no target is created for it). pol
 // (nil: auth off) must allow the requested name, as it must for a request.
 func (s *snapshot) findModel(pol *auth.Policy, id string) (owner string, ok bool) {
 	if pol != nil && !pol.Allows(id) {
 		return "", false
 	}
-	m, up, ok := route.Resolve(id, s.models, s.ups)
+	m, up, ok := route.Resolve(id, s.models, s.ups, s.patterns)
 	switch {
 	case !ok:
 		return "", false

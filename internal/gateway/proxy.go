@@ -87,7 +87,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 
 	// The model's entry names its guardrails (and fails fast when the
 	// model does not exist); its targets are picked in stage 7.
-	m, herr := x.s.resolve(fields.Model, r.format)
+	m, herr := x.s.resolve(fields.Model)
 	if herr != nil {
 		x.fail(ctx, herr)
 		return

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 
@@ -88,7 +89,11 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 			m.pool.Targets = append(m.pool.Targets, t.rt)
 		}
 		s.models[mc.Name] = m
+		if prefix, ok := config.ModelPattern(mc.Name); ok {
+			s.patterns = append(s.patterns, route.Pattern[*model]{Prefix: prefix, Model: m})
+		}
 	}
+	route.SortPatterns(s.patterns)
 	for _, mc := range cfg.Models {
 		m := s.models[mc.Name]
 		for _, fb := range mc.Fallbacks {
@@ -108,11 +113,14 @@ func (s *snapshot) buildModels(prev *snapshot) error {
 func (s *snapshot) newTarget(conf targetConf, pc *config.Provider, kept map[string]*target) (*target, error) {
 	tc := conf.target
 	t := &target{up: conf.up, model: tc.Model, name: tc.Name, conf: conf}
-	if t.model == "" {
+	_, pattern := config.ModelPattern(conf.model)
+	if t.model == "" && !pattern { // a pattern's forwards the requested name
 		t.model = conf.model
 	}
 	if t.name == "" {
-		t.name = tc.Provider + "/" + t.model
+		// A pattern's target without a model is named after the pattern
+		// ("anthropic/claude-*"): one bounded name, whatever is requested.
+		t.name = tc.Provider + "/" + cmp.Or(t.model, conf.model)
 	}
 	if old := kept[conf.model+"\x00"+t.name]; old != nil && old.conf.up == conf.up {
 		// The clients are compared by identity: DeepEqual would read a

@@ -43,6 +43,9 @@ type snapshot struct {
 	// of that format; nil: pass.
 	passFormat [provider.NumFormats]*provider.Upstream
 	others     map[string]*metrics.Target
+	// patterns are the models whose names end in '*', longest prefix first
+	// (route.SortPatterns); they are in models too, under their names.
+	patterns []route.Pattern[*model]
 
 	dynMu sync.Mutex
 	dyn   atomic.Pointer[map[string]*model] // "provider/model" names seen so far
@@ -152,11 +155,14 @@ func providersByName(cfg *config.Config) map[string]*config.Provider {
 	return m
 }
 
-// resolve maps a requested model name to a public model or, for
-// "provider/model", to a one-target model of its own (route.Resolve holds
-// the order).
-func (s *snapshot) resolve(name string, f provider.Format) (*model, *HTTPError) {
-	m, up, ok := route.Resolve(name, s.models, s.ups)
+// resolve maps a requested model name to a public model, to a one-target
+// model of its own for "provider/model", or to the pattern model whose
+// prefix it has (route.Resolve holds the order). A pattern model's targets
+// without a model of their own send the requested name upstream
+// (target.upstreamModel); its metrics carry the pattern's name, so
+// requested names never become labels.
+func (s *snapshot) resolve(name string) (*model, *HTTPError) {
+	m, up, ok := route.Resolve(name, s.models, s.ups, s.patterns)
 	if !ok {
 		return nil, &HTTPError{Status: 404, Code: CodeModelNotFound, Param: "model",
 			Msg: "model " + quote(name) + " does not exist on this gateway; GET /v1/models lists the models you can use"}
@@ -234,10 +240,15 @@ func (s *snapshot) otherMetrics(provider string) *metrics.Target {
 }
 
 // modelList renders GET /v1/models in format f: every public model, or
-// those pol allows when pol is not nil.
+// those pol allows when pol is not nil. Patterns are not models a client
+// can name, so they are not listed (GET /v1/models/{id} answers for the
+// names they match).
 func (s *snapshot) modelList(pol *auth.Policy, f provider.Format) []byte {
 	var listed []wire.Model
 	for _, mc := range s.cfg.Models {
+		if _, pattern := config.ModelPattern(mc.Name); pattern {
+			continue
+		}
 		if pol == nil || pol.Allows(mc.Name) {
 			listed = append(listed, wire.Model{ID: mc.Name, Owner: mc.Targets[0].Provider, Created: s.modelsCreated})
 		}

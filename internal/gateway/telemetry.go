@@ -136,7 +136,7 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		r.KeyID, r.KeyName, r.Team, r.Tags = p.ID, p.Name, p.Team, p.Tags
 	}
 	if x.tgt != nil {
-		r.Provider, r.UpstreamModel = x.tgt.up.Name(), x.tgt.model
+		r.Provider, r.UpstreamModel = x.tgt.up.Name(), x.tgt.upstreamModel(r.Model)
 	} else if x.up != nil {
 		r.Provider = x.up.Name()
 	}
@@ -169,7 +169,7 @@ func (x *exchange) reportedUsage() ratelimit.Usage {
 // as budgets are charged.
 func (x *exchange) costOf(u ratelimit.Usage) float64 {
 	cost, ok := x.s.prices.Cost(string(x.model), u)
-	if !ok && x.tgt != nil {
+	if !ok && x.tgt != nil && x.tgt.model != "" { // "": the requested name, just tried
 		cost, _ = x.s.prices.Cost(x.tgt.model, u)
 	}
 	return cost

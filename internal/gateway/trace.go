@@ -60,7 +60,7 @@ func (x *exchange) trace(dur time.Duration) {
 		s.Attrs.Operation = x.op.String()
 	}
 	if x.tgt != nil {
-		s.Attrs.Provider, s.Attrs.ResponseModel = x.tgt.up.Name(), x.tgt.model
+		s.Attrs.Provider, s.Attrs.ResponseModel = x.tgt.up.Name(), x.tgt.upstreamModel(s.Attrs.RequestModel)
 	} else if x.up != nil {
 		s.Attrs.Provider = x.up.Name()
 	}

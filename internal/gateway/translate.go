@@ -72,11 +72,11 @@ func cannotServe(tgt *target, op provider.Operation) *HTTPError {
 }
 
 // prepareTranslated builds the upstream request of a translated attempt
-// to tgt, which performs upOp: the client's body decoded (once per
+// to tgt, which performs upOp on model: the client's body decoded (once per
 // exchange) and encoded in the target's format, at the target's path. It
 // returns the provider key's index, or the refusal of a request the
 // target's format cannot carry.
-func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp provider.Operation, body []byte) (int, *HTTPError) {
+func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp provider.Operation, model string, body []byte) (int, *HTTPError) {
 	if x.xl == nil {
 		x.xl = &translation{}
 	}
@@ -110,7 +110,7 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 	var err error
 	n := 1
 	if embeds {
-		xl.ereq.Model = tgt.model
+		xl.ereq.Model = model
 		n = len(xl.ereq.Inputs)
 		x.body, err = xl.upE.EncodeRequest(x.body[:0], &xl.ereq)
 	} else {
@@ -119,7 +119,7 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 				Msg: "target " + tgt.name + " does not speak the Responses API, so Sluice cannot store responses there or continue one: " +
 					"send store: false and the whole conversation in input"}
 		}
-		xl.req.Model = tgt.model
+		xl.req.Model = model
 		xl.req.Stream = x.stream
 		x.body, err = xl.up.EncodeRequest(x.body[:0], &xl.req)
 	}
@@ -127,9 +127,9 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 		return -1, translateError(err)
 	}
 	req := &x.upReq
-	rest, query := tgt.up.OpPath(xl.path[:0], upOp, tgt.model, x.stream, n)
+	rest, query := tgt.up.OpPath(xl.path[:0], upOp, model, x.stream, n)
 	xl.path = rest
-	keyIdx := tgt.up.PrepareModel(req, strPOST, rest, query, tgt.model, &ctx.Request.Header)
+	keyIdx := tgt.up.PrepareModel(req, strPOST, rest, query, model, &ctx.Request.Header)
 	// The reply is read here: a compressed one could not be.
 	req.Header.Del(fasthttp.HeaderAcceptEncoding)
 	req.Header.Del(fasthttp.HeaderContentEncoding)

@@ -1,11 +1,12 @@
 // Package route decides where a request goes and whether a failed attempt
-// is tried again. Resolve maps a requested model name to a public model or
-// a provider's. A Plan, one per request, walks a model's Pool (its targets
-// in one wire format, its retry policy, its fallbacks' pools): it picks
-// targets with a strategy (weighted, least-busy, latency), retries a target
-// with jittered backoff or the upstream's Retry-After within a gateway-wide
-// retry Budget and the target's total timeout, then moves on to the next
-// target and the fallback models. A circuit Breaker per target sets it
+// is tried again. Resolve maps a requested model name to a public model, a
+// provider's ("provider/model") or a pattern's ("claude-*"). A Plan, one
+// per request, walks a model's Pool (its targets in one wire format, its
+// retry policy, its fallbacks' pools): it picks targets with a strategy
+// (weighted, least-busy, latency), retries a target with jittered backoff
+// or the upstream's Retry-After within a gateway-wide retry Budget and the
+// target's total timeout, then moves on to the next target and the
+// fallback models. A circuit Breaker per target sets it
 // aside after consecutive failures or a high error rate (a cooldown, then
 // one probe).
 //
