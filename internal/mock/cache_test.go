@@ -1,0 +1,223 @@
+package mock
+
+import (
+	"maps"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// prompt20 is 80 bytes of message text: a prompt of 20 tokens.
+var prompt20 = strings.Repeat("abcd", 20)
+
+// cacheUsage is what a reply should report: p prompt tokens in all, of which read were
+// read from the cache and write written to it, and out completion tokens.
+type cacheUsage struct{ p, read, write, out int }
+
+// absent stands for a usage field the reply must not carry.
+const absent = -1
+
+// usageFields reads the integer at each gjson path of js into m under prefix+path;
+// a path that is not there reads as absent.
+func usageFields(m map[string]int, js, prefix string, paths ...string) {
+	for _, p := range paths {
+		v := gjson.Get(js, p)
+		if !v.Exists() {
+			m[prefix+p] = absent
+			continue
+		}
+		m[prefix+p] = int(v.Int())
+	}
+}
+
+// sseData returns the data of every SSE event of body, [DONE] left out.
+func sseData(body string) []string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		d, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "data: ")
+		if ok && d != "[DONE]" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// cacheRoute is one route and mode (whole or streamed) whose usage a cache test reads.
+type cacheRoute struct {
+	name    string
+	path    string
+	headers map[string]string
+	body    string // a prompt of 20 tokens
+	stream  bool
+	read    func(t *testing.T, body string) map[string]int
+	want    func(u cacheUsage) map[string]int
+}
+
+var (
+	chatUsagePaths       = []string{"usage.prompt_tokens", "usage.prompt_tokens_details.cached_tokens", "usage.completion_tokens", "usage.total_tokens"}
+	responsesUsagePaths  = []string{"usage.input_tokens", "usage.input_tokens_details.cached_tokens", "usage.output_tokens", "usage.total_tokens"}
+	openAIChatBody       = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + prompt20 + `"}]`
+	openAICompletionBody = `{"model":"gpt-3.5-turbo-instruct","prompt":"` + prompt20 + `"`
+	openAIStreamUsage    = `,"stream":true,"stream_options":{"include_usage":true}}`
+)
+
+// readOpenAIReply reads a chat or completions reply's usage.
+func readOpenAIReply(_ *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	usageFields(m, body, "", chatUsagePaths...)
+	return m
+}
+
+// readOpenAIStream reads the usage chunk of a chat or completions stream: the one
+// chunk whose usage is not null.
+func readOpenAIStream(t *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	for _, d := range sseData(body) {
+		if gjson.Get(d, "usage").IsObject() {
+			if len(m) > 0 {
+				t.Errorf("two usage chunks in %s", body)
+			}
+			usageFields(m, d, "", chatUsagePaths...)
+		}
+	}
+	return m
+}
+
+func wantChat(u cacheUsage) map[string]int {
+	return map[string]int{
+		"usage.prompt_tokens":                       u.p,
+		"usage.prompt_tokens_details.cached_tokens": u.read,
+		"usage.completion_tokens":                   u.out,
+		"usage.total_tokens":                        u.p + u.out,
+	}
+}
+
+// wantCompletion: the legacy usage object has details only when some tokens were cached.
+func wantCompletion(u cacheUsage) map[string]int {
+	m := wantChat(u)
+	if u.read == 0 {
+		m["usage.prompt_tokens_details.cached_tokens"] = absent
+	}
+	return m
+}
+
+func readResponsesReply(_ *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	usageFields(m, body, "", responsesUsagePaths...)
+	return m
+}
+
+// readResponsesStream reads the usage of response.completed; the earlier response
+// objects have none.
+func readResponsesStream(t *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	for _, d := range sseData(body) {
+		r := gjson.Get(d, "response")
+		if !r.Exists() {
+			continue
+		}
+		if typ := gjson.Get(d, "type").Str; typ != "response.completed" {
+			if u := r.Get("usage"); u.Type != gjson.Null {
+				t.Errorf("%s carries usage %s", typ, u.Raw)
+			}
+			continue
+		}
+		usageFields(m, r.Raw, "", responsesUsagePaths...)
+	}
+	return m
+}
+
+func wantResponses(u cacheUsage) map[string]int {
+	return map[string]int{
+		"usage.input_tokens":                       u.p,
+		"usage.input_tokens_details.cached_tokens": u.read,
+		"usage.output_tokens":                      u.out,
+		"usage.total_tokens":                       u.p + u.out,
+	}
+}
+
+// cacheRoutes are the routes and modes the cache tests cover.
+var cacheRoutes = []cacheRoute{
+	{"chat", "/v1/chat/completions", nil, openAIChatBody + `}`, false, readOpenAIReply, wantChat},
+	{"chat_stream", "/v1/chat/completions", nil, openAIChatBody + openAIStreamUsage, true, readOpenAIStream, wantChat},
+	{"azure_chat", "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21", nil,
+		`{"messages":[{"role":"user","content":"` + prompt20 + `"}]}`, false, readOpenAIReply, wantChat},
+	{"azure_chat_stream", "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21", nil,
+		`{"messages":[{"role":"user","content":"` + prompt20 + `"}]` + openAIStreamUsage, true, readOpenAIStream, wantChat},
+	{"completions", "/v1/completions", nil, openAICompletionBody + `}`, false, readOpenAIReply, wantCompletion},
+	{"completions_stream", "/v1/completions", nil, openAICompletionBody + openAIStreamUsage, true, readOpenAIStream, wantCompletion},
+	{"responses", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `"}`, false, readResponsesReply, wantResponses},
+	{"responses_stream", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `","stream":true}`, true, readResponsesStream, wantResponses},
+}
+
+// TestCacheUsage checks, for every format, whole and streamed (both stream drivers),
+// the usage that X-Mock-Cached-Tokens and X-Mock-Cache-Write-Tokens make a reply
+// report: the prompt count keeps counting every prompt token, grows to cover the
+// cached and written ones, and each format splits it its own way.
+func TestCacheUsage(t *testing.T) {
+	_, base := startMock(t, Options{Seed: 7}, newFakeClock())
+	steers := []struct {
+		name  string
+		query string // query parameters, without ? or &
+		head  map[string]string
+		u     cacheUsage
+	}{
+		{"none", "", nil, cacheUsage{p: 20}},
+		{"read and write", "", map[string]string{"X-Mock-Cached-Tokens": "12", "X-Mock-Cache-Write-Tokens": "4"}, cacheUsage{p: 20, read: 12, write: 4}},
+		{"read all", "", map[string]string{"X-Mock-Cached-Tokens": "20"}, cacheUsage{p: 20, read: 20}},
+		{"write only", "", map[string]string{"X-Mock-Cache-Write-Tokens": "7"}, cacheUsage{p: 20, write: 7}},
+		{"prompt grows", "", map[string]string{"X-Mock-Cached-Tokens": "30", "X-Mock-Cache-Write-Tokens": "10"}, cacheUsage{p: 40, read: 30, write: 10}},
+		{"query", "X-Mock-Cached-Tokens=5&x-mock-cache-write-tokens=2", nil, cacheUsage{p: 20, read: 5, write: 2}},
+		{"header beats query", "X-Mock-Cached-Tokens=5", map[string]string{"X-Mock-Cached-Tokens": "9"}, cacheUsage{p: 20, read: 9}},
+	}
+	for _, r := range cacheRoutes {
+		for _, drv := range drivers {
+			if drv.headers != nil && !r.stream {
+				continue
+			}
+			for _, st := range steers {
+				t.Run(r.name+"/"+drv.name+"/"+st.name, func(t *testing.T) {
+					url := base + r.path
+					if st.query != "" {
+						url += map[bool]string{false: "?", true: "&"}[strings.Contains(url, "?")] + st.query
+					}
+					h := withHeaders(withHeaders(r.headers, drv.headers), withHeaders(st.head, map[string]string{"X-Mock-Tokens": "3"}))
+					resp, body := do(t, "POST", url, h, r.body)
+					if resp.StatusCode != http.StatusOK {
+						t.Fatalf("status %d: %s", resp.StatusCode, body)
+					}
+					u := st.u
+					u.out = 3
+					got, want := r.read(t, body), r.want(u)
+					if !maps.Equal(got, want) {
+						t.Errorf("usage\n got %v\nwant %v\nin %s", got, want, body)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCacheSteeringErrors: a malformed cache control gets the route's own 400 naming
+// it, as every other control does.
+func TestCacheSteeringErrors(t *testing.T) {
+	_, base := startMock(t, Options{}, newFakeClock())
+	for _, r := range cacheRoutes {
+		for _, bad := range []struct{ name, value string }{
+			{"X-Mock-Cached-Tokens", "-1"},
+			{"X-Mock-Cache-Write-Tokens", strconv.Itoa(maxSteerTokens + 1)},
+			{"X-Mock-Cached-Tokens", "twelve"},
+		} {
+			t.Run(r.name+"/"+bad.name+"="+bad.value, func(t *testing.T) {
+				h := withHeaders(r.headers, map[string]string{bad.name: bad.value})
+				resp, body := do(t, "POST", base+r.path, h, r.body)
+				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, bad.name) {
+					t.Errorf("status %d, body %s: want a 400 naming %s", resp.StatusCode, body, bad.name)
+				}
+			})
+		}
+	}
+}
