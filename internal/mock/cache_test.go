@@ -139,6 +139,59 @@ func wantResponses(u cacheUsage) map[string]int {
 	}
 }
 
+var (
+	messagesUsagePaths = []string{"input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+		"cache_creation.ephemeral_5m_input_tokens", "cache_creation.ephemeral_1h_input_tokens", "output_tokens"}
+	messagesBody = `{"model":"claude-3-5-haiku","max_tokens":100,"messages":[{"role":"user","content":"` + prompt20 + `"}]`
+)
+
+func readMessagesReply(_ *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	usageFields(m, gjson.Get(body, "usage").Raw, "", messagesUsagePaths...)
+	return m
+}
+
+// readMessagesStream reads the usage of message_start (prefix "start.") and of
+// message_delta (prefix "delta.").
+func readMessagesStream(_ *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	for _, d := range sseData(body) {
+		switch gjson.Get(d, "type").Str {
+		case "message_start":
+			usageFields(m, gjson.Get(d, "message.usage").Raw, "start.", messagesUsagePaths...)
+		case "message_delta":
+			usageFields(m, gjson.Get(d, "usage").Raw, "delta.", messagesUsagePaths...)
+		}
+	}
+	return m
+}
+
+func wantMessages(u cacheUsage) map[string]int {
+	return map[string]int{
+		"input_tokens":                             u.p - u.read - u.write,
+		"cache_read_input_tokens":                  u.read,
+		"cache_creation_input_tokens":              u.write,
+		"cache_creation.ephemeral_5m_input_tokens": u.write,
+		"cache_creation.ephemeral_1h_input_tokens": 0,
+		"output_tokens":                            u.out,
+	}
+}
+
+// wantMessagesStream: message_start has the whole usage object with one output token,
+// as the real API sends it; message_delta repeats the input counts, without the
+// cache_creation breakdown.
+func wantMessagesStream(u cacheUsage) map[string]int {
+	m := map[string]int{}
+	for k, v := range wantMessages(u) {
+		m["start."+k] = v
+		m["delta."+k] = v
+	}
+	m["start.output_tokens"] = 1
+	m["delta.cache_creation.ephemeral_5m_input_tokens"] = absent
+	m["delta.cache_creation.ephemeral_1h_input_tokens"] = absent
+	return m
+}
+
 // cacheRoutes are the routes and modes the cache tests cover.
 var cacheRoutes = []cacheRoute{
 	{"chat", "/v1/chat/completions", nil, openAIChatBody + `}`, false, readOpenAIReply, wantChat},
@@ -150,6 +203,8 @@ var cacheRoutes = []cacheRoute{
 	{"completions", "/v1/completions", nil, openAICompletionBody + `}`, false, readOpenAIReply, wantCompletion},
 	{"completions_stream", "/v1/completions", nil, openAICompletionBody + openAIStreamUsage, true, readOpenAIStream, wantCompletion},
 	{"responses", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `"}`, false, readResponsesReply, wantResponses},
+	{"messages", "/v1/messages", nil, messagesBody + `}`, false, readMessagesReply, wantMessages},
+	{"messages_stream", "/v1/messages", nil, messagesBody + `,"stream":true}`, true, readMessagesStream, wantMessagesStream},
 	{"responses_stream", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `","stream":true}`, true, readResponsesStream, wantResponses},
 }
 
@@ -218,6 +273,19 @@ func TestCacheSteeringErrors(t *testing.T) {
 					t.Errorf("status %d, body %s: want a 400 naming %s", resp.StatusCode, body, bad.name)
 				}
 			})
+		}
+	}
+}
+
+// TestCacheCountTokens: count_tokens counts the whole prompt whatever the cache
+// controls say, as the real API does (it cannot know what a cache will hold).
+func TestCacheCountTokens(t *testing.T) {
+	_, base := startMock(t, Options{}, newFakeClock())
+	body := `{"model":"claude-3-5-haiku","messages":[{"role":"user","content":"` + prompt20 + `"}]}`
+	for _, h := range []map[string]string{nil, {"X-Mock-Cached-Tokens": "12", "X-Mock-Cache-Write-Tokens": "4"}, {"X-Mock-Cached-Tokens": "30"}} {
+		resp, got := do(t, "POST", base+"/v1/messages/count_tokens", h, body)
+		if resp.StatusCode != http.StatusOK || got != `{"input_tokens":20}` {
+			t.Errorf("steering %v: status %d, %s", h, resp.StatusCode, got)
 		}
 	}
 }
