@@ -192,6 +192,58 @@ func wantMessagesStream(u cacheUsage) map[string]int {
 	return m
 }
 
+var (
+	geminiUsagePaths = []string{"usageMetadata.promptTokenCount", "usageMetadata.cachedContentTokenCount",
+		"usageMetadata.candidatesTokenCount", "usageMetadata.totalTokenCount"}
+	geminiBody = `{"contents":[{"role":"user","parts":[{"text":"` + prompt20 + `"}]}]}`
+)
+
+func readGeminiReply(_ *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	usageFields(m, body, "", geminiUsagePaths...)
+	return m
+}
+
+// readGeminiChunks reads the usage of a stream's last chunk; no other may carry any.
+func readGeminiChunks(t *testing.T, chunks []string) map[string]int {
+	m := map[string]int{}
+	for i, d := range chunks {
+		if i < len(chunks)-1 {
+			if u := gjson.Get(d, "usageMetadata"); u.Exists() {
+				t.Errorf("chunk %d of %d carries usage %s", i, len(chunks), u.Raw)
+			}
+			continue
+		}
+		usageFields(m, d, "", geminiUsagePaths...)
+	}
+	return m
+}
+
+func readGeminiSSE(t *testing.T, body string) map[string]int {
+	return readGeminiChunks(t, sseData(body))
+}
+
+func readGeminiArray(t *testing.T, body string) map[string]int {
+	var chunks []string
+	for _, r := range gjson.Parse(body).Array() {
+		chunks = append(chunks, r.Raw)
+	}
+	return readGeminiChunks(t, chunks)
+}
+
+func wantGemini(u cacheUsage) map[string]int {
+	m := map[string]int{
+		"usageMetadata.promptTokenCount":        u.p,
+		"usageMetadata.cachedContentTokenCount": u.read,
+		"usageMetadata.candidatesTokenCount":    u.out,
+		"usageMetadata.totalTokenCount":         u.p + u.out,
+	}
+	if u.read == 0 {
+		m["usageMetadata.cachedContentTokenCount"] = absent
+	}
+	return m
+}
+
 // cacheRoutes are the routes and modes the cache tests cover.
 var cacheRoutes = []cacheRoute{
 	{"chat", "/v1/chat/completions", nil, openAIChatBody + `}`, false, readOpenAIReply, wantChat},
@@ -205,6 +257,9 @@ var cacheRoutes = []cacheRoute{
 	{"responses", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `"}`, false, readResponsesReply, wantResponses},
 	{"messages", "/v1/messages", nil, messagesBody + `}`, false, readMessagesReply, wantMessages},
 	{"messages_stream", "/v1/messages", nil, messagesBody + `,"stream":true}`, true, readMessagesStream, wantMessagesStream},
+	{"gemini", "/v1beta/models/gemini-2.0-flash:generateContent", nil, geminiBody, false, readGeminiReply, wantGemini},
+	{"gemini_stream_sse", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", nil, geminiBody, true, readGeminiSSE, wantGemini},
+	{"gemini_stream_array", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", nil, geminiBody, true, readGeminiArray, wantGemini},
 	{"responses_stream", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `","stream":true}`, true, readResponsesStream, wantResponses},
 }
 
