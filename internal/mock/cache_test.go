@@ -244,6 +244,45 @@ func wantGemini(u cacheUsage) map[string]int {
 	return m
 }
 
+var (
+	bedrockUsagePaths = []string{"inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens", "totalTokens"}
+	bedrockSig        = map[string]string{"Authorization": testSigV4}
+	bedrockBody       = `{"messages":[{"role":"user","content":[{"text":"` + prompt20 + `"}]}]}`
+)
+
+const bedrockPath = "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse"
+
+func readConverseReply(_ *testing.T, body string) map[string]int {
+	m := map[string]int{}
+	usageFields(m, gjson.Get(body, "usage").Raw, "", bedrockUsagePaths...)
+	return m
+}
+
+// readConverseStream reads the usage of the metadata event.
+func readConverseStream(t *testing.T, body string) map[string]int {
+	msgs, err := converseEvents([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int{}
+	for _, msg := range msgs {
+		if eventType(msg) == "metadata" {
+			usageFields(m, gjson.GetBytes(msg.Payload, "usage").Raw, "", bedrockUsagePaths...)
+		}
+	}
+	return m
+}
+
+func wantConverse(u cacheUsage) map[string]int {
+	return map[string]int{
+		"inputTokens":           u.p - u.read - u.write,
+		"cacheReadInputTokens":  u.read,
+		"cacheWriteInputTokens": u.write,
+		"outputTokens":          u.out,
+		"totalTokens":           u.p + u.out,
+	}
+}
+
 // cacheRoutes are the routes and modes the cache tests cover.
 var cacheRoutes = []cacheRoute{
 	{"chat", "/v1/chat/completions", nil, openAIChatBody + `}`, false, readOpenAIReply, wantChat},
@@ -260,6 +299,8 @@ var cacheRoutes = []cacheRoute{
 	{"gemini", "/v1beta/models/gemini-2.0-flash:generateContent", nil, geminiBody, false, readGeminiReply, wantGemini},
 	{"gemini_stream_sse", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", nil, geminiBody, true, readGeminiSSE, wantGemini},
 	{"gemini_stream_array", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", nil, geminiBody, true, readGeminiArray, wantGemini},
+	{"converse", bedrockPath, bedrockSig, bedrockBody, false, readConverseReply, wantConverse},
+	{"converse_stream", bedrockPath + "-stream", bedrockSig, bedrockBody, true, readConverseStream, wantConverse},
 	{"responses_stream", "/v1/responses", nil, `{"model":"gpt-4o-mini","input":"` + prompt20 + `","stream":true}`, true, readResponsesStream, wantResponses},
 }
 
