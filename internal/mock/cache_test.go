@@ -7,6 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/tidwall/gjson"
 )
 
@@ -384,4 +390,76 @@ func TestCacheCountTokens(t *testing.T) {
 			t.Errorf("steering %v: status %d, %s", h, resp.StatusCode, got)
 		}
 	}
+}
+
+// TestCacheUsageSDKs: the official clients read the cache counts where the mock puts
+// them (20 prompt tokens, 12 read from the cache, 4 written to it).
+func TestCacheUsageSDKs(t *testing.T) {
+	_, base := startMock(t, Options{}, nil)
+	steer := map[string]string{"X-Mock-Cached-Tokens": "12", "X-Mock-Cache-Write-Tokens": "4", "X-Mock-Tokens": "3"}
+	ctx := sdkCtx(t)
+	t.Run("openai", func(t *testing.T) {
+		var opts []option.RequestOption
+		for k, v := range steer {
+			opts = append(opts, option.WithHeader(k, v))
+		}
+		client := openaiClient(base, opts...)
+		got, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt20)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := got.Usage; u.PromptTokens != 20 || u.PromptTokensDetails.CachedTokens != 12 || u.TotalTokens != 23 {
+			t.Errorf("usage %s", u.RawJSON())
+		}
+	})
+	t.Run("anthropic", func(t *testing.T) {
+		opts := []aoption.RequestOption{}
+		for k, v := range steer {
+			opts = append(opts, aoption.WithHeader(k, v))
+		}
+		params := anthropic.MessageNewParams{
+			Model: "claude-3-5-haiku", MaxTokens: 100,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt20))},
+		}
+		client := anthropicClient(base)
+		msg, err := client.Messages.New(ctx, params, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := msg.Usage
+		if u.InputTokens != 4 || u.CacheReadInputTokens != 12 || u.CacheCreationInputTokens != 4 ||
+			u.CacheCreation.Ephemeral5mInputTokens != 4 || u.CacheCreation.Ephemeral1hInputTokens != 0 || u.OutputTokens != 3 {
+			t.Errorf("usage %s", u.RawJSON())
+		}
+		stream := client.Messages.NewStreaming(ctx, params, opts...)
+		var acc anthropic.Message
+		for stream.Next() {
+			if err := acc.Accumulate(stream.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if a := acc.Usage; a.InputTokens != 4 || a.CacheReadInputTokens != 12 || a.CacheCreationInputTokens != 4 || a.OutputTokens != 3 {
+			t.Errorf("streamed usage %+v", a)
+		}
+	})
+	t.Run("bedrock", func(t *testing.T) {
+		in := converseInput()
+		in.System = nil
+		in.Messages[0].Content = []brtypes.ContentBlock{&brtypes.ContentBlockMemberText{Value: prompt20}}
+		got, err := bedrockClient(base, steer).Converse(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := got.Usage
+		if aws.ToInt32(u.InputTokens) != 4 || aws.ToInt32(u.CacheReadInputTokens) != 12 ||
+			aws.ToInt32(u.CacheWriteInputTokens) != 4 || aws.ToInt32(u.OutputTokens) != 3 || aws.ToInt32(u.TotalTokens) != 23 {
+			t.Errorf("usage in %d read %d write %d out %d total %d", aws.ToInt32(u.InputTokens), aws.ToInt32(u.CacheReadInputTokens),
+				aws.ToInt32(u.CacheWriteInputTokens), aws.ToInt32(u.OutputTokens), aws.ToInt32(u.TotalTokens))
+		}
+	})
 }
