@@ -85,8 +85,9 @@ func conversationText(system, msgs gjson.Result) (textBytes int, last gjson.Resu
 }
 
 // countTokens serves Anthropic's POST /v1/messages/count_tokens: {"input_tokens":N},
-// the usage.input_tokens that /v1/messages reports for the same system and messages.
-// max_tokens is not needed. Steering applies as to embeddings.
+// the usage.input_tokens that /v1/messages reports for the same system and messages,
+// which is the whole prompt count: the cache controls do not apply. max_tokens is not
+// needed. Steering applies as to embeddings.
 func (s *Server) countTokens(ctx *fasthttp.RequestCtx, c *call, body []byte) {
 	root, ok := s.parseRoot(ctx, c, formatAnthropic, body)
 	if !ok {
@@ -124,11 +125,25 @@ func (c *call) stopReason() string {
 	return "end_turn"
 }
 
-// appendAnthropicUsage appends a usage object with output tokens out.
-func appendAnthropicUsage(b []byte, in, out int) []byte {
+// appendAnthropicCounts appends the input counts of a usage object. Anthropic reports
+// cache reads and writes apart: input_tokens is the rest of the prompt, and the three
+// add up to the prompt count.
+func appendAnthropicCounts(b []byte, c *call) []byte {
 	b = append(b, `{"input_tokens":`...)
-	b = appendInt(b, in)
-	b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":`...)
+	b = appendInt(b, c.promptTokens-c.st.cacheRead-c.st.cacheWrite)
+	b = append(b, `,"cache_creation_input_tokens":`...)
+	b = appendInt(b, c.st.cacheWrite)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	return appendInt(b, c.st.cacheRead)
+}
+
+// appendAnthropicUsage appends a message's usage object with output tokens out. Cache
+// writes are reported as the 5-minute kind, the default.
+func appendAnthropicUsage(b []byte, c *call, out int) []byte {
+	b = appendAnthropicCounts(b, c)
+	b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
+	b = appendInt(b, c.st.cacheWrite)
+	b = append(b, `,"ephemeral_1h_input_tokens":0},"output_tokens":`...)
 	b = appendInt(b, out)
 	return append(b, `,"service_tier":"standard"}`...)
 }
@@ -157,7 +172,7 @@ func appendMessage(b []byte, c *call, s *Server) []byte {
 	b = append(b, `],"stop_reason":"`...)
 	b = append(b, c.stopReason()...)
 	b = append(b, `","stop_sequence":null,"usage":`...)
-	b = appendAnthropicUsage(b, c.promptTokens, c.completionTokens())
+	b = appendAnthropicUsage(b, c, c.completionTokens())
 	return append(b, '}')
 }
 
@@ -174,7 +189,7 @@ func (st *stream) messagesHead(b []byte) []byte {
 	b = append(b, `","type":"message","role":"assistant","model":`...)
 	b = append(b, c.model...)
 	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
-	b = appendAnthropicUsage(b, c.promptTokens, 1)
+	b = appendAnthropicUsage(b, c, 1)
 	b = append(b, "}}\n\n"...)
 	b = appendEventName(b, "content_block_start")
 	b = append(b, `{"type":"content_block_start","index":0,"content_block":`...)
@@ -209,9 +224,9 @@ func (st *stream) messagesTail(b []byte) []byte {
 	b = appendEventName(b, "message_delta")
 	b = append(b, `{"type":"message_delta","delta":{"stop_reason":"`...)
 	b = append(b, c.stopReason()...)
-	b = append(b, `","stop_sequence":null},"usage":{"input_tokens":`...)
-	b = appendInt(b, c.promptTokens)
-	b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":`...)
+	b = append(b, `","stop_sequence":null},"usage":`...)
+	b = appendAnthropicCounts(b, c)
+	b = append(b, `,"output_tokens":`...)
 	b = appendInt(b, c.completionTokens())
 	b = append(b, "}}\n\n"...)
 	b = appendEventName(b, "message_stop")

@@ -83,14 +83,29 @@ func (c *call) latencyMs(units int) int {
 }
 
 // appendBedrockUsage appends a Converse usage object with output tokens out.
-func appendBedrockUsage(b []byte, in, out int) []byte {
+//
+// As Anthropic's, Bedrock's inputTokens leaves out the tokens read from and written to
+// the cache: the whole prompt is inputTokens + cacheReadInputTokens +
+// cacheWriteInputTokens, and totalTokens counts all three and the output. The API
+// reference (TokenUsage) says only "the number of tokens sent in the request"; the
+// prompt-caching guide (docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html,
+// as quoted in ruby_llm PR #832) says that with caching inputTokens is the non-cached
+// input only, and clients read it so (ruby_llm #832, Bifrost #1872, which also notes
+// that totalTokens includes the cached tokens). Bifrost #6942 measured ConverseStream
+// on an OpenAI model counting the cache write inside inputTokens as well; the mock
+// follows the documented form for every model.
+func appendBedrockUsage(b []byte, c *call, out int) []byte {
 	b = append(b, `{"inputTokens":`...)
-	b = appendInt(b, in)
+	b = appendInt(b, c.promptTokens-c.st.cacheRead-c.st.cacheWrite)
 	b = append(b, `,"outputTokens":`...)
 	b = appendInt(b, out)
 	b = append(b, `,"totalTokens":`...)
-	b = appendInt(b, in+out)
-	return append(b, `,"cacheReadInputTokens":0,"cacheWriteInputTokens":0}`...)
+	b = appendInt(b, c.promptTokens+out)
+	b = append(b, `,"cacheReadInputTokens":`...)
+	b = appendInt(b, c.st.cacheRead)
+	b = append(b, `,"cacheWriteInputTokens":`...)
+	b = appendInt(b, c.st.cacheWrite)
+	return append(b, '}')
 }
 
 // appendToolUseID appends the id of the reply's tool call, quoted.
@@ -120,7 +135,7 @@ func appendConverse(b []byte, c *call, s *Server) []byte {
 	b = append(b, `],"role":"assistant"}},"stopReason":"`...)
 	b = append(b, c.stopReason()...)
 	b = append(b, `","usage":`...)
-	b = appendBedrockUsage(b, c.promptTokens, c.completionTokens())
+	b = appendBedrockUsage(b, c, c.completionTokens())
 	return append(b, '}')
 }
 
@@ -239,7 +254,7 @@ func (st *stream) converseTail(b []byte) []byte {
 	st.payload = append(p, '"')
 	b = st.appendEvent(b, evMessageStop, false)
 	p = append(st.payload[:0], `{"usage":`...)
-	p = appendBedrockUsage(p, c.promptTokens, c.completionTokens())
+	p = appendBedrockUsage(p, c, c.completionTokens())
 	p = append(p, `,"metrics":{"latencyMs":`...)
 	p = appendInt(p, c.latencyMs(st.units))
 	st.payload = append(p, '}')

@@ -25,11 +25,14 @@
 //
 // Every reply can be steered by request headers (X-Mock-TTFT, X-Mock-ITL, X-Mock-Jitter,
 // X-Mock-Latency, X-Mock-Tokens, X-Response-Size, X-Mock-Status, X-Mock-Error-Rate,
-// X-Mock-Drop-Rate, X-Mock-Malformed-Rate, X-Mock-Disconnect-After, X-Mock-Hang), by the
-// same names as query parameters, and by the aliases X-Vidai-Latency (= X-Mock-Latency)
-// and X-Vidai-Chaos-Drop (= X-Mock-Error-Rate). Precedence is header > alias > query >
+// X-Mock-Drop-Rate, X-Mock-Malformed-Rate, X-Mock-Disconnect-After, X-Mock-Hang,
+// X-Mock-Cached-Tokens, X-Mock-Cache-Write-Tokens), by the same names as query
+// parameters, and by the aliases X-Vidai-Latency (= X-Mock-Latency) and
+// X-Vidai-Chaos-Drop (= X-Mock-Error-Rate). Precedence is header > alias > query >
 // Options. A malformed or unknown control value gets a 400 in the route's own error
-// format that names the header or parameter.
+// format that names the header or parameter. The two cache controls make the usage
+// report prompt tokens read from and written to a prompt cache, each format in its own
+// fields; the prompt count still counts every prompt token.
 //
 // # Streams
 //

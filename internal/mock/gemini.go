@@ -124,6 +124,13 @@ func appendGeminiCandidate(b []byte, c *call, id []byte, text []byte, whole, las
 		b = appendInt(b, c.completionTokens())
 		b = append(b, `,"totalTokenCount":`...)
 		b = appendInt(b, c.promptTokens+c.completionTokens())
+		// promptTokenCount counts every prompt token, cachedContentTokenCount the share
+		// read from the cache, omitted when none as Gemini omits it. Gemini reports no
+		// cache writes (a cache is created by its own call).
+		if c.st.cacheRead > 0 {
+			b = append(b, `,"cachedContentTokenCount":`...)
+			b = appendInt(b, c.st.cacheRead)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"modelVersion":`...)

@@ -226,25 +226,36 @@ func (c *call) finishReason() string {
 	return "stop"
 }
 
-// appendChatUsage appends an OpenAI chat usage object.
-func appendChatUsage(b []byte, prompt, completion int) []byte {
+// appendChatUsage appends an OpenAI chat usage object. prompt_tokens counts every
+// prompt token, cached_tokens the share of them read from the cache; OpenAI does not
+// report cache writes, so X-Mock-Cache-Write-Tokens only grows the prompt here.
+func appendChatUsage(b []byte, c *call, completion int) []byte {
 	b = append(b, `{"prompt_tokens":`...)
-	b = appendInt(b, prompt)
+	b = appendInt(b, c.promptTokens)
 	b = append(b, `,"completion_tokens":`...)
 	b = appendInt(b, completion)
 	b = append(b, `,"total_tokens":`...)
-	b = appendInt(b, prompt+completion)
-	return append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
+	b = appendInt(b, c.promptTokens+completion)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = appendInt(b, c.st.cacheRead)
+	return append(b, `,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
 }
 
-// appendCompletionUsage appends the legacy completions usage object.
-func appendCompletionUsage(b []byte, prompt, completion int) []byte {
+// appendCompletionUsage appends the legacy completions usage object. It has no details
+// unless X-Mock-Cached-Tokens asks for some: then prompt_tokens_details.cached_tokens,
+// as in chat usage (the SDKs share one usage type for both).
+func appendCompletionUsage(b []byte, c *call) []byte {
 	b = append(b, `{"prompt_tokens":`...)
-	b = appendInt(b, prompt)
+	b = appendInt(b, c.promptTokens)
 	b = append(b, `,"completion_tokens":`...)
-	b = appendInt(b, completion)
+	b = appendInt(b, c.n)
 	b = append(b, `,"total_tokens":`...)
-	b = appendInt(b, prompt+completion)
+	b = appendInt(b, c.promptTokens+c.n)
+	if c.st.cacheRead > 0 {
+		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+		b = appendInt(b, c.st.cacheRead)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 
@@ -280,7 +291,7 @@ func appendChatCompletion(b []byte, c *call, s *Server) []byte {
 	b = append(b, `},"logprobs":null,"finish_reason":"`...)
 	b = append(b, c.finishReason()...)
 	b = append(b, `"}],"usage":`...)
-	b = appendChatUsage(b, c.promptTokens, c.completionTokens())
+	b = appendChatUsage(b, c, c.completionTokens())
 	b = append(b, `,"service_tier":"default","system_fingerprint":"`+fingerprint+`"}`...)
 	return b
 }
@@ -349,7 +360,7 @@ func (st *stream) chatTail(b []byte) []byte {
 	if c.includeUsage {
 		b = st.chatPrefix(b)
 		b = append(b, `],"usage":`...)
-		b = appendChatUsage(b, c.promptTokens, c.completionTokens())
+		b = appendChatUsage(b, c, c.completionTokens())
 		b = append(b, "}\n\n"...)
 	}
 	return append(b, "data: [DONE]\n\n"...)
@@ -423,7 +434,7 @@ func appendCompletion(b []byte, c *call, s *Server) []byte {
 	b = append(b, `","index":0,"logprobs":null,"finish_reason":"`...)
 	b = append(b, c.finishReason()...)
 	b = append(b, `"}],"usage":`...)
-	b = appendCompletionUsage(b, c.promptTokens, c.n)
+	b = appendCompletionUsage(b, c)
 	return append(b, `,"system_fingerprint":"`+fingerprint+`"}`...)
 }
 
@@ -460,7 +471,7 @@ func (st *stream) completionsTail(b []byte) []byte {
 	if c.includeUsage {
 		b = st.completionsPrefix(b)
 		b = append(b, `],"usage":`...)
-		b = appendCompletionUsage(b, c.promptTokens, c.n)
+		b = appendCompletionUsage(b, c)
 		b = append(b, "}\n\n"...)
 	}
 	return append(b, "data: [DONE]\n\n"...)

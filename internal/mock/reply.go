@@ -91,7 +91,7 @@ type call struct {
 
 // plan decides the reply's length and content: the steered token count (X-Mock-Tokens
 // wins over X-Response-Size), else the echoed text, else Options.Tokens; then cut by
-// the request's own maximum.
+// the request's own maximum. It also settles the prompt count (below).
 func (c *call) plan(defaultTokens int) {
 	c.tokens = tokenSource{seed: c.seed}
 	if c.echo != nil {
@@ -121,6 +121,11 @@ func (c *call) plan(defaultTokens int) {
 		c.cut = true
 	}
 	c.tokens.reset()
+	// The prompt count covers every prompt token, those steered as read from or written
+	// to the cache included: a prompt too short to hold them grows to their sum.
+	if k := c.st.cacheRead + c.st.cacheWrite; k > c.promptTokens {
+		c.promptTokens = k
+	}
 }
 
 // appendContent appends the reply's text, JSON-escaped, and rewinds the token source.

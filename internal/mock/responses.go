@@ -80,14 +80,17 @@ func appendResponse(b []byte, c *call, s *Server) []byte {
 	return appendResponseObject(b, c, s, id, true)
 }
 
-// appendResponsesUsage appends a Responses API usage object.
-func appendResponsesUsage(b []byte, in, out int) []byte {
+// appendResponsesUsage appends a Responses API usage object: input_tokens counts every
+// prompt token, cached_tokens those read from the cache (cache writes are not reported).
+func appendResponsesUsage(b []byte, c *call, out int) []byte {
 	b = append(b, `{"input_tokens":`...)
-	b = appendInt(b, in)
-	b = append(b, `,"input_tokens_details":{"cached_tokens":0},"output_tokens":`...)
+	b = appendInt(b, c.promptTokens)
+	b = append(b, `,"input_tokens_details":{"cached_tokens":`...)
+	b = appendInt(b, c.st.cacheRead)
+	b = append(b, `},"output_tokens":`...)
 	b = appendInt(b, out)
 	b = append(b, `,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":`...)
-	b = appendInt(b, in+out)
+	b = appendInt(b, c.promptTokens+out)
 	return append(b, '}')
 }
 
@@ -173,7 +176,7 @@ func appendResponseObject(b []byte, c *call, s *Server, id []byte, final bool) [
 	}
 	b = append(b, `,"top_p":1.0,"truncation":"disabled","usage":`...)
 	if final {
-		b = appendResponsesUsage(b, c.promptTokens, c.completionTokens())
+		b = appendResponsesUsage(b, c, c.completionTokens())
 	} else {
 		b = append(b, "null"...)
 	}

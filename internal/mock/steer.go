@@ -25,23 +25,27 @@ const (
 	pMalformedRate
 	pDisconnectAfter
 	pHang
+	pCachedTokens
+	pCacheWriteTokens
 	numParams
 )
 
 // paramNames are the contract's header names, also accepted as query parameters.
 var paramNames = [numParams]string{
-	pTTFT:            "X-Mock-TTFT",
-	pITL:             "X-Mock-ITL",
-	pJitter:          "X-Mock-Jitter",
-	pLatency:         "X-Mock-Latency",
-	pTokens:          "X-Mock-Tokens",
-	pResponseSize:    "X-Response-Size",
-	pStatus:          "X-Mock-Status",
-	pErrorRate:       "X-Mock-Error-Rate",
-	pDropRate:        "X-Mock-Drop-Rate",
-	pMalformedRate:   "X-Mock-Malformed-Rate",
-	pDisconnectAfter: "X-Mock-Disconnect-After",
-	pHang:            "X-Mock-Hang",
+	pTTFT:             "X-Mock-TTFT",
+	pITL:              "X-Mock-ITL",
+	pJitter:           "X-Mock-Jitter",
+	pLatency:          "X-Mock-Latency",
+	pTokens:           "X-Mock-Tokens",
+	pResponseSize:     "X-Response-Size",
+	pStatus:           "X-Mock-Status",
+	pErrorRate:        "X-Mock-Error-Rate",
+	pDropRate:         "X-Mock-Drop-Rate",
+	pMalformedRate:    "X-Mock-Malformed-Rate",
+	pDisconnectAfter:  "X-Mock-Disconnect-After",
+	pHang:             "X-Mock-Hang",
+	pCachedTokens:     "X-Mock-Cached-Tokens",
+	pCacheWriteTokens: "X-Mock-Cache-Write-Tokens",
 }
 
 // aliases come from the seed benchmark's mock. They rank between headers and query
@@ -82,6 +86,10 @@ type steer struct {
 	malformedRate float64
 	disconnect    int // tokens before an abrupt close; -1: never
 	hang          bool
+	// Prompt tokens the reply's usage reports as read from (cacheRead) and written to
+	// (cacheWrite) the provider's prompt cache; 0: none. They are part of the prompt
+	// count, which plan raises to cover them.
+	cacheRead, cacheWrite int
 
 	level [numParams]uint8
 }
@@ -237,6 +245,10 @@ func (s *steer) set(p param, lvl uint8, v []byte) *steerError {
 		s.disconnect, err = parseCount(v, maxSteerTokens)
 	case pHang:
 		s.hang, err = parseFlag(v)
+	case pCachedTokens:
+		s.cacheRead, err = parseCount(v, maxSteerTokens)
+	case pCacheWriteTokens:
+		s.cacheWrite, err = parseCount(v, maxSteerTokens)
 	}
 	if err != nil {
 		return err

@@ -47,6 +47,13 @@ func TestParseSteer(t *testing.T) {
 			func(s steer) bool {
 				return s.status == 529 && s.respSize == 1000 && s.disconnect == 3 && s.jitter == 0.25
 			}, ""},
+		{"cache", "?X-Mock-Cached-Tokens=12", []string{"X-Mock-Cache-Write-Tokens", "4"}, func(s steer) bool { return s.cacheRead == 12 && s.cacheWrite == 4 }, ""},
+		{"cache header beats query", "?x-mock-cached-tokens=3&X-Mock-Cache-Write-Tokens=5", []string{"x-mock-cached-tokens", "7"}, func(s steer) bool { return s.cacheRead == 7 && s.cacheWrite == 5 }, ""},
+		{"cache not steered", "", nil, func(s steer) bool { return s.cacheRead == 0 && s.cacheWrite == 0 }, ""},
+		{"cache at the bound", "", []string{"X-Mock-Cached-Tokens", "1000000"}, func(s steer) bool { return s.cacheRead == maxSteerTokens }, ""},
+		{"cache over the bound", "", []string{"X-Mock-Cached-Tokens", "1000001"}, nil, "X-Mock-Cached-Tokens"},
+		{"negative cache write", "", []string{"X-Mock-Cache-Write-Tokens", "-4"}, nil, "X-Mock-Cache-Write-Tokens"},
+		{"bad cache query", "?X-Mock-Cache-Write-Tokens=lots", nil, nil, "query parameter X-Mock-Cache-Write-Tokens"},
 		{"bad ttft", "", []string{"X-Mock-TTFT", "soon"}, nil, "X-Mock-TTFT"},
 		{"negative itl", "", []string{"X-Mock-ITL", "-1"}, nil, "X-Mock-ITL"},
 		{"nan latency", "", []string{"X-Mock-Latency", "NaN"}, nil, "X-Mock-Latency"},
