@@ -118,11 +118,9 @@ func chatPrune(v any) any {
 		if len(x) == 0 {
 			return nil
 		}
-		for i := range x {
+		for i := range x { // elements stay, zeros included
 			if e := chatPrune(x[i]); e != nil {
 				x[i] = e
-			} else {
-				x[i] = map[string]any{}
 			}
 		}
 		return x
