@@ -140,7 +140,8 @@ func embedEncodeRequest(dst []byte, r *canon.EmbedRequest) ([]byte, error) {
 
 // embedDecodeReply reads an upstream's embeddings list: each item's
 // embedding (an array of numbers, or base64 of little-endian float32s) at
-// its index, model, and usage.prompt_tokens as Input.
+// its index (an index outside the list: at the next place), model, and
+// usage.prompt_tokens as Input.
 func embedDecodeReply(body []byte, r *canon.EmbedReply) error {
 	vecs := r.Vectors[:0]
 	*r = canon.EmbedReply{}
@@ -155,10 +156,11 @@ func embedDecodeReply(body []byte, r *canon.EmbedReply) error {
 	var err error
 	var scratch []byte
 	r.Model = chatStr(root.Get("model"))
-	root.Get("data").ForEach(func(_, item gjson.Result) bool {
-		n := len(vecs)
-		at := n
-		if ix := item.Get("index"); ix.Type == gjson.Number && ix.Int() >= 0 && ix.Int() < int64(n+1024) {
+	data := root.Get("data")
+	count := int(data.Get("#").Int())
+	data.ForEach(func(_, item gjson.Result) bool {
+		at := len(vecs) // an item without a valid index takes the next place
+		if ix := item.Get("index"); ix.Type == gjson.Number && ix.Int() >= 0 && ix.Int() < int64(count) {
 			at = int(ix.Int())
 		}
 		for len(vecs) <= at {
