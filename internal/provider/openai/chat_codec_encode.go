@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -286,9 +287,9 @@ func chatEncodeUserPart(dst []byte, p *canon.Part, path string) ([]byte, error) 
 		if p.Data == "" {
 			return dst, canon.Fieldf(path, "an OpenAI chat upstream takes documents inline only; send the document's data instead of a URL")
 		}
-		if p.MediaType == "text/plain" {
-			// OpenAI reads only PDFs as files: a plain text document is sent
-			// as its text.
+		if strings.HasPrefix(p.MediaType, "text/") {
+			// OpenAI reads only PDFs as files: a text document is sent as
+			// its text.
 			text, err := base64.StdEncoding.DecodeString(p.Data)
 			if err != nil {
 				return dst, canon.Fieldf(path, "a text document's data must be base64")

@@ -94,19 +94,16 @@ func (d *chatStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]cano
 		}
 		return append(out, canon.Event{Kind: canon.EvError, Err: e}), nil
 	}
-	var c gjson.Result
+	var c chatChoice
 	choices.ForEach(func(_, v gjson.Result) bool {
-		if v.Get("index").Int() == 0 {
-			c = v
-			return false
-		}
-		return true
+		c = chatReadChoice(v)
+		return !c.ok // the first choice of index 0
 	})
-	if c.IsObject() || usage.IsObject() {
+	if c.ok || usage.IsObject() {
 		out = d.start(out, id.Str, model.Str)
 	}
-	if c.IsObject() && !d.stopped {
-		out = d.choice(out, c)
+	if c.ok && !d.stopped {
+		out = d.choice(out, &c)
 	}
 	if usage.IsObject() {
 		ev := canon.Event{Kind: canon.EvUsage}
@@ -146,24 +143,37 @@ func (d *chatStreamDecoder) text(out []canon.Event, k canon.PartKind, s string) 
 	return append(out, canon.Event{Kind: canon.EvDelta, Index: d.index, Text: s})
 }
 
-// choice reads a chunk's choice: its delta, then its finish_reason.
-func (d *chatStreamDecoder) choice(out []canon.Event, c gjson.Result) []canon.Event {
-	var fin, stopReason gjson.Result
-	c.ForEach(func(k, v gjson.Result) bool {
+// chatChoice is what a chunk's choice holds, read in one pass.
+type chatChoice struct {
+	ok                     bool // an object of index 0
+	delta, fin, stopReason gjson.Result
+}
+
+func chatReadChoice(v gjson.Result) chatChoice {
+	c := chatChoice{ok: v.IsObject()}
+	v.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
+		case "index":
+			c.ok = c.ok && v.Int() == 0
 		case "delta":
-			out = d.delta(out, v)
+			c.delta = v
 		case "finish_reason":
-			fin = v
+			c.fin = v
 		case "stop_reason":
-			stopReason = v
+			c.stopReason = v
 		}
 		return true
 	})
-	if fin.Type == gjson.String && fin.Str != "" {
+	return c
+}
+
+// choice reads a chunk's choice: its delta, then its finish_reason.
+func (d *chatStreamDecoder) choice(out []canon.Event, c *chatChoice) []canon.Event {
+	out = d.delta(out, c.delta)
+	if c.fin.Type == gjson.String && c.fin.Str != "" {
 		out = d.close(out)
-		ev := canon.Event{Kind: canon.EvStop, Stop: chatStopOf(fin.Str)}
-		chatStopSequence(&ev.Stop, stopReason)
+		ev := canon.Event{Kind: canon.EvStop, Stop: chatStopOf(c.fin.Str)}
+		chatStopSequence(&ev.Stop, c.stopReason)
 		out = append(out, ev)
 		d.stopped = true
 	}
