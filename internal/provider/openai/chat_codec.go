@@ -43,10 +43,6 @@ func chatStr(v gjson.Result) string {
 	return strings.Clone(v.Str)
 }
 
-// chatIsNull reports whether v is absent or JSON null, which the decoders
-// read as "not set" for every field.
-func chatIsNull(v gjson.Result) bool { return v.Type == gjson.Null }
-
 // chatParseDataURL splits a data: URL holding base64 data into its media
 // type (without parameters) and the data. ok is false for anything else,
 // or a URL with no media type.

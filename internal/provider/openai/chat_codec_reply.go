@@ -120,7 +120,8 @@ func chatDecodeReply(body []byte, r *canon.Reply) error {
 // choice whose content is the reply's texts joined (null when there are
 // none but tool calls or a refusal, "" for an empty reply), refusal its refusals joined, reasoning_content its thinking text
 // (DeepSeek's field, which OpenAI's SDKs keep as an extra field), and
-// tool_calls its calls; usage when the upstream reported it.
+// tool_calls its calls; usage when the upstream reported it. Signatures,
+// redacted thinking and parts of other kinds are dropped.
 func chatEncodeReply(dst []byte, r *canon.Reply, req *canon.Request) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = chatAppendID(dst, r.ID)
