@@ -18,8 +18,8 @@ var errChatBadChunk = errors.New("openai chat stream chunk is not a JSON object"
 // canonical events. Only the choice of index 0 is read (a translated
 // request asks for one). A delta's reasoning_content (DeepSeek, vLLM) or
 // reasoning (newer vLLM) is thinking; content, text; refusal, a refusal;
-// each tool call fragment with an id (or a new index) starts a tool call
-// part, and arguments fragments are its deltas. A fragment of an earlier
+// a tool call fragment of a call other than the open one's (by id, else
+// index) starts a tool call part, and arguments fragments are its deltas. A fragment of an earlier
 // call after another part started (parallel calls interleaved) opens a new
 // part for the same call. finish_reason closes the open part and gives
 // EvStop; usage (in the last chunk, or Groq's x_groq.usage) gives
@@ -28,8 +28,7 @@ type chatStreamDecoder struct {
 	started, stopped, done bool
 	open                   canon.PartKind // the open part's kind; 0: none
 	index                  int            // the open part's index, or the next one's
-	tool                   int            // the upstream's index of the open tool call
-	openID                 string         // the id of the open tool call
+	cur                    int            // the open tool call's place in calls
 	calls                  []chatCall     // the tool calls seen
 }
 
@@ -128,7 +127,7 @@ func (d *chatStreamDecoder) close(out []canon.Event) []canon.Event {
 		return out
 	}
 	out = append(out, canon.Event{Kind: canon.EvPartStop, Index: d.index})
-	d.open, d.openID = 0, ""
+	d.open = 0
 	d.index++
 	return out
 }
@@ -213,9 +212,10 @@ func (d *chatStreamDecoder) delta(out []canon.Event, delta gjson.Result) []canon
 	return out
 }
 
-// toolCall reads a tool call fragment. A fragment without an index (some
-// servers send whole calls so) is a new call when it has an id, else more
-// of the open one.
+// toolCall reads a tool call fragment. A fragment with an id belongs to
+// the call of that id; one without, to the call of its index, or (with no
+// index either, as some servers send whole calls) to the open call. A
+// fragment of no known call starts one.
 func (d *chatStreamDecoder) toolCall(out []canon.Event, tc gjson.Result) []canon.Event {
 	var idx int
 	var id, name, args string
@@ -231,27 +231,31 @@ func (d *chatStreamDecoder) toolCall(out []canon.Event, tc gjson.Result) []canon
 		}
 		return true
 	})
-	if !hasIdx {
-		switch {
-		case id != "":
-			idx = len(d.calls)
+	at := -1
+	switch {
+	case id != "":
+		at = d.find(func(c *chatCall) bool { return c.id == id })
+	case hasIdx:
+		at = d.find(func(c *chatCall) bool { return c.index == idx })
+	case d.open == canon.PartToolCall:
+		at = d.cur
+	}
+	if at < 0 {
+		if !hasIdx {
+			idx = 0
 			for i := range d.calls {
 				idx = max(idx, d.calls[i].index+1)
 			}
-		case d.open == canon.PartToolCall:
-			idx = d.tool
 		}
+		d.calls = append(d.calls, chatCall{index: idx, id: strings.Clone(id), name: strings.Clone(name)})
+		at = len(d.calls) - 1
 	}
-	if d.open != canon.PartToolCall || d.tool != idx || (id != "" && id != d.openID) {
+	if d.open != canon.PartToolCall || d.cur != at {
 		out = d.close(out)
-		call := d.call(idx)
-		if call == nil || (id != "" && id != call.id) {
-			d.calls = append(d.calls, chatCall{index: idx, id: strings.Clone(id), name: strings.Clone(name)})
-			call = &d.calls[len(d.calls)-1]
-		}
+		c := &d.calls[at]
 		out = append(out, canon.Event{Kind: canon.EvPartStart, Index: d.index,
-			Part: canon.Part{Kind: canon.PartToolCall, ID: call.id, Name: call.name}})
-		d.open, d.tool, d.openID = canon.PartToolCall, idx, call.id
+			Part: canon.Part{Kind: canon.PartToolCall, ID: c.id, Name: c.name}})
+		d.open, d.cur = canon.PartToolCall, at
 	}
 	if args != "" {
 		out = append(out, canon.Event{Kind: canon.EvDelta, Index: d.index, Text: args})
@@ -259,12 +263,13 @@ func (d *chatStreamDecoder) toolCall(out []canon.Event, tc gjson.Result) []canon
 	return out
 }
 
-// call returns the latest call the upstream numbered idx, or nil.
-func (d *chatStreamDecoder) call(idx int) *chatCall {
+// find returns the position of the latest call for which match is true,
+// or -1.
+func (d *chatStreamDecoder) find(match func(*chatCall) bool) int {
 	for i := len(d.calls) - 1; i >= 0; i-- {
-		if d.calls[i].index == idx {
-			return &d.calls[i]
+		if match(&d.calls[i]) {
+			return i
 		}
 	}
-	return nil
+	return -1
 }

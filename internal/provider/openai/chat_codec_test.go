@@ -344,3 +344,45 @@ func TestChatDecodeError(t *testing.T) {
 		})
 	}
 }
+
+func TestChatDataURL(t *testing.T) {
+	for _, tc := range []struct {
+		url, mt, data string
+		ok            bool
+	}{
+		{"data:image/png;base64,iVBO", "image/png", "iVBO", true},
+		{"data:image/jpeg;name=a.jpg;base64,/9j/", "image/jpeg", "/9j/", true},
+		{"data:;base64,AAAA", "", "", false},
+		{"data:image/svg+xml,<svg/>", "", "", false},
+		{"data:image/png;base64", "", "", false},
+		{"https://x/y.png", "", "", false},
+	} {
+		mt, data, ok := chatParseDataURL(tc.url)
+		if mt != tc.mt || data != tc.data || ok != tc.ok {
+			t.Errorf("chatParseDataURL(%q) = %q, %q, %v", tc.url, mt, data, ok)
+		}
+	}
+	if got := string(chatAppendDataURL(nil, "image/png", "AB+/")); got != `"data:image/png;base64,AB+/"` {
+		t.Errorf("chatAppendDataURL = %s", got)
+	}
+}
+
+func TestChatEffort(t *testing.T) {
+	for _, tc := range []struct {
+		r    canon.Reasoning
+		want string
+	}{
+		{canon.Reasoning{}, ""},
+		{canon.Reasoning{Effort: "xhigh", Budget: 100}, "xhigh"},
+		{canon.Reasoning{Disabled: true}, ""},
+		{canon.Reasoning{Budget: 1024}, "low"},
+		{canon.Reasoning{Budget: 4096}, "low"},
+		{canon.Reasoning{Budget: 4097}, "medium"},
+		{canon.Reasoning{Budget: 16384}, "medium"},
+		{canon.Reasoning{Budget: 32000}, "high"},
+	} {
+		if got := chatEffort(&tc.r); got != tc.want {
+			t.Errorf("chatEffort(%+v) = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}
