@@ -229,7 +229,7 @@ func respAppendResponse(dst []byte, o *respResp) []byte {
 	dst = append(dst, `,"model":`...)
 	dst = wire.AppendJSONString(dst, o.model)
 	dst = append(dst, `,"output":`...)
-	dst = respAppendOutputItems(dst, o.parts, respIDBody(o.id))
+	dst = respAppendOutputItems(dst, o.parts, respIDBody(o.id), o.status)
 	dst = append(dst, `,"parallel_tool_calls":`...)
 	dst = strconv.AppendBool(dst, req.ParallelTools != canon.TriFalse)
 	dst = append(dst, `,"previous_response_id":`...)
@@ -311,8 +311,8 @@ func respInMessage(k canon.PartKind) bool { return k == canon.PartText || k == c
 // thinking part, a message item per run of text and refusal parts, a
 // function_call item per tool call. Other parts (images, documents) have
 // no output item and are skipped. Item ids are made from the response
-// id's body and the item's index.
-func respAppendOutputItems(dst []byte, parts []canon.Part, body string) []byte {
+// id's body and the item's index; status is the response's.
+func respAppendOutputItems(dst []byte, parts []canon.Part, body, status string) []byte {
 	dst = append(dst, '[')
 	idx := -1
 	for i := 0; i < len(parts); {
@@ -325,7 +325,7 @@ func respAppendOutputItems(dst []byte, parts []canon.Part, body string) []byte {
 			}
 			idx++
 			dst = respComma(dst, idx)
-			dst = respAppendMessageItem(dst, body, idx, parts[i:j], "completed")
+			dst = respAppendMessageItem(dst, body, idx, parts[i:j], status)
 			i = j
 			continue
 		case p.Kind == canon.PartThinking:
@@ -350,16 +350,20 @@ func respComma(dst []byte, idx int) []byte {
 }
 
 // respAppendMessageItem appends a message item holding parts, with status
-// in_progress (an item just added, parts nil) or completed (any other
-// status: an item's status says whether the item is whole, which it is
-// once written in full, even in an incomplete response).
+// in_progress (an item just added, parts nil), incomplete in a failed
+// response (cut by the failure), else completed (an item's status says
+// whether the item is whole, which it is once written in full, even in a
+// response that max_output_tokens made incomplete).
 func respAppendMessageItem(dst []byte, body string, idx int, parts []canon.Part, status string) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = respAppendItemID(dst, "msg_", body, idx)
 	dst = append(dst, `,"type":"message","status":"`...)
-	if status == "in_progress" {
+	switch status {
+	case "in_progress":
 		dst = append(dst, "in_progress"...)
-	} else {
+	case "failed":
+		dst = append(dst, "incomplete"...)
+	default:
 		dst = append(dst, "completed"...)
 	}
 	dst = append(dst, `","content":[`...)

@@ -114,7 +114,7 @@ func (d *respStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]cano
 	if ev.typ == "" {
 		ev.typ = wire.StringView(name)
 	}
-	if ev.out >= respMaxItems {
+	if ev.out >= respMaxItems || ev.cont >= respMaxItems || ev.sum >= respMaxItems {
 		return out, errors.New("responses stream event has an output_index out of range")
 	}
 	if !d.started && ev.typ != "error" {
@@ -124,10 +124,14 @@ func (d *respStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]cano
 	return d.event(&ev, out), nil
 }
 
-// respIndex returns a non-negative integer index, or -1.
+// respIndex returns a non-negative integer index (respMaxItems for one
+// too large), or -1.
 func respIndex(v gjson.Result) int {
-	if v.Type != gjson.Number || v.Num < 0 || v.Num >= respMaxItems || v.Num != float64(int(v.Num)) {
+	switch {
+	case v.Type != gjson.Number || v.Num < 0 || v.Num != float64(int64(v.Num)):
 		return -1
+	case v.Num >= respMaxItems:
+		return respMaxItems
 	}
 	return int(v.Num)
 }
@@ -159,12 +163,17 @@ func (d *respStreamDecoder) event(ev *respEv, out []canon.Event) []canon.Event {
 		}
 		out = d.addText(out, ev.delta.Str)
 	case "response.output_text.done", "response.refusal.done":
-		// A server that sends no deltas gives the text here.
-		t := ev.text.Str
+		// A server that sends no deltas (or no content_part.added) gives
+		// the text here.
+		kind, t := canon.PartText, ev.text.Str
 		if ev.typ == "response.refusal.done" {
-			t = ev.ref.Str
+			kind, t = canon.PartRefusal, ev.ref.Str
 		}
-		if d.open && d.openOut == ev.out && d.openCont == ev.cont && !d.sawText {
+		if !d.isOpen(ev.out, ev.cont, kind) {
+			out = d.closeOpen(out)
+			out = d.startPart(out, ev.out, ev.cont, canon.Part{Kind: kind})
+		}
+		if !d.sawText {
 			out = d.addText(out, t)
 		}
 	case "response.content_part.done":
