@@ -40,7 +40,7 @@ func TestResponsesDecodeReplyErrors(t *testing.T) {
 func respEchoRequest() *canon.Request {
 	return &canon.Request{
 		Model: "claude-sonnet-4-5", MaxTokens: 4096, Temperature: []byte("0.2"), ParallelTools: canon.TriFalse,
-		Tools: []canon.Tool{{Name: "get_weather", Description: "Weather", Schema: `{"type":"object","properties":{"city":{"type":"string"}}}`}},
+		Tools:      []canon.Tool{{Name: "get_weather", Description: "Weather", Schema: `{"type":"object","properties":{"city":{"type":"string"}}}`}},
 		ToolChoice: canon.ToolChoice{Mode: canon.ToolAuto, Set: true},
 		Reasoning:  canon.Reasoning{Effort: "high", Summary: "auto"},
 		Metadata:   []canon.KV{{Key: "k", Value: "v"}},
