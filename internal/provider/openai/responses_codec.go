@@ -83,7 +83,7 @@ func respPath(path string, i int, name string) string {
 }
 
 // respDataURL splits a base64 data: URL into its media type and data; ok
-// is false for anything else.
+// is false for anything else, and for one without a media type or data.
 func respDataURL(u string) (mediaType, data string, ok bool) {
 	rest, found := strings.CutPrefix(u, "data:")
 	if !found {
@@ -95,7 +95,7 @@ func respDataURL(u string) (mediaType, data string, ok bool) {
 	}
 	head = strings.TrimSuffix(head, ";base64")
 	mediaType, _, _ = strings.Cut(head, ";")
-	return mediaType, data, true
+	return mediaType, data, mediaType != "" && data != ""
 }
 
 // respJoinDataURL appends the JSON string "data:<mt>;base64,<data>".

@@ -288,7 +288,7 @@ func respDecodeReasoningItem(it *respItem, i int) (canon.Part, error) {
 	p := canon.Part{Kind: canon.PartThinking, ID: respStr(it.id)}
 	texts := it.summary
 	path := "summary"
-	if !texts.IsArray() || len(texts.Array()) == 0 {
+	if !respHasElems(texts) {
 		texts, path = it.content, "content"
 	}
 	if texts.Exists() && texts.Type != gjson.Null {
@@ -324,4 +324,16 @@ func respDecodeReasoningItem(it *respItem, i int) (canon.Part, error) {
 		}
 	}
 	return p, nil
+}
+
+// respHasElems reports whether v is an array with an element.
+func respHasElems(v gjson.Result) bool {
+	has := false
+	if v.IsArray() {
+		v.ForEach(func(_, _ gjson.Result) bool {
+			has = true
+			return false
+		})
+	}
+	return has
 }

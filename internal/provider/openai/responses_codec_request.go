@@ -140,7 +140,7 @@ func (d *respReqDecoder) field(k string, v gjson.Result) error {
 	case "prompt":
 		return canon.Fieldf(k, "is a prompt template stored at OpenAI, which a translated request cannot use; send instructions and input instead")
 	case "context_management":
-		if v.IsArray() && len(v.Array()) == 0 {
+		if v.IsArray() && !respHasElems(v) {
 			return nil
 		}
 		return canon.Fieldf(k, "is OpenAI's server-side compaction, which other vendors do not have; remove it")
