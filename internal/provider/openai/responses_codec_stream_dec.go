@@ -52,8 +52,14 @@ const (
 // respMaxItems bounds the output_index a stream may use.
 const respMaxItems = 1 << 14
 
-// errRespEvent is an event the decoder cannot read.
-var errRespEvent = errors.New("responses stream event is not a JSON object")
+// respError is an error of the Responses codec, a constant so that its
+// name can keep the package's resp prefix.
+type respError string
+
+func (e respError) Error() string { return string(e) }
+
+// respErrEvent is an event the decoder cannot read.
+const respErrEvent respError = "responses stream event is not a JSON object"
 
 // respEv is what the decoder reads of an event.
 type respEv struct {
@@ -71,11 +77,11 @@ func (d *respStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]cano
 		return out, nil
 	}
 	if !gjson.Valid(s) {
-		return out, errRespEvent
+		return out, respErrEvent
 	}
 	root := gjson.Parse(s)
 	if !root.IsObject() {
-		return out, errRespEvent
+		return out, respErrEvent
 	}
 	ev := respEv{out: -1, cont: -1, sum: -1}
 	root.ForEach(func(k, v gjson.Result) bool {
