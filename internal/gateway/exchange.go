@@ -196,8 +196,7 @@ func (x *exchange) reset() {
 	x.g, x.s, x.ep, x.pol = nil, nil, nil, nil
 	x.format, x.op = 0, 0
 	x.start = time.Time{}
-	x.reqID = x.reqID[:0]
-	x.model = x.model[:0]
+	x.reqID, x.model = reuse(x.reqID), reuse(x.model)
 	x.upWait, x.ttft = 0, 0
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""

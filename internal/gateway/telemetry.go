@@ -65,7 +65,7 @@ type logState struct {
 func (l *logState) reset() {
 	l.rec = telemetry.Record{Guardrails: l.rec.Guardrails[:0]}
 	l.remote, l.bodyLen = nil, 0
-	l.ua, l.endUser, l.path = l.ua[:0], l.endUser[:0], l.path[:0]
+	l.ua, l.endUser, l.path = reuse(l.ua), reuse(l.endUser), reuse(l.path)
 	l.logReq, l.logResp = reuse(l.logReq), reuse(l.logResp)
 }
 
