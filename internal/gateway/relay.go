@@ -33,7 +33,7 @@ var (
 // relayState is the exchange's streaming: the upstream's stream, read and
 // relayed to the client connection by WriteTo.
 type relayState struct {
-	stream      bool // the client asked for a stream
+	stream      bool // a model route's client asked for a stream
 	raw         bool // relay bytes as they come (passthrough), no SSE parsing
 	hideUsage   bool
 	sawTerminal bool
@@ -52,8 +52,9 @@ type relayState struct {
 	clientBytes atomic.Bool // the watcher consumed a byte the client sent
 }
 
-// reset runs after closeRelay, which stopped the timer and cleared
-// bodyStream under mu with a new generation: no late call touches them.
+// reset needs no lock: after a relay, closeRelay stopped the timer and
+// cleared bodyStream under mu in a new generation, so a late timer or
+// watcher call reads neither.
 func (r *relayState) reset() {
 	r.stream, r.raw, r.hideUsage, r.sawTerminal, r.done = false, false, false, false, false
 	r.seqNext, r.writeTO = 0, 0
