@@ -16,6 +16,43 @@ const (
 	keyCooldown401 = 60 * time.Second
 )
 
+// routeState is the exchange's routing (stage 7): the plan, its attempts
+// and the upstream call of the current one.
+type routeState struct {
+	tgt      *target            // the target of the last attempt; nil: none made
+	up       *provider.Upstream // the provider of the last attempt (passthrough's too)
+	upReq    fasthttp.Request
+	upResp   fasthttp.Response
+	body     []byte // edited upstream body
+	attempts int    // upstream attempts made
+
+	plan          route.Plan    // targets, retries, fallbacks; ends at settle
+	rt            *route.Target // the target that served, in flight until settle
+	fallback      bool          // served by a target other than the first tried
+	kept          bool          // the client response holds an upstream error reply
+	totalDeadline time.Time     // when the total timeout ends the exchange
+	aw            abandonWatch  // the upstream call, watched for a client that leaves (abandon.go)
+	// xl is the translation of an attempt to a target of another format
+	// (translate.go): allocated on the first, kept with the pooled
+	// exchange, reset with it.
+	xl *translation
+}
+
+func (r *routeState) reset() {
+	r.tgt, r.up = nil, nil
+	r.upReq.Reset()
+	r.upResp.ReleaseBody(64 << 10) // don't pin huge buffers in the pool
+	r.upResp.Reset()               // keeps KeepBodyBuffer, set by acquireExchange
+	r.aw.reset()                   // after the reply's body stream is closed: releases its connection slot
+	r.body = reuse(r.body)
+	r.attempts = 0
+	r.plan = route.Plan{} // settle's plan.End left it so
+	r.rt, r.fallback, r.kept, r.totalDeadline = nil, false, false, time.Time{}
+	if r.xl != nil {
+		r.xl.reset()
+	}
+}
+
 // failure is what the last unsuccessful attempt left: an upstream error
 // reply to pass through, or a failed exchange.
 type failure struct {

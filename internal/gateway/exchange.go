@@ -3,111 +3,52 @@ package gateway
 import (
 	"context"
 	"log/slog"
-	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
-	"github.com/sluice-gw/sluice/internal/guard"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
-	"github.com/sluice-gw/sluice/internal/ratelimit"
-	"github.com/sluice-gw/sluice/internal/route"
-	"github.com/sluice-gw/sluice/internal/sse"
-	"github.com/sluice-gw/sluice/internal/telemetry"
-	"github.com/sluice-gw/sluice/internal/tracing"
 )
 
 // exchange is the state of one client request from arrival to settlement.
 // Exchanges are pooled: nothing may keep a pointer to one after settle.
+//
+// Its state is grouped by the stage that owns it, each part with its own
+// reset (in the stage's file); the fields common to every stage sit here.
+// The parts are embedded, so x.ticket is x.limitState.ticket. reset
+// returns an exchange to the state of a fresh exchange{}, less the buffers
+// it keeps (TestExchangeResetIsFresh holds it to that).
 type exchange struct {
 	g      *Gateway
-	s      *snapshot // the config the request runs on, from arrival to settle
-	ep     *endpoint
+	s      *snapshot    // the config the request runs on, from arrival to settle
+	ep     *endpoint    // the client's route; nil: passthrough
 	pol    *auth.Policy // the caller's key; nil when auth is off
-	tgt    *target
-	up     *provider.Upstream
 	format provider.Format
 	op     provider.Operation
 	start  time.Time
 	reqID  []byte
 	model  []byte // requested model name (copied out of the body)
 
-	upReq  fasthttp.Request
-	upResp fasthttp.Response
-	body   []byte // edited upstream body
-
+	// The outcome, for metrics, the log, the trace and limits.
 	upWait  time.Duration // time spent waiting on the upstream
 	usage   provider.Usage
 	status  int    // status the client saw (499: it went away)
 	errCode string // code of the error Sluice produced, if any
 	ttft    time.Duration
 
-	attempts      int           // upstream attempts made
-	plan          route.Plan    // routing (attempt.go): targets, retries, fallbacks; ends at settle
-	rt            *route.Target // the target that served, in flight until settle
-	kept          bool          // the client response holds an upstream error reply
-	totalDeadline time.Time     // when the total timeout ends the exchange
-	aw            abandonWatch  // the upstream call, watched for a client that leaves (abandon.go)
-
-	ticket     ratelimit.Ticket   // limits held by this request
-	limited    bool               // the ticket holds something to settle
-	reserved   int64              // tokens reserved (estimate)
-	retryAfter ratelimit.Decision // the refusal, for Retry-After
-
-	// Guardrails (guard.go).
-	gpol      *guard.Policy   // the request's policy; nil: none
-	gbuf      []byte          // redacted body
-	verdicts  []guard.Verdict // every verdict, input and output
-	gs        *guard.Stream   // output scanner of a relayed stream
-	gsCounted bool            // the scanner's verdicts were collected
-
-	// Request logging (telemetry.go); filled only when it is on.
-	rec      telemetry.Record
-	remote   net.Addr
-	ua       []byte
-	path     []byte // passthrough and refusals: the client's path
-	endUser  []byte
-	bodyLen  int
-	logReq   []byte
-	logResp  []byte
-	fallback bool // served by a target other than the first tried
-
-	// Tracing (trace.go); set only for sampled requests.
-	traced         bool
-	tdec           tracing.Decision
-	upStart, upEnd time.Time // first upstream send; end of the last exchange
-
 	settled  bool // settle ran
 	relaying bool // the response body is this exchange; Close settles and releases
 
-	// Translation (translate.go); nil until a translated attempt.
-	xl *translation
-
-	// Streaming state (relay.go).
-	stream      bool
-	raw         bool // relay bytes as they come (passthrough), no SSE parsing
-	hideUsage   bool
-	sawTerminal bool
-	seqNext     int64 // Responses: the sequence_number after the upstream's last event
-	conn        net.Conn
-	writeTO     time.Duration
-	bodyStream  fasthttp.ReadCloserWithError
-	rd          *sse.Reader
-	upRead      waitTimer // the reply stream, timed (rd reads through it)
-	out         []byte
-	outPos      int
-	done        bool
-	timer       *time.Timer
-	watchDone   chan struct{}
-	watchStop   atomic.Bool
-	clientBytes atomic.Bool // the watcher consumed a byte the client sent
-	mu          sync.Mutex  // guards gen and reason against late timer calls
-	gen         uint64
-	reason      cancelReason
+	routeState  // targets, attempts and the upstream call (attempt.go)
+	limitState  // limits held and refusals (limits.go)
+	guardState  // guardrails (guard.go)
+	logState    // request logging (telemetry.go)
+	traceState  // tracing (trace.go)
+	relayState  // streaming (relay.go)
+	cancelState // a relay's cancellation by its timer or watcher (relay.go)
 }
 
 type cancelReason int32
@@ -248,63 +189,33 @@ func (x *exchange) logAccess(dur time.Duration) {
 	)
 }
 
+// reset readies the exchange for the pool: every part is reset, buffers
+// keep their capacity (up to 64 KiB) and everything else is zeroed.
 func (x *exchange) reset() {
-	x.mu.Lock()
-	x.gen++
-	x.reason = reasonNone
-	x.mu.Unlock()
-	x.g, x.s, x.ep, x.tgt, x.up, x.pol = nil, nil, nil, nil, nil, nil
+	x.cancelState.reset() // first: late timer and watcher calls see a new generation
+	x.g, x.s, x.ep, x.pol = nil, nil, nil, nil
 	x.format, x.op = 0, 0
-	x.reqID = x.reqID[:0]
-	x.model = x.model[:0]
-	x.upReq.Reset()
-	x.upResp.ReleaseBody(64 << 10) // don't pin huge buffers in the pool
-	x.upResp.Reset()
-	x.aw.reset() // after the reply's body stream is closed: releases its connection slot
-	if cap(x.body) > 64<<10 {
-		x.body = nil // don't pin huge buffers in the pool
-	}
-	x.body = x.body[:0]
+	x.start = time.Time{}
+	x.reqID, x.model = reuse(x.reqID), reuse(x.model)
 	x.upWait, x.ttft = 0, 0
-	x.gpol = nil
-	x.remote, x.bodyLen, x.fallback = nil, 0, false
-	x.traced, x.tdec, x.upStart, x.upEnd = false, tracing.Decision{}, time.Time{}, time.Time{}
-	x.ua, x.endUser, x.path = x.ua[:0], x.endUser[:0], x.path[:0]
-	if cap(x.logReq) > 64<<10 || cap(x.logResp) > 64<<10 {
-		x.logReq, x.logResp = nil, nil
-	}
-	x.logReq, x.logResp = x.logReq[:0], x.logResp[:0]
-	if cap(x.gbuf) > 64<<10 {
-		x.gbuf = nil
-	}
-	x.gbuf, x.verdicts = x.gbuf[:0], x.verdicts[:0]
-	if x.gs != nil {
-		x.gs.Release()
-		x.gs = nil
-	}
-	x.gsCounted = false
-	if x.xl != nil {
-		x.xl.reset()
-	}
 	x.usage = provider.Usage{}
 	x.status, x.errCode = 0, ""
-	x.stream, x.raw, x.hideUsage, x.sawTerminal, x.done = false, false, false, false, false
-	x.seqNext = 0
 	x.settled, x.relaying = false, false
-	x.attempts, x.rt, x.kept, x.totalDeadline = 0, nil, false, time.Time{}
-	x.ticket.Reset()
-	x.limited, x.reserved, x.retryAfter = false, 0, ratelimit.Decision{}
-	x.conn, x.bodyStream, x.timer, x.watchDone = nil, nil, nil, nil
-	x.watchStop.Store(false)
-	x.clientBytes.Store(false)
-	if cap(x.out) > 64<<10 {
-		x.out = nil
+	x.routeState.reset()
+	x.limitState.reset()
+	x.guardState.reset()
+	x.logState.reset()
+	x.traceState.reset()
+	x.relayState.reset()
+}
+
+// reuse empties a buffer for the next request, keeping its capacity up to
+// 64 KiB: a larger one is dropped, so that the pool does not pin it.
+func reuse(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
 	}
-	x.out, x.outPos = x.out[:0], 0
-	x.upRead = waitTimer{}
-	if x.rd != nil {
-		x.rd.Reset(nil)
-	}
+	return b[:0]
 }
 
 // fail answers the request with e and settles it.

@@ -13,6 +13,26 @@ import (
 	"github.com/sluice-gw/sluice/internal/provider"
 )
 
+// guardState is the exchange's guardrails (stage 6, and the output
+// scanner of a relayed stream).
+type guardState struct {
+	gpol      *guard.Policy   // the request's policy; nil: none
+	gbuf      []byte          // redacted body
+	verdicts  []guard.Verdict // every verdict, input and output
+	gs        *guard.Stream   // output scanner of a relayed stream
+	gsCounted bool            // the scanner's verdicts were collected
+}
+
+func (s *guardState) reset() {
+	s.gpol = nil
+	s.gbuf, s.verdicts = reuse(s.gbuf), s.verdicts[:0]
+	if s.gs != nil {
+		s.gs.Release()
+		s.gs = nil
+	}
+	s.gsCounted = false
+}
+
 // guards selects the guardrail policy of each request: the model's sets,
 // or, for a key that names sets of its own, those sets plus the model's
 // sets that keys may not override (config.GuardrailSet.Overridable).

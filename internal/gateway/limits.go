@@ -12,6 +12,20 @@ import (
 // The key service keeps spend for the limiter's budgets.
 var _ ratelimit.SpendStore = (*auth.Service)(nil)
 
+// limitState is what the exchange holds of the limits (stages 3, 5 and
+// 7's target limits), settled by settleLimits.
+type limitState struct {
+	ticket     ratelimit.Ticket   // limits held by this request
+	limited    bool               // the ticket holds something to settle
+	reserved   int64              // tokens reserved (estimate)
+	retryAfter ratelimit.Decision // the refusal, for Retry-After
+}
+
+func (l *limitState) reset() {
+	l.ticket.Reset()
+	l.limited, l.reserved, l.retryAfter = false, 0, ratelimit.Decision{}
+}
+
 // limitKey is the limiter's view of a key policy.
 func limitKey(pol *auth.Policy) ratelimit.Key {
 	return ratelimit.Key{ID: pol.ID, RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent,

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -27,6 +29,62 @@ var (
 	errTotalTimeout = errors.New("total timeout")
 	errGuardBlock   = errors.New("guardrail blocked the stream")
 )
+
+// relayState is the exchange's streaming: the upstream's stream, read and
+// relayed to the client connection by WriteTo.
+type relayState struct {
+	stream      bool // a model route's client asked for a stream
+	raw         bool // relay bytes as they come (passthrough), no SSE parsing
+	hideUsage   bool
+	sawTerminal bool
+	seqNext     int64 // Responses: the sequence_number after the upstream's last event
+	conn        net.Conn
+	writeTO     time.Duration
+	bodyStream  fasthttp.ReadCloserWithError // guarded by mu once the timer runs
+	rd          *sse.Reader                  // kept across requests, reset
+	upRead      waitTimer                    // the reply stream, timed (rd reads through it)
+	out         []byte
+	outPos      int
+	done        bool
+	timer       *time.Timer
+	watchDone   chan struct{}
+	watchStop   atomic.Bool
+	clientBytes atomic.Bool // the watcher consumed a byte the client sent
+}
+
+// reset needs no lock: after a relay, closeRelay stopped the timer and
+// cleared bodyStream under mu in a new generation, so a late timer or
+// watcher call reads neither.
+func (r *relayState) reset() {
+	r.stream, r.raw, r.hideUsage, r.sawTerminal, r.done = false, false, false, false, false
+	r.seqNext, r.writeTO = 0, 0
+	r.conn, r.bodyStream, r.timer, r.watchDone = nil, nil, nil, nil
+	r.watchStop.Store(false)
+	r.clientBytes.Store(false)
+	r.out, r.outPos = reuse(r.out), 0
+	r.upRead = waitTimer{}
+	if r.rd != nil {
+		r.rd.Reset(nil)
+	}
+}
+
+// cancelState lets the relay's timer and client watcher, which run on
+// goroutines of their own, cancel the exchange they were started for and
+// no later one.
+type cancelState struct {
+	mu     sync.Mutex // guards gen and reason against late timer calls
+	gen    uint64     // the relay's generation; counts on across reuses, never zeroed
+	reason cancelReason
+}
+
+// reset starts a new generation: a timer or watcher of the request before
+// finds gen changed and does nothing.
+func (c *cancelState) reset() {
+	c.mu.Lock()
+	c.gen++
+	c.reason = reasonNone
+	c.mu.Unlock()
+}
 
 // startRelay makes the exchange the response body. deadline is when the
 // total timeout ends the stream.

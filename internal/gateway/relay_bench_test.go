@@ -41,7 +41,8 @@ func relayAll(x *exchange, stream []byte, dst []byte) []byte {
 
 func TestRelayHidesUsageChunk(t *testing.T) {
 	stream := openAIStream(5)
-	x := &exchange{op: provider.OpChat, format: provider.FormatOpenAI, hideUsage: true, rd: sse.NewReader(nil, maxEvent)}
+	x := &exchange{op: provider.OpChat, format: provider.FormatOpenAI}
+	x.hideUsage, x.rd = true, sse.NewReader(nil, maxEvent)
 	got := relayAll(x, stream, nil)
 	if bytes.Contains(got, []byte(`"choices":[]`)) {
 		t.Fatalf("usage chunk relayed:\n%s", got)
@@ -64,7 +65,8 @@ func TestRelayHidesUsageChunk(t *testing.T) {
 func BenchmarkRelayOpenAIStream(b *testing.B) {
 	const events = 200
 	stream := openAIStream(events)
-	x := &exchange{op: provider.OpChat, format: provider.FormatOpenAI, hideUsage: true, rd: sse.NewReader(nil, maxEvent)}
+	x := &exchange{op: provider.OpChat, format: provider.FormatOpenAI}
+	x.hideUsage, x.rd = true, sse.NewReader(nil, maxEvent)
 	dst := make([]byte, 0, len(stream))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
@@ -87,7 +89,8 @@ func TestRelayCutMidEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &exchange{g: g, up: up, op: provider.OpChat, format: provider.FormatOpenAI, rd: sse.NewReader(nil, maxEvent)}
+	x := &exchange{g: g, op: provider.OpChat, format: provider.FormatOpenAI}
+	x.up, x.rd = up, sse.NewReader(nil, maxEvent)
 	got := string(relayAll(x, cut, nil))
 	i := strings.LastIndex(got, "data: {\"error\"")
 	if i < 0 || (i > 0 && !strings.HasSuffix(got[:i], "\n\n")) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,26 @@ const adminQueryTimeout = 30 * time.Second
 type LogStore interface {
 	Logs(ctx context.Context, q telemetry.LogQuery) (telemetry.LogPage, error)
 	Usage(ctx context.Context, q telemetry.UsageQuery) ([]telemetry.UsageRow, error)
+}
+
+// logState is what the exchange keeps for its record; filled only when
+// request logging is on.
+type logState struct {
+	rec     telemetry.Record // the record handed to telemetry (Submit copies it)
+	remote  net.Addr
+	ua      []byte
+	path    []byte // passthrough and refusals: the client's path
+	endUser []byte
+	bodyLen int
+	logReq  []byte
+	logResp []byte
+}
+
+func (l *logState) reset() {
+	l.rec = telemetry.Record{Guardrails: l.rec.Guardrails[:0]}
+	l.remote, l.bodyLen = nil, 0
+	l.ua, l.endUser, l.path = reuse(l.ua), reuse(l.endUser), reuse(l.path)
+	l.logReq, l.logResp = reuse(l.logReq), reuse(l.logResp)
 }
 
 // noteClient keeps the client's address and agent (and, off the model

@@ -16,6 +16,15 @@ import (
 // settle from the exchange's fields. Unsampled requests pay for the
 // decision only (a few ns, no allocation).
 
+// traceState is the exchange's tracing; set only for sampled requests.
+type traceState struct {
+	traced         bool
+	tdec           tracing.Decision
+	upStart, upEnd time.Time // first upstream send; end of the last exchange
+}
+
+func (t *traceState) reset() { *t = traceState{} }
+
 // The W3C name, in the canonical form fasthttp stores parsed names in.
 var strTraceparent = []byte("Traceparent")
 
