@@ -97,40 +97,92 @@ func codecDecodeContent(v gjson.Result, dst []canon.Part, at codecPath) ([]canon
 	return dst, err
 }
 
+// codecFields are the members of a content block (or of a source, a
+// delta, an event) read in one pass: gjson's Get scans an object anew for
+// every key.
+type codecFields struct {
+	typ, text, source, cache, id, name, input, toolUseID, content, isError,
+	thinking, signature, data, title, context, mediaType, url,
+	partialJSON, stopReason, stopSequence gjson.Result
+}
+
+// codecReadFields reads obj's members into f.
+func codecReadFields(obj gjson.Result, f *codecFields) {
+	obj.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "type":
+			f.typ = v
+		case "text":
+			f.text = v
+		case "source":
+			f.source = v
+		case "cache_control":
+			f.cache = v
+		case "id":
+			f.id = v
+		case "name":
+			f.name = v
+		case "input":
+			f.input = v
+		case "tool_use_id":
+			f.toolUseID = v
+		case "content":
+			f.content = v
+		case "is_error":
+			f.isError = v
+		case "thinking":
+			f.thinking = v
+		case "signature":
+			f.signature = v
+		case "data":
+			f.data = v
+		case "title":
+			f.title = v
+		case "context":
+			f.context = v
+		case "media_type":
+			f.mediaType = v
+		case "url":
+			f.url = v
+		case "partial_json":
+			f.partialJSON = v
+		case "stop_reason":
+			f.stopReason = v
+		case "stop_sequence":
+			f.stopSequence = v
+		}
+		return true
+	})
+}
+
 // codecDecodeBlock appends the part (or parts) one content block makes.
 func codecDecodeBlock(b gjson.Result, dst []canon.Part, at codecPath) ([]canon.Part, error) {
+	var f codecFields
+	codecReadFields(b, &f)
 	var p canon.Part
 	var err error
-	typ := b.Get("type").Str
-	switch typ {
+	switch typ := f.typ.Str; typ {
 	case "text":
 		// Dropped: citations (the model's own, from an earlier reply).
-		p = canon.Part{Kind: canon.PartText, Text: codecStr(b.Get("text"))}
+		p = canon.Part{Kind: canon.PartText, Text: codecStr(f.text)}
 	case "image":
-		p, err = codecDecodeImage(b.Get("source"), at)
+		p, err = codecDecodeImage(f.source, at)
 	case "document":
-		var context string
-		p, context, err = codecDecodeDocument(b, at)
-		if err == nil && context != "" {
-			// The document's context is text the model reads beside it.
-			p.Cache, err = codecDecodeCache(b.Get("cache_control"), at.str(".cache_control"))
-			return append(dst, p, canon.Part{Kind: canon.PartText, Text: context}), err
-		}
+		p, err = codecDecodeDocument(&f, at)
 	case "tool_use":
-		p = canon.Part{Kind: canon.PartToolCall, ID: codecStr(b.Get("id")), Name: codecStr(b.Get("name"))}
-		in := b.Get("input")
-		switch {
+		p = canon.Part{Kind: canon.PartToolCall, ID: codecStr(f.id), Name: codecStr(f.name)}
+		switch in := f.input; {
 		case in.IsObject():
 			p.Args = strings.Clone(in.Raw)
 		case in.Exists() && in.Type != gjson.Null:
 			err = canon.Fieldf(at.str(".input"), "must be a JSON object")
 		}
 	case "tool_result":
-		p, err = codecDecodeToolResult(b, at)
+		p, err = codecDecodeToolResult(&f, at)
 	case "thinking":
-		p = canon.Part{Kind: canon.PartThinking, Text: codecStr(b.Get("thinking")), Signature: codecStr(b.Get("signature"))}
+		p = canon.Part{Kind: canon.PartThinking, Text: codecStr(f.thinking), Signature: codecStr(f.signature)}
 	case "redacted_thinking":
-		p = canon.Part{Kind: canon.PartThinking, Redacted: codecStr(b.Get("data"))}
+		p = canon.Part{Kind: canon.PartThinking, Redacted: codecStr(f.data)}
 	default:
 		for _, s := range codecServerBlocks {
 			if typ == s {
@@ -142,22 +194,29 @@ func codecDecodeBlock(b gjson.Result, dst []canon.Part, at codecPath) ([]canon.P
 	if err != nil {
 		return dst, err
 	}
-	if c := b.Get("cache_control"); c.Exists() {
-		if p.Cache, err = codecDecodeCache(c, at.str(".cache_control")); err != nil {
+	if f.cache.Exists() {
+		if p.Cache, err = codecDecodeCache(f.cache, at.str(".cache_control")); err != nil {
 			return dst, err
 		}
 	}
-	return append(dst, p), nil
+	dst = append(dst, p)
+	if p.Kind == canon.PartDocument && f.context.Type == gjson.String && f.context.Str != "" {
+		// A document's context is text the model reads beside it.
+		dst = append(dst, canon.Part{Kind: canon.PartText, Text: codecStr(f.context)})
+	}
+	return dst, nil
 }
 
 // codecDecodeImage reads an image block's source: base64 or url.
 func codecDecodeImage(src gjson.Result, at codecPath) (canon.Part, error) {
+	var f codecFields
+	codecReadFields(src, &f)
 	p := canon.Part{Kind: canon.PartImage}
-	switch src.Get("type").Str {
+	switch f.typ.Str {
 	case "base64":
-		p.MediaType, p.Data = codecStr(src.Get("media_type")), codecStr(src.Get("data"))
+		p.MediaType, p.Data = codecStr(f.mediaType), codecStr(f.data)
 	case "url":
-		p.URL = codecStr(src.Get("url"))
+		p.URL = codecStr(f.url)
 	case "file":
 		return p, canon.Fieldf(at.str(".source.type"), "a file from Anthropic's Files API is stored at Anthropic: send the image as base64 or a URL")
 	default:
@@ -168,34 +227,35 @@ func codecDecodeImage(src gjson.Result, at codecPath) (canon.Part, error) {
 
 // codecDecodeDocument reads a document block: a PDF (base64 or url) or
 // plain text, whose data becomes base64 of media type text/plain; title is
-// the part's Name and context comes back as text for a part of its own.
-// Dropped: citations (the reply's text carries none).
-func codecDecodeDocument(b gjson.Result, at codecPath) (p canon.Part, context string, err error) {
-	p = canon.Part{Kind: canon.PartDocument, Name: codecStr(b.Get("title"))}
-	src := b.Get("source")
-	switch src.Get("type").Str {
+// the part's Name (its context becomes a text part after it). Dropped:
+// citations (the reply's text carries none).
+func codecDecodeDocument(b *codecFields, at codecPath) (canon.Part, error) {
+	p := canon.Part{Kind: canon.PartDocument, Name: codecStr(b.title)}
+	var f codecFields
+	codecReadFields(b.source, &f)
+	switch f.typ.Str {
 	case "base64":
-		p.MediaType, p.Data = codecStr(src.Get("media_type")), codecStr(src.Get("data"))
+		p.MediaType, p.Data = codecStr(f.mediaType), codecStr(f.data)
 	case "text":
 		p.MediaType = "text/plain"
-		p.Data = base64.StdEncoding.EncodeToString([]byte(src.Get("data").Str))
+		p.Data = base64.StdEncoding.EncodeToString([]byte(f.data.Str))
 	case "url":
-		p.MediaType, p.URL = "application/pdf", codecStr(src.Get("url"))
+		p.MediaType, p.URL = "application/pdf", codecStr(f.url)
 	case "content":
-		return p, "", canon.Fieldf(at.str(".source.type"), "a document of content blocks is read by Anthropic only: send its text as text blocks, or send this request to a model with an Anthropic upstream")
+		return p, canon.Fieldf(at.str(".source.type"), "a document of content blocks is read by Anthropic only: send its text as text blocks, or send this request to a model with an Anthropic upstream")
 	case "file":
-		return p, "", canon.Fieldf(at.str(".source.type"), "a file from Anthropic's Files API is stored at Anthropic: send the document as base64, text or a URL")
+		return p, canon.Fieldf(at.str(".source.type"), "a file from Anthropic's Files API is stored at Anthropic: send the document as base64, text or a URL")
 	default:
-		return p, "", canon.Fieldf(at.str(".source.type"), `must be "base64", "text" or "url"`)
+		return p, canon.Fieldf(at.str(".source.type"), `must be "base64", "text" or "url"`)
 	}
-	return p, codecStr(b.Get("context")), nil
+	return p, nil
 }
 
 // codecDecodeToolResult reads a tool_result block: its content is a string
 // or text, image and document blocks.
-func codecDecodeToolResult(b gjson.Result, at codecPath) (canon.Part, error) {
-	p := canon.Part{Kind: canon.PartToolResult, ID: codecStr(b.Get("tool_use_id")), IsError: b.Get("is_error").Type == gjson.True}
-	c := b.Get("content")
+func codecDecodeToolResult(b *codecFields, at codecPath) (canon.Part, error) {
+	p := canon.Part{Kind: canon.PartToolResult, ID: codecStr(b.toolUseID), IsError: b.isError.Type == gjson.True}
+	c := b.content
 	switch {
 	case c.Type == gjson.String:
 		p.Content = []canon.Part{{Kind: canon.PartText, Text: codecStr(c)}}

@@ -237,38 +237,55 @@ func codecDecodeTools(v gjson.Result, r *canon.Request) error {
 	var err error
 	i := 0
 	v.ForEach(func(_, t gjson.Result) bool {
-		path := "tools[" + strconv.Itoa(i) + "]"
-		i++
-		if typ := t.Get("type"); typ.Exists() && typ.Str != "custom" {
-			err = canon.Fieldf(path+".type", "a server tool ("+typ.Str+") runs at Anthropic: send this request to a model with an Anthropic upstream, or define it as a custom tool")
+		path := func(field string) string { return "tools[" + strconv.Itoa(i) + "]." + field }
+		var typ, name, desc, schema, strict, cache, deferLoading, callers gjson.Result
+		t.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "type":
+				typ = v
+			case "name":
+				name = v
+			case "description":
+				desc = v
+			case "input_schema":
+				schema = v
+			case "strict":
+				strict = v
+			case "cache_control":
+				cache = v
+			case "defer_loading":
+				deferLoading = v
+			case "allowed_callers":
+				callers = v
+			}
+			// Dropped: input_examples (guidance only) and
+			// eager_input_streaming (how the input streams).
+			return true
+		})
+		switch {
+		case typ.Exists() && typ.Str != "custom":
+			err = canon.Fieldf(path("type"), "a server tool ("+typ.Str+") runs at Anthropic: send this request to a model with an Anthropic upstream, or define it as a custom tool")
+		case name.Type != gjson.String || name.Str == "":
+			err = canon.Fieldf(path("name"), "must be a non-empty string")
+		case deferLoading.Type == gjson.True:
+			err = canon.Fieldf(path("defer_loading"), "deferred tools are loaded by Anthropic's tool search: send this request to a model with an Anthropic upstream")
+		case callers.Exists() && callers.Type != gjson.Null && callers.Raw != `["direct"]`:
+			err = canon.Fieldf(path("allowed_callers"), "programmatic tool calling runs at Anthropic: send this request to a model with an Anthropic upstream")
+		}
+		if err != nil {
 			return false
 		}
-		name := t.Get("name")
-		if name.Type != gjson.String || name.Str == "" {
-			err = canon.Fieldf(path+".name", "must be a non-empty string")
-			return false
+		tool := canon.Tool{Name: codecStr(name), Description: codecStr(desc), Strict: strict.Type == gjson.True}
+		if schema.IsObject() {
+			tool.Schema = strings.Clone(schema.Raw)
 		}
-		tool := canon.Tool{Name: codecStr(name), Description: codecStr(t.Get("description"))}
-		if s := t.Get("input_schema"); s.IsObject() {
-			tool.Schema = strings.Clone(s.Raw)
-		}
-		tool.Strict = t.Get("strict").Type == gjson.True
-		if c := t.Get("cache_control"); c.Exists() {
-			if tool.Cache, err = codecDecodeCache(c, path+".cache_control"); err != nil {
+		if cache.Exists() {
+			if tool.Cache, err = codecDecodeCache(cache, path("cache_control")); err != nil {
 				return false
 			}
 		}
-		if t.Get("defer_loading").Type == gjson.True {
-			err = canon.Fieldf(path+".defer_loading", "deferred tools are loaded by Anthropic's tool search: send this request to a model with an Anthropic upstream")
-			return false
-		}
-		if ac := t.Get("allowed_callers"); ac.Exists() && ac.Raw != `["direct"]` && ac.Type != gjson.Null {
-			err = canon.Fieldf(path+".allowed_callers", "programmatic tool calling runs at Anthropic: send this request to a model with an Anthropic upstream")
-			return false
-		}
-		// Dropped: input_examples (guidance only) and
-		// eager_input_streaming (how the input streams).
 		r.Tools = append(r.Tools, tool)
+		i++
 		return true
 	})
 	return err

@@ -26,20 +26,39 @@ func codecDecodeReply(body []byte, r *canon.Reply) error {
 	if !root.IsObject() {
 		return codecErrNotMessage
 	}
-	r.ID, r.Model = codecStr(root.Get("id")), codecStr(root.Get("model"))
-	root.Get("content").ForEach(func(_, b gjson.Result) bool {
+	var content, stopReason, stopSequence, usage gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			r.ID = codecStr(v)
+		case "model":
+			r.Model = codecStr(v)
+		case "content":
+			content = v
+		case "stop_reason":
+			stopReason = v
+		case "stop_sequence":
+			stopSequence = v
+		case "usage":
+			usage = v
+		}
+		return true
+	})
+	content.ForEach(func(_, b gjson.Result) bool {
+		var f codecFields
+		codecReadFields(b, &f)
 		var p canon.Part
-		switch b.Get("type").Str {
+		switch f.typ.Str {
 		case "text":
-			p = canon.Part{Kind: canon.PartText, Text: codecStr(b.Get("text"))}
+			p = canon.Part{Kind: canon.PartText, Text: codecStr(f.text)}
 		case "thinking":
-			p = canon.Part{Kind: canon.PartThinking, Text: codecStr(b.Get("thinking")), Signature: codecStr(b.Get("signature"))}
+			p = canon.Part{Kind: canon.PartThinking, Text: codecStr(f.thinking), Signature: codecStr(f.signature)}
 		case "redacted_thinking":
-			p = canon.Part{Kind: canon.PartThinking, Redacted: codecStr(b.Get("data"))}
+			p = canon.Part{Kind: canon.PartThinking, Redacted: codecStr(f.data)}
 		case "tool_use":
-			p = canon.Part{Kind: canon.PartToolCall, ID: codecStr(b.Get("id")), Name: codecStr(b.Get("name")), Args: "{}"}
-			if in := b.Get("input"); in.IsObject() {
-				p.Args = strings.Clone(in.Raw)
+			p = canon.Part{Kind: canon.PartToolCall, ID: codecStr(f.id), Name: codecStr(f.name), Args: "{}"}
+			if f.input.IsObject() {
+				p.Args = strings.Clone(f.input.Raw)
 			}
 		default:
 			return true
@@ -47,12 +66,12 @@ func codecDecodeReply(body []byte, r *canon.Reply) error {
 		r.Parts = append(r.Parts, p)
 		return true
 	})
-	sr := root.Get("stop_reason").Str
+	sr := stopReason.Str
 	r.Stop = canon.Stop{Reason: codecStopReason(sr), Raw: strings.Clone(sr)}
 	if r.Stop.Reason == canon.StopSequence {
-		r.Stop.Sequence = codecStr(root.Get("stop_sequence"))
+		r.Stop.Sequence = codecStr(stopSequence)
 	}
-	codecReadUsage(root.Get("usage"), &r.Usage)
+	codecReadUsage(usage, &r.Usage)
 	return nil
 }
 

@@ -45,65 +45,85 @@ func (d *codecStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]can
 	if !ev.IsObject() {
 		return out, codecErrEvent
 	}
-	typ := ev.Get("type").Str
-	if typ == "" {
-		typ = wire.StringView(name)
-	}
-	switch typ {
+	// One pass over the event's members.
+	var typ, index, delta, block, message, usage, errObj gjson.Result
+	ev.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "type":
+			typ = v
+		case "index":
+			index = v
+		case "delta":
+			delta = v
+		case "content_block":
+			block = v
+		case "message":
+			message = v
+		case "usage":
+			usage = v
+		case "error":
+			errObj = v
+		}
+		return true
+	})
+	switch codecEventType(typ, name) {
+	case "content_block_delta":
+		idx := int(index.Int())
+		if idx < 0 || idx+1 != d.open {
+			return out, nil
+		}
+		var f codecFields
+		codecReadFields(delta, &f)
+		e := canon.Event{Kind: canon.EvDelta, Index: d.parts[idx] - 1}
+		switch f.typ.Str {
+		case "text_delta":
+			e.Text = f.text.Str
+		case "input_json_delta":
+			e.Text = f.partialJSON.Str
+		case "thinking_delta":
+			e.Text = f.thinking.Str
+		case "signature_delta":
+			e.Signature = f.signature.Str
+		}
+		// Anything else (citations_delta: citations are dropped) and
+		// empty fragments say nothing.
+		if e.Text != "" || e.Signature != "" {
+			out = append(out, e)
+		}
+	case "content_block_start":
+		out = d.start(out)
+		out = d.blockStart(int(index.Int()), block, out)
+	case "content_block_stop":
+		if idx := int(index.Int()); idx >= 0 && idx+1 == d.open {
+			out = d.stop(out)
+		}
 	case "message_start":
-		m := ev.Get("message")
 		if d.started {
 			return out, nil
 		}
 		d.started = true
-		out = append(out, canon.Event{Kind: canon.EvStart, ID: m.Get("id").Str, Model: m.Get("model").Str})
-		if u := m.Get("usage"); u.IsObject() {
+		var f codecFields
+		codecReadFields(message, &f)
+		out = append(out, canon.Event{Kind: canon.EvStart, ID: f.id.Str, Model: message.Get("model").Str})
+		if u := message.Get("usage"); u.IsObject() {
 			out = append(out, canon.Event{Kind: canon.EvUsage})
 			codecReadUsage(u, &out[len(out)-1].Usage)
-		}
-	case "content_block_start":
-		out = d.start(out)
-		out = d.blockStart(ev, out)
-	case "content_block_delta":
-		idx := int(ev.Get("index").Int())
-		if idx < 0 || idx+1 != d.open {
-			return out, nil
-		}
-		ci := d.parts[idx] - 1
-		delta := ev.Get("delta")
-		e := canon.Event{Kind: canon.EvDelta, Index: ci}
-		switch delta.Get("type").Str {
-		case "text_delta":
-			e.Text = delta.Get("text").Str
-		case "input_json_delta":
-			e.Text = delta.Get("partial_json").Str
-		case "thinking_delta":
-			e.Text = delta.Get("thinking").Str
-		case "signature_delta":
-			e.Signature = delta.Get("signature").Str
-		default:
-			// citations_delta: citations are dropped.
-			return out, nil
-		}
-		out = append(out, e)
-	case "content_block_stop":
-		if idx := int(ev.Get("index").Int()); idx >= 0 && idx+1 == d.open {
-			out = d.stop(out)
 		}
 	case "message_delta":
 		out = d.start(out)
 		out = d.stop(out)
-		delta := ev.Get("delta")
-		if sr := delta.Get("stop_reason"); sr.Type == gjson.String {
-			st := canon.Stop{Reason: codecStopReason(sr.Str), Raw: sr.Str}
+		var f codecFields
+		codecReadFields(delta, &f)
+		if f.stopReason.Type == gjson.String {
+			st := canon.Stop{Reason: codecStopReason(f.stopReason.Str), Raw: f.stopReason.Str}
 			if st.Reason == canon.StopSequence {
-				st.Sequence = delta.Get("stop_sequence").Str
+				st.Sequence = f.stopSequence.Str
 			}
 			out = append(out, canon.Event{Kind: canon.EvStop, Stop: st})
 		}
-		if u := ev.Get("usage"); u.IsObject() {
+		if usage.IsObject() {
 			out = append(out, canon.Event{Kind: canon.EvUsage})
-			codecReadUsage(u, &out[len(out)-1].Usage)
+			codecReadUsage(usage, &out[len(out)-1].Usage)
 		}
 	case "message_stop":
 		out = d.start(out)
@@ -112,9 +132,18 @@ func (d *codecStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]can
 		out = append(out, canon.Event{Kind: canon.EvEnd})
 	case "error":
 		d.ended = true
-		out = append(out, canon.Event{Kind: canon.EvError, Err: codecStreamError(ev.Get("error"))})
+		out = append(out, canon.Event{Kind: canon.EvError, Err: codecStreamError(errObj)})
 	}
 	return out, nil
+}
+
+// codecEventType returns an event's type: its data's "type", else its SSE
+// event name.
+func codecEventType(typ gjson.Result, name []byte) string {
+	if typ.Type == gjson.String && typ.Str != "" {
+		return typ.Str
+	}
+	return wire.StringView(name)
 }
 
 // start opens the canonical stream if the upstream's did not start with
@@ -139,26 +168,26 @@ func (d *codecStreamDecoder) stop(out []canon.Event) []canon.Event {
 
 // blockStart opens the part a content_block_start starts (closing one left
 // open: canonical parts do not overlap).
-func (d *codecStreamDecoder) blockStart(ev gjson.Result, out []canon.Event) []canon.Event {
-	idx := int(ev.Get("index").Int())
+func (d *codecStreamDecoder) blockStart(idx int, cb gjson.Result, out []canon.Event) []canon.Event {
 	if idx < 0 || idx >= codecMaxBlocks {
 		return out
 	}
-	cb := ev.Get("content_block")
+	var f codecFields
+	codecReadFields(cb, &f)
 	var p canon.Part
 	var input string
-	switch cb.Get("type").Str {
+	switch f.typ.Str {
 	case "text":
-		p = canon.Part{Kind: canon.PartText, Text: cb.Get("text").Str}
+		p = canon.Part{Kind: canon.PartText, Text: f.text.Str}
 	case "thinking":
-		p = canon.Part{Kind: canon.PartThinking, Text: cb.Get("thinking").Str, Signature: cb.Get("signature").Str}
+		p = canon.Part{Kind: canon.PartThinking, Text: f.thinking.Str, Signature: f.signature.Str}
 	case "redacted_thinking":
-		p = canon.Part{Kind: canon.PartThinking, Redacted: cb.Get("data").Str}
+		p = canon.Part{Kind: canon.PartThinking, Redacted: f.data.Str}
 	case "tool_use":
-		p = canon.Part{Kind: canon.PartToolCall, ID: cb.Get("id").Str, Name: cb.Get("name").Str}
+		p = canon.Part{Kind: canon.PartToolCall, ID: f.id.Str, Name: f.name.Str}
 		// The input comes as deltas after an empty {}; one given whole
 		// here becomes the first delta.
-		if in := cb.Get("input"); in.IsObject() && codecHasMembers(in) {
+		if in := f.input; in.IsObject() && codecHasMembers(in) {
 			input = in.Raw
 		}
 	default:
