@@ -11,8 +11,8 @@ import (
 	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
-// codecErrNotMessage is a reply that is JSON but not a message.
-var codecErrNotMessage = errors.New("anthropic: reply is not a Messages API message")
+// errCodecNotMessage is a reply that is JSON but not a message.
+var errCodecNotMessage = errors.New("anthropic: reply is not a Messages API message")
 
 // codecDecodeReply reads an Anthropic upstream's message into r. Content
 // blocks of server tools (which a translated request never asks for) are
@@ -24,7 +24,7 @@ func codecDecodeReply(body []byte, r *canon.Reply) error {
 	}
 	root := gjson.Parse(wire.StringView(body))
 	if !root.IsObject() {
-		return codecErrNotMessage
+		return errCodecNotMessage
 	}
 	var content, stopReason, stopSequence, usage gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {

@@ -48,7 +48,7 @@ func TestCodecDecodeReplyErrors(t *testing.T) {
 	if err := MessagesCodec().DecodeReply([]byte(`{"id":`), &r); !errors.Is(err, canon.ErrInvalidJSON) {
 		t.Errorf("cut short: %v", err)
 	}
-	if err := MessagesCodec().DecodeReply([]byte(`"msg"`), &r); !errors.Is(err, codecErrNotMessage) {
+	if err := MessagesCodec().DecodeReply([]byte(`"msg"`), &r); !errors.Is(err, errCodecNotMessage) {
 		t.Errorf("a string: %v", err)
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
-// codecErrEvent is a stream event that is not a JSON object.
-var codecErrEvent = errors.New("anthropic: stream event is not a JSON object")
+// errCodecEvent is a stream event that is not a JSON object.
+var errCodecEvent = errors.New("anthropic: stream event is not a JSON object")
 
 // codecMaxBlocks bounds the content block indexes a stream may use: a
 // decoder keeps one int per index.
@@ -39,11 +39,11 @@ func (d *codecStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]can
 		return out, nil
 	}
 	if !gjson.ValidBytes(data) {
-		return out, codecErrEvent
+		return out, errCodecEvent
 	}
 	ev := gjson.Parse(wire.StringView(data))
 	if !ev.IsObject() {
-		return out, codecErrEvent
+		return out, errCodecEvent
 	}
 	// One pass over the event's members.
 	var typ, index, delta, block, message, usage, errObj gjson.Result
