@@ -109,13 +109,18 @@ func TestConformanceMatrix(t *testing.T) {
 						mode = "stream"
 					}
 					name := cl.name + "/" + m.kind + "/" + sc + "/" + mode
+					ran := false
 					ok := t.Run(name, func(t *testing.T) {
+						ran = true
 						if err := confRun(testCtx(t), s, cl.c, m.model, sc, stream); err != nil {
 							t.Fatal(err)
 						}
 					})
 					cell := "ok"
-					if !ok {
+					switch {
+					case !ran:
+						cell = "not run"
+					case !ok:
 						cell = "FAIL"
 					}
 					results[cl.name+"|"+m.kind+"|"+sc+"|"+mode] = cell
