@@ -175,6 +175,10 @@ func chatEncodeUser(dst []byte, m *canon.Message, i int) ([]byte, error) {
 		media = media || hasMedia
 	}
 	if rest == 0 && !media {
+		if len(m.Parts) == 0 { // an empty turn stays a turn
+			dst = chatSep(dst)
+			dst = append(dst, `{"role":"user","content":""}`...)
+		}
 		return dst, nil
 	}
 	dst = chatSep(dst)

@@ -25,6 +25,8 @@ func chatSeeds(f *testing.F, dir, ext string) {
 func FuzzChatDecodeRequest(f *testing.F) {
 	chatSeeds(f, filepath.Join(chatTestdata, "requests"), ".json")
 	f.Add([]byte(`{"messages":[{"role":"tool","tool_call_id":"x","content":[{"type":"image_url","image_url":"data:image/png;base64,AA=="}]}]}`))
+	f.Add([]byte(`{"messages":[{"role":"system"}]}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r canon.Request
 		if err := ChatCodec().DecodeRequest(body, &r); err != nil {

@@ -98,6 +98,9 @@ func chatDecodeMessage(r *canon.Request, i int, m gjson.Result, prevTool *bool) 
 	*prevTool = false
 	switch role.Str {
 	case "system", "developer":
+		if content.Type == gjson.Null {
+			return canon.Fieldf(chatMsgPath(i, ".content"), "required")
+		}
 		n := len(r.System)
 		if r.System, err = chatContent(r.System, content, i, chatAllowSystem); err != nil {
 			return err

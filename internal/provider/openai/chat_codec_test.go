@@ -176,6 +176,7 @@ func TestChatDecodeRequestErrors(t *testing.T) {
 		{"metadata", `{"messages":[{"role":"user","content":"x"}],"metadata":{"a":1}}`, `metadata."a"`},
 		{"cache ttl", `{"messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral","ttl":5}}]}]}`, "messages[0].content[0].cache_control.ttl"},
 		{"user content null", `{"messages":[{"role":"user","content":null}]}`, "messages[0].content"},
+		{"system content null", `{"messages":[{"role":"developer"}]}`, "messages[0].content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r canon.Request
