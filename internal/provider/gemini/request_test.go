@@ -70,7 +70,9 @@ func TestDecodeRequestRules(t *testing.T) {
 		{"no thinking", `{` + user + `,"generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}`,
 			func(r *canon.Request) bool { return r.Reasoning == canon.Reasoning{Disabled: true} }},
 		{"validated mode makes strict tools", `{` + user + `,"tools":[{"functionDeclarations":[{"name":"a"}]}],"toolConfig":{"functionCallingConfig":{"mode":"VALIDATED"}}}`,
-			func(r *canon.Request) bool { return r.Tools[0].Strict && r.ToolChoice == canon.ToolChoice{Mode: canon.ToolAuto, Set: true} }},
+			func(r *canon.Request) bool {
+				return r.Tools[0].Strict && r.ToolChoice == canon.ToolChoice{Mode: canon.ToolAuto, Set: true}
+			}},
 		{"ANY with names keeps those tools", `{` + user + `,"tools":[{"functionDeclarations":[{"name":"a"},{"name":"b"},{"name":"c"}]}],"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["c","a"]}}}`,
 			func(r *canon.Request) bool {
 				return len(r.Tools) == 2 && r.Tools[0].Name == "a" && r.Tools[1].Name == "c" && r.ToolChoice.Mode == canon.ToolRequired
