@@ -257,3 +257,17 @@ func TestModels(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestStreamTextAllocs(t *testing.T) {
+	d := []byte(`{"candidates": [{"content": {"parts": [{"text": "hi"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 3},"modelVersion": "m","responseId": "r"}`)
+	var st walk.StreamText
+	if _, err := streamText(&st, wire.OpChat, nil, d); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		st.Reset()
+		_, _ = streamText(&st, wire.OpChat, nil, d)
+	}); n != 0 {
+		t.Errorf("streamText allocates %v times per event", n)
+	}
+}
