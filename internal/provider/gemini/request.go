@@ -495,7 +495,7 @@ func (d *reqDecoder) functionResponse(l *loc, v gjson.Result, m *canon.Message) 
 		return canon.Fieldf(l.at("name"), "is required")
 	}
 	if p.ID == "" {
-		p.ID = d.pairCall(p.Name, m)
+		p.ID = d.pairCall(p.Name)
 	}
 	if text, isErr, ok := responseText(resp); ok {
 		p.IsError = isErr
@@ -566,9 +566,9 @@ func responseText(resp gjson.Result) (text string, isErr, ok bool) {
 
 // pairCall returns the id of the earliest function call named name that no
 // response answers yet, in the messages read so far (m, the message being
-// read, included): Gemini pairs responses with calls by name and order
+// read, included, as it is appended to r already): Gemini pairs responses with calls by name and order
 // when they carry no ids. With none to pair, it is a new id.
-func (d *reqDecoder) pairCall(name string, m *canon.Message) string {
+func (d *reqDecoder) pairCall(name string) string {
 	msgs := d.r.Messages
 	for i := range msgs {
 		for j := range msgs[i].Parts {
@@ -578,7 +578,6 @@ func (d *reqDecoder) pairCall(name string, m *canon.Message) string {
 			}
 		}
 	}
-	_ = m // m is msgs' last element
 	id := callID(d.calls)
 	d.calls++
 	return id
