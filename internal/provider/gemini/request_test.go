@@ -28,6 +28,8 @@ func TestDecodeRequestRefuses(t *testing.T) {
 		{"code execution part", `{"contents":[{"role":"model","parts":[{"executableCode":{"code":"1"}}]}]}`, "contents[0].parts[0].executableCode"},
 		{"two data fields", `{"contents":[{"parts":[{"text":"a","inlineData":{"mimeType":"image/png","data":"AA"}}]}]}`, "contents[0].parts[0].inlineData"},
 		{"empty part", `{"contents":[{"parts":[{}]}]}`, "contents[0].parts[0]"},
+		{"no contents", `{"generationConfig":{}}`, "contents"},
+		{"role not a string", `{"contents":[{"role":1,"parts":[{"text":"a"}]}]}`, "contents[0].role"},
 		{"bad role", `{"contents":[{"role":"system","parts":[{"text":"a"}]}]}`, "contents[0].role"},
 		{"image output", `{` + user + `,"generationConfig":{"responseModalities":["TEXT","IMAGE"]}}`, "generationConfig.responseModalities"},
 		{"enum output", `{` + user + `,"generationConfig":{"responseMimeType":"text/x.enum"}}`, "generationConfig.responseMimeType"},
