@@ -12,25 +12,26 @@ import (
 // tools reads tools: function declarations are carried; Gemini's built-in
 // tools (Google Search, code execution, ...) run at Google and cannot be
 // translated.
-func (d *reqDecoder) tools(path string, v gjson.Result) error {
+func (d *reqDecoder) tools(l *loc, v gjson.Result) error {
 	if !v.IsArray() {
-		return canon.Fieldf(path, "must be an array of tools")
+		return canon.Fieldf(l.String(), "must be an array of tools")
 	}
 	i := 0
 	var err error
 	v.ForEach(func(_, t gjson.Result) bool {
-		tp := path + "[" + strconv.Itoa(i) + "]"
+		tl := l.elem(i)
 		i++
 		if !t.IsObject() {
-			err = canon.Fieldf(tp, "must be a Tool object")
+			err = canon.Fieldf(tl.String(), "must be a Tool object")
 			return false
 		}
 		t.ForEach(func(k, f gjson.Result) bool {
 			if fieldName(k.Str) != "functionDeclarations" {
-				err = canon.Fieldf(tp+"."+k.Str, "only functionDeclarations can be translated: Gemini's built-in tools run at Google")
+				err = canon.Fieldf(tl.at(k.Str), "only functionDeclarations can be translated: Gemini's built-in tools run at Google")
 				return false
 			}
-			err = d.declarations(tp+"."+k.Str, f)
+			kl := tl.member(k.Str)
+			err = d.declarations(&kl, f)
 			return err == nil
 		})
 		return err == nil
@@ -39,17 +40,17 @@ func (d *reqDecoder) tools(path string, v gjson.Result) error {
 }
 
 // declarations reads a Tool's functionDeclarations.
-func (d *reqDecoder) declarations(path string, v gjson.Result) error {
+func (d *reqDecoder) declarations(l *loc, v gjson.Result) error {
 	if !v.IsArray() {
-		return canon.Fieldf(path, "must be an array")
+		return canon.Fieldf(l.String(), "must be an array")
 	}
 	i := 0
 	var err error
 	v.ForEach(func(_, fd gjson.Result) bool {
-		fp := path + "[" + strconv.Itoa(i) + "]"
+		fl := l.elem(i)
 		i++
 		if !fd.IsObject() {
-			err = canon.Fieldf(fp, "must be a FunctionDeclaration object")
+			err = canon.Fieldf(fl.String(), "must be a FunctionDeclaration object")
 			return false
 		}
 		var t canon.Tool
@@ -61,20 +62,21 @@ func (d *reqDecoder) declarations(path string, v gjson.Result) error {
 				t.Description = own(f)
 			case "parameters":
 				if t.Schema != "" {
-					err = canon.Fieldf(fp+"."+k.Str, "parameters and parametersJsonSchema exclude each other")
+					err = canon.Fieldf(fl.at(k.Str), "parameters and parametersJsonSchema exclude each other")
 					return false
 				}
 				var b []byte
-				if b, err = appendSchema(nil, fp+"."+k.Str, f, 0); err == nil {
+				kl := fl.member(k.Str)
+				if b, err = appendSchema(nil, &kl, f, 0); err == nil {
 					t.Schema = string(b)
 				}
 			case "parametersJsonSchema":
 				if t.Schema != "" {
-					err = canon.Fieldf(fp+"."+k.Str, "parameters and parametersJsonSchema exclude each other")
+					err = canon.Fieldf(fl.at(k.Str), "parameters and parametersJsonSchema exclude each other")
 					return false
 				}
 				if !f.IsObject() {
-					err = canon.Fieldf(fp+"."+k.Str, "must be a JSON Schema object")
+					err = canon.Fieldf(fl.at(k.Str), "must be a JSON Schema object")
 					return false
 				}
 				t.Schema = ownRaw(f)
@@ -82,12 +84,12 @@ func (d *reqDecoder) declarations(path string, v gjson.Result) error {
 				// Dropped: the shape of the function's result, and the
 				// Live API's scheduling (TRANSLATION.md).
 			default:
-				err = canon.Fieldf(fp+"."+k.Str, "is not a field of Gemini's FunctionDeclaration")
+				err = canon.Fieldf(fl.at(k.Str), "is not a field of Gemini's FunctionDeclaration")
 			}
 			return err == nil
 		})
 		if err == nil && t.Name == "" {
-			err = canon.Fieldf(fp+".name", "is required")
+			err = canon.Fieldf(fl.at("name"), "is required")
 		}
 		if err == nil {
 			d.r.Tools = append(d.r.Tools, t)
@@ -98,30 +100,31 @@ func (d *reqDecoder) declarations(path string, v gjson.Result) error {
 }
 
 // toolConfig reads toolConfig.functionCallingConfig.
-func (d *reqDecoder) toolConfig(path string, v gjson.Result) error {
+func (d *reqDecoder) toolConfig(l *loc, v gjson.Result) error {
 	if !v.IsObject() {
-		return canon.Fieldf(path, "must be an object")
+		return canon.Fieldf(l.String(), "must be an object")
 	}
 	var err error
 	v.ForEach(func(k, f gjson.Result) bool {
 		switch fieldName(k.Str) {
 		case "functionCallingConfig":
-			err = d.functionCalling(path+"."+k.Str, f)
+			kl := l.member(k.Str)
+			err = d.functionCalling(&kl, f)
 		case "retrievalConfig":
 			// Dropped: it serves the built-in tools, which are refused.
 		case "includeServerSideToolInvocations":
 			// Dropped: the same.
 		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's ToolConfig")
+			err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's ToolConfig")
 		}
 		return err == nil
 	})
 	return err
 }
 
-func (d *reqDecoder) functionCalling(path string, v gjson.Result) error {
+func (d *reqDecoder) functionCalling(l *loc, v gjson.Result) error {
 	if !v.IsObject() {
-		return canon.Fieldf(path, "must be an object")
+		return canon.Fieldf(l.String(), "must be an object")
 	}
 	tc := &d.r.ToolChoice
 	var err error
@@ -138,20 +141,20 @@ func (d *reqDecoder) functionCalling(path string, v gjson.Result) error {
 			case "NONE":
 				tc.Mode, tc.Set = canon.ToolNone, true
 			default:
-				err = canon.Fieldf(path+"."+k.Str, "must be AUTO, ANY, NONE or VALIDATED")
+				err = canon.Fieldf(l.at(k.Str), "must be AUTO, ANY, NONE or VALIDATED")
 			}
 		case "allowedFunctionNames":
 			if !f.IsArray() {
-				err = canon.Fieldf(path+"."+k.Str, "must be an array of names")
+				err = canon.Fieldf(l.at(k.Str), "must be an array of names")
 				return false
 			}
-			d.allowedKey = path + "." + k.Str
+			d.allowedKey = l.at(k.Str)
 			f.ForEach(func(_, n gjson.Result) bool {
 				d.allowed = append(d.allowed, own(n))
 				return true
 			})
 		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's FunctionCallingConfig")
+			err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's FunctionCallingConfig")
 		}
 		return err == nil
 	})
@@ -159,18 +162,18 @@ func (d *reqDecoder) functionCalling(path string, v gjson.Result) error {
 }
 
 // generationConfig reads generationConfig.
-func (d *reqDecoder) generationConfig(path string, v gjson.Result) error {
+func (d *reqDecoder) generationConfig(l *loc, v gjson.Result) error {
 	if !v.IsObject() {
-		return canon.Fieldf(path, "must be an object")
+		return canon.Fieldf(l.String(), "must be an object")
 	}
 	r := d.r
 	var err error
 	v.ForEach(func(k, f gjson.Result) bool {
-		fp := path + "." + k.Str
+		fl := l.member(k.Str)
 		switch fieldName(k.Str) {
 		case "stopSequences":
 			if !f.IsArray() {
-				err = canon.Fieldf(fp, "must be an array of strings")
+				err = canon.Fieldf(fl.String(), "must be an array of strings")
 				return false
 			}
 			f.ForEach(func(_, s gjson.Result) bool {
@@ -178,30 +181,30 @@ func (d *reqDecoder) generationConfig(path string, v gjson.Result) error {
 				return true
 			})
 		case "responseMimeType":
-			d.mime, d.mimeKey = own(f), fp
+			d.mime, d.mimeKey = own(f), fl.String()
 		case "responseSchema":
 			if d.schema != "" {
-				err = canon.Fieldf(fp, "responseSchema and responseJsonSchema exclude each other")
+				err = canon.Fieldf(fl.String(), "responseSchema and responseJsonSchema exclude each other")
 				return false
 			}
 			var b []byte
-			if b, err = appendSchema(nil, fp, f, 0); err == nil {
-				d.schema, d.schemaKey = string(b), fp
+			if b, err = appendSchema(nil, &fl, f, 0); err == nil {
+				d.schema, d.schemaKey = string(b), fl.String()
 			}
 		case "responseJsonSchema":
 			if d.schema != "" {
-				err = canon.Fieldf(fp, "responseSchema and responseJsonSchema exclude each other")
+				err = canon.Fieldf(fl.String(), "responseSchema and responseJsonSchema exclude each other")
 				return false
 			}
 			if !f.IsObject() {
-				err = canon.Fieldf(fp, "must be a JSON Schema object")
+				err = canon.Fieldf(fl.String(), "must be a JSON Schema object")
 				return false
 			}
-			d.schema, d.schemaKey = ownRaw(f), fp
+			d.schema, d.schemaKey = ownRaw(f), fl.String()
 		case "responseModalities":
 			f.ForEach(func(_, m gjson.Result) bool {
 				if !strings.EqualFold(m.Str, "TEXT") {
-					err = canon.Fieldf(fp, "only TEXT output can be translated")
+					err = canon.Fieldf(fl.String(), "only TEXT output can be translated")
 				}
 				return err == nil
 			})
@@ -209,38 +212,38 @@ func (d *reqDecoder) generationConfig(path string, v gjson.Result) error {
 			n, ok := intValue(f)
 			switch {
 			case !ok:
-				err = canon.Fieldf(fp, "must be an integer")
+				err = canon.Fieldf(fl.String(), "must be an integer")
 			case n > 1:
-				err = canon.Fieldf(fp, "only one candidate can be translated")
+				err = canon.Fieldf(fl.String(), "only one candidate can be translated")
 			default:
 				r.N = n
 			}
 		case "maxOutputTokens":
 			n, ok := intValue(f)
 			if !ok {
-				err = canon.Fieldf(fp, "must be an integer")
+				err = canon.Fieldf(fl.String(), "must be an integer")
 			}
 			r.MaxTokens = n
 		case "temperature":
-			r.Temperature, err = number(fp, f)
+			r.Temperature, err = number(&fl, f)
 		case "topP":
-			r.TopP, err = number(fp, f)
+			r.TopP, err = number(&fl, f)
 		case "topK":
-			r.TopK, err = number(fp, f)
+			r.TopK, err = number(&fl, f)
 		case "seed":
-			r.Seed, err = number(fp, f)
+			r.Seed, err = number(&fl, f)
 		case "presencePenalty":
-			r.PresencePenalty, err = number(fp, f)
+			r.PresencePenalty, err = number(&fl, f)
 		case "frequencyPenalty":
-			r.FrequencyPenalty, err = number(fp, f)
+			r.FrequencyPenalty, err = number(&fl, f)
 		case "thinkingConfig":
-			err = d.thinking(fp, f)
+			err = d.thinking(&fl, f)
 		case "responseLogprobs", "logprobs", "enableEnhancedCivicAnswers", "mediaResolution":
 			// Dropped (TRANSLATION.md).
 		case "speechConfig", "imageConfig":
-			err = canon.Fieldf(fp, "only text output can be translated")
+			err = canon.Fieldf(fl.String(), "only text output can be translated")
 		default:
-			err = canon.Fieldf(fp, "is not a field of Gemini's GenerationConfig")
+			err = canon.Fieldf(fl.String(), "is not a field of Gemini's GenerationConfig")
 		}
 		return err == nil
 	})
@@ -248,14 +251,14 @@ func (d *reqDecoder) generationConfig(path string, v gjson.Result) error {
 }
 
 // thinking reads thinkingConfig into r.Reasoning.
-func (d *reqDecoder) thinking(path string, v gjson.Result) error {
+func (d *reqDecoder) thinking(l *loc, v gjson.Result) error {
 	if !v.IsObject() {
-		return canon.Fieldf(path, "must be an object")
+		return canon.Fieldf(l.String(), "must be an object")
 	}
 	rs := &d.r.Reasoning
 	var err error
 	v.ForEach(func(k, f gjson.Result) bool {
-		fp := path + "." + k.Str
+		fl := l.member(k.Str)
 		switch fieldName(k.Str) {
 		case "includeThoughts":
 			if f.Type == gjson.True {
@@ -265,7 +268,7 @@ func (d *reqDecoder) thinking(path string, v gjson.Result) error {
 			n, ok := intValue(f)
 			switch {
 			case !ok || n < -1:
-				err = canon.Fieldf(fp, "must be -1, 0 or a positive integer")
+				err = canon.Fieldf(fl.String(), "must be -1, 0 or a positive integer")
 			case n == 0:
 				rs.Disabled = true
 			case n == -1:
@@ -281,10 +284,10 @@ func (d *reqDecoder) thinking(path string, v gjson.Result) error {
 			case "MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH":
 				rs.Effort = strings.ToLower(l)
 			default:
-				err = canon.Fieldf(fp, "must be MINIMAL, LOW, MEDIUM, HIGH or XHIGH")
+				err = canon.Fieldf(fl.String(), "must be MINIMAL, LOW, MEDIUM, HIGH or XHIGH")
 			}
 		default:
-			err = canon.Fieldf(fp, "is not a field of Gemini's ThinkingConfig")
+			err = canon.Fieldf(fl.String(), "is not a field of Gemini's ThinkingConfig")
 		}
 		return err == nil
 	})
@@ -313,9 +316,9 @@ func intValue(f gjson.Result) (int64, bool) {
 }
 
 // number returns a JSON number's raw text, copied.
-func number(path string, f gjson.Result) ([]byte, error) {
+func number(l *loc, f gjson.Result) ([]byte, error) {
 	if f.Type != gjson.Number {
-		return nil, canon.Fieldf(path, "must be a number")
+		return nil, canon.Fieldf(l.String(), "must be a number")
 	}
 	return []byte(f.Raw), nil
 }

@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -56,3 +57,53 @@ func ownRaw(r gjson.Result) string { return strings.Clone(r.Raw) }
 
 // trimModels strips Gemini's "models/" resource prefix from a model name.
 func trimModels(s string) string { return strings.TrimPrefix(s, "models/") }
+
+// loc is the place of a field in a body, as the client spelled it: a
+// decoder passes its own down and writes it out only when an error names
+// it (most requests have none), so that reading allocates no path.
+type loc struct {
+	up  *loc
+	key string // a member's name; "" for an array element
+	idx int    // an element's index
+}
+
+// member returns the place of member k of the object at l.
+func (l *loc) member(k string) loc { return loc{up: l, key: k} }
+
+// elem returns the place of element i of the array at l.
+func (l *loc) elem(i int) loc { return loc{up: l, idx: i} }
+
+// at returns the path of member k of the object at l.
+func (l *loc) at(k string) string {
+	m := l.member(k)
+	return m.String()
+}
+
+// String returns the path: members joined with dots, elements as [i]
+// ("contents[2].parts[0].inlineData"). It walks up without recursion and
+// copies the names' bytes, so that the escape analysis keeps every loc on
+// its caller's stack (appendSchema's, recursive, are the exception). Paths
+// deeper than 128 lose their start; schemas nest 64 deep at most.
+func (l *loc) String() string {
+	var stack [128]*loc
+	n := 0
+	for p := l; p != nil && n < len(stack); p = p.up {
+		stack[n] = p
+		n++
+	}
+	var b []byte
+	for i := n - 1; i >= 0; i-- {
+		p := stack[i]
+		if p.key == "" {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(p.idx), 10)
+			b = append(b, ']')
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, p.key...)
+	}
+	return string(b)
+}

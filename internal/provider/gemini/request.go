@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -34,6 +33,9 @@ func decodeRequest(body []byte, r *canon.Request) error {
 	if err != nil {
 		return err
 	}
+	if len(r.Messages) == 0 {
+		return canon.Fieldf("contents", "must hold at least one content")
+	}
 	return d.finish()
 }
 
@@ -61,20 +63,22 @@ func (d *reqDecoder) member(k string, v gjson.Result) error {
 		}
 		i := 0
 		var err error
+		kl := loc{key: k}
 		v.ForEach(func(_, c gjson.Result) bool {
-			err = d.content(k+"["+strconv.Itoa(i)+"]", c)
+			el := kl.elem(i)
+			err = d.content(&el, c)
 			i++
 			return err == nil
 		})
 		return err
 	case "systemInstruction":
-		return d.system(k, v)
+		return d.system(&loc{key: k}, v)
 	case "tools":
-		return d.tools(k, v)
+		return d.tools(&loc{key: k}, v)
 	case "toolConfig":
-		return d.toolConfig(k, v)
+		return d.toolConfig(&loc{key: k}, v)
 	case "generationConfig":
-		return d.generationConfig(k, v)
+		return d.generationConfig(&loc{key: k}, v)
 	case "safetySettings":
 		// Dropped: only Gemini filters by these categories (TRANSLATION.md).
 		return nil
@@ -162,9 +166,9 @@ func (d *reqDecoder) finish() error {
 }
 
 // content reads one Content of contents.
-func (d *reqDecoder) content(path string, c gjson.Result) error {
+func (d *reqDecoder) content(l *loc, c gjson.Result) error {
 	if !c.IsObject() {
-		return canon.Fieldf(path, "must be a Content object")
+		return canon.Fieldf(l.String(), "must be a Content object")
 	}
 	var role, parts gjson.Result
 	var roleKey, partsKey string
@@ -176,12 +180,15 @@ func (d *reqDecoder) content(path string, c gjson.Result) error {
 		case "parts":
 			parts, partsKey = v, k.Str
 		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's Content")
+			err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's Content")
 		}
 		return err == nil
 	})
 	if err != nil {
 		return err
+	}
+	if role.Exists() && role.Type != gjson.String {
+		return canon.Fieldf(l.at(roleKey), "must be user or model")
 	}
 	var rl canon.Role
 	switch role.Str {
@@ -192,15 +199,17 @@ func (d *reqDecoder) content(path string, c gjson.Result) error {
 	case "model":
 		rl = canon.RoleAssistant
 	default:
-		return canon.Fieldf(path+"."+roleKey, "must be user or model")
+		return canon.Fieldf(l.at(roleKey), "must be user or model")
 	}
 	if !parts.IsArray() {
-		return canon.Fieldf(path+".parts", "must be an array of parts")
+		return canon.Fieldf(l.at("parts"), "must be an array of parts")
 	}
 	m := d.newMessage(rl)
 	i := 0
+	pl := l.member(partsKey)
 	parts.ForEach(func(_, p gjson.Result) bool {
-		err = d.part(path+"."+partsKey+"["+strconv.Itoa(i)+"]", p, m)
+		el := pl.elem(i)
+		err = d.part(&el, p, m)
 		i++
 		return err == nil
 	})
@@ -223,9 +232,9 @@ func (d *reqDecoder) newMessage(role canon.Role) *canon.Message {
 }
 
 // system reads systemInstruction: a Content whose parts are text.
-func (d *reqDecoder) system(path string, c gjson.Result) error {
+func (d *reqDecoder) system(l *loc, c gjson.Result) error {
 	if !c.IsObject() {
-		return canon.Fieldf(path, "must be a Content object")
+		return canon.Fieldf(l.String(), "must be a Content object")
 	}
 	var err error
 	c.ForEach(func(k, v gjson.Result) bool {
@@ -233,17 +242,18 @@ func (d *reqDecoder) system(path string, c gjson.Result) error {
 		case "role":
 		case "parts":
 			if !v.IsArray() {
-				err = canon.Fieldf(path+"."+k.Str, "must be an array of parts")
+				err = canon.Fieldf(l.at(k.Str), "must be an array of parts")
 				return false
 			}
 			i := 0
+			pl := l.member(k.Str)
 			v.ForEach(func(_, p gjson.Result) bool {
-				pp := path + "." + k.Str + "[" + strconv.Itoa(i) + "]"
+				el := pl.elem(i)
 				i++
 				var text gjson.Result
 				p.ForEach(func(pk, pv gjson.Result) bool {
 					if fieldName(pk.Str) != "text" || pv.Type != gjson.String {
-						err = canon.Fieldf(pp+"."+pk.Str, "a system instruction can only hold text parts")
+						err = canon.Fieldf(el.at(pk.Str), "a system instruction can only hold text parts")
 						return false
 					}
 					text = pv
@@ -255,7 +265,7 @@ func (d *reqDecoder) system(path string, c gjson.Result) error {
 				return err == nil
 			})
 		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's Content")
+			err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's Content")
 		}
 		return err == nil
 	})
@@ -263,9 +273,9 @@ func (d *reqDecoder) system(path string, c gjson.Result) error {
 }
 
 // part reads one Part into m.
-func (d *reqDecoder) part(path string, p gjson.Result, m *canon.Message) error {
+func (d *reqDecoder) part(l *loc, p gjson.Result, m *canon.Message) error {
 	if !p.IsObject() {
-		return canon.Fieldf(path, "must be a Part object")
+		return canon.Fieldf(l.String(), "must be a Part object")
 	}
 	var data, sig gjson.Result
 	var dataKey, kind string
@@ -276,7 +286,7 @@ func (d *reqDecoder) part(path string, p gjson.Result, m *canon.Message) error {
 		switch name {
 		case "text", "inlineData", "fileData", "functionCall", "functionResponse":
 			if kind != "" {
-				err = canon.Fieldf(path+"."+k.Str, "a part holds one of text, inlineData, fileData, functionCall and functionResponse")
+				err = canon.Fieldf(l.at(k.Str), "a part holds one of text, inlineData, fileData, functionCall and functionResponse")
 				return false
 			}
 			kind, data, dataKey = name, v, k.Str
@@ -284,31 +294,31 @@ func (d *reqDecoder) part(path string, p gjson.Result, m *canon.Message) error {
 			thought = v.Type == gjson.True
 		case "thoughtSignature":
 			if v.Type != gjson.String {
-				err = canon.Fieldf(path+"."+k.Str, "must be a base64 string")
+				err = canon.Fieldf(l.at(k.Str), "must be a base64 string")
 			}
 			sig = v
 		case "mediaResolution", "partMetadata":
 			// Dropped (TRANSLATION.md).
 		case "executableCode", "codeExecutionResult", "toolCall", "toolResponse":
-			err = canon.Fieldf(path+"."+k.Str, "Gemini's built-in tools cannot be translated; drop this part from the history")
+			err = canon.Fieldf(l.at(k.Str), "Gemini's built-in tools cannot be translated; drop this part from the history")
 		case "videoMetadata":
-			err = canon.Fieldf(path+"."+k.Str, "video input cannot be translated")
+			err = canon.Fieldf(l.at(k.Str), "video input cannot be translated")
 		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's Part")
+			err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's Part")
 		}
 		return err == nil
 	})
 	if err != nil {
 		return err
 	}
-	dpath := path + "." + dataKey
+	dl := l.member(dataKey)
 	switch {
 	case thought:
 		if kind != "" && kind != "text" {
-			return canon.Fieldf(dpath, "a thought part holds text")
+			return canon.Fieldf(dl.String(), "a thought part holds text")
 		}
 		if kind == "text" && data.Type != gjson.String {
-			return canon.Fieldf(dpath, "must be a string")
+			return canon.Fieldf(dl.String(), "must be a string")
 		}
 		m.Parts = append(m.Parts, canon.Part{Kind: canon.PartThinking, Text: own(data), Signature: own(sig)})
 		return nil
@@ -317,7 +327,7 @@ func (d *reqDecoder) part(path string, p gjson.Result, m *canon.Message) error {
 			m.Parts = append(m.Parts, canon.Part{Kind: canon.PartThinking, Signature: own(sig)})
 			return nil
 		}
-		return canon.Fieldf(path, "a part must hold text, inlineData, fileData, functionCall or functionResponse")
+		return canon.Fieldf(l.String(), "a part must hold text, inlineData, fileData, functionCall or functionResponse")
 	}
 	// A signature on a part that is not a thought signs the model's
 	// thinking up to that part: it becomes a thinking part of its own,
@@ -328,7 +338,7 @@ func (d *reqDecoder) part(path string, p gjson.Result, m *canon.Message) error {
 	switch kind {
 	case "text":
 		if data.Type != gjson.String {
-			return canon.Fieldf(dpath, "must be a string")
+			return canon.Fieldf(dl.String(), "must be a string")
 		}
 		if data.Str == "" && sig.Exists() {
 			return nil // the carrier of a signature only
@@ -336,29 +346,29 @@ func (d *reqDecoder) part(path string, p gjson.Result, m *canon.Message) error {
 		m.Parts = append(m.Parts, canon.Part{Kind: canon.PartText, Text: own(data)})
 		return nil
 	case "inlineData", "fileData":
-		part, err := media(dpath, kind == "fileData", data)
+		part, err := media(&dl, kind == "fileData", data)
 		if err != nil {
 			return err
 		}
 		m.Parts = append(m.Parts, part)
 		return nil
 	case "functionCall":
-		return d.functionCall(dpath, data, m)
+		return d.functionCall(&dl, data, m)
 	}
-	return d.functionResponse(dpath, data, m)
+	return d.functionResponse(&dl, data, m)
 }
 
 // media reads an inlineData (Blob) or fileData (FileData) object.
-func media(path string, file bool, v gjson.Result) (canon.Part, error) {
+func media(l *loc, file bool, v gjson.Result) (canon.Part, error) {
 	if !v.IsObject() {
-		return canon.Part{}, canon.Fieldf(path, "must be an object")
+		return canon.Part{}, canon.Fieldf(l.String(), "must be an object")
 	}
 	var p canon.Part
 	var mimeKey string
 	var err error
 	v.ForEach(func(k, f gjson.Result) bool {
 		if f.Type != gjson.String {
-			err = canon.Fieldf(path+"."+k.Str, "must be a string")
+			err = canon.Fieldf(l.at(k.Str), "must be a string")
 			return false
 		}
 		switch fieldName(k.Str) {
@@ -366,18 +376,18 @@ func media(path string, file bool, v gjson.Result) (canon.Part, error) {
 			p.MediaType, mimeKey = own(f), k.Str
 		case "data":
 			if file {
-				err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's FileData")
+				err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's FileData")
 			}
 			p.Data = own(f)
 		case "fileUri":
 			if !file {
-				err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's Blob")
+				err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's Blob")
 			}
 			p.URL = own(f)
 		case "displayName":
 			p.Name = own(f)
 		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's Blob or FileData")
+			err = canon.Fieldf(l.at(k.Str), "is not a field of Gemini's Blob or FileData")
 		}
 		return err == nil
 	})
@@ -386,11 +396,11 @@ func media(path string, file bool, v gjson.Result) (canon.Part, error) {
 	}
 	switch {
 	case file && p.URL == "":
-		return p, canon.Fieldf(path+".fileUri", "is required")
+		return p, canon.Fieldf(l.at("fileUri"), "is required")
 	case !file && p.Data == "":
-		return p, canon.Fieldf(path+".data", "is required")
+		return p, canon.Fieldf(l.at("data"), "is required")
 	case !file && p.MediaType == "":
-		return p, canon.Fieldf(path+".mimeType", "is required")
+		return p, canon.Fieldf(l.at("mimeType"), "is required")
 	}
 	mt := strings.ToLower(p.MediaType)
 	switch {
@@ -398,194 +408,11 @@ func media(path string, file bool, v gjson.Result) (canon.Part, error) {
 		p.Kind = canon.PartImage
 		p.Name = ""
 	case strings.HasPrefix(mt, "audio/"):
-		return p, canon.Fieldf(path+"."+mimeKey, "audio input cannot be translated")
+		return p, canon.Fieldf(l.at(mimeKey), "audio input cannot be translated")
 	case strings.HasPrefix(mt, "video/"):
-		return p, canon.Fieldf(path+"."+mimeKey, "video input cannot be translated")
+		return p, canon.Fieldf(l.at(mimeKey), "video input cannot be translated")
 	default:
 		p.Kind = canon.PartDocument
 	}
 	return p, nil
-}
-
-// functionCall reads a FunctionCall: the model called a function.
-func (d *reqDecoder) functionCall(path string, v gjson.Result, m *canon.Message) error {
-	if !v.IsObject() {
-		return canon.Fieldf(path, "must be an object")
-	}
-	p := canon.Part{Kind: canon.PartToolCall}
-	var err error
-	v.ForEach(func(k, f gjson.Result) bool {
-		switch fieldName(k.Str) {
-		case "id":
-			p.ID = own(f)
-		case "name":
-			p.Name = own(f)
-		case "args":
-			if !f.IsObject() {
-				err = canon.Fieldf(path+"."+k.Str, "must be an object")
-			}
-			p.Args = ownRaw(f)
-		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's FunctionCall")
-		}
-		return err == nil
-	})
-	if err != nil {
-		return err
-	}
-	if p.Name == "" {
-		return canon.Fieldf(path+".name", "is required")
-	}
-	if p.Args == "" {
-		p.Args = "{}"
-	}
-	if p.ID == "" {
-		p.ID = callID(d.calls)
-	}
-	d.calls++
-	m.Parts = append(m.Parts, p)
-	return nil
-}
-
-// callID is the id given to the n-th function call of a request that has
-// none: the same request always gets the same ids.
-func callID(n int) string { return "call_" + strconv.Itoa(n) }
-
-// functionResponse reads a FunctionResponse: the result of a call.
-func (d *reqDecoder) functionResponse(path string, v gjson.Result, m *canon.Message) error {
-	if !v.IsObject() {
-		return canon.Fieldf(path, "must be an object")
-	}
-	p := canon.Part{Kind: canon.PartToolResult}
-	var resp, parts gjson.Result
-	var partsKey string
-	var err error
-	v.ForEach(func(k, f gjson.Result) bool {
-		switch fieldName(k.Str) {
-		case "id":
-			p.ID = own(f)
-		case "name":
-			p.Name = own(f)
-		case "response":
-			if !f.IsObject() {
-				err = canon.Fieldf(path+"."+k.Str, "must be an object")
-			}
-			resp = f
-		case "parts":
-			if !f.IsArray() {
-				err = canon.Fieldf(path+"."+k.Str, "must be an array")
-			}
-			parts, partsKey = f, k.Str
-		case "willContinue", "scheduling":
-			err = canon.Fieldf(path+"."+k.Str, "only the Live API takes it")
-		default:
-			err = canon.Fieldf(path+"."+k.Str, "is not a field of Gemini's FunctionResponse")
-		}
-		return err == nil
-	})
-	if err != nil {
-		return err
-	}
-	if p.Name == "" {
-		return canon.Fieldf(path+".name", "is required")
-	}
-	if p.ID == "" {
-		p.ID = d.pairCall(p.Name, m)
-	}
-	if text, isErr, ok := responseText(resp); ok {
-		p.IsError = isErr
-		p.Content = append(p.Content, canon.Part{Kind: canon.PartText, Text: text})
-	}
-	i := 0
-	parts.ForEach(func(_, fp gjson.Result) bool {
-		pp := path + "." + partsKey + "[" + strconv.Itoa(i) + "]"
-		i++
-		if !fp.IsObject() {
-			err = canon.Fieldf(pp, "must be an object")
-			return false
-		}
-		fp.ForEach(func(k, f gjson.Result) bool {
-			var c canon.Part
-			switch name := fieldName(k.Str); name {
-			case "inlineData", "fileData":
-				c, err = media(pp+"."+k.Str, name == "fileData", f)
-			default:
-				err = canon.Fieldf(pp+"."+k.Str, "is not a field of Gemini's FunctionResponsePart")
-			}
-			if err == nil {
-				p.Content = append(p.Content, c)
-			}
-			return err == nil
-		})
-		return err == nil
-	})
-	if err != nil {
-		return err
-	}
-	m.Parts = append(m.Parts, p)
-	return nil
-}
-
-// responseText returns the text a function response's object becomes: the
-// string of {"output": "..."} or {"error": "..."} (isErr), the object's own
-// JSON otherwise (Gemini's documented keys for a function's output and its
-// error). ok is false when there is no response object.
-func responseText(resp gjson.Result) (text string, isErr, ok bool) {
-	if !resp.Exists() {
-		return "", false, false
-	}
-	var only, key gjson.Result
-	n := 0
-	resp.ForEach(func(k, v gjson.Result) bool {
-		n++
-		key, only = k, v
-		return n < 2
-	})
-	if n == 1 {
-		switch key.Str {
-		case "output":
-			if only.Type == gjson.String {
-				return own(only), false, true
-			}
-		case "error":
-			if only.Type == gjson.String {
-				return own(only), true, true
-			}
-			return ownRaw(only), true, true
-		}
-	}
-	return ownRaw(resp), false, true
-}
-
-// pairCall returns the id of the earliest function call named name that no
-// response answers yet, in the messages read so far (m, the message being
-// read, included): Gemini pairs responses with calls by name and order
-// when they carry no ids. With none to pair, it is a new id.
-func (d *reqDecoder) pairCall(name string, m *canon.Message) string {
-	msgs := d.r.Messages
-	for i := range msgs {
-		for j := range msgs[i].Parts {
-			c := &msgs[i].Parts[j]
-			if c.Kind == canon.PartToolCall && c.Name == name && !d.answered(c.ID) {
-				return c.ID
-			}
-		}
-	}
-	_ = m // m is msgs' last element
-	id := callID(d.calls)
-	d.calls++
-	return id
-}
-
-// answered reports whether a function response read so far has id.
-func (d *reqDecoder) answered(id string) bool {
-	msgs := d.r.Messages
-	for i := range msgs {
-		for j := range msgs[i].Parts {
-			if p := &msgs[i].Parts[j]; p.Kind == canon.PartToolResult && p.ID == id {
-				return true
-			}
-		}
-	}
-	return false
 }

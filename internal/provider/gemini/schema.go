@@ -19,12 +19,12 @@ const maxSchemaDepth = 64
 // integers written as strings by proto JSON (minItems, maxLength, ...) as
 // numbers, and the keys JSON Schema does not know (propertyOrdering,
 // example) dropped. Other keys are copied as they are.
-func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, error) {
+func appendSchema(dst []byte, l *loc, v gjson.Result, depth int) ([]byte, error) {
 	if !v.IsObject() {
-		return dst, canon.Fieldf(path, "must be a Schema object")
+		return dst, canon.Fieldf(l.String(), "must be a Schema object")
 	}
 	if depth > maxSchemaDepth {
-		return dst, canon.Fieldf(path, "is nested too deeply")
+		return dst, canon.Fieldf(l.String(), "is nested too deeply")
 	}
 	nullable := false
 	var typ string
@@ -49,7 +49,7 @@ func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, e
 	}
 	var err error
 	v.ForEach(func(k, f gjson.Result) bool {
-		fp := path + "." + k.Str
+		fl := l.member(k.Str)
 		switch name := fieldName(k.Str); name {
 		case "nullable", "propertyOrdering", "example":
 		case "type":
@@ -66,7 +66,7 @@ func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, e
 			}
 		case "properties":
 			if !f.IsObject() {
-				err = canon.Fieldf(fp, "must be an object of schemas")
+				err = canon.Fieldf(fl.String(), "must be an object of schemas")
 				return false
 			}
 			key("properties")
@@ -79,7 +79,8 @@ func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, e
 				n++
 				dst = wire.AppendJSONString(dst, pk.Str)
 				dst = append(dst, ':')
-				dst, err = appendSchema(dst, fp+"."+pk.Str, pv, depth+1)
+				pl := fl.member(pk.Str)
+				dst, err = appendSchema(dst, &pl, pv, depth+1)
 				return err == nil
 			})
 			dst = append(dst, '}')
@@ -90,10 +91,10 @@ func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, e
 				return true
 			}
 			key(name)
-			dst, err = appendSchema(dst, fp, f, depth+1)
+			dst, err = appendSchema(dst, &fl, f, depth+1)
 		case "anyOf", "oneOf", "allOf":
 			if !f.IsArray() {
-				err = canon.Fieldf(fp, "must be an array of schemas")
+				err = canon.Fieldf(fl.String(), "must be an array of schemas")
 				return false
 			}
 			key(name)
@@ -103,7 +104,8 @@ func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, e
 				if n > 0 {
 					dst = append(dst, ',')
 				}
-				dst, err = appendSchema(dst, fp+"["+strconv.Itoa(n)+"]", e, depth+1)
+				el := fl.elem(n)
+				dst, err = appendSchema(dst, &el, e, depth+1)
 				n++
 				return err == nil
 			})
@@ -111,7 +113,7 @@ func appendSchema(dst []byte, path string, v gjson.Result, depth int) ([]byte, e
 		case "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties":
 			n, ok := intValue(f)
 			if !ok {
-				err = canon.Fieldf(fp, "must be an integer")
+				err = canon.Fieldf(fl.String(), "must be an integer")
 				return false
 			}
 			key(name)

@@ -203,7 +203,7 @@ func candidates(st *walk.StreamText, d []byte, arr walk.Span, pure *bool) {
 		}
 		idx, first := pos, len(st.Slots)
 		var parts walk.Span
-		finish := false
+		haveParts, finish := false, false
 		ci, ok := walk.Open(d, c, &st.Reg)
 		if !ok || !ci.Obj() {
 			continue
@@ -219,7 +219,7 @@ func candidates(st *walk.StreamText, d []byte, arr walk.Span, pure *bool) {
 					idx = n
 				}
 			case "content":
-				parts, _ = walk.Get(d, v, "parts")
+				parts, haveParts = walk.Get(d, v, "parts")
 			case "finishReason":
 				finish = !walk.IsNull(d, v)
 				*pure = false
@@ -227,7 +227,7 @@ func candidates(st *walk.StreamText, d []byte, arr walk.Span, pure *bool) {
 				*pure = false
 			}
 		}
-		if parts.End > parts.Start {
+		if haveParts {
 			chunkParts(st, d, parts, int32(idx), pure)
 		}
 		for j := first; j < len(st.Slots); j++ {
@@ -251,7 +251,7 @@ func chunkParts(st *walk.StreamText, d []byte, arr walk.Span, idx int32, pure *b
 			return
 		}
 		var text, call walk.Span
-		thought := false
+		thought, haveText, haveCall := false, false, false
 		pi, ok := walk.Open(d, p, &st.Reg)
 		if !ok || !pi.Obj() {
 			continue
@@ -263,16 +263,16 @@ func chunkParts(st *walk.StreamText, d []byte, arr walk.Span, idx int32, pure *b
 			}
 			switch string(pi.KeyText(k, &st.KBuf)) {
 			case "text":
-				text = v
+				text, haveText = v, true
 			case "thought":
-				thought = string(d[v.Start:v.End]) == "true"
+				thought = walk.At(d, v.Start, "true")
 			case "functionCall":
-				call = v
+				call, haveCall = v, true
 			default:
 				*pure = false // thoughtSignature, inlineData, ...
 			}
 		}
-		if call.End > call.Start {
+		if haveCall {
 			if !st.Full {
 				st.Full = true
 				st.W.Reset(d)
@@ -288,7 +288,7 @@ func chunkParts(st *walk.StreamText, d []byte, arr walk.Span, idx int32, pure *b
 			})
 			continue
 		}
-		if text.End <= text.Start {
+		if !haveText {
 			continue
 		}
 		if st.Full {
