@@ -146,7 +146,6 @@ const (
 	codecMediumBelow     = 12288
 	codecAnswerRoom      = 1024 // the least room left for the answer when a budget is cut to fit
 	codecDynamicBudget   = 8192 // a dynamic (negative) budget on a budget-only model: medium's
-	codecDefaultMaxToken = 4096 // unknown models
 )
 
 // codecEffortBudget returns the budget for effort; ok is false for an

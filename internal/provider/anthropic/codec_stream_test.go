@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/provider/canon"
 	"github.com/sluice-gw/sluice/internal/provider/wire"
+	"github.com/sluice-gw/sluice/internal/provider/wire/walk"
 )
 
 // codecDumpEvents writes events one JSON object a line.
@@ -237,6 +238,29 @@ func TestCodecStreamEncodeShape(t *testing.T) {
 	}
 	if u := gjson.Get(events[len(events)-2].data, "usage"); u.Get("input_tokens").Int() != 388 || u.Get("cache_read_input_tokens").Int() != 512 || u.Get("output_tokens").Int() != 120 {
 		t.Errorf("message_delta usage %s", u.Raw)
+	}
+}
+
+// TestCodecStreamGuardrails checks that the output guardrails read the
+// encoder's events as they read Anthropic's: text deltas in the common
+// shape their fast path takes.
+func TestCodecStreamGuardrails(t *testing.T) {
+	texts := 0
+	for _, ev := range codecReadSSE(t, codecEncodeStream(nil, codecStreams()["openai"])) {
+		var st walk.StreamText
+		pure, err := streamText(&st, wire.OpMessages, []byte(ev.name), []byte(ev.data))
+		if err != nil {
+			t.Fatalf("%s: %v", ev.data, err)
+		}
+		if strings.Contains(ev.data, `"text_delta"`) {
+			texts++
+			if !pure || len(st.Slots) != 1 || !textDelta(&walk.StreamText{}, []byte(ev.data), walk.Span{Start: 0, End: len(ev.data)}) {
+				t.Errorf("%s: pure %v, slots %+v", ev.data, pure, st.Slots)
+			}
+		}
+	}
+	if texts != 2 {
+		t.Errorf("%d text deltas", texts)
 	}
 }
 
