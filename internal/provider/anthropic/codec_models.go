@@ -141,11 +141,11 @@ func codecVersion(s string) (major, minor int, rest string, ok bool) {
 // below 4096 is low, below 12288 medium, else high (each table budget maps
 // back to its own level, but xhigh and max, which become high).
 const (
-	codecMinBudget       = 1024 // Anthropic's minimum budget_tokens
-	codecLowBelow        = 4096
-	codecMediumBelow     = 12288
-	codecAnswerRoom      = 1024 // the least room left for the answer when a budget is cut to fit
-	codecDynamicBudget   = 8192 // a dynamic (negative) budget on a budget-only model: medium's
+	codecMinBudget     = 1024 // Anthropic's minimum budget_tokens
+	codecLowBelow      = 4096
+	codecMediumBelow   = 12288
+	codecAnswerRoom    = 1024 // the least room left for the answer when a budget is cut to fit
+	codecDynamicBudget = 8192 // a dynamic (negative) budget on a budget-only model: medium's
 )
 
 // codecEffortBudget returns the budget for effort; ok is false for an
