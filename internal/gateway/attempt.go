@@ -249,6 +249,7 @@ func (x *exchange) keepFailure(ctx *fasthttp.RequestCtx) {
 	provider.CopyResponseHeaders(&ctx.Response.Header, &x.upResp.Header)
 	ctx.SetStatusCode(x.upResp.StatusCode())
 	if x.xl != nil && x.xl.on {
+		provider.MapRateLimitHeaders(&ctx.Response.Header, x.up.Format(), x.format, time.Now())
 		ctx.SetContentType("application/json")
 		ctx.Response.SetBody(x.upstreamError(x.upResp.StatusCode(), x.upResp.Body()))
 	} else {

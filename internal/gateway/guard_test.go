@@ -279,8 +279,12 @@ func TestGuardrailsStreamOutput(t *testing.T) {
 	for _, tc := range []struct{ path, model, body string }{
 		{"/v1/chat/completions", "split", `{"model":"split","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
 		{"/v1/messages", "split-anthropic", `{"model":"split-anthropic","max_tokens":9,"stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		// Translated: the guardrails read the caller's events, which the
+		// codecs wrote from the upstream's.
+		{"/v1/chat/completions", "split-anthropic", `{"model":"split-anthropic","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/messages", "split", `{"model":"split","max_tokens":9,"stream":true,"messages":[{"role":"user","content":"hi"}]}`},
 	} {
-		t.Run(tc.model, func(t *testing.T) {
+		t.Run(tc.path+"/"+tc.model, func(t *testing.T) {
 			resp, body := s.post(t, tc.path, tc.body, bearer("sk-plain"))
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)

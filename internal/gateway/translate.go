@@ -160,6 +160,7 @@ func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
 	resp := &x.upResp
 	status := resp.StatusCode()
 	provider.CopyResponseHeaders(&ctx.Response.Header, &resp.Header)
+	provider.MapRateLimitHeaders(&ctx.Response.Header, x.up.Format(), x.format, time.Now())
 	x.setLimitHeaders(&ctx.Response.Header)
 	ctx.SetStatusCode(status)
 	x.status = status
