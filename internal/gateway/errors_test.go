@@ -66,13 +66,14 @@ func TestErrorRows(t *testing.T) {
 		{name: "missing model", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"hi"}]}`, status: 400, code: "invalid_request", msgHas: "model"},
 		{name: "unknown model", path: "/v1/chat/completions", body: `{"model":"gpt-9"}`, status: 404, code: "model_not_found", msgHas: "gpt-9"},
 		{name: "unknown provider/model", path: "/v1/chat/completions", body: `{"model":"nope/gpt-4o"}`, status: 404, code: "model_not_found"},
-		{name: "format mismatch", path: "/v1/chat/completions", body: `{"model":"claude-3-5-haiku"}`, status: 400, code: "invalid_request", msgHas: "anthropic"},
+		// Translated to another format, a request is read whole first.
+		{name: "translated without messages", path: "/v1/chat/completions", body: `{"model":"claude-3-5-haiku"}`, status: 400, code: "invalid_request", msgHas: "messages"},
 		{name: "unreachable", path: "/v1/chat/completions", body: `{"model":"broken"}`, status: 502, code: "upstream_unreachable"},
 		{name: "timeout", path: "/v1/chat/completions", body: `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
 			headers: map[string]string{"X-Mock-TTFT": "2000"}, status: 504, code: "upstream_timeout"},
 		{name: "anthropic bad json", path: "/v1/messages", body: `nope`, status: 400, atype: "invalid_request_error"},
 		{name: "anthropic unknown model", path: "/v1/messages", body: `{"model":"claude-9","max_tokens":5}`, status: 404, atype: "not_found_error"},
-		{name: "anthropic format mismatch", path: "/v1/messages", body: `{"model":"gpt-4o-mini","max_tokens":5}`, status: 400, atype: "invalid_request_error"},
+		{name: "anthropic translated without messages", path: "/v1/messages", body: `{"model":"gpt-4o-mini","max_tokens":5}`, status: 400, atype: "invalid_request_error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
