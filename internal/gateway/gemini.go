@@ -59,8 +59,22 @@ func isGeminiPath(ctx *fasthttp.RequestCtx, path []byte) bool {
 		bytes.Equal(ctx.Method(), strPOST)
 }
 
+var strV1BetaModels = []byte("/v1beta/models")
+
 // serveGemini serves a Gemini client path.
 func (g *Gateway) serveGemini(ctx *fasthttp.RequestCtx, path []byte) {
+	if bytes.Equal(ctx.Method(), strGET) {
+		// The model list and a model, from the gateway's table in
+		// Gemini's shape, as for the other formats.
+		switch {
+		case bytes.Equal(path, strV1BetaModels):
+			g.serveModels(ctx)
+			return
+		case bytes.HasPrefix(path, strV1BetaModel) && bytes.IndexByte(path[len(strV1BetaModel):], ':') < 0:
+			g.serveModelID(ctx, path[len(strV1BetaModel):])
+			return
+		}
+	}
 	r := geminiRoute(path)
 	if r == nil {
 		g.setRequestID(ctx)

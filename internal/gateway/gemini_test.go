@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,31 @@ func TestGeminiSameFormat(t *testing.T) {
 	resp, got := s.post(t, "/v1beta/models/gemini-2.0-flash:tuneModel", `{}`, nil)
 	if resp.StatusCode != 404 || !strings.Contains(got, `"status"`) {
 		t.Errorf("unknown action: %d %s", resp.StatusCode, got)
+	}
+}
+
+// A Gemini client lists the gateway's models in Gemini's shape, and reads
+// one, with its key as ?key= or in x-goog-api-key.
+func TestGeminiModels(t *testing.T) {
+	s := newStackYAML(t, nil, geminiConfig)
+	for _, path := range []string{"/v1beta/models?key=k", "/v1beta/models/gpt-4o-mini?key=k"} {
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"models/`) {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Get(s.url + "/v1beta/models/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || !strings.Contains(string(b), `"status"`) {
+		t.Errorf("unknown model: %d %s", resp.StatusCode, b)
 	}
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
@@ -40,6 +42,9 @@ func (g *Gateway) serveLocal(ctx *fasthttp.RequestCtx, ep *endpoint, model []byt
 	answer func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError)) {
 	x := g.acquireExchange(ep)
 	x.format = clientFormat(&ctx.Request.Header)
+	if bytes.HasPrefix(ctx.Path(), strV1Beta) {
+		x.format = provider.FormatGemini // Google's SDKs may send the key as ?key=
+	}
 	defer x.finish(ctx)
 	x.model = append(x.model, model...)
 	if !x.enter(ctx) {
@@ -63,7 +68,11 @@ func (g *Gateway) serveLocal(ctx *fasthttp.RequestCtx, ep *endpoint, model []byt
 // /v1/models/, decoded, so "openai/gpt-4o-mini" may arrive with its slash
 // plain or as %2F (Anthropic's SDK escapes it).
 func (g *Gateway) serveModelInfo(ctx *fasthttp.RequestCtx) {
-	id := ctx.Path()[len(strModelsSlash):]
+	g.serveModelID(ctx, ctx.Path()[len(strModelsSlash):])
+}
+
+// serveModelID answers GET of the model id under a models path.
+func (g *Gateway) serveModelID(ctx *fasthttp.RequestCtx, id []byte) {
 	g.serveLocal(ctx, &modelsRoute, id, func(s *snapshot, pol *auth.Policy, f provider.Format) ([]byte, *HTTPError) {
 		name := string(id)
 		owner, ok := s.findModel(pol, name)
