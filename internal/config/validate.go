@@ -150,7 +150,7 @@ func (v *validator) validate(c *Config) {
 	}
 	names, complete := v.providers(c.Providers)
 	v.models(c.Models, names, complete)
-	v.routing(c, names, complete)
+	v.routing(c)
 	v.passthrough(c, names, complete)
 	v.limits(c)
 	v.pricing(c.Pricing)

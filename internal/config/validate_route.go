@@ -7,20 +7,7 @@ import (
 
 // routing validates strategies, targets, fallbacks and retry policies.
 // providers maps provider names to their index (as v.providers returns).
-func (v *validator) routing(c *Config, providers map[string]int, checkRefs bool) {
-	kindOf := func(m *Model) string {
-		k := ""
-		for _, t := range m.Targets {
-			if i, ok := providers[t.Provider]; ok && i < len(c.Providers) {
-				if k == "" {
-					k = c.Providers[i].Kind
-				} else if c.Providers[i].Kind != k {
-					return "mixed"
-				}
-			}
-		}
-		return k
-	}
+func (v *validator) routing(c *Config) {
 	models := make(map[string]*Model, len(c.Models))
 	for i := range c.Models {
 		models[c.Models[i].Name] = &c.Models[i]
@@ -45,9 +32,8 @@ func (v *validator) routing(c *Config, providers map[string]int, checkRefs bool)
 			v.timeouts(fmt.Sprintf("%s.targets[%d].timeouts", base, j), t.Timeouts)
 		}
 		v.timeouts(base+".timeouts", m.Timeouts)
-		// A model whose targets mix formats serves each request with the
-		// targets of the caller's format only (format checks per request).
-		kind := kindOf(m)
+		// A fallback may be served in any format: requests are translated
+		// to the format of whichever target serves them.
 		seen := map[string]bool{}
 		for j, fb := range m.Fallbacks {
 			fp := fmt.Sprintf("%s.fallbacks[%d]", base, j)
@@ -59,9 +45,6 @@ func (v *validator) routing(c *Config, providers map[string]int, checkRefs bool)
 				v.errf(fp, "fallback %q is listed twice", fb)
 			case f == nil:
 				v.errf(fp, "unknown model %q: a fallback names another public model", fb)
-			case checkRefs && kind != "" && kind != "mixed" && kindOf(f) != kind:
-				v.errf(fp, "model %q speaks %s format but %q speaks %s: a fallback must use the same API format (translation is not available)",
-					m.Name, kind, fb, kindOf(f))
 			}
 			seen[fb] = true
 		}

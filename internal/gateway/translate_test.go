@@ -96,3 +96,76 @@ func TestTranslationRefusals(t *testing.T) {
 		})
 	}
 }
+
+// A model whose OpenAI target fails falls back to a model served in
+// another format; the client, of either format, never notices.
+func TestFallbackAcrossFormats(t *testing.T) {
+	s := newStackYAML(t, nil, `
+server:
+  listen: 127.0.0.1:0
+providers:
+  - name: dead
+    kind: openai
+    base_url: http://127.0.0.1:${DEAD_PORT}/v1
+    timeouts: {connect: 1s}
+  - name: anthropic
+    kind: anthropic
+    base_url: ${UPSTREAM}/v1
+  - name: bedrock
+    kind: bedrock
+    region: us-east-1
+    base_url: ${UPSTREAM}
+    access_key_id: AKIAMOCKMOCKMOCKMOCK
+    secret_access_key: mock-secret
+models:
+  - name: gpt-4o-mini
+    targets: [{provider: dead}]
+    fallbacks: [claude, bedrock-claude]
+  - name: claude
+    targets: [{provider: anthropic, model: claude-3-5-haiku-latest}]
+  - name: bedrock-claude
+    targets: [{provider: bedrock, model: anthropic.claude-3-5-haiku-20241022-v1:0}]
+  - name: only-dead
+    targets: [{provider: dead}]
+    fallbacks: [bedrock-claude]
+`)
+	oc := openaiClient(s)
+	for _, stream := range []bool{false, true} {
+		p := openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}
+		var text string
+		if stream {
+			st := oc.Chat.Completions.NewStreaming(testCtx(t), p)
+			acc := openai.ChatCompletionAccumulator{}
+			for st.Next() {
+				acc.AddChunk(st.Current())
+			}
+			if err := st.Err(); err != nil {
+				t.Fatalf("stream: %v", err)
+			}
+			text = acc.Choices[0].Message.Content
+		} else {
+			cc, err := oc.Chat.Completions.New(testCtx(t), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text = cc.Choices[0].Message.Content
+		}
+		if text == "" {
+			t.Errorf("stream=%v: no text from the fallback", stream)
+		}
+		s.lastUpstream(t, "/v1/messages")
+	}
+	// An Anthropic client, whose model falls back to Bedrock.
+	ac := anthropicClient(s)
+	msg, err := ac.Messages.New(testCtx(t), anthropic.MessageNewParams{
+		Model: "only-dead", MaxTokens: 50,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.Content) == 0 || msg.Content[0].Text == "" {
+		t.Errorf("no text from the Bedrock fallback: %+v", msg)
+	}
+	s.lastUpstream(t, "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse")
+}

@@ -5,8 +5,9 @@ import "time"
 // maxStack is how many targets Pick filters without allocating.
 const maxStack = 16
 
-// Pool is the targets of one public model in one wire format, the
-// strategy that picks among them, how a request retries them and where it
+// Pool is the targets of one public model (of any wire format: the
+// gateway translates a request to the format of the target that serves
+// it), the strategy that picks among them, how a request retries them and where it
 // falls back when they are spent. Plan walks it; Pick and Find are its
 // steps.
 type Pool struct {
@@ -14,10 +15,9 @@ type Pool struct {
 	Strategy Strategy // nil: Weighted
 	// Retry is the model's retry policy. Zero: no trigger, no retry.
 	Retry Retry
-	// Fallbacks are the pools of the model's fallback models in the same
-	// wire format, in the order they are tried. A nil entry is a fallback
-	// model without a target in this format: entered (OnFallback) and
-	// passed over.
+	// Fallbacks are the pools of the model's fallback models, in the
+	// order they are tried. A nil entry is entered (OnFallback) and passed
+	// over.
 	Fallbacks []*Pool
 	// OnRetry, when set, is called for each attempt on one of Targets
 	// after a request's first attempt (for a metric).
