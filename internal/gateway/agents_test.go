@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -47,6 +48,28 @@ func sprintfBody(format, model string) string {
 
 func TestAgentCLIsThroughPatterns(t *testing.T) {
 	s := providersStack(t)
+	// GET /v1/models lists every public model of the example, of every
+	// kind, and no pattern.
+	req, _ := http.NewRequest("GET", s.url+"/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer "+confKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	var ids []string
+	for _, m := range list.Data {
+		ids = append(ids, m.ID)
+	}
+	if err != nil || strings.Join(ids, ",") != "gpt-4o-mini,azure-gpt-4o-mini,claude-3-5-haiku,gemini-2.0-flash,bedrock-claude-3-5-haiku" {
+		t.Errorf("GET /v1/models: %v %v", ids, err)
+	}
 	claudeHeaders := map[string]string{"x-api-key": confKey, "anthropic-version": "2023-06-01",
 		"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14"}
 	codexHeaders := map[string]string{"Authorization": "Bearer " + confKey}
