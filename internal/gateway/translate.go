@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
@@ -307,6 +308,17 @@ func (x *exchange) fillTranslated() {
 			}
 		}
 		if err != nil {
+			if f, ok := xl.dec.(canon.StreamFinisher); ok && errors.Is(err, io.EOF) {
+				// The upstream's bytes ended: a decoder whose format may
+				// end a stream so closes it (or leaves it cut).
+				evs := f.Finish(xl.evs[:0])
+				xl.evs = evs
+				for i := range evs {
+					if x.translatedEvent(&evs[i]) {
+						return
+					}
+				}
+			}
 			x.end(err)
 			return
 		}
@@ -400,14 +412,17 @@ func mergeUsage(u, v *provider.Usage) {
 	}
 }
 
-// closeUpstream stops reading the upstream's stream: the relay ended it.
+// closeUpstream stops reading the upstream's stream: the relay ended it
+// (an upstream error event, an event the codecs could not read).
 func (x *exchange) closeUpstream() {
 	x.mu.Lock()
 	if x.bodyStream != nil {
-		_ = x.bodyStream.CloseWithError(errGuardBlock)
+		_ = x.bodyStream.CloseWithError(errRelayEnded)
 	}
 	x.mu.Unlock()
 }
+
+var errRelayEnded = errors.New("the relay ended the stream")
 
 // upstreamBuffered reports whether the upstream's next event is already
 // read (then the relay writes it in the same batch).

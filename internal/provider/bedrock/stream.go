@@ -200,3 +200,16 @@ func isError(name []byte) bool {
 	}
 	return len(name) > 0 && name[0] >= 'A' && name[0] <= 'Z'
 }
+
+// Finish closes a stream that ended after messageStop without its
+// metadata event (canon.StreamFinisher): the reply is complete, its usage
+// unknown.
+func (d *decoder) Finish(out []canon.Event) []canon.Event {
+	if d.ended || !d.stopped {
+		return out
+	}
+	d.ended = true
+	return append(d.close(out), canon.Event{Kind: canon.EvEnd})
+}
+
+var _ canon.StreamFinisher = (*decoder)(nil)

@@ -26,7 +26,7 @@ type StopReason uint8
 //
 //	canon        OpenAI chat       Responses status      Anthropic       Gemini       Bedrock
 //	StopEnd      stop              completed             end_turn        STOP         end_turn
-//	StopLength   length            incomplete            max_tokens      MAX_TOKENS   max_tokens
+//	StopLength   length            incomplete            max_tokens      MAX_TOKENS   max_tokens, model_context_window_exceeded
 //	StopSequence stop              completed             stop_sequence   STOP         stop_sequence
 //	StopTool     tool_calls        completed             tool_use        STOP         tool_use
 //	StopFilter   content_filter    incomplete            refusal         SAFETY, ...  content_filtered, guardrail_intervened

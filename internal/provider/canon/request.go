@@ -57,8 +57,9 @@ type Request struct {
 	// Metadata are string pairs the client attached (OpenAI metadata);
 	// carried where the upstream takes them, dropped otherwise.
 	Metadata []KV
-	// ServiceTier is OpenAI's / Anthropic's service_tier, carried
-	// between those two only.
+	// ServiceTier is the client's service_tier (OpenAI, Anthropic),
+	// carried to the upstreams that take one (Bedrock's priority, flex
+	// and default included) and dropped elsewhere.
 	ServiceTier string
 
 	// Store is the Responses API's store flag (TriUnset: absent). A
@@ -124,9 +125,12 @@ const (
 	// IsError marks a failed call.
 	PartToolResult
 	// PartThinking: the model's reasoning text, with Signature where the
-	// vendor signs it (Anthropic, Bedrock); Redacted holds a redacted or
-	// encrypted block's opaque data (Anthropic redacted_thinking, OpenAI
-	// reasoning encrypted_content) with Text empty.
+	// vendor signs it (Anthropic, Bedrock, Gemini); Redacted holds a
+	// redacted or encrypted block's opaque data (Anthropic
+	// redacted_thinking, OpenAI reasoning encrypted_content), beside the
+	// summary in Text where OpenAI sends both. Gemini signs the part after
+	// its thinking: its decoder carries that signature as a thinking part
+	// with no text before the signed part, and its encoder puts it back.
 	PartThinking
 	// PartRefusal: the model declined (OpenAI refusal); other formats
 	// carry it as text.
@@ -222,13 +226,16 @@ type ResponseFormat struct {
 // reasoning_effort / reasoning.effort, Anthropic thinking, Gemini
 // thinkingConfig, Bedrock additionalModelRequestFields.thinking).
 type Reasoning struct {
-	// Effort is "minimal", "low", "medium" or "high" as OpenAI writes it;
-	// empty: not set. Encoders of budget formats map it to a documented
-	// budget.
+	// Effort is the effort as clients write it: "minimal", "low",
+	// "medium", "high", and the higher "xhigh" and "max" some send
+	// ("none" decodes to Disabled); empty: not set. Encoders of budget
+	// formats map it to a documented budget, encoders of effort formats
+	// one they do not know to the nearest they do.
 	Effort string
 	// Budget is a token budget for thinking (Anthropic budget_tokens,
-	// Gemini thinkingBudget); 0: not set. Encoders of effort formats map
-	// it to a documented effort.
+	// Gemini thinkingBudget); 0: not set; negative: the model decides
+	// (Gemini's -1). Encoders of effort formats map it to a documented
+	// effort.
 	Budget int64
 	// Disabled: the client turned thinking off explicitly.
 	Disabled bool

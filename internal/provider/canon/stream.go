@@ -20,7 +20,9 @@ const (
 	EvStart EventKind = iota + 1
 	// EvPartStart opens part Index of kind Part.Kind: for a tool call with
 	// Part.ID and Part.Name (arguments follow as deltas); for text or
-	// thinking, any text already known in Part.Text (usually empty).
+	// thinking, any text already known in Part.Text (usually empty), and
+	// for thinking its Part.Redacted data or Part.Signature when the
+	// upstream gives them at the start.
 	EvPartStart
 	// EvDelta adds Text to the open part: text, thinking text, refusal
 	// text or a fragment of a tool call's arguments as the part's kind
@@ -137,4 +139,14 @@ type StreamEncoder interface {
 	// an encoder may hold an event back until a later one completes it,
 	// as Anthropic's message_delta waits for usage).
 	Encode(f *Frames, ev *Event)
+}
+
+// StreamFinisher is a StreamDecoder that can close a stream whose end is
+// the end of the upstream's bytes rather than an event: Bedrock's, whose
+// closing metadata event may be left out once messageStop came. At the
+// end of the bytes the gateway calls Finish, which appends the events
+// that close a reply its events said was complete (EvEnd among them), and
+// nothing for one cut short, which the gateway then reports.
+type StreamFinisher interface {
+	Finish(out []Event) []Event
 }
