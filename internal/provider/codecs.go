@@ -11,18 +11,19 @@ func Codec(op Operation) *canon.Codec { return codecs[op] }
 // bodies. Nil: the operation has none.
 func EmbedCodec(op Operation) *canon.EmbedCodec { return embedCodecs[op] }
 
-// codecs and embedCodecs are indexed by Operation (a uint8); each format
-// package provides its own.
+// codecs and embedCodecs are indexed by Operation (a uint8), built once
+// from each format package's codecs (codecs_table.go) and never changed.
 var (
-	codecs      [256]*canon.Codec
-	embedCodecs [256]*canon.EmbedCodec
+	codecs = func() (t [256]*canon.Codec) {
+		for op, c := range codecTable() {
+			t[op] = &c
+		}
+		return t
+	}()
+	embedCodecs = func() (t [256]*canon.EmbedCodec) {
+		for op, c := range embedCodecTable() {
+			t[op] = &c
+		}
+		return t
+	}()
 )
-
-func init() {
-	for op, c := range codecTable() {
-		codecs[op] = &c
-	}
-	for op, c := range embedCodecTable() {
-		embedCodecs[op] = &c
-	}
-}
