@@ -135,12 +135,32 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 	req.Header.Del(fasthttp.HeaderAcceptEncoding)
 	req.Header.Del(fasthttp.HeaderContentEncoding)
 	req.Header.SetContentType("application/json")
+	req.Header.SetCanonical(strAccept, acceptOf(upOp, x.stream))
 	req.SetBodyRaw(x.body)
 	if err := tgt.up.Sign(req, x.body); err != nil {
 		return -1, &HTTPError{Status: 500, Code: CodeInternal, Err: err,
 			Msg: "Sluice could not sign the request to provider " + tgt.up.Name() + "; check its credentials"}
 	}
 	return keyIdx, nil
+}
+
+var (
+	strAccept         = []byte("Accept")
+	strAcceptJSON     = []byte("application/json")
+	strAcceptSSE      = []byte("text/event-stream")
+	strAcceptAWSEvent = []byte("application/vnd.amazon.eventstream")
+)
+
+// acceptOf is the Accept header of a translated request: what the target
+// answers, whatever the client's own SDK asked of its own format.
+func acceptOf(op provider.Operation, stream bool) []byte {
+	switch {
+	case !stream:
+		return strAcceptJSON
+	case op == provider.OpConverse:
+		return strAcceptAWSEvent
+	}
+	return strAcceptSSE
 }
 
 // translateError is the 400 of a request the translation cannot carry.
