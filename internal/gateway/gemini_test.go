@@ -92,3 +92,39 @@ func TestGeminiModels(t *testing.T) {
 		t.Errorf("unknown model: %d %s", resp.StatusCode, b)
 	}
 }
+
+// Embeddings cross formats too: an OpenAI client reaches a Gemini
+// embedding model, and a Gemini client (one input and a batch) an OpenAI
+// one.
+func TestEmbeddingsAcrossFormats(t *testing.T) {
+	s := newStackYAML(t, nil, geminiConfig+`
+  - name: text-embedding-004
+    targets:
+      - provider: gemini
+  - name: text-embedding-3-small
+    targets:
+      - provider: openai
+`)
+	resp, got := s.post(t, "/v1/embeddings", `{"model":"text-embedding-004","input":["a","b"]}`, nil)
+	if resp.StatusCode != 200 || strings.Count(got, `"index":`) != 2 || !strings.Contains(got, `"object":"list"`) {
+		t.Errorf("OpenAI client to Gemini: %d %.300s", resp.StatusCode, got)
+	}
+	s.lastUpstream(t, "/v1beta/models/text-embedding-004:batchEmbedContents")
+
+	resp, got = s.post(t, "/v1beta/models/text-embedding-3-small:embedContent", `{"content":{"parts":[{"text":"a"}]}}`, nil)
+	if resp.StatusCode != 200 || !strings.Contains(got, `"embedding"`) || !strings.Contains(got, `"values"`) {
+		t.Errorf("Gemini client to OpenAI: %d %.300s", resp.StatusCode, got)
+	}
+	resp, got = s.post(t, "/v1beta/models/text-embedding-3-small:batchEmbedContents",
+		`{"requests":[{"model":"models/text-embedding-3-small","content":{"parts":[{"text":"a"}]}},{"model":"models/text-embedding-3-small","content":{"parts":[{"text":"b"}]}}]}`, nil)
+	if resp.StatusCode != 200 || !strings.Contains(got, `"embeddings"`) {
+		t.Errorf("Gemini batch client to OpenAI: %d %.300s", resp.StatusCode, got)
+	}
+	// A batch of one keeps the batch's shape.
+	resp, got = s.post(t, "/v1beta/models/text-embedding-3-small:batchEmbedContents",
+		`{"requests":[{"model":"models/text-embedding-3-small","content":{"parts":[{"text":"a"}]}}]}`, nil)
+	if resp.StatusCode != 200 || !strings.Contains(got, `"embeddings"`) {
+		t.Errorf("Gemini batch of one to OpenAI: %d %.300s", resp.StatusCode, got)
+	}
+	s.lastUpstream(t, "/v1/embeddings")
+}

@@ -45,6 +45,10 @@ type EmbedRequest struct {
 	User   string
 	// TaskType is Gemini's taskType, carried to Gemini only.
 	TaskType string
+	// Batch: the client sent its inputs as a batch (Gemini's
+	// batchEmbedContents), whose reply keeps the batch's shape even for
+	// one input.
+	Batch bool
 }
 
 // EmbedReply is an embeddings reply in canonical form.

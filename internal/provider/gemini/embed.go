@@ -29,15 +29,15 @@ func EmbedAction(n int) string {
 // EmbedCodec returns the codec of embedContent and batchEmbedContents. Its
 // request decoder reads either shape; its encoder writes embedContent for
 // one input and batchEmbedContents for more (EmbedAction). Its reply
-// encoder writes the batch shape unless the request had one input; a
-// gateway that knows the action the client called uses EncodeEmbedReply.
+// encoder writes the batch shape for a batch request (EmbedRequest.Batch)
+// or several inputs, the single shape otherwise.
 func EmbedCodec() canon.EmbedCodec {
 	return canon.EmbedCodec{
 		DecodeRequest: decodeEmbedRequest,
 		EncodeRequest: encodeEmbedRequest,
 		DecodeReply:   decodeEmbedReply,
 		EncodeReply: func(dst []byte, r *canon.EmbedReply, req *canon.EmbedRequest) []byte {
-			return EncodeEmbedReply(dst, r, len(req.Inputs) != 1)
+			return EncodeEmbedReply(dst, r, req.Batch || len(req.Inputs) != 1)
 		},
 	}
 }
@@ -61,6 +61,7 @@ func decodeEmbedRequest(body []byte, r *canon.EmbedRequest) error {
 	if !reqs.Exists() {
 		return embedOne(r, "", root, true)
 	}
+	r.Batch = true
 	var err error
 	root.ForEach(func(k, _ gjson.Result) bool {
 		if k.Str != "requests" {
