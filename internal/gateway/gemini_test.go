@@ -128,3 +128,32 @@ func TestEmbeddingsAcrossFormats(t *testing.T) {
 	}
 	s.lastUpstream(t, "/v1/embeddings")
 }
+
+// Input guardrails read a Gemini client's text: generateContent's contents
+// and an embedding request's.
+func TestGeminiInputGuardrails(t *testing.T) {
+	s := newStackYAML(t, nil, `
+server:
+  listen: 127.0.0.1:0
+guardrails:
+  sets:
+    - name: pii
+      rules:
+        - {name: ssn, kind: ssn, action: block, scope: input}
+providers:
+  - {name: gemini, kind: gemini, base_url: "${UPSTREAM}", api_keys: [k]}
+models:
+  - {name: gemini-2.0-flash, guardrails: [pii], targets: [{provider: gemini}]}
+  - {name: text-embedding-004, guardrails: [pii], targets: [{provider: gemini}]}
+`)
+	for _, tc := range []struct{ path, body string }{
+		{"/v1beta/models/gemini-2.0-flash:generateContent", `{"contents":[{"role":"user","parts":[{"text":"my ssn is 078-05-1120"}]}]}`},
+		{"/v1beta/models/text-embedding-004:embedContent", `{"content":{"parts":[{"text":"my ssn is 078-05-1120"}]}}`},
+		{"/v1beta/models/text-embedding-004:batchEmbedContents", `{"requests":[{"content":{"parts":[{"text":"ok"}]}},{"content":{"parts":[{"text":"my ssn is 078-05-1120"}]}}]}`},
+	} {
+		resp, got := s.post(t, tc.path, tc.body, nil)
+		if resp.StatusCode != 400 || !strings.Contains(got, "ssn") {
+			t.Errorf("%s: %d %s, want 400 naming the rule", tc.path, resp.StatusCode, got)
+		}
+	}
+}

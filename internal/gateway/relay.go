@@ -415,7 +415,6 @@ func (x *exchange) end(err error) {
 		}
 	}
 	var e *HTTPError
-	var upEvent errUpstreamEvent
 	switch reason := x.cancelReason(); {
 	case reason == reasonClientGone:
 		x.status = 499
@@ -432,8 +431,6 @@ func (x *exchange) end(err error) {
 	case errors.Is(err, sse.ErrEventTooLarge):
 		e = &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
 			Msg: "provider " + x.up.Name() + " sent a stream event too large to relay"}
-	case errors.As(err, &upEvent):
-		e = upEvent.e
 	default:
 		e = midStreamError(x.up.Name(), provider.Classify(err))
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -116,7 +117,11 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 		x.body, err = xl.upE.EncodeRequest(x.body[:0], &xl.ereq)
 	} else {
 		if upOp != provider.OpResponses && (xl.req.Store == canon.TriTrue || xl.req.PreviousResponseID != "") {
-			return -1, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "previous_response_id",
+			param := "previous_response_id"
+			if xl.req.PreviousResponseID == "" {
+				param = "store"
+			}
+			return -1, &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: param,
 				Msg: "target " + tgt.name + " does not speak the Responses API, so Sluice cannot store responses there or continue one: " +
 					"send store: false and the whole conversation in input"}
 		}
@@ -258,7 +263,31 @@ func (x *exchange) upstreamError(status int, body []byte) []byte {
 	} else {
 		ce = x.xl.up.DecodeError(status, body)
 	}
-	return x.format.Hooks().AppendError(x.xl.out[:0], wireError(ce))
+	e := wireError(ce)
+	if x.format == provider.FormatOpenAI && ce.Code != "" && openAICode(ce.Code) &&
+		(ce.Type == canon.ErrInvalidRequest || ce.Type == canon.ErrAPI || ce.Type == canon.ErrRateLimit) {
+		// OpenAI's clients act on some codes (context_length_exceeded,
+		// insufficient_quota): an upstream's own, in OpenAI's style, is
+		// kept. The types the other formats derive from Code are not at
+		// stake for those.
+		e.Code = ce.Code
+	}
+	return x.format.Hooks().AppendError(x.xl.out[:0], e)
+}
+
+// openAICode reports whether an upstream's error code is written as
+// OpenAI's are (lower-case words joined by underscores), not as Google's
+// status names or Anthropic's types.
+func openAICode(c string) bool {
+	if len(c) > 64 || strings.HasSuffix(c, "_error") {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if b := c[i]; (b < 'a' || b > 'z') && b != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // wireError maps an upstream's error to the one the formats render.
@@ -376,13 +405,20 @@ func (x *exchange) translatedEvent(ev *canon.Event) bool {
 	case canon.EvEnd:
 		x.sawTerminal = true
 	case canon.EvError:
-		// The upstream's own error event: the client gets its format's.
-		x.sawTerminal = true
+		// The upstream's own error event: the client's encoder writes it
+		// as its format's (Responses: error and response.failed), after
+		// any text the output guardrails still hold.
+		x.sawTerminal, x.done = true, true
 		we := wireError(ev.Err)
-		e := &HTTPError{Status: we.Status, Code: we.Code, Msg: we.Msg, Param: we.Param}
-		x.status, x.errCode = e.Status, e.Code
-		x.end(errUpstreamEvent{e})
+		x.status, x.errCode = we.Status, we.Code
+		x.g.met.UpstreamError(x.up.Name(), "stream_"+we.Code)
 		x.closeUpstream()
+		if !x.finishGuard() {
+			return true
+		}
+		xl.frames.Reset()
+		xl.enc.Encode(&xl.frames, ev)
+		x.out = xl.frames.AppendSSE(x.out)
 		return true
 	}
 	xl.frames.Reset()
@@ -405,11 +441,22 @@ func (x *exchange) translatedEvent(ev *canon.Event) bool {
 	return false
 }
 
-// errUpstreamEvent is an error event an upstream sent mid-stream, as end
-// reports it.
-type errUpstreamEvent struct{ e *HTTPError }
-
-func (e errUpstreamEvent) Error() string { return "upstream error event: " + e.e.Msg }
+// finishGuard releases the text the output guardrails hold at the end of
+// a stream; false when that text ends it with a block (the block's error
+// event is written).
+func (x *exchange) finishGuard() bool {
+	if x.gs == nil || x.gsCounted {
+		return true
+	}
+	x.out = x.gs.Finish(x.out)
+	gerr := x.gs.Err()
+	x.collectStreamVerdicts()
+	if gerr != nil {
+		x.out = x.appendStreamError(x.out, x.streamGuardError(gerr))
+		return false
+	}
+	return true
+}
 
 // mergeUsage takes into u every field of v that is set, as canon.EvUsage
 // says.

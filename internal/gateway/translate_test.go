@@ -2,6 +2,9 @@ package gateway_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -168,4 +171,36 @@ models:
 		t.Errorf("no text from the Bedrock fallback: %+v", msg)
 	}
 	s.lastUpstream(t, "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse")
+}
+
+// An error event in the middle of a translated stream reaches the client
+// as its own format's error: OpenAI chat's error chunk, Responses' error
+// and response.failed events, with the text before it.
+func TestTranslatedStreamErrorEvent(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n")
+		fmt.Fprint(w, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n")
+		fmt.Fprint(w, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"partial answer\"}}\n\n")
+		fmt.Fprint(w, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
+	}))
+	t.Cleanup(up.Close)
+	s := newStackYAML(t, map[string]string{"ANTH": up.URL}, `
+server:
+  listen: 127.0.0.1:0
+providers:
+  - {name: anthropic, kind: anthropic, base_url: "${ANTH}/v1"}
+models:
+  - {name: claude, targets: [{provider: anthropic}]}
+`)
+	_, body := s.post(t, "/v1/chat/completions", `{"model":"claude","stream":true,"messages":[{"role":"user","content":"hi"}]}`, nil)
+	if !strings.Contains(body, "partial answer") || !strings.Contains(body, `"error"`) || !strings.Contains(body, "Overloaded") {
+		t.Errorf("chat stream:\n%s", body)
+	}
+	_, body = s.post(t, "/v1/responses", `{"model":"claude","stream":true,"input":"hi"}`, nil)
+	for _, want := range []string{"partial answer", "event: error", "event: response.failed", "Overloaded"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("responses stream has no %q:\n%s", want, body)
+		}
+	}
 }

@@ -44,3 +44,37 @@ func TestAzurePathsAndKey(t *testing.T) {
 		}
 	}
 }
+
+// The paths of translated requests name the model as one escaped path
+// segment: a pattern model forwards a name a client chose.
+func TestOpPathEscapesModels(t *testing.T) {
+	gem, err := NewUpstream(&config.Provider{Name: "g", Kind: config.KindGemini, BaseURL: "https://g.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := NewUpstream(&config.Provider{Name: "b", Kind: config.KindBedrock, Region: "us-east-1",
+		BaseURL: "https://b.example", AccessKeyID: "AKID", SecretAccessKey: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		up          *Upstream
+		op          Operation
+		model       string
+		stream      bool
+		n           int
+		path, query string
+	}{
+		{gem, OpGenerate, "gemini-2.0-flash", false, 1, "/v1beta/models/gemini-2.0-flash:generateContent", ""},
+		{gem, OpGenerate, "models/gemini-2.0-flash", true, 1, "/v1beta/models/gemini-2.0-flash:streamGenerateContent", "alt=sse"},
+		{gem, OpGenerate, "x/../../admin", false, 1, "/v1beta/models/x%2F..%2F..%2Fadmin:generateContent", ""},
+		{gem, OpEmbedContent, "text-embedding-004", false, 2, "/v1beta/models/text-embedding-004:batchEmbedContents", ""},
+		{br, OpConverse, "anthropic.claude-3-5-haiku-20241022-v1:0", true, 1, "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream", ""},
+		{br, OpConverse, "a/../b", false, 1, "/model/a%2F..%2Fb/converse", ""},
+	} {
+		p, q := tc.up.OpPath(nil, tc.op, tc.model, tc.stream, tc.n)
+		if string(p) != tc.path || string(q) != tc.query {
+			t.Errorf("%s %q: %s?%s, want %s?%s", tc.op, tc.model, p, q, tc.path, tc.query)
+		}
+	}
+}

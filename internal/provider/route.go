@@ -2,12 +2,13 @@ package provider
 
 import (
 	"io"
-	"net/url"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/provider/bedrock"
+	"github.com/sluice-gw/sluice/internal/provider/gemini"
 )
 
 // ServeOp returns the operation the provider performs for a client request
@@ -74,27 +75,23 @@ func (up *Upstream) OpPath(dst []byte, op Operation, model string, stream bool, 
 		return append(dst, "/messages"...), nil
 	case OpCountTokens:
 		return append(dst, "/messages/count_tokens"...), nil
-	case OpGenerate:
-		dst = append(dst, "/v1beta/models/"...)
-		dst = append(dst, url.PathEscape(model)...)
-		if stream {
-			return append(dst, ":streamGenerateContent"...), strAltSSE
+	case OpGenerate, OpEmbedContent:
+		// Gemini's path names the model ("models/x" or a tuned model's
+		// "tunedModels/x" as well) and the action.
+		action := gemini.ActionGenerate
+		if op == OpEmbedContent {
+			action = gemini.EmbedAction(n)
 		}
-		return append(dst, ":generateContent"...), nil
-	case OpEmbedContent:
-		dst = append(dst, "/v1beta/models/"...)
-		dst = append(dst, url.PathEscape(model)...)
-		if n > 1 {
-			return append(dst, ":batchEmbedContents"...), nil
+		p := gemini.UpstreamPath(model, action, stream)
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			return append(dst, p[:i]...), []byte(p[i+1:])
 		}
-		return append(dst, ":embedContent"...), nil
+		return append(dst, p...), nil
 	case OpConverse:
 		return append(dst, bedrock.UpstreamPath(model, stream)...), nil
 	}
 	return dst, nil
 }
-
-var strAltSSE = []byte("alt=sse")
 
 // Sign signs a request whose body is final, for the kinds that sign
 // requests (Bedrock's SigV4); a no-op for the others.

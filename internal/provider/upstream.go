@@ -86,6 +86,11 @@ func NewUpstream(p *config.Provider) (*Upstream, error) {
 	if len(up.version) == 0 {
 		up.version = []byte(up.hooks.DefaultVersion)
 	}
+	if up.kind == kindGemini {
+		// base_url is the API's root; one written with its version (as
+		// Google's REST docs show it) means the same.
+		up.basePath = strings.TrimSuffix(up.basePath, "/v1beta")
+	}
 	if up.kind == kindBedrock {
 		creds := bedrock.Credentials{AccessKeyID: p.AccessKeyID.Reveal(), SecretAccessKey: p.SecretAccessKey.Reveal(), SessionToken: p.SessionToken.Reveal()}
 		if creds.AccessKeyID == "" {

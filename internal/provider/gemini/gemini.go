@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -14,7 +15,7 @@ import (
 // Routes is empty: Gemini names the model and the action in the path
 // (/v1beta/models/{model}:generateContent), which a fixed route cannot
 // match; the gateway routes those paths with ParsePath. The operations the
-// hooks are called with are wire.OpEmbeddings for embedContent and
+// hooks are called with are wire.OpEmbedContent for embedContent and
 // batchEmbedContents, wire.OpCountTokens for countTokens, and any other
 // (the gateway's choice for generateContent) for generateContent and
 // streamGenerateContent.
@@ -117,10 +118,12 @@ func UpstreamPath(model, action string, stream bool) string {
 		action = ActionStreamGenerate + "?alt=sse"
 	}
 	model = trimModels(model)
-	if strings.HasPrefix(model, "tunedModels/") {
-		return "/v1beta/" + model + ":" + action
+	if rest, ok := strings.CutPrefix(model, "tunedModels/"); ok {
+		return "/v1beta/tunedModels/" + url.PathEscape(rest) + ":" + action
 	}
-	return "/v1beta/models/" + model + ":" + action
+	// Escaped: a pattern model forwards the name a client asked for, which
+	// must stay one path segment.
+	return "/v1beta/models/" + url.PathEscape(model) + ":" + action
 }
 
 // UpstreamURL joins a base_url and UpstreamPath, tolerating a base_url

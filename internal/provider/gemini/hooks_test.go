@@ -69,7 +69,7 @@ func TestUsage(t *testing.T) {
 			wire.Usage{Input: 12, Output: 12, CacheRead: 4, Valid: true}},
 		{"no usage", wire.OpChat, `{"candidates":[]}`, wire.Usage{}},
 		{"count tokens", wire.OpCountTokens, `{"totalTokens":31,"cachedContentTokenCount":3}`, wire.Usage{Input: 31, CacheRead: 3, Valid: true}},
-		{"embeddings", wire.OpEmbeddings, `{"embedding":{"values":[1]}}`, wire.Usage{}},
+		{"embeddings", wire.OpEmbedContent, `{"embedding":{"values":[1]}}`, wire.Usage{}},
 	}
 	for _, tt := range tests {
 		if got := usage(tt.op, []byte(tt.body)); got != tt.want {
@@ -140,8 +140,8 @@ func TestInputText(t *testing.T) {
 			"tools":[{"functionDeclarations":[{"name":"f","description":"desc","parameters":{"type":"OBJECT"}}]}]}`,
 			wire.OpChat, "sys|hi|plan|arg|res|desc", 3},
 		{"count tokens", `{"generateContentRequest":{"model":"models/x","contents":[{"parts":[{"text":"a"}]}]}}`, wire.OpCountTokens, "a", 1},
-		{"embed", `{"content":{"parts":[{"text":"e"}]}}`, wire.OpEmbeddings, "e", 1},
-		{"batch embed", `{"requests":[{"model":"models/x","content":{"parts":[{"text":"e1"}]}},{"content":{"parts":[{"text":"e2"}]}}]}`, wire.OpEmbeddings, "e1|e2", 2},
+		{"embed", `{"content":{"parts":[{"text":"e"}]}}`, wire.OpEmbedContent, "e", 1},
+		{"batch embed", `{"requests":[{"model":"models/x","content":{"parts":[{"text":"e1"}]}},{"content":{"parts":[{"text":"e2"}]}}]}`, wire.OpEmbedContent, "e1|e2", 2},
 	}
 	for _, tt := range tests {
 		texts, msgs := walkText(t, inputText, tt.op, tt.body)
@@ -251,7 +251,7 @@ func itoa(n int) string { return string(rune('0' + n)) }
 func TestModels(t *testing.T) {
 	at := time.Unix(0, 0)
 	got := string(appendModels(nil, []wire.Model{{ID: "gemini-2.5-flash", Created: at}, {ID: "gemini-embedding-001", Created: at}}))
-	want := `{"models":[{"name":"models/gemini-2.5-flash","baseModelId":"gemini-2.5-flash","displayName":"gemini-2.5-flash","supportedGenerationMethods":["generateContent","streamGenerateContent","countTokens"]},` +
+	want := `{"models":[{"name":"models/gemini-2.5-flash","baseModelId":"gemini-2.5-flash","displayName":"gemini-2.5-flash","supportedGenerationMethods":["generateContent","streamGenerateContent"]},` +
 		`{"name":"models/gemini-embedding-001","baseModelId":"gemini-embedding-001","displayName":"gemini-embedding-001","supportedGenerationMethods":["embedContent","batchEmbedContents"]}]}`
 	if got != want {
 		t.Errorf("got %s", got)

@@ -20,7 +20,7 @@ func appendModel(dst []byte, m wire.Model) []byte {
 	if strings.Contains(m.ID, "embedding") {
 		dst = append(dst, `,"supportedGenerationMethods":["embedContent","batchEmbedContents"]}`...)
 	} else {
-		dst = append(dst, `,"supportedGenerationMethods":["generateContent","streamGenerateContent","countTokens"]}`...)
+		dst = append(dst, `,"supportedGenerationMethods":["generateContent","streamGenerateContent"]}`...)
 	}
 	return dst
 }

@@ -26,7 +26,7 @@ const (
 // generateContentRequest. Embeddings: the text of each content.
 func inputText(w *walk.Walker, op wire.Operation, root walk.Span) {
 	switch op {
-	case wire.OpEmbeddings:
+	case wire.OpEmbedContent:
 		w.Members(root, func(k, v walk.Span) {
 			switch string(w.Name(k)) {
 			case "content":
@@ -125,7 +125,7 @@ func part(w *walk.Walker, p walk.Span) {
 
 // outputText is the OutputText hook: the parts of every candidate.
 func outputText(w *walk.Walker, op wire.Operation, root walk.Span) {
-	if op == wire.OpEmbeddings || op == wire.OpCountTokens {
+	if op == wire.OpEmbedContent || op == wire.OpCountTokens {
 		return
 	}
 	w.Members(root, func(k, v walk.Span) {
@@ -150,7 +150,7 @@ func outputText(w *walk.Walker, op wire.Operation, root walk.Span) {
 // but text parts (and the usage, model and id every chunk repeats) is
 // pure.
 func streamText(st *walk.StreamText, op wire.Operation, _, d []byte) (pure bool, err error) {
-	if op == wire.OpEmbeddings || op == wire.OpCountTokens {
+	if op == wire.OpEmbedContent || op == wire.OpCountTokens {
 		return false, nil
 	}
 	root, err := walk.RootObject(d)

@@ -53,7 +53,7 @@ func metadataUsage(u *wire.Usage, res gjson.Result) {
 // blocked. Every chunk may carry usageMetadata, each a running total that
 // replaces the one before. No event is usage-only, and none is numbered.
 func streamEvent(op wire.Operation, _, data []byte, u *wire.Usage, _ *int64) (end, usageOnly bool) {
-	if op == wire.OpEmbeddings || op == wire.OpCountTokens {
+	if op == wire.OpEmbedContent || op == wire.OpCountTokens {
 		return false, false
 	}
 	s := wire.StringView(data)
