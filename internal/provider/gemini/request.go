@@ -46,12 +46,11 @@ type reqDecoder struct {
 	// have none (call_<n>).
 	calls int
 	// What is settled once every member is read.
-	mime, mimeKey       string
-	schema, schemaKey   string
-	allowed             []string // toolConfig's allowedFunctionNames
-	allowedKey          string
-	validated, anyMode  bool
-	haveFormat, haveGen bool
+	mime, mimeKey      string
+	schema, schemaKey  string
+	allowed            []string // toolConfig's allowedFunctionNames
+	allowedKey         string
+	validated, anyMode bool
 }
 
 func (d *reqDecoder) member(k string, v gjson.Result) error {
