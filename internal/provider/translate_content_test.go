@@ -105,8 +105,9 @@ type content struct {
 
 type call struct{ Name, Args string }
 
-// usage is the part of canon.Usage every format carries.
-type usage struct{ Input, Output, CacheRead int64 }
+// usage is the part of canon.Usage clients read (Reasoning: all but
+// Bedrock report it).
+type usage struct{ Input, Output, CacheRead, Reasoning int64 }
 
 func (c content) String() string {
 	return fmt.Sprintf("text %q\nthinking %q\nrefusal %q\ncalls %q\nstop %d usage %+v", c.Text, c.Thinking, c.Refusal, c.Calls, c.Stop, c.Usage)
@@ -130,7 +131,7 @@ func replyContent(r *canon.Reply) content {
 	}
 	c.Text, c.Thinking, c.Refusal = text.String(), thinking.String(), refusal.String()
 	c.Stop = r.Stop.Reason
-	c.Usage = usage{r.Usage.Input, r.Usage.Output, r.Usage.CacheRead}
+	c.Usage = usage{r.Usage.Input, r.Usage.Output, r.Usage.CacheRead, r.Usage.Reasoning}
 	return c
 }
 
@@ -169,7 +170,8 @@ func (a *accumulator) add(ev *canon.Event) {
 		a.c.Stop = ev.Stop.Reason
 	case canon.EvUsage:
 		u := &a.c.Usage
-		for _, f := range [...]struct{ dst, src *int64 }{{&u.Input, &ev.Usage.Input}, {&u.Output, &ev.Usage.Output}, {&u.CacheRead, &ev.Usage.CacheRead}} {
+		for _, f := range [...]struct{ dst, src *int64 }{{&u.Input, &ev.Usage.Input}, {&u.Output, &ev.Usage.Output},
+			{&u.CacheRead, &ev.Usage.CacheRead}, {&u.Reasoning, &ev.Usage.Reasoning}} {
 			if *f.src != 0 {
 				*f.dst = *f.src
 			}
