@@ -136,10 +136,12 @@ func replyContent(r *canon.Reply) content {
 }
 
 // accumulator reads a stream's content from its canonical events, as a
-// client's SDK accumulates a streamed reply: a part that starts a call of
-// an id already seen continues that call (canon's rule for interleaved
-// fragments).
+// client's SDK accumulates a streamed reply. With merge (OpenAI chat,
+// whose SDKs accumulate tool call fragments by index), a part that starts
+// a call of an id already seen continues that call; in the other formats
+// each block is a call of its own, as their SDKs read them.
 type accumulator struct {
+	merge               bool
 	kinds               map[int]canon.PartKind
 	call                map[int]int // part index → index in calls
 	ids                 map[string]int
@@ -156,7 +158,7 @@ func (a *accumulator) add(ev *canon.Event) {
 		a.kinds[ev.Index] = ev.Part.Kind
 		if ev.Part.Kind == canon.PartToolCall {
 			i, ok := a.ids[ev.Part.ID]
-			if !ok || ev.Part.ID == "" {
+			if !ok || !a.merge || ev.Part.ID == "" {
 				i = len(a.c.Calls)
 				a.c.Calls = append(a.c.Calls, call{Name: ev.Part.Name})
 				a.ids[ev.Part.ID] = i

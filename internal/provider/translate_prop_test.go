@@ -119,7 +119,7 @@ func readClientStream(c xformat, out []byte) (content, error) {
 		return content{}, fmt.Errorf("client stream: %v", err)
 	}
 	dec := c.codec().NewDecoder()
-	var acc accumulator
+	acc := accumulator{merge: c.op == provider.OpChat}
 	var g grammar
 	var buf []canon.Event
 	for _, e := range evs {
