@@ -37,11 +37,15 @@ func encodeRequest(dst []byte, r *canon.Request) ([]byte, error) {
 	if err := e.system(r.System); err != nil {
 		return dst, err
 	}
-	e.inferenceConfig(r)
+	budget := int64(0)
+	if family(r.Model) == "anthropic" {
+		budget = thinkingBudget(r)
+	}
+	e.inferenceConfig(r, budget > 0)
 	if err := e.toolConfig(r); err != nil {
 		return dst, err
 	}
-	e.additionalFields(r)
+	e.additionalFields(r, budget)
 	if r.Format.Kind == canon.FormatJSONSchema {
 		// The schema travels as a string holding JSON, not as an object.
 		e.dst = append(e.dst, `,"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":`...)
@@ -161,8 +165,17 @@ func (e *encoder) cachePoint(c canon.Cache, at at) error {
 	return nil
 }
 
-func (e *encoder) inferenceConfig(r *canon.Request) {
-	if r.MaxTokens <= 0 && len(r.Temperature) == 0 && len(r.TopP) == 0 && len(r.Stop) == 0 {
+// inferenceConfig writes inferenceConfig. With thinking on, Anthropic
+// refuses a temperature and a top_p under 0.95: those are left out.
+func (e *encoder) inferenceConfig(r *canon.Request, thinking bool) {
+	temperature, topP := r.Temperature, r.TopP
+	if thinking {
+		temperature = nil
+		if p, err := strconv.ParseFloat(string(topP), 64); err != nil || p < 0.95 {
+			topP = nil
+		}
+	}
+	if r.MaxTokens <= 0 && len(temperature) == 0 && len(topP) == 0 && len(r.Stop) == 0 {
 		return
 	}
 	e.dst = append(e.dst, `,"inferenceConfig":{`...)
@@ -177,13 +190,13 @@ func (e *encoder) inferenceConfig(r *canon.Request) {
 		field(`"maxTokens":`)
 		e.dst = strconv.AppendInt(e.dst, r.MaxTokens, 10)
 	}
-	if len(r.Temperature) > 0 {
+	if len(temperature) > 0 {
 		field(`"temperature":`)
-		e.dst = append(e.dst, r.Temperature...)
+		e.dst = append(e.dst, temperature...)
 	}
-	if len(r.TopP) > 0 {
+	if len(topP) > 0 {
 		field(`"topP":`)
-		e.dst = append(e.dst, r.TopP...)
+		e.dst = append(e.dst, topP...)
 	}
 	if len(r.Stop) > 0 {
 		field(`"stopSequences":[`)
@@ -263,9 +276,14 @@ var effortBudget = map[string]int64{"minimal": 1024, "low": 2048, "medium": 8192
 // thinkingBudget returns the budget_tokens to send (0: none): the
 // client's budget, else its effort's, lowered below max tokens (which
 // Anthropic requires) — and none at all when that leaves less than 1024.
+// Anthropic refuses thinking beside a forced tool choice, and when the last
+// assistant message calls a tool without a thinking block first (as one
+// from another vendor, or an OpenAI client that dropped the reasoning,
+// does): no thinking then either.
 func thinkingBudget(r *canon.Request) int64 {
 	rs := &r.Reasoning
-	if rs.Disabled || rs.Effort == "none" {
+	if rs.Disabled || rs.Effort == "none" || r.ToolChoice.Mode == canon.ToolRequired || r.ToolChoice.Mode == canon.ToolNamed ||
+		unsignedToolTurn(r.Messages) {
 		return 0
 	}
 	if rs.Budget > 0 {
@@ -286,16 +304,33 @@ func thinkingBudget(r *canon.Request) int64 {
 	return b
 }
 
-// additionalFields writes additionalModelRequestFields: top_k and
-// thinking, in the shape the model's vendor takes, for the vendors the
-// model id names (family).
-func (e *encoder) additionalFields(r *canon.Request) {
-	fam := family(r.Model)
-	budget := int64(0)
-	if fam == "anthropic" {
-		budget = thinkingBudget(r)
+// unsignedToolTurn reports whether the last assistant message calls a
+// tool and the first block written for it is not a thinking block.
+func unsignedToolTurn(msgs []canon.Message) bool {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role != canon.RoleAssistant {
+			continue
+		}
+		calls, first := false, canon.PartKind(0)
+		for j := range msgs[i].Parts {
+			p := &msgs[i].Parts[j]
+			calls = calls || p.Kind == canon.PartToolCall
+			if first == 0 && sends(p) {
+				first = p.Kind
+			}
+		}
+		return calls && first != canon.PartThinking
 	}
-	topK := len(r.TopK) > 0 && fam != ""
+	return false
+}
+
+// additionalFields writes additionalModelRequestFields: top_k and
+// thinking (budget, 0: none), in the shape the model's vendor takes, for
+// the vendors the model id names (family). Anthropic refuses top_k with
+// thinking on: it is left out then.
+func (e *encoder) additionalFields(r *canon.Request, budget int64) {
+	fam := family(r.Model)
+	topK := len(r.TopK) > 0 && fam != "" && budget == 0
 	if !topK && budget == 0 {
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/sluice-gw/sluice/internal/provider/canon"
 )
 
@@ -163,7 +165,6 @@ func TestRequestRoundTrip(t *testing.T) {
 	in.Tools = append([]canon.Tool(nil), in.Tools...)
 	in.Tools[1].Schema = `{"type":"object","properties":{}}` // what a tool without parameters gets
 	in.MaxTokens, in.Temperature, in.TopP, in.TopK, in.Stop = 100, []byte("0"), []byte("1"), []byte("3"), []string{"x"}
-	in.Reasoning.Budget = 2048
 	in.System = []canon.Part{{Kind: canon.PartText, Text: "sys", Cache: canon.Cache{Set: true, TTL: "1h"}}}
 	in.Format = canon.ResponseFormat{Kind: canon.FormatJSONSchema, Name: "n", Schema: `{"type":"object"}`}
 	in.User, in.Metadata, in.ServiceTier = "u", []canon.KV{{Key: "k", Value: "v"}}, "priority"
@@ -215,6 +216,68 @@ func TestEncodeRequestRefuses(t *testing.T) {
 				t.Fatalf("dst %q", out)
 			}
 		})
+	}
+}
+
+// Anthropic refuses thinking beside a forced tool choice, and when the
+// last assistant message calls a tool without a thinking block first; with
+// thinking on, it refuses temperature, top_k and a top_p under 0.95. The
+// encoder leaves out what would be refused (translated requests from
+// OpenAI and Gemini clients carry such combinations, which their own APIs
+// accept).
+func TestThinkingRefusals(t *testing.T) {
+	call := canon.Part{Kind: canon.PartToolCall, ID: "t1", Name: "f", Args: "{}"}
+	signed := canon.Part{Kind: canon.PartThinking, Text: "hmm", Signature: "sig"}
+	unsigned := canon.Part{Kind: canon.PartThinking, Text: "hmm"}
+	turn := func(parts ...canon.Part) []canon.Message {
+		return []canon.Message{{Role: canon.RoleUser, Parts: []canon.Part{text("go")}}, {Role: canon.RoleAssistant, Parts: parts},
+			{Role: canon.RoleUser, Parts: []canon.Part{{Kind: canon.PartToolResult, ID: "t1", Content: []canon.Part{text("ok")}}}}}
+	}
+	tools := []canon.Tool{{Name: "f"}}
+	tests := []struct {
+		name     string
+		r        canon.Request
+		thinking bool
+	}{
+		{"auto tool choice", canon.Request{Tools: tools, ToolChoice: canon.ToolChoice{Mode: canon.ToolAuto, Set: true}}, true},
+		{"required tool", canon.Request{Tools: tools, ToolChoice: canon.ToolChoice{Mode: canon.ToolRequired, Set: true}}, false},
+		{"named tool", canon.Request{Tools: tools, ToolChoice: canon.ToolChoice{Mode: canon.ToolNamed, Name: "f", Set: true}}, false},
+		{"tool turn with signed thinking", canon.Request{Tools: tools, Messages: turn(signed, call)}, true},
+		{"tool turn without thinking", canon.Request{Tools: tools, Messages: turn(text("let me see"), call)}, false},
+		{"tool turn with unsigned thinking", canon.Request{Tools: tools, Messages: turn(unsigned, call)}, false},
+		{"earlier tool turn, last turn text", canon.Request{Tools: tools, Messages: append(turn(call),
+			canon.Message{Role: canon.RoleAssistant, Parts: []canon.Part{text("done")}}, canon.Message{Role: canon.RoleUser, Parts: []canon.Part{text("more")}})}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.r
+			r.Model = "us." + claude
+			if r.Messages == nil {
+				r.Messages = []canon.Message{{Role: canon.RoleUser, Parts: []canon.Part{text("go")}}}
+			}
+			r.MaxTokens, r.Reasoning = 8000, canon.Reasoning{Effort: "medium"}
+			r.Temperature, r.TopP, r.TopK = []byte("0.2"), []byte("0.9"), []byte("5")
+			body, err := EncodeRequest(nil, &r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := gjson.ParseBytes(body)
+			if got := root.Get("additionalModelRequestFields.thinking").Exists(); got != tt.thinking {
+				t.Fatalf("thinking sent: %v, want %v: %s", got, tt.thinking, body)
+			}
+			sampling := root.Get("inferenceConfig.temperature").Exists() || root.Get("inferenceConfig.topP").Exists() ||
+				root.Get("additionalModelRequestFields.top_k").Exists()
+			if sampling == tt.thinking {
+				t.Errorf("sampling sent: %v with thinking %v: %s", sampling, tt.thinking, body)
+			}
+		})
+	}
+	// top_p of 0.95 and more stays with thinking.
+	r := canon.Request{Model: claude, MaxTokens: 8000, Reasoning: canon.Reasoning{Budget: 2048}, TopP: []byte("0.95"),
+		Messages: []canon.Message{{Role: canon.RoleUser, Parts: []canon.Part{text("go")}}}}
+	body, err := EncodeRequest(nil, &r)
+	if err != nil || gjson.GetBytes(body, "inferenceConfig.topP").Raw != "0.95" {
+		t.Errorf("top_p 0.95 with thinking: %s, %v", body, err)
 	}
 }
 

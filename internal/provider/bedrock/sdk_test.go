@@ -91,7 +91,9 @@ func TestEncodeRequestMatchesSDK(t *testing.T) {
 			},
 			ToolChoice: &brtypes.ToolChoiceMemberAny{},
 		},
-		AdditionalModelRequestFields: doc(map[string]any{"top_k": 10, "thinking": map[string]any{"type": "enabled", "budget_tokens": 1024}}),
+		// No thinking here: Anthropic refuses it beside a forced tool and
+		// sampling changes (the thinking golden case has its shape).
+		AdditionalModelRequestFields: doc(map[string]any{"top_k": 10}),
 		OutputConfig: &brtypes.OutputConfig{TextFormat: &brtypes.OutputFormat{Type: brtypes.OutputFormatTypeJsonSchema,
 			Structure: &brtypes.OutputFormatStructureMemberJsonSchema{Value: brtypes.JsonSchemaDefinition{Name: aws.String("w"), Schema: aws.String(`{"type":"object"}`)}}}},
 		RequestMetadata: map[string]string{"user": "u1"},

@@ -3,6 +3,7 @@ package bedrock
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -34,7 +35,8 @@ import (
 // tools) and events of names it does not know (lower-case first letter)
 // say nothing, as does content after messageStop (or a second
 // messageStop). Canonical part indexes count the parts in the order they
-// start; a delta for another block than the open one closes it first.
+// start; a delta for another block than the open one closes it first (a
+// tool call's block reopened so keeps its id and name).
 func NewDecoder() canon.StreamDecoder { return &decoder{} }
 
 type decoder struct {
@@ -44,6 +46,14 @@ type decoder struct {
 	block          int64          // the open part's contentBlockIndex
 	kind           canon.PartKind // the open part's kind
 	parts          int            // parts started so far; the open one is parts-1
+	calls          []blockCall    // the tool calls started, for a delta that reopens one
+}
+
+// blockCall is the id and name (copies) of the tool call of a content
+// block.
+type blockCall struct {
+	block    int64
+	id, name string
 }
 
 var errEvent = errors.New("bedrock: stream event is not a JSON object")
@@ -75,9 +85,9 @@ func (d *decoder) Decode(name, data []byte, out []canon.Event) ([]canon.Event, e
 			return out, nil // a server-side tool's result, an image: nothing canon carries
 		}
 		out = d.close(out)
-		out = d.openPart(out, root.Get("contentBlockIndex").Int(), canon.Part{
-			Kind: canon.PartToolCall, ID: tu.Get("toolUseId").Str, Name: tu.Get("name").Str,
-		})
+		block, id, name := root.Get("contentBlockIndex").Int(), tu.Get("toolUseId").Str, tu.Get("name").Str
+		d.calls = append(d.calls, blockCall{block, strings.Clone(id), strings.Clone(name)})
+		out = d.openPart(out, block, canon.Part{Kind: canon.PartToolCall, ID: id, Name: name})
 	case evBlockDelta:
 		out = d.delta(out, root.Get("contentBlockIndex").Int(), root.Get("delta"))
 	case evBlockStop:
@@ -128,7 +138,18 @@ func (d *decoder) delta(out []canon.Event, block int64, delta gjson.Result) []ca
 	}
 	if !d.open || d.block != block || d.kind != kind {
 		out = d.close(out)
-		out = d.openPart(out, block, canon.Part{Kind: kind})
+		p := canon.Part{Kind: kind}
+		if kind == canon.PartToolCall {
+			// A delta of a call whose part another block closed continues
+			// it in a new part of the same id and name (canon's rule).
+			for i := len(d.calls) - 1; i >= 0; i-- {
+				if d.calls[i].block == block {
+					p.ID, p.Name = d.calls[i].id, d.calls[i].name
+					break
+				}
+			}
+		}
+		out = d.openPart(out, block, p)
 	}
 	if text == "" && sig == "" {
 		return out

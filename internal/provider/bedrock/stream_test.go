@@ -236,6 +236,43 @@ func TestDecoderEdges(t *testing.T) {
 	}
 }
 
+// A delta of a tool call's block after another block's delta reopens the
+// call in a new part that keeps its id and name (it had none, so a client
+// saw a second, nameless call).
+func TestDecoderReopenedCall(t *testing.T) {
+	dec := NewDecoder()
+	var evs []canon.Event
+	for _, m := range [][2]string{
+		{"messageStart", `{"role":"assistant"}`},
+		{"contentBlockStart", `{"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"tu_1","name":"get_weather"}}}`},
+		{"contentBlockDelta", `{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\":"}}}`},
+		{"contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"x"}}`},
+		{"contentBlockDelta", `{"contentBlockIndex":1,"delta":{"toolUse":{"input":"\"Paris\"}"}}}`},
+		{"contentBlockStop", `{"contentBlockIndex":1}`},
+	} {
+		data := []byte(m[1])
+		out, err := dec.Decode([]byte(m[0]), data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range out {
+			evs = append(evs, owned(ev))
+		}
+		for i := range data {
+			data[i] = 'X' // a decoder that kept a view would now see garbage
+		}
+	}
+	var starts []string
+	for _, ev := range evs {
+		if ev.Kind == canon.EvPartStart && ev.Part.Kind == canon.PartToolCall {
+			starts = append(starts, ev.Part.ID+" "+ev.Part.Name)
+		}
+	}
+	if want := []string{"tu_1 get_weather", "tu_1 get_weather"}; !reflect.DeepEqual(starts, want) {
+		t.Errorf("tool call parts %q, want %q", starts, want)
+	}
+}
+
 func TestStreamErrors(t *testing.T) {
 	tests := []struct {
 		name, data string

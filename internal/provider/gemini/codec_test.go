@@ -355,3 +355,31 @@ func eventLines(evs []canon.Event) []byte {
 	}
 	return []byte(b.String())
 }
+
+// A call continued by a later part of the same id (canon's rule for a late
+// fragment of an earlier call) is written once, whole, after the rest of
+// its arguments came; its arguments used to be written {} at the first
+// part's stop.
+func TestStreamEncoderContinuedCall(t *testing.T) {
+	call := func(i int, id, name string) canon.Event {
+		return canon.Event{Kind: canon.EvPartStart, Index: i, Part: canon.Part{Kind: canon.PartToolCall, ID: id, Name: name}}
+	}
+	delta := func(i int, s string) canon.Event { return canon.Event{Kind: canon.EvDelta, Index: i, Text: s} }
+	stop := func(i int) canon.Event { return canon.Event{Kind: canon.EvPartStop, Index: i} }
+	evs := []canon.Event{{Kind: canon.EvStart, ID: "r"},
+		call(0, "a", "f"), delta(0, `{"x"`), stop(0),
+		call(1, "b", "g"), delta(1, `{"y":2}`), stop(1),
+		call(2, "a", "f"), delta(2, `:1}`), stop(2),
+		call(3, "c", "h"), delta(3, `{"cut`), stop(3),
+		{Kind: canon.EvStop, Stop: canon.Stop{Reason: canon.StopTool}}, {Kind: canon.EvEnd}}
+	back := decodeStream(t, readSSE(t, encodeStream(evs)))
+	var calls []string
+	for i, ev := range back {
+		if ev.Kind == canon.EvPartStart && ev.Part.Kind == canon.PartToolCall {
+			calls = append(calls, ev.Part.Name+back[i+1].Text)
+		}
+	}
+	if want := []string{`g{"y":2}`, `f{"x":1}`, `h{}`}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("calls %q, want %q", calls, want)
+	}
+}

@@ -1,7 +1,10 @@
 package gemini
 
 import (
+	"bytes"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/sluice-gw/sluice/internal/provider/canon"
 	"github.com/sluice-gw/sluice/internal/provider/wire"
@@ -12,6 +15,10 @@ import (
 // streamGenerateContent?alt=sse sends them. Text and thinking deltas are a
 // chunk each; a tool call is held until its part stops and written whole,
 // as Gemini does; the last chunk carries the finishReason and the usage.
+// A call whose arguments are not whole JSON when its part stops is held
+// further: canon lets a later part of the same id continue it (a decoder
+// reads an earlier call's late fragment so), and a call still held at the
+// end is written then.
 type streamEncoder struct {
 	id, model string
 	kind      canon.PartKind // the open part's
@@ -20,10 +27,17 @@ type streamEncoder struct {
 	callID    string
 	callName  string
 	args      []byte
+	held      []heldCall // calls whose arguments are not whole yet
 	stop      canon.Stop
 	usage     canon.Usage
 	done      bool
 	part      canon.Part // scratch for the part a chunk writes
+}
+
+// heldCall is a tool call waiting for the rest of its arguments.
+type heldCall struct {
+	id, name string
+	args     []byte
 }
 
 func newEncoder(*canon.Request) canon.StreamEncoder { return &streamEncoder{} }
@@ -42,6 +56,13 @@ func (e *streamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		case canon.PartToolCall:
 			e.callID, e.callName = strings.Clone(ev.Part.ID), strings.Clone(ev.Part.Name)
 			e.args = e.args[:0]
+			for i := range e.held {
+				if h := e.held[i]; h.id != "" && h.id == e.callID {
+					e.args = append(e.args, h.args...)
+					e.held = append(e.held[:i], e.held[i+1:]...)
+					break
+				}
+			}
 		case canon.PartText, canon.PartRefusal, canon.PartThinking:
 			if ev.Part.Text != "" {
 				e.textChunk(f, ev.Part.Text)
@@ -69,10 +90,11 @@ func (e *streamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		}
 	case canon.EvPartStop:
 		if e.kind == canon.PartToolCall {
-			e.part = canon.Part{Kind: canon.PartToolCall, ID: e.callID, Name: e.callName}
-			b := e.begin(f)
-			b = appendReplyPart(b, &e.part, "", wire.StringView(e.args), &e.sig)
-			e.end(f, b, false)
+			if len(e.args) > 0 && !gjson.Valid(wire.StringView(e.args)) {
+				e.held = append(e.held, heldCall{e.callID, e.callName, bytes.Clone(e.args)})
+			} else {
+				e.callChunk(f, e.callID, e.callName, e.args)
+			}
 		}
 		e.kind = 0
 	case canon.EvStop:
@@ -80,6 +102,10 @@ func (e *streamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 	case canon.EvUsage:
 		mergeUsage(&e.usage, &ev.Usage)
 	case canon.EvEnd:
+		for _, h := range e.held {
+			e.callChunk(f, h.id, h.name, h.args)
+		}
+		e.held = nil
 		b := e.begin(f)
 		if e.sig != "" {
 			b = append(b, `{"text":"","thoughtSignature":`...)
@@ -97,6 +123,14 @@ func (e *streamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		f.End(b)
 		e.done = true
 	}
+}
+
+// callChunk writes a chunk with one functionCall part.
+func (e *streamEncoder) callChunk(f *canon.Frames, id, name string, args []byte) {
+	e.part = canon.Part{Kind: canon.PartToolCall, ID: id, Name: name}
+	b := e.begin(f)
+	b = appendReplyPart(b, &e.part, "", wire.StringView(args), &e.sig)
+	e.end(f, b, false)
 }
 
 // textChunk writes a chunk with one text or thought part, carrying the

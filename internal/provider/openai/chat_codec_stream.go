@@ -19,24 +19,35 @@ var errChatBadChunk = errors.New("openai chat stream chunk is not a JSON object"
 // request asks for one). A delta's reasoning_content (DeepSeek, vLLM) or
 // reasoning (newer vLLM) is thinking; content, text; refusal, a refusal;
 // a tool call fragment of a call other than the open one's (by id, else
-// index) starts a tool call part, and arguments fragments are its deltas. A fragment of an earlier
-// call after another part started (parallel calls interleaved) opens a new
-// part for the same call. finish_reason closes the open part and gives
-// EvStop; usage (in the last chunk, or Groq's x_groq.usage) gives
-// EvUsage; [DONE] gives EvEnd. A chunk holding "error" gives EvError.
+// index) starts a tool call part, and arguments fragments are its deltas.
+// Parallel calls may come interleaved (some compatible servers send the
+// fragments of several calls in turn): a fragment of a call not started
+// yet, while the open call's arguments are not yet a whole JSON value, is
+// held, and the held calls start, in order, once the open call's
+// arguments are whole or at the next part, finish_reason or [DONE] — so
+// that each call is one part, which every client format can carry. A
+// fragment of a call already ended opens a new part for the same call.
+// finish_reason closes the open part and gives EvStop; usage (in the last
+// chunk, or Groq's x_groq.usage) gives EvUsage; [DONE] gives EvEnd. A
+// chunk holding "error" gives EvError.
 type chatStreamDecoder struct {
 	started, stopped, done bool
 	open                   canon.PartKind // the open part's kind; 0: none
 	index                  int            // the open part's index, or the next one's
 	cur                    int            // the open tool call's place in calls
 	calls                  []chatCall     // the tool calls seen
+	held                   int            // how many calls are held
+	args                   []byte         // the open tool call's arguments so far
 }
 
 // chatCall is a tool call a stream started: the upstream's index, its id
-// and name (copies, for a part that reopens it).
+// and name (copies, for a part that reopens it), and, while it is held,
+// its arguments so far.
 type chatCall struct {
 	index    int
 	id, name string
+	started  bool // a part of it was emitted
+	args     []byte
 }
 
 func (d *chatStreamDecoder) Decode(name, data []byte, out []canon.Event) ([]canon.Event, error) {
@@ -121,8 +132,24 @@ func (d *chatStreamDecoder) start(out []canon.Event, id, model string) []canon.E
 	return append(out, canon.Event{Kind: canon.EvStart, ID: id, Model: model})
 }
 
-// close emits EvPartStop for the open part.
+// close emits EvPartStop for the open part, then each held call as a
+// part of its own.
 func (d *chatStreamDecoder) close(out []canon.Event) []canon.Event {
+	return d.flush(d.closePart(out), len(d.calls))
+}
+
+// flush emits each held call before calls[n] as a part of its own.
+func (d *chatStreamDecoder) flush(out []canon.Event, n int) []canon.Event {
+	for i := 0; i < n && d.held > 0; i++ {
+		if !d.calls[i].started {
+			out = d.closePart(d.startCall(out, i))
+		}
+	}
+	return out
+}
+
+// closePart emits EvPartStop for the open part.
+func (d *chatStreamDecoder) closePart(out []canon.Event) []canon.Event {
 	if d.open == 0 {
 		return out
 	}
@@ -130,6 +157,32 @@ func (d *chatStreamDecoder) close(out []canon.Event) []canon.Event {
 	d.open = 0
 	d.index++
 	return out
+}
+
+// startCall opens a part for call at, with the arguments it was held
+// with as its first delta.
+func (d *chatStreamDecoder) startCall(out []canon.Event, at int) []canon.Event {
+	c := &d.calls[at]
+	out = append(out, canon.Event{Kind: canon.EvPartStart, Index: d.index,
+		Part: canon.Part{Kind: canon.PartToolCall, ID: c.id, Name: c.name}})
+	d.open, d.cur = canon.PartToolCall, at
+	d.args = d.args[:0]
+	if !c.started {
+		c.started = true
+		d.held--
+		if len(c.args) > 0 {
+			d.args = append(d.args, c.args...)
+			// A view of the held bytes, which nothing writes again.
+			out = append(out, canon.Event{Kind: canon.EvDelta, Index: d.index, Text: wire.StringView(c.args)})
+			c.args = nil
+		}
+	}
+	return out
+}
+
+// whole reports whether the open call's arguments are a whole JSON value.
+func (d *chatStreamDecoder) whole() bool {
+	return len(d.args) > 0 && gjson.Valid(wire.StringView(d.args))
 }
 
 // text adds s to the open part of kind k, opening one first if need be.
@@ -248,17 +301,33 @@ func (d *chatStreamDecoder) toolCall(out []canon.Event, tc gjson.Result) []canon
 			}
 		}
 		d.calls = append(d.calls, chatCall{index: idx, id: strings.Clone(id), name: strings.Clone(name)})
+		d.held++
 		at = len(d.calls) - 1
 	}
+	c := &d.calls[at]
+	if !c.started && d.open == canon.PartToolCall && !d.whole() {
+		// Interleaved: held until the open call's arguments are whole.
+		c.args = append(c.args, args...)
+		return out
+	}
 	if d.open != canon.PartToolCall || d.cur != at {
-		out = d.close(out)
-		c := &d.calls[at]
-		out = append(out, canon.Event{Kind: canon.EvPartStart, Index: d.index,
-			Part: canon.Part{Kind: canon.PartToolCall, ID: c.id, Name: c.name}})
-		d.open, d.cur = canon.PartToolCall, at
+		out = d.flush(d.closePart(out), at)
+		out = d.startCall(out, at)
 	}
 	if args != "" {
 		out = append(out, canon.Event{Kind: canon.EvDelta, Index: d.index, Text: args})
+		d.args = append(d.args, args...)
+	}
+	// The open call is whole: the held calls start, each staying open
+	// while its arguments are not.
+	for d.held > 0 && d.whole() {
+		out = d.closePart(out)
+		for i := range d.calls {
+			if !d.calls[i].started {
+				out = d.startCall(out, i)
+				break
+			}
+		}
 	}
 	return out
 }

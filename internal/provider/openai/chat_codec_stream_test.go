@@ -239,3 +239,58 @@ func TestChatStreamEncode(t *testing.T) {
 		})
 	}
 }
+
+// Interleaved parallel calls become one part per call (held until the
+// open call's arguments are whole JSON), so that clients of formats that
+// cannot continue an ended block (Anthropic, Responses, Gemini) get whole
+// calls; a call whose arguments never become whole is let go at the
+// finish; a fragment of a call already ended still opens a new part.
+func TestChatStreamHoldsInterleavedCalls(t *testing.T) {
+	frag := func(calls string) string {
+		return `data: {"id":"c","choices":[{"index":0,"delta":{"tool_calls":[` + calls + `]},"finish_reason":null}]}` + "\n\n"
+	}
+	const fin = `data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}` + "\n\ndata: [DONE]\n\n"
+	for _, tc := range []struct{ name, stream, want string }{
+		{"headers together, fragments in turn",
+			frag(`{"index":0,"id":"a","function":{"name":"f","arguments":""}},{"index":1,"id":"b","function":{"name":"g","arguments":""}}`) +
+				frag(`{"index":1,"function":{"arguments":"{\"y\":"}}`) + frag(`{"index":0,"function":{"arguments":"{\"x\":"}}`) +
+				frag(`{"index":1,"function":{"arguments":"2}"}}`) + frag(`{"index":0,"function":{"arguments":"1}"}}`) + fin,
+			`start|a:{"x":|a:1}|stop|b:{"y":2}|stop|`},
+		{"three calls, the held ones start in order",
+			frag(`{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}`) + frag(`{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}`) +
+				frag(`{"index":2,"id":"c","function":{"name":"h","arguments":"["}}`) + frag(`{"index":0,"function":{"arguments":"}"}}`) +
+				frag(`{"index":2,"function":{"arguments":"]"}}`) + fin,
+			`start|a:{|a:}|stop|b:{}|stop|c:[|c:]|stop|`},
+		{"arguments never whole: held calls start at the finish",
+			frag(`{"index":0,"id":"a","function":{"name":"f","arguments":"{\"cut"}}`) + frag(`{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}`) + fin,
+			`start|a:{"cut|stop|b:{}|stop|`},
+		{"a fragment of an ended call opens a new part",
+			frag(`{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}`) + frag(`{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}`) +
+				frag(`{"index":0,"function":{"arguments":" "}}`) + fin,
+			`start|a:{}|stop|b:{}|stop|a:&nbsp;|stop|`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := chatDecodeStream(t, []byte(tc.stream))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			id := ""
+			for _, ev := range evs {
+				switch ev.Kind {
+				case "start":
+					b.WriteString("start|")
+				case "part_start":
+					id = ev.Part.ID
+				case "delta":
+					b.WriteString(id + ":" + strings.ReplaceAll(ev.Text, " ", "&nbsp;") + "|")
+				case "part_stop":
+					b.WriteString("stop|")
+				}
+			}
+			if b.String() != tc.want {
+				t.Errorf("events %s, want %s", b.String(), tc.want)
+			}
+		})
+	}
+}
