@@ -23,8 +23,11 @@
 #               same text and usage). Compare it with -t l1, same binary, same machine.
 #   -d SECONDS  measured window (default 10)
 #   -c CONNS    wrk connections (default 8)
-#   -k DIR      keep each binary's measured callgrind dump as DIR/NAME.TIER.callgrind, for
-#               callgrind_annotate (default: deleted with the run's temp dir)
+#   -k DIR      keep each binary's measured callgrind dump as DIR/NAME.TIER.callgrind
+#               (default: deleted with the run's temp dir). Read self costs from it: Go's
+#               goroutine switches make callgrind's inclusive costs meaningless, and
+#               callgrind_annotate 3.19 overstates some self costs of these dumps
+#               (docs/benchmarks.md, "Issue #16: translation and the same-format bar").
 set -euo pipefail
 
 tier=l0 secs=10 conns=8 keep=""
