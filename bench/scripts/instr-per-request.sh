@@ -1,5 +1,5 @@
 #!/bin/bash
-# instr-per-request.sh [-t TIER] [-d SECONDS] [-c CONNS] NAME=BINARY [NAME=BINARY ...]
+# instr-per-request.sh [-t TIER] [-d SECONDS] [-c CONNS] [-k DIR] NAME=BINARY [NAME=BINARY ...]
 #
 # User-space instructions per request of one or more sluice binaries, counted by valgrind's
 # callgrind: a count, not a time, so it repeats to within a fraction of a percent on a
@@ -16,18 +16,28 @@
 # that window (its gen_ai_server_request_duration_seconds_count, read before and after).
 # Prints one line per binary: NAME TIER requests instructions/request.
 #
-#   -t TIER     l0 (default), l1, l2 or l3 (no external service: SQLite in a temp dir)
+#   -t TIER     l0 (default), l1, l2 or l3 (no external service: SQLite in a temp dir), or
+#               l1-translated: L1 with gpt-4o-mini served by an Anthropic-format provider, so
+#               every request is translated (OpenAI chat -> Anthropic messages -> back; the
+#               static upstream answers POST /v1/messages with an Anthropic message of the
+#               same text and usage). Compare it with -t l1, same binary, same machine.
 #   -d SECONDS  measured window (default 10)
 #   -c CONNS    wrk connections (default 8)
+#   -k DIR      keep each binary's measured callgrind dump as DIR/NAME.TIER.callgrind
+#               (default: deleted with the run's temp dir). Read self costs from it: Go's
+#               goroutine switches make callgrind's inclusive costs meaningless, and
+#               callgrind_annotate 3.19 overstates some self costs of these dumps
+#               (docs/benchmarks.md, "Issue #16: translation and the same-format bar").
 set -euo pipefail
 
-tier=l0 secs=10 conns=8
+tier=l0 secs=10 conns=8 keep=""
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2; }
-while getopts "t:d:c:h" opt; do
+while getopts "t:d:c:k:h" opt; do
 	case $opt in
 	t) tier=$OPTARG ;;
 	d) secs=$OPTARG ;;
 	c) conns=$OPTARG ;;
+	k) keep=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -93,6 +103,10 @@ for t in "$@"; do
 	wait "$vg" 2>/dev/null || true
 	vg=""
 	dump=$(ls "$work/$name"/cg.*.2)
+	if [[ -n $keep ]]; then
+		mkdir -p "$keep"
+		cp "$dump" "$keep/$name.$tier.callgrind"
+	fi
 	ir=$(callgrind_annotate --auto=no "$dump" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
 	n=$((n1 - n0))
 	((n > 0)) || { echo "instr-per-request: $name answered no request (see $work/$name/valgrind.log)" >&2; exit 1; }
