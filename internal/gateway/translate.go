@@ -137,8 +137,8 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 	xl.path = rest
 	keyIdx := tgt.up.PrepareModel(req, strPOST, rest, query, model, &ctx.Request.Header)
 	// The reply is read here: a compressed one could not be.
-	req.Header.Del(fasthttp.HeaderAcceptEncoding)
-	req.Header.Del(fasthttp.HeaderContentEncoding)
+	req.Header.DelBytes(strAcceptEncoding)
+	req.Header.DelBytes(strContentEncoding)
 	req.Header.SetContentType("application/json")
 	req.Header.SetCanonical(strAccept, acceptOf(upOp, x.stream))
 	req.SetBodyRaw(x.body)
@@ -150,10 +150,12 @@ func (x *exchange) prepareTranslated(ctx *fasthttp.RequestCtx, tgt *target, upOp
 }
 
 var (
-	strAccept         = []byte("Accept")
-	strAcceptJSON     = []byte("application/json")
-	strAcceptSSE      = []byte("text/event-stream")
-	strAcceptAWSEvent = []byte("application/vnd.amazon.eventstream")
+	strAcceptEncoding  = []byte(fasthttp.HeaderAcceptEncoding)
+	strContentEncoding = []byte(fasthttp.HeaderContentEncoding)
+	strAccept          = []byte("Accept")
+	strAcceptJSON      = []byte("application/json")
+	strAcceptSSE       = []byte("text/event-stream")
+	strAcceptAWSEvent  = []byte("application/vnd.amazon.eventstream")
 )
 
 // acceptOf is the Accept header of a translated request: what the target

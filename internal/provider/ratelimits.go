@@ -14,18 +14,21 @@ import (
 // caller's SDK reads too; Gemini and Bedrock send none. The gateway's own
 // limit headers, set afterwards, win over an upstream's of the same name.
 
+// limitNames are one limit's header names in canonical form (each word
+// capitalised, as fasthttp stores parsed names): PeekCanonical and
+// SetCanonical use them without normalising them on every call.
 type limitNames struct {
-	openai, anthropic string
+	openai, anthropic []byte
 	reset             bool
 }
 
 var limitHeaders = [...]limitNames{
-	{"X-Ratelimit-Limit-Requests", "Anthropic-Ratelimit-Requests-Limit", false},
-	{"X-Ratelimit-Remaining-Requests", "Anthropic-Ratelimit-Requests-Remaining", false},
-	{"X-Ratelimit-Reset-Requests", "Anthropic-Ratelimit-Requests-Reset", true},
-	{"X-Ratelimit-Limit-Tokens", "Anthropic-Ratelimit-Tokens-Limit", false},
-	{"X-Ratelimit-Remaining-Tokens", "Anthropic-Ratelimit-Tokens-Remaining", false},
-	{"X-Ratelimit-Reset-Tokens", "Anthropic-Ratelimit-Tokens-Reset", true},
+	{[]byte("X-Ratelimit-Limit-Requests"), []byte("Anthropic-Ratelimit-Requests-Limit"), false},
+	{[]byte("X-Ratelimit-Remaining-Requests"), []byte("Anthropic-Ratelimit-Requests-Remaining"), false},
+	{[]byte("X-Ratelimit-Reset-Requests"), []byte("Anthropic-Ratelimit-Requests-Reset"), true},
+	{[]byte("X-Ratelimit-Limit-Tokens"), []byte("Anthropic-Ratelimit-Tokens-Limit"), false},
+	{[]byte("X-Ratelimit-Remaining-Tokens"), []byte("Anthropic-Ratelimit-Tokens-Remaining"), false},
+	{[]byte("X-Ratelimit-Reset-Tokens"), []byte("Anthropic-Ratelimit-Tokens-Reset"), true},
 }
 
 // MapRateLimitHeaders adds to h, a reply from an upstream of format from
@@ -38,7 +41,7 @@ func MapRateLimitHeaders(h *fasthttp.ResponseHeader, from, to Format, now time.T
 	for _, n := range limitHeaders {
 		switch {
 		case from == FormatAnthropic && to == FormatOpenAI:
-			v := h.Peek(n.anthropic)
+			v := h.PeekCanonical(n.anthropic)
 			if len(v) == 0 {
 				continue
 			}
@@ -47,12 +50,12 @@ func MapRateLimitHeaders(h *fasthttp.ResponseHeader, from, to Format, now time.T
 				if err != nil {
 					continue
 				}
-				h.Set(n.openai, max(t.Sub(now), 0).Round(time.Millisecond).String())
+				h.SetCanonical(n.openai, []byte(max(t.Sub(now), 0).Round(time.Millisecond).String()))
 				continue
 			}
-			h.SetBytesV(n.openai, v)
+			h.SetCanonical(n.openai, v)
 		case from == FormatOpenAI && to == FormatAnthropic:
-			v := h.Peek(n.openai)
+			v := h.PeekCanonical(n.openai)
 			if len(v) == 0 {
 				continue
 			}
@@ -66,10 +69,10 @@ func MapRateLimitHeaders(h *fasthttp.ResponseHeader, from, to Format, now time.T
 					}
 					d = time.Duration(s * float64(time.Second))
 				}
-				h.Set(n.anthropic, now.Add(d).UTC().Format(time.RFC3339))
+				h.SetCanonical(n.anthropic, now.Add(d).UTC().AppendFormat(nil, time.RFC3339))
 				continue
 			}
-			h.SetBytesV(n.anthropic, v)
+			h.SetCanonical(n.anthropic, v)
 		}
 	}
 }
