@@ -37,6 +37,7 @@ type translation struct {
 	ereq    canon.EmbedRequest
 	reply   canon.Reply
 	erep    canon.EmbedReply
+	usage   canon.Usage // a stream's, merged from its EvUsage events
 
 	path   []byte // the upstream path
 	out    []byte // an encoded reply
@@ -56,6 +57,7 @@ func (t *translation) reset() {
 	t.ereq = canon.EmbedRequest{Inputs: t.ereq.Inputs[:0]}
 	t.reply.Reset()
 	t.erep = canon.EmbedReply{}
+	t.usage = canon.Usage{}
 	t.dec, t.enc, t.next = nil, nil, nil
 	t.evs = t.evs[:0]
 	t.frames.Reset()
@@ -403,7 +405,8 @@ func (x *exchange) translatedEvent(ev *canon.Event) bool {
 	xl := x.xl
 	switch ev.Kind {
 	case canon.EvUsage:
-		mergeUsage(&x.usage, &ev.Usage.Usage)
+		xl.usage.Merge(&ev.Usage)
+		x.usage = xl.usage.Usage
 	case canon.EvEnd:
 		x.sawTerminal = true
 	case canon.EvError:
@@ -458,27 +461,6 @@ func (x *exchange) finishGuard() bool {
 		return false
 	}
 	return true
-}
-
-// mergeUsage takes into u every field of v that is set, as canon.EvUsage
-// says.
-func mergeUsage(u, v *provider.Usage) {
-	if !v.Valid && v.Input == 0 && v.Output == 0 && v.CacheRead == 0 && v.CacheWrite == 0 {
-		return
-	}
-	u.Valid = true
-	if v.Input != 0 {
-		u.Input = v.Input
-	}
-	if v.Output != 0 {
-		u.Output = v.Output
-	}
-	if v.CacheRead != 0 {
-		u.CacheRead = v.CacheRead
-	}
-	if v.CacheWrite != 0 {
-		u.CacheWrite = v.CacheWrite
-	}
 }
 
 // closeUpstream stops reading the upstream's stream: the relay ended it

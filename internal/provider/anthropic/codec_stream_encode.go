@@ -58,7 +58,7 @@ func (e *codecStreamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		}
 		return
 	case canon.EvUsage:
-		codecMergeUsage(&e.usage, &ev.Usage)
+		e.usage.Merge(&ev.Usage)
 		if e.held {
 			e.messageStart(f)
 		}
@@ -93,22 +93,6 @@ func (e *codecStreamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		b = wire.AppendJSONString(b, ev.Err.Message)
 		f.End(append(b, "}}"...))
 	}
-}
-
-// codecMergeUsage takes u's non-zero fields into acc.
-func codecMergeUsage(acc, u *canon.Usage) {
-	set := func(dst *int64, v int64) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	set(&acc.Input, u.Input)
-	set(&acc.Output, u.Output)
-	set(&acc.CacheRead, u.CacheRead)
-	set(&acc.CacheWrite, u.CacheWrite)
-	set(&acc.Reasoning, u.Reasoning)
-	set(&acc.CacheWrite1h, u.CacheWrite1h)
-	acc.Valid = acc.Valid || u.Valid
 }
 
 // messageStart writes message_start: the message with no content yet and

@@ -79,7 +79,7 @@ func TestCodecStreamDecodeGrammar(t *testing.T) {
 		case e.Kind == canon.EvDelta && e.Index == 2:
 			args.WriteString(e.Text)
 		case e.Kind == canon.EvUsage:
-			codecMergeUsage(&u, &e.Usage)
+			u.Merge(&e.Usage)
 		}
 	}
 	if thinking.String() != "The user wants the weather." || sig.String() != "EqQBCkYIBxgCKkDx3s5u0Ig==" ||
@@ -283,7 +283,7 @@ func codecFoldUsage(events []canon.Event) []canon.Event {
 	var out []canon.Event
 	for _, e := range events {
 		if e.Kind == canon.EvUsage {
-			codecMergeUsage(&u, &e.Usage)
+			u.Merge(&e.Usage)
 			continue
 		}
 		if e.Kind == canon.EvEnd {

@@ -3,6 +3,10 @@ package canon
 import (
 	"errors"
 	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // Codec translates the bodies of one operation of one format to and from
@@ -105,4 +109,20 @@ func Text(parts []Part) string {
 		}
 	}
 	return b.String()
+}
+
+// ParseObject reads a body a decoder is given: ErrInvalidJSON when it is
+// not JSON, a FieldError when it is not an object, else its top-level
+// object, whose strings are views into body (wire.StringView): a decoder
+// copies what it keeps.
+func ParseObject(body []byte) (gjson.Result, error) {
+	s := wire.StringView(body)
+	if !gjson.Valid(s) {
+		return gjson.Result{}, ErrInvalidJSON
+	}
+	root := gjson.Parse(s)
+	if !root.IsObject() {
+		return gjson.Result{}, Fieldf("body", "must be a JSON object")
+	}
+	return root, nil
 }

@@ -62,3 +62,19 @@ type Usage struct {
 	// lifetime (Anthropic cache_creation.ephemeral_1h_input_tokens).
 	CacheWrite1h int64
 }
+
+// Merge takes into u every field of v that is set (non-zero), as a later
+// EvUsage replaces what an earlier one said; u is valid once v is, or
+// once v sets a field.
+func (u *Usage) Merge(v *Usage) {
+	set := false
+	for _, p := range [...][2]*int64{
+		{&u.Input, &v.Input}, {&u.Output, &v.Output}, {&u.CacheRead, &v.CacheRead},
+		{&u.CacheWrite, &v.CacheWrite}, {&u.Reasoning, &v.Reasoning}, {&u.CacheWrite1h, &v.CacheWrite1h},
+	} {
+		if *p[1] != 0 {
+			*p[0], set = *p[1], true
+		}
+	}
+	u.Valid = u.Valid || v.Valid || set
+}

@@ -49,20 +49,15 @@ func EmbedCodec() canon.EmbedCodec {
 func decodeEmbedRequest(body []byte, r *canon.EmbedRequest) error {
 	inputs := r.Inputs[:0]
 	*r = canon.EmbedRequest{Inputs: inputs}
-	s := wire.StringView(body)
-	if !gjson.Valid(s) {
-		return canon.ErrInvalidJSON
-	}
-	root := gjson.Parse(s)
-	if !root.IsObject() {
-		return canon.Fieldf("body", "must be a JSON object")
+	root, err := canon.ParseObject(body)
+	if err != nil {
+		return err
 	}
 	reqs := root.Get("requests")
 	if !reqs.Exists() {
 		return embedOne(r, "", root, true)
 	}
 	r.Batch = true
-	var err error
 	root.ForEach(func(k, _ gjson.Result) bool {
 		if k.Str != "requests" {
 			err = canon.Fieldf(k.Str, "is not a field of Gemini's BatchEmbedContentsRequest")

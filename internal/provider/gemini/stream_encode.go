@@ -100,7 +100,7 @@ func (e *streamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 	case canon.EvStop:
 		e.stop = canon.Stop{Reason: ev.Stop.Reason, Raw: strings.Clone(ev.Stop.Raw)}
 	case canon.EvUsage:
-		mergeUsage(&e.usage, &ev.Usage)
+		e.usage.Merge(&ev.Usage)
 	case canon.EvEnd:
 		for _, h := range e.held {
 			e.callChunk(f, h.id, h.name, h.args)
@@ -179,31 +179,4 @@ func (e *streamEncoder) end(f *canon.Frames, b []byte, last bool) {
 		b = appendUsage(b, &e.usage)
 	}
 	f.End(appendTail(b, e.model, e.id))
-}
-
-// mergeUsage takes into u the fields of v that are set, as canon's EvUsage
-// says.
-func mergeUsage(u, v *canon.Usage) {
-	if !v.Valid {
-		return
-	}
-	u.Valid = true
-	if v.Input != 0 {
-		u.Input = v.Input
-	}
-	if v.Output != 0 {
-		u.Output = v.Output
-	}
-	if v.CacheRead != 0 {
-		u.CacheRead = v.CacheRead
-	}
-	if v.CacheWrite != 0 {
-		u.CacheWrite = v.CacheWrite
-	}
-	if v.Reasoning != 0 {
-		u.Reasoning = v.Reasoning
-	}
-	if v.CacheWrite1h != 0 {
-		u.CacheWrite1h = v.CacheWrite1h
-	}
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/sluice-gw/sluice/internal/provider/canon"
-	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // chatDecodeRequest reads a client's chat completions request into r. Every
@@ -17,18 +16,11 @@ import (
 // counts as absent.
 func chatDecodeRequest(body []byte, r *canon.Request) error {
 	r.Reset()
-	s := wire.StringView(body)
-	if !gjson.Valid(s) {
-		return canon.ErrInvalidJSON
+	root, err := canon.ParseObject(body)
+	if err != nil {
+		return err
 	}
-	root := gjson.Parse(s)
-	if !root.IsObject() {
-		return canon.Fieldf("body", "must be a JSON object")
-	}
-	var (
-		err                        error
-		msgs, maxTok, maxComp, sid gjson.Result
-	)
+	var msgs, maxTok, maxComp, sid gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {
 		if v.Type == gjson.Null {
 			return true

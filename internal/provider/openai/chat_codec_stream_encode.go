@@ -84,7 +84,7 @@ func (e *chatStreamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		e.stop = ev.Stop
 		e.finish(f)
 	case canon.EvUsage:
-		chatMergeUsage(&e.usage, &ev.Usage)
+		e.usage.Merge(&ev.Usage)
 	case canon.EvEnd:
 		e.start(f, "", "")
 		e.finish(f)
@@ -208,17 +208,4 @@ func (e *chatStreamEncoder) close(f *canon.Frames, b []byte) {
 		b = append(b, `,"usage":null`...)
 	}
 	f.End(append(b, '}'))
-}
-
-// chatMergeUsage takes each field of u that is set into dst.
-func chatMergeUsage(dst, u *canon.Usage) {
-	dst.Valid = dst.Valid || u.Valid
-	for _, p := range [...][2]*int64{
-		{&dst.Input, &u.Input}, {&dst.Output, &u.Output}, {&dst.CacheRead, &u.CacheRead},
-		{&dst.CacheWrite, &u.CacheWrite}, {&dst.Reasoning, &u.Reasoning}, {&dst.CacheWrite1h, &u.CacheWrite1h},
-	} {
-		if *p[1] != 0 {
-			*p[0] = *p[1]
-		}
-	}
 }

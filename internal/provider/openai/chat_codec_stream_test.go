@@ -131,7 +131,7 @@ func chatSummary(evs []chatEv) string {
 		case "stop":
 			b.WriteString("\nstop " + chatFinishReason(*e.Stop, strings.Contains(b.String(), "part 4")))
 		case "usage":
-			chatMergeUsage(&usage, e.Usage)
+			usage.Merge(e.Usage)
 		case "error":
 			b.WriteString("\nerror " + e.Err.Message)
 		case "end":

@@ -35,15 +35,10 @@ var (
 // encoding_format (float or base64) and user. Any other field is refused.
 func embedDecodeRequest(body []byte, r *canon.EmbedRequest) error {
 	*r = canon.EmbedRequest{Inputs: r.Inputs[:0]}
-	s := wire.StringView(body)
-	if !gjson.Valid(s) {
-		return canon.ErrInvalidJSON
+	root, err := canon.ParseObject(body)
+	if err != nil {
+		return err
 	}
-	root := gjson.Parse(s)
-	if !root.IsObject() {
-		return canon.Fieldf("body", "must be a JSON object")
-	}
-	var err error
 	var input gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {
 		if v.Type == gjson.Null {

@@ -6,7 +6,6 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/sluice-gw/sluice/internal/provider/canon"
-	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // respDecodeRequest reads a client's Responses request into r. Every
@@ -15,13 +14,9 @@ import (
 // is refused, since Sluice cannot tell whether it changes the reply.
 func respDecodeRequest(body []byte, r *canon.Request) error {
 	r.Reset()
-	s := wire.StringView(body)
-	if !gjson.Valid(s) {
-		return canon.ErrInvalidJSON
-	}
-	root := gjson.Parse(s)
-	if !root.IsObject() {
-		return canon.Fieldf("body", "must be a JSON object")
+	root, err := canon.ParseObject(body)
+	if err != nil {
+		return err
 	}
 	var d respReqDecoder
 	d.r = r

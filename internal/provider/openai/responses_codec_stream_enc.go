@@ -84,7 +84,7 @@ func (e *respStreamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 	case canon.EvStop:
 		e.stop = ev.Stop
 	case canon.EvUsage:
-		respMergeUsage(&e.usage, &ev.Usage)
+		e.usage.Merge(&ev.Usage)
 	case canon.EvEnd:
 		e.partStop(f)
 		e.closeMessage(f)
@@ -105,26 +105,6 @@ func (e *respStreamEncoder) Encode(f *canon.Frames, ev *canon.Event) {
 		b = respAppendOrNull(b, ev.Err.Param)
 		e.end(f, b)
 		e.final(f, "response.failed", "failed", "", &ev.Err)
-	}
-}
-
-// respMergeUsage sets the fields of u that v reports (non-zero).
-func respMergeUsage(u, v *canon.Usage) {
-	u.Valid = true
-	if v.Input != 0 {
-		u.Input = v.Input
-	}
-	if v.Output != 0 {
-		u.Output = v.Output
-	}
-	if v.CacheRead != 0 {
-		u.CacheRead = v.CacheRead
-	}
-	if v.CacheWrite != 0 {
-		u.CacheWrite = v.CacheWrite
-	}
-	if v.Reasoning != 0 {
-		u.Reasoning = v.Reasoning
 	}
 }
 

@@ -260,7 +260,7 @@ func respShape(t testing.TB, evs []canon.Event) ([]byte, canon.Usage) {
 	var keep []canon.Event
 	for _, ev := range evs {
 		if ev.Kind == canon.EvUsage {
-			respMergeUsage(&u, &ev.Usage)
+			u.Merge(&ev.Usage)
 			continue
 		}
 		if ev.Kind == canon.EvError {
