@@ -102,6 +102,11 @@ func TestLimitsValidation(t *testing.T) {
 			`10:49: pricing.m.cached_input: must be a price in USD per million tokens between 0 and 1000000, got -0.5`,
 			`11:7: pricing.n: unknown field "inpt"`,
 		}},
+		{"price tiers", minimal + "pricing:\n  m:\n    input: 1\n    cache_write_1h: -2\n    reasoning: 3\n    tiers:\n      - {above: 200000, input: 2, output: -1}\n      - {above: 100, input: 3}\n", nil, []string{
+			`12:21: pricing.m.cache_write_1h: must be a price in USD per million tokens between 0 and 1000000, got -2`,
+			`15:43: pricing.m.tiers[0].output: must be a price in USD per million tokens between 0 and 1000000, got -1`,
+			`16:17: pricing.m.tiers[1].above: must be a prompt length in tokens above 200000 (tiers rise), got 100`,
+		}},
 		{"price model name", minimal + "pricing:\n  \"a b\": {input: 1}\n", nil, []string{
 			`10:3: pricing: invalid model name "a b": no spaces, control or non-ASCII characters`,
 		}},
