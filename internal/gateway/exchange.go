@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
 
 // exchange is the state of one client request from arrival to settlement.
@@ -82,8 +83,11 @@ func (x *exchange) settle() {
 	x.settleLimits()
 	dur := time.Since(x.start)
 	var cost float64 // of the upstream's reported usage, for metrics and the log
-	if x.usage.Valid && x.s.prices != nil {
-		cost = x.costOf(x.reportedUsage())
+	priced := true
+	if x.usage.Valid {
+		cost, priced = x.costOf(x.reportedUsage())
+	} else if x.attempts > 0 {
+		_, priced = x.costOf(ratelimit.Usage{})
 	}
 	if x.tgt != nil {
 		obs := metrics.Observation{
@@ -95,6 +99,7 @@ func (x *exchange) settle() {
 			OutputTokens: x.usage.Output,
 			HasUsage:     x.usage.Valid,
 			CostUSD:      cost,
+			Unpriced:     !priced && x.attempts > 0,
 		}
 		x.tgt.met.Observe(&obs)
 	}

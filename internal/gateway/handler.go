@@ -167,6 +167,11 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 				detail = append(detail, d)
 			}
 		}
+		if s := g.snap.Load(); len(s.unpriced) > 0 {
+			// Not a reason to take no traffic either: those requests are
+			// served and counted (sluice_unpriced_requests_total).
+			detail = append(detail, "models without a price cost 0 (sluice pricing check): "+unpricedList(s.unpriced))
+		}
 		if status != "ready" {
 			ctx.SetStatusCode(503)
 		}

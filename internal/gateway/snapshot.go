@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -12,9 +13,9 @@ import (
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/pricing"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/provider/wire"
-	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/route"
 )
 
@@ -56,9 +57,12 @@ type snapshot struct {
 	// process's life, across reloads; shared by every snapshot.
 	dynNames *dynNames
 
-	budget     *route.Budget // retries across the gateway
-	guards     *guards       // nil: no guardrails configured
-	prices     *ratelimit.Prices
+	budget *route.Budget  // retries across the gateway
+	guards *guards        // nil: no guardrails configured
+	prices *pricing.Table // catalog + the config's pricing
+	// unpriced are the configured models' targets with no price (cost 0):
+	// warned at build, shown in /readyz's detail.
+	unpriced   []pricing.Missing
 	logBodies  logBodies
 	maxLogBody int
 
@@ -110,11 +114,13 @@ func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics
 	if logging {
 		s.logBodies, s.maxLogBody = parseLogBodies(cfg.Telemetry.LogBodies), cfg.Telemetry.MaxBodyBytes.Int()
 	}
-	if len(cfg.Pricing) > 0 {
-		var err error
-		if s.prices, err = ratelimit.NewPrices(cfg.Pricing); err != nil {
-			return nil, fmt.Errorf("gateway: %w", err)
-		}
+	var err error
+	if s.prices, err = pricing.New(cfg.Pricing); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if s.unpriced = s.prices.Unpriced(cfg); len(s.unpriced) > 0 && log != nil {
+		log.LogAttrs(context.Background(), slog.LevelWarn, "models without a price cost 0 in budgets, metrics and logs; add them to the config's pricing (sluice pricing check)",
+			slog.String("models", unpricedList(s.unpriced)))
 	}
 	rb := cfg.Routing.RetryBudget
 	if prev != nil && prev.budget.Ratio == rb.Ratio && prev.budget.MinConcurrent == int64(rb.MinConcurrent) {
@@ -254,4 +260,22 @@ func (s *snapshot) modelList(pol *auth.Policy, f provider.Format) []byte {
 		}
 	}
 	return f.Hooks().AppendModels(nil, listed)
+}
+
+// unpricedList names unpriced targets for a log line or /readyz: "model
+// (provider/upstream)", comma-separated.
+func unpricedList(ms []pricing.Missing) string {
+	var b strings.Builder
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(m.Model)
+		b.WriteString(" (")
+		b.WriteString(m.Provider)
+		b.WriteByte('/')
+		b.WriteString(m.Upstream)
+		b.WriteByte(')')
+	}
+	return b.String()
 }

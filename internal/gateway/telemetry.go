@@ -166,9 +166,7 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		// Served without usage: estimate the prompt as limits do.
 		u = ratelimit.Usage{Input: int64(x.bodyLen+3) / 4}
 		r.TokensEstimated = true
-		if x.s.prices != nil {
-			cost = x.costOf(u)
-		}
+		cost, _ = x.costOf(u)
 	}
 	r.PromptTokens, r.CompletionTokens, r.CachedTokens = u.Input, u.Output, u.CachedInput
 	r.CostUSD = cost
@@ -187,13 +185,14 @@ func (x *exchange) reportedUsage() ratelimit.Usage {
 }
 
 // costOf prices u by the public model's price, else the upstream model's,
-// as budgets are charged.
-func (x *exchange) costOf(u ratelimit.Usage) float64 {
-	cost, ok := x.s.prices.Cost(string(x.model), u)
+// as budgets are charged, and reports whether either has a price.
+func (x *exchange) costOf(u ratelimit.Usage) (float64, bool) {
+	pu := u.Pricing()
+	cost, ok := x.s.prices.Cost(string(x.model), pu)
 	if !ok && x.tgt != nil && x.tgt.model != "" { // "": the requested name, just tried
-		cost, _ = x.s.prices.Cost(x.tgt.model, u)
+		cost, ok = x.s.prices.Cost(x.tgt.model, pu)
 	}
-	return cost
+	return cost, ok
 }
 
 // hostOf strips the port from "host:port" ("[v6]:port" too).

@@ -96,6 +96,7 @@ type Registry struct {
 	guardVerdicts   *prometheus.CounterVec
 	tpot            *prometheus.HistogramVec
 	cost            *prometheus.CounterVec
+	unpriced        *prometheus.CounterVec
 	adminAuthFails  prometheus.Counter
 }
 
@@ -181,13 +182,17 @@ func New() *Registry {
 		Name: "sluice_cost_usd_total",
 		Help: "Spend in USD from upstream usage and the pricing table, by public model and provider.",
 	}, []string{LabelModel, LabelProvider})
+	r.unpriced = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_unpriced_requests_total",
+		Help: "Requests sent upstream for a model with no price (neither the public nor the upstream model is in the price catalog or the config's pricing): they cost 0 in budgets, sluice_cost_usd_total and the request log. By public model.",
+	}, []string{LabelModel})
 
 	r.adminAuthFails = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "sluice_admin_auth_failures_total",
 		Help: "Admin API requests with a missing or wrong admin token (requests refused while their source is throttled are not counted).",
 	})
 
-	r.reg.MustRegister(r.adminAuthFails, r.guardVerdicts, r.tpot, r.cost, r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
+	r.reg.MustRegister(r.adminAuthFails, r.guardVerdicts, r.tpot, r.cost, r.unpriced, r.requests, r.requestDuration, r.ttft, r.tokenUsage, r.tokens,
 		r.overhead, r.upstreamErrors, r.inFlight, r.streamsOpen, r.gatewayErrors, r.clientCancelled,
 		r.targetState, r.retries, r.fallbacks)
 	return r
@@ -273,6 +278,7 @@ type Target struct {
 	cancelled prometheus.Counter
 	tpot      prometheus.Observer
 	cost      prometheus.Counter
+	unpriced  prometheus.Counter
 }
 
 // ForTarget resolves the handles for a public model served by a provider.
@@ -288,6 +294,7 @@ func (r *Registry) ForTarget(model, provider string) *Target {
 		cancelled: r.clientCancelled.WithLabelValues(model, provider),
 		tpot:      r.tpot.WithLabelValues(model, provider),
 		cost:      r.cost.WithLabelValues(model, provider),
+		unpriced:  r.unpriced.WithLabelValues(model),
 	}
 	for i, c := range statusClasses {
 		t.requests[i] = r.requests.WithLabelValues(model, provider, c, "")
@@ -306,6 +313,9 @@ type Observation struct {
 	OutputTokens int64
 	HasUsage     bool // the upstream reported usage
 	CostUSD      float64
+	// Unpriced: the request reached an upstream and its model has no
+	// price, so CostUSD is 0 whatever its usage.
+	Unpriced bool
 }
 
 // Observe records one finished request. It only touches atomics.
@@ -333,6 +343,9 @@ func (t *Target) Observe(o *Observation) {
 	}
 	if o.CostUSD > 0 {
 		t.cost.Add(o.CostUSD)
+	}
+	if o.Unpriced {
+		t.unpriced.Inc()
 	}
 }
 

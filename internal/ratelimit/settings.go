@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/pricing"
 )
 
 // Settings are the parts of a limiter's config that a reload may change:
@@ -16,7 +17,7 @@ type Settings struct {
 	defaults  config.LimitDefaults
 	maxTokens int64
 	targets   map[string]config.ProviderLimits
-	prices    *Prices
+	prices    *pricing.Table
 }
 
 // NewSettings validates and builds the reloadable settings of cfg.
@@ -33,9 +34,9 @@ func NewSettings(cfg *config.Config) (*Settings, error) {
 			return nil, fmt.Errorf("ratelimit: limits.defaults.%s: must not be negative", f.name)
 		}
 	}
-	prices, err := NewPrices(cfg.Pricing)
+	prices, err := pricing.New(cfg.Pricing)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 	s := &Settings{
 		defaults:  lc.Defaults,

@@ -35,9 +35,10 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 		}
 	}
 	if t.hasKey {
-		cost, ok := t.prices.Cost(t.model, u)
+		pu := u.Pricing()
+		cost, ok := t.prices.Cost(t.model, pu)
 		if !ok && t.upModel != "" {
-			cost, _ = t.prices.Cost(t.upModel, u)
+			cost, _ = t.prices.Cost(t.upModel, pu)
 		}
 		if cost > 0 {
 			l.book.add(t.key.ID, cost, now)

@@ -1,6 +1,10 @@
 package ratelimit
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/sluice-gw/sluice/internal/pricing"
+)
 
 // Ticket states.
 const (
@@ -22,7 +26,7 @@ const maxHolds = 3
 // settles.
 type Ticket struct {
 	limiter *Limiter
-	prices  *Prices // in force when the key was admitted
+	prices  *pricing.Table // in force when the key was admitted
 	state   atomic.Uint32
 	key     Key
 	hasKey  bool
