@@ -1,5 +1,5 @@
 // Command sluice is the Sluice AI gateway: serve, mock, bench, keys, config
-// check and version. main only parses the subcommand and hands over.
+// check, pricing and version. main only parses the subcommand and hands over.
 package main
 
 import (
@@ -22,6 +22,7 @@ Usage:
   sluice keys ...                manage virtual keys
   sluice config check --config FILE
                                  validate a config file
+  sluice pricing list|check      print the price catalog; find unpriced models
   sluice version                 print the version
 
 Run "sluice COMMAND --help" for a command's flags.
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBench(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
+	case "pricing":
+		return cmdPricing(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sluice %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
