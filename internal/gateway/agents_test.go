@@ -21,7 +21,8 @@ func providersStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newStackYAML(t, nil, strings.ReplaceAll(string(yaml), "${SLUICE_UPSTREAM:-http://127.0.0.1:9000}", "${UPSTREAM}"))
+	return newStackYAML(t, map[string]string{"SLUICE_DATA_DIR": t.TempDir()},
+		strings.ReplaceAll(string(yaml), "${SLUICE_UPSTREAM:-http://127.0.0.1:9000}", "${UPSTREAM}"))
 }
 
 const claudeCodeBody = `{"model":%q,"max_tokens":32000,"stream":true,

@@ -88,7 +88,8 @@ func TestConformanceMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newStackYAML(t, map[string]string{}, strings.ReplaceAll(string(yaml), "${SLUICE_UPSTREAM:-http://127.0.0.1:9000}", "${UPSTREAM}"))
+	s := newStackYAML(t, map[string]string{"SLUICE_DATA_DIR": t.TempDir()},
+		strings.ReplaceAll(string(yaml), "${SLUICE_UPSTREAM:-http://127.0.0.1:9000}", "${UPSTREAM}"))
 	clients := []struct {
 		name string
 		c    confClient
