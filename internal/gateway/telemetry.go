@@ -181,7 +181,9 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 
 // reportedUsage is the upstream's usage in the limiter's terms.
 func (x *exchange) reportedUsage() ratelimit.Usage {
-	return ratelimit.Usage{Input: x.usage.Input, Output: x.usage.Output, CachedInput: x.usage.CacheRead, CacheWrite: x.usage.CacheWrite}
+	u := &x.usage
+	return ratelimit.Usage{Input: u.Input, Output: u.Output, CachedInput: u.CacheRead, CacheWrite: u.CacheWrite,
+		CacheWrite1h: u.CacheWrite1h, Reasoning: u.Reasoning}
 }
 
 // costOf prices u by the public model's price, else the upstream model's,

@@ -218,7 +218,7 @@ func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
 			x.malformedReply(ctx, err)
 			return
 		}
-		x.usage = xl.erep.Usage.Usage
+		x.usage = xl.erep.Usage
 		out = xl.clientE.EncodeReply(xl.out[:0], &xl.erep, &xl.ereq)
 	} else {
 		xl.reply.Reset()
@@ -226,7 +226,7 @@ func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
 			x.malformedReply(ctx, err)
 			return
 		}
-		x.usage = xl.reply.Usage.Usage
+		x.usage = xl.reply.Usage
 		out = xl.client.EncodeReply(xl.out[:0], &xl.reply, &xl.req)
 	}
 	xl.out = out
@@ -406,7 +406,7 @@ func (x *exchange) translatedEvent(ev *canon.Event) bool {
 	switch ev.Kind {
 	case canon.EvUsage:
 		xl.usage.Merge(&ev.Usage)
-		x.usage = xl.usage.Usage
+		x.usage = xl.usage
 	case canon.EvEnd:
 		x.sawTerminal = true
 	case canon.EvError:

@@ -272,7 +272,7 @@ func randomReply(rng *rand.Rand) canon.Reply {
 // text or arguments in random fragments, the stop, the final usage.
 func replyEvents(r *canon.Reply, rng *rand.Rand) []canon.Event {
 	evs := []canon.Event{{Kind: canon.EvStart, ID: r.ID, Model: r.Model},
-		{Kind: canon.EvUsage, Usage: canon.Usage{Usage: wire.Usage{Valid: true, Input: r.Usage.Input, CacheRead: r.Usage.CacheRead}}}}
+		{Kind: canon.EvUsage, Usage: canon.Usage{Valid: true, Input: r.Usage.Input, CacheRead: r.Usage.CacheRead}}}
 	for i, p := range r.Parts {
 		evs = append(evs, canon.Event{Kind: canon.EvPartStart, Index: i, Part: canon.Part{Kind: p.Kind, ID: p.ID, Name: p.Name}})
 		s := p.Text

@@ -12,8 +12,14 @@ type Usage struct {
 	// (part of Input).
 	CachedInput int64
 	// CacheWrite counts the prompt tokens written to the provider's cache
-	// (part of Input; Anthropic).
+	// (part of Input; Anthropic, Bedrock).
 	CacheWrite int64
+	// CacheWrite1h counts the cache writes with a one-hour lifetime (part
+	// of CacheWrite; Anthropic), which cost more than five-minute ones.
+	CacheWrite1h int64
+	// Reasoning counts the reasoning tokens (part of Output), priced apart
+	// where a model bills them apart.
+	Reasoning int64
 }
 
 // Tokens is what the request counts against tokens-per-minute limits:
@@ -22,5 +28,6 @@ func (u Usage) Tokens() int64 { return max(u.Input, 0) + max(u.Output, 0) }
 
 // Pricing is u in the price table's terms.
 func (u Usage) Pricing() pricing.Usage {
-	return pricing.Usage{Input: u.Input, Output: u.Output, CacheRead: u.CachedInput, CacheWrite: u.CacheWrite}
+	return pricing.Usage{Input: u.Input, Output: u.Output, CacheRead: u.CachedInput, CacheWrite: u.CacheWrite,
+		CacheWrite1h: u.CacheWrite1h, Reasoning: u.Reasoning}
 }

@@ -15,7 +15,6 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
 
 	"github.com/sluice-gw/sluice/internal/provider/canon"
-	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 // codecSDKServer answers /v1/messages with the codec's encoders: the reply
@@ -109,7 +108,7 @@ func TestCodecSDKMessage(t *testing.T) {
 		{Kind: canon.PartText, Text: "There are 42 files."},
 		{Kind: canon.PartToolCall, ID: "call_7", Name: "Bash", Args: `{"command":"ls"}`},
 	}, Stop: canon.Stop{Reason: canon.StopTool}, Usage: canon.Usage{
-		Usage:     wire.Usage{Input: 2000, Output: 150, CacheRead: 1200, CacheWrite: 300, Valid: true},
+		Input: 2000, Output: 150, CacheRead: 1200, CacheWrite: 300, Valid: true,
 		Reasoning: 40, CacheWrite1h: 100,
 	}}}
 	client, ctx := codecSDK(t, s)
@@ -142,7 +141,7 @@ func TestCodecSDKMessage(t *testing.T) {
 func TestCodecSDKStream(t *testing.T) {
 	events := append([]canon.Event{
 		{Kind: canon.EvStart, ID: "resp_1", Model: "gemini-2.5-pro"},
-		{Kind: canon.EvUsage, Usage: canon.Usage{Usage: wire.Usage{Input: 700, CacheRead: 200, Valid: true}}},
+		{Kind: canon.EvUsage, Usage: canon.Usage{Input: 700, CacheRead: 200, Valid: true}},
 		{Kind: canon.EvPartStart, Part: canon.Part{Kind: canon.PartThinking}},
 		{Kind: canon.EvDelta, Text: "Let me "},
 		{Kind: canon.EvDelta, Text: "see."},

@@ -86,7 +86,7 @@ func TestCodecStreamDecodeGrammar(t *testing.T) {
 		text.String() != `Let me "check".` || args.String() != `{"location": "San Francisco, CA"}` {
 		t.Errorf("thinking %q, signature %q, text %q, args %q", thinking.String(), sig.String(), text.String(), args.String())
 	}
-	want := canon.Usage{Usage: wire.Usage{Input: 25672, Output: 189, CacheRead: 24000, CacheWrite: 1200, Valid: true}, Reasoning: 120, CacheWrite1h: 1000}
+	want := canon.Usage{Input: 25672, Output: 189, CacheRead: 24000, CacheWrite: 1200, Valid: true, Reasoning: 120, CacheWrite1h: 1000}
 	if u != want {
 		t.Errorf("usage %+v, want %+v", u, want)
 	}
@@ -157,7 +157,7 @@ func TestCodecStreamError(t *testing.T) {
 // codecStreams are canonical event sequences the encoder writes.
 func codecStreams() map[string][]canon.Event {
 	u := func(in, out, cr, cw int64) canon.Event {
-		return canon.Event{Kind: canon.EvUsage, Usage: canon.Usage{Usage: wire.Usage{Input: in, Output: out, CacheRead: cr, CacheWrite: cw, Valid: true}}}
+		return canon.Event{Kind: canon.EvUsage, Usage: canon.Usage{Input: in, Output: out, CacheRead: cr, CacheWrite: cw, Valid: true}}
 	}
 	return map[string][]canon.Event{
 		// An OpenAI stream: usage only at the end, reasoning text, a
@@ -181,7 +181,7 @@ func codecStreams() map[string][]canon.Event {
 			{Kind: canon.EvPartStart, Index: 4, Part: canon.Part{Kind: canon.PartToolCall, ID: "call_2", Name: "noargs"}},
 			{Kind: canon.EvPartStop, Index: 4},
 			{Kind: canon.EvStop, Stop: canon.Stop{Reason: canon.StopTool, Raw: "tool_calls"}},
-			{Kind: canon.EvUsage, Usage: canon.Usage{Usage: wire.Usage{Input: 900, Output: 120, CacheRead: 512, Valid: true}, Reasoning: 64}},
+			{Kind: canon.EvUsage, Usage: canon.Usage{Input: 900, Output: 120, CacheRead: 512, Valid: true, Reasoning: 64}},
 			{Kind: canon.EvEnd},
 		},
 		// An Anthropic-shaped stream: usage at the start and the end,

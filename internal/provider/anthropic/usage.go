@@ -40,6 +40,7 @@ func messageUsage(u *wire.Usage, res gjson.Result) {
 	if v := res.Get("input_tokens"); v.Exists() {
 		u.CacheRead = res.Get("cache_read_input_tokens").Int()
 		u.CacheWrite = res.Get("cache_creation_input_tokens").Int()
+		u.CacheWrite1h = res.Get("cache_creation.ephemeral_1h_input_tokens").Int()
 		u.Input = v.Int() + u.CacheRead + u.CacheWrite
 	}
 	if v := res.Get("output_tokens"); v.Exists() {

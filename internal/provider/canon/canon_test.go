@@ -3,21 +3,19 @@ package canon
 import (
 	"errors"
 	"testing"
-
-	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 func TestUsageMerge(t *testing.T) {
 	var u Usage
-	u.Merge(&Usage{Usage: wire.Usage{Input: 20, CacheRead: 12}})
-	u.Merge(&Usage{Usage: wire.Usage{Output: 7}, Reasoning: 3})
+	u.Merge(&Usage{Input: 20, CacheRead: 12})
+	u.Merge(&Usage{Output: 7, Reasoning: 3})
 	u.Merge(&Usage{}) // says nothing: changes nothing
-	want := Usage{Usage: wire.Usage{Input: 20, Output: 7, CacheRead: 12, Valid: true}, Reasoning: 3}
+	want := Usage{Input: 20, Output: 7, CacheRead: 12, Valid: true, Reasoning: 3}
 	if u != want {
 		t.Errorf("merged %+v, want %+v", u, want)
 	}
 	var v Usage
-	v.Merge(&Usage{Usage: wire.Usage{Valid: true}})
+	v.Merge(&Usage{Valid: true})
 	if !v.Valid {
 		t.Error("a valid empty usage did not make the sum valid")
 	}

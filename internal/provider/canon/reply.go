@@ -51,30 +51,6 @@ type Stop struct {
 	Raw      string // the upstream's own name for the reason
 }
 
-// Usage is a reply's token usage: wire.Usage (which the gateway accounts
-// and logs) and what only translation needs.
-type Usage struct {
-	wire.Usage
-	// Reasoning is how many of Output were reasoning tokens (OpenAI
-	// reasoning_tokens, Gemini thoughtsTokenCount); 0: none or not reported.
-	Reasoning int64
-	// CacheWrite1h is how many of CacheWrite were written with a one-hour
-	// lifetime (Anthropic cache_creation.ephemeral_1h_input_tokens).
-	CacheWrite1h int64
-}
-
-// Merge takes into u every field of v that is set (non-zero), as a later
-// EvUsage replaces what an earlier one said; u is valid once v is, or
-// once v sets a field.
-func (u *Usage) Merge(v *Usage) {
-	set := false
-	for _, p := range [...][2]*int64{
-		{&u.Input, &v.Input}, {&u.Output, &v.Output}, {&u.CacheRead, &v.CacheRead},
-		{&u.CacheWrite, &v.CacheWrite}, {&u.Reasoning, &v.Reasoning}, {&u.CacheWrite1h, &v.CacheWrite1h},
-	} {
-		if *p[1] != 0 {
-			*p[0], set = *p[1], true
-		}
-	}
-	u.Valid = u.Valid || v.Valid || set
-}
+// Usage is a reply's token usage (wire.Usage: the gateway accounts,
+// prices and logs the same value the codecs read and write).
+type Usage = wire.Usage

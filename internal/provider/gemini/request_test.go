@@ -220,7 +220,7 @@ func TestEmbed(t *testing.T) {
 	}
 	var u canon.EmbedReply
 	if err := c.DecodeReply([]byte(`{"embeddings":[{"values":[1]}],"usageMetadata":{"promptTokenCount":4}}`), &u); err != nil ||
-		u.Usage.Usage != (wire.Usage{Input: 4, Valid: true}) {
+		u.Usage != (wire.Usage{Input: 4, Valid: true}) {
 		t.Errorf("usage %+v, %v", u.Usage, err)
 	}
 }

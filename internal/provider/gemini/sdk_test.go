@@ -97,7 +97,7 @@ var sdkReply = canon.Reply{ID: "resp-1", Model: "gemini-2.5-flash",
 		{Kind: canon.PartToolCall, ID: "call_9", Name: "get_weather", Args: `{"city":"Paris"}`},
 	},
 	Stop:  canon.Stop{Reason: canon.StopTool},
-	Usage: canon.Usage{Usage: wire.Usage{Input: 100, Output: 70, CacheRead: 40, Valid: true}, Reasoning: 50},
+	Usage: canon.Usage{Input: 100, Output: 70, CacheRead: 40, Valid: true, Reasoning: 50},
 }
 
 func TestSDKGenerateContent(t *testing.T) {

@@ -31,7 +31,7 @@ func chatSDKReply() canon.Reply {
 			{Kind: canon.PartToolCall, ID: "toolu_02", Name: "now", Args: ""},
 		},
 		Stop:  canon.Stop{Reason: canon.StopTool},
-		Usage: canon.Usage{Usage: wireUsage(1200, 57, 1000, 0), Reasoning: 20},
+		Usage: (func() canon.Usage { u := wireUsage(1200, 57, 1000, 0); u.Reasoning = 20; return u }()),
 	}
 }
 

@@ -154,7 +154,7 @@ func TestChatStreamEncode(t *testing.T) {
 	end := func(r canon.StopReason) chatEv { return chatEv{Kind: "stop", Stop: &canon.Stop{Reason: r}} }
 	anthropic := []chatEv{
 		{Kind: "start", ID: "msg_01", Model: "claude-sonnet-4-5"},
-		usage(canon.Usage{Usage: wireUsage(1200, 1, 1000, 100)}),
+		usage(wireUsage(1200, 1, 1000, 100)),
 		part(0, canon.Part{Kind: canon.PartThinking}),
 		delta(0, "Need the weather."),
 		{Kind: "delta", Index: 0, Signature: "EqQBCgIYAhIM"},
@@ -169,7 +169,7 @@ func TestChatStreamEncode(t *testing.T) {
 		part(3, canon.Part{Kind: canon.PartToolCall, ID: "toolu_02", Name: "now"}),
 		stop(3),
 		end(canon.StopTool),
-		usage(canon.Usage{Usage: wireUsage(0, 57, 0, 0), Reasoning: 20}),
+		usage((func() canon.Usage { u := wireUsage(0, 57, 0, 0); u.Reasoning = 20; return u }())),
 		{Kind: "end"},
 	}
 	gemini := []chatEv{ // no EvStart, no EvStop, parts with text at start

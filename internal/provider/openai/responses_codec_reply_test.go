@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/sluice-gw/sluice/internal/provider/canon"
-	"github.com/sluice-gw/sluice/internal/provider/wire"
 )
 
 func TestResponsesDecodeReply(t *testing.T) {
@@ -48,7 +47,7 @@ func respEchoRequest() *canon.Request {
 }
 
 func respUsage(in, out, cached, write, reasoning int64) canon.Usage {
-	return canon.Usage{Usage: wire.Usage{Input: in, Output: out, CacheRead: cached, CacheWrite: write, Valid: true}, Reasoning: reasoning}
+	return canon.Usage{Input: in, Output: out, CacheRead: cached, CacheWrite: write, Valid: true, Reasoning: reasoning}
 }
 
 var respReplies = []struct {
