@@ -47,7 +47,7 @@ func (v *validator) kindFields(base string, p *Provider) {
 		} else if !printableASCII(p.APIVersion) || strings.ContainsAny(p.APIVersion, "&#?/ ") {
 			v.errf(base+".api_version", "invalid api-version %q", p.APIVersion)
 		}
-		if len(p.APIKeys) > 0 && strings.Contains(p.BaseURL, "/openai") {
+		if strings.Contains(p.BaseURL, "/openai") {
 			v.errf(base+".base_url", "is the resource root: leave out /openai (Sluice adds /openai/deployments/{deployment}/...)")
 		}
 	case KindBedrock:

@@ -132,10 +132,22 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 	x.tgt, x.up = tgt, tgt.up
 	model := tgt.upstreamModel(fields.Model)
 	p := &x.plan
+	if model == "." || model == ".." {
+		// A name a pattern forwards is one path segment at the kinds that
+		// route by path (escaped there); these two would climb a level.
+		p.Record(route.HealthNone)
+		return false, failure{refused: &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "model",
+			Msg: "model " + quote(model) + " is not a model name; GET /v1/models lists the models you can use"}}
+	}
 	req := &x.upReq
 	req.Reset()
 	var keyIdx int
-	if upOp := tgt.up.ServeOp(x.op); upOp == x.op {
+	upOp := tgt.up.ServeOp(x.op)
+	// A Gemini batch names its model in every request of its body, which
+	// the passthrough does not edit: a batch for another model than the
+	// one asked for goes through the codecs, which write the target's.
+	samePath := upOp == x.op && !(x.ep == &geminiBatch && model != fields.Model)
+	if samePath {
 		if x.xl != nil {
 			x.xl.on = false
 		}
@@ -194,6 +206,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 		x.g.met.UpstreamError(tgt.up.Name(), ue.Kind)
 		p.Record(attemptHealth(ue, 0, false))
 		if !p.Triggers().NoReply(noReply(ue.Kind)) {
+			x.dropKept(ctx)
 			x.setRouteHeaders(ctx, tgt)
 			x.fail(ctx, upstreamHTTPError(tgt.up.Name(), ue))
 			return true, failure{}
@@ -225,9 +238,22 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 		return false, f
 	}
 	x.rt = rt // ends when the exchange settles (after a stream)
+	x.dropKept(ctx)
 	x.setRouteHeaders(ctx, tgt)
 	x.deliver(ctx)
 	return true, failure{}
+}
+
+// dropKept clears a kept failure's reply from the client response (its
+// headers: request ids, rate-limit state, Retry-After of an upstream that
+// did not serve) before another answer is written there.
+func (x *exchange) dropKept(ctx *fasthttp.RequestCtx) {
+	if !x.kept {
+		return
+	}
+	x.kept = false
+	ctx.Response.Reset()
+	ctx.Response.Header.SetCanonical(strXRequestID, x.reqID)
 }
 
 var (
@@ -250,8 +276,10 @@ func (x *exchange) keepFailure(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(x.upResp.StatusCode())
 	if x.xl != nil && x.xl.on {
 		provider.MapRateLimitHeaders(&ctx.Response.Header, x.up.Format(), x.format, time.Now())
+		ctx.Response.Header.DelBytes(strContentEncoding)
 		ctx.SetContentType("application/json")
-		ctx.Response.SetBody(x.upstreamError(x.upResp.StatusCode(), x.upResp.Body()))
+		body, _ := upstreamBody(&x.upResp) // unreadable: the error is told by its status
+		ctx.Response.SetBody(x.upstreamError(x.upResp.StatusCode(), body))
 	} else {
 		ctx.Response.SetBody(x.upResp.Body())
 	}
@@ -262,16 +290,23 @@ func (x *exchange) keepFailure(ctx *fasthttp.RequestCtx) {
 // it came, or Sluice's own error for a failed exchange or for a model whose
 // targets are all cooling down.
 func (x *exchange) giveUp(ctx *fasthttp.RequestCtx, last *failure) {
+	// An upstream's error reply, once kept, is the answer over a later
+	// target's refusal (its quota spent, or a request its format cannot
+	// carry): it says what the targets that could serve did.
+	keep := x.kept && (last.status != 0 || last.refused != nil)
+	if !keep {
+		x.dropKept(ctx)
+	}
 	if x.tgt != nil {
 		x.setRouteHeaders(ctx, x.tgt)
 	}
 	switch {
-	case last.refused != nil:
-		x.fail(ctx, last.refused)
-	case last.status != 0 && x.kept:
-		x.status = last.status
+	case keep:
+		x.status = ctx.Response.StatusCode()
 		x.setLimitHeaders(&ctx.Response.Header)
 		x.settle()
+	case last.refused != nil:
+		x.fail(ctx, last.refused)
 	case last.ue != nil:
 		x.fail(ctx, upstreamHTTPError(x.up.Name(), last.ue))
 	default:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/guard"
 	"github.com/sluice-gw/sluice/internal/provider"
+	"github.com/sluice-gw/sluice/internal/provider/canon"
 	"github.com/sluice-gw/sluice/internal/sse"
 )
 
@@ -117,7 +118,8 @@ func (f *filler) fill(v reflect.Value, path string) {
 		v.Set(reflect.ValueOf(outputStream(f.t)))
 		return
 	case "exchange.routeState.xl":
-		xl := &translation{on: true, upOp: provider.OpMessages, decoded: true, out: make([]byte, 1, f.bufCap)}
+		xl := &translation{on: true, upOp: provider.OpMessages, decoded: true, out: make([]byte, 1, f.bufCap),
+			raw: make([]byte, 1, f.bufCap), path: make([]byte, 1, f.bufCap), evs: make([]canon.Event, 1, 2048)}
 		xl.req.Model, xl.reply.ID = "m", "r"
 		v.Set(reflect.ValueOf(xl))
 		return
@@ -237,8 +239,10 @@ func (c *checker) check(v reflect.Value, path string) {
 	case "exchange.cancelState.gen":
 		return // counts on: checked by the caller
 	case "exchange.routeState.xl":
-		if xl := v.Interface().(*translation); xl != nil && (xl.on || xl.upOp != 0 || xl.decoded || len(xl.out) != 0 ||
-			xl.req.Model != "" || xl.reply.ID != "" || (c.bufCap > 64<<10 && cap(xl.out) != 0)) {
+		if xl := v.Interface().(*translation); xl != nil && (xl.on || xl.upOp != 0 || xl.decoded ||
+			len(xl.out)+len(xl.raw)+len(xl.path)+len(xl.evs) != 0 || cap(xl.evs) > 1024 ||
+			xl.req.Model != "" || xl.reply.ID != "" || xl.dec != nil || xl.enc != nil || xl.next != nil ||
+			(c.bufCap > 64<<10 && cap(xl.out)+cap(xl.raw)+cap(xl.path) != 0)) {
 			c.fail(path, "the translation of the last request is still there")
 		}
 		return

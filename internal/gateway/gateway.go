@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -106,6 +107,9 @@ type target struct {
 	rt        *route.Target
 	conf      targetConf // what it was built from, to carry it over a reload
 }
+
+// pattern reports whether the model is a name pattern ("claude-*").
+func (m *model) pattern() bool { return strings.HasSuffix(m.name, "*") }
 
 // upstreamModel is the model name an attempt at t sends for a request
 // that asked for requested: t's own, or, for a pattern model's target

@@ -76,6 +76,12 @@ func (g *Gateway) serveGemini(ctx *fasthttp.RequestCtx, path []byte) {
 		}
 	}
 	r := geminiRoute(path)
+	if r == nil && !bytes.HasPrefix(path, strV1Beta) {
+		// /v1/models/{x}:{action} of an action Sluice does not serve: the
+		// rest of /v1/ passes through, as the contract says.
+		g.servePassthrough(ctx)
+		return
+	}
 	if r == nil {
 		g.setRequestID(ctx)
 		e := errorf(404, CodeNotFound, "no Gemini route for "+string(ctx.Method())+" "+quote(string(path))+

@@ -157,3 +157,25 @@ models:
 		}
 	}
 }
+
+// A Gemini batch for a model whose target has another name reaches the
+// upstream with that name in every request of the batch, not the client's.
+func TestGeminiBatchAlias(t *testing.T) {
+	s := newStackYAML(t, nil, `
+server:
+  listen: 127.0.0.1:0
+providers:
+  - {name: gemini, kind: gemini, base_url: "${UPSTREAM}", api_keys: [k]}
+models:
+  - {name: my-embed, targets: [{provider: gemini, model: text-embedding-004}]}
+`)
+	resp, got := s.post(t, "/v1beta/models/my-embed:batchEmbedContents",
+		`{"requests":[{"model":"models/my-embed","content":{"parts":[{"text":"a"}]}},{"model":"models/my-embed","content":{"parts":[{"text":"b"}]}}]}`, nil)
+	if resp.StatusCode != 200 || !strings.Contains(got, `"embeddings"`) {
+		t.Fatalf("%d %s", resp.StatusCode, got)
+	}
+	e := s.lastUpstream(t, "/v1beta/models/text-embedding-004:batchEmbedContents")
+	if strings.Contains(e.Body, "my-embed") || strings.Count(e.Body, "models/text-embedding-004") != 2 {
+		t.Errorf("upstream body names the client's model: %s", e.Body)
+	}
+}

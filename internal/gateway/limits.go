@@ -19,11 +19,15 @@ type limitState struct {
 	limited    bool               // the ticket holds something to settle
 	reserved   int64              // tokens reserved (estimate)
 	retryAfter ratelimit.Decision // the refusal, for Retry-After
+	// limitModel is the name the key's per-model limits and the price
+	// go by: the requested model, or the pattern that matched it.
+	limitModel string
 }
 
 func (l *limitState) reset() {
 	l.ticket.Reset()
 	l.limited, l.reserved, l.retryAfter = false, 0, ratelimit.Decision{}
+	l.limitModel = ""
 }
 
 // limitKey is the limiter's view of a key policy.

@@ -80,14 +80,20 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 		x.fail(ctx, herr)
 		return
 	}
-	if herr := x.reserveTokens(fields.Model, len(body), fields.MaxTokens); herr != nil {
+	// The model's entry names its guardrails (and fails fast when the
+	// model does not exist, after the token limits as ever); its targets
+	// are picked in stage 7. A name a pattern matches is the client's
+	// choice: the key's per-model limits and the price go by the pattern's
+	// name and the upstream model, never by it.
+	m, herr := x.s.resolve(fields.Model)
+	x.limitModel = fields.Model
+	if m != nil && m.pattern() {
+		x.limitModel = m.name
+	}
+	if herr := x.reserveTokens(x.limitModel, len(body), fields.MaxTokens); herr != nil {
 		x.fail(ctx, herr)
 		return
 	}
-
-	// The model's entry names its guardrails (and fails fast when the
-	// model does not exist); its targets are picked in stage 7.
-	m, herr := x.s.resolve(fields.Model)
 	if herr != nil {
 		x.fail(ctx, herr)
 		return

@@ -187,12 +187,19 @@ func (x *exchange) reportedUsage() ratelimit.Usage {
 }
 
 // costOf prices u by the public model's price, else the upstream model's,
-// as budgets are charged, and reports whether either has a price.
+// as budgets are charged, and reports whether either has a price. The
+// public model of a name a pattern matched is the pattern (limitModel):
+// the requested name, which the client chose, prices nothing unless it is
+// what the upstream ran.
 func (x *exchange) costOf(u ratelimit.Usage) (float64, bool) {
 	pu := u.Pricing()
-	cost, ok := x.s.prices.Cost(string(x.model), pu)
-	if !ok && x.tgt != nil && x.tgt.model != "" { // "": the requested name, just tried
-		cost, ok = x.s.prices.Cost(x.tgt.model, pu)
+	name := x.limitModel
+	if name == "" {
+		name = string(x.model) // routes Sluice answers itself
+	}
+	cost, ok := x.s.prices.Cost(name, pu)
+	if !ok && x.tgt != nil {
+		cost, ok = x.s.prices.Cost(x.tgt.upstreamModel(string(x.model)), pu)
 	}
 	return cost, ok
 }

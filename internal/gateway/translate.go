@@ -59,12 +59,12 @@ func (t *translation) reset() {
 	t.erep = canon.EmbedReply{}
 	t.usage = canon.Usage{}
 	t.dec, t.enc, t.next = nil, nil, nil
-	t.evs = t.evs[:0]
-	t.frames.Reset()
-	if cap(t.out) > 64<<10 {
-		t.out = nil
+	if cap(t.evs) > 1024 {
+		t.evs = nil
 	}
-	t.out, t.path, t.raw = t.out[:0], t.path[:0], t.raw[:0]
+	t.evs = t.evs[:0]
+	t.frames.Release()
+	t.out, t.path, t.raw = reuse(t.out), reuse(t.path), reuse(t.raw)
 }
 
 // cannotServe is the refusal of a target that cannot perform the client's
@@ -179,7 +179,11 @@ func translateError(err error) *HTTPError {
 		return &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: fe.Field, Err: err,
 			Msg: "field " + fe.Field + ": " + fe.Msg}
 	}
-	return bodyError(provider.ErrInvalidJSON)
+	if errors.Is(err, canon.ErrInvalidJSON) {
+		return bodyError(provider.ErrInvalidJSON)
+	}
+	return &HTTPError{Status: 400, Code: CodeInvalidRequest, Err: err,
+		Msg: "the request cannot be translated for this model's provider: " + err.Error()}
 }
 
 // deliverTranslated is deliver for a translated attempt: the reply, or
@@ -191,6 +195,8 @@ func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
 	status := resp.StatusCode()
 	provider.CopyResponseHeaders(&ctx.Response.Header, &resp.Header)
 	provider.MapRateLimitHeaders(&ctx.Response.Header, x.up.Format(), x.format, time.Now())
+	// The body is Sluice's own encoding of the upstream's.
+	ctx.Response.Header.DelBytes(strContentEncoding)
 	x.setLimitHeaders(&ctx.Response.Header)
 	ctx.SetStatusCode(status)
 	x.status = status
@@ -204,8 +210,12 @@ func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
 		x.startRelay(ctx, x.totalDeadline)
 		return
 	}
-	body := resp.Body()
+	body, err := upstreamBody(resp)
 	ctx.SetContentType("application/json")
+	if err != nil {
+		x.malformedReply(ctx, err)
+		return
+	}
 	if status >= 300 {
 		x.setClientBody(ctx, x.upstreamError(status, body))
 		x.settle()
@@ -242,6 +252,15 @@ func (x *exchange) deliverTranslated(ctx *fasthttp.RequestCtx) {
 	x.settle()
 }
 
+// upstreamBody is an upstream reply's body, decompressed if an upstream
+// compressed it unasked (translated requests send no Accept-Encoding).
+func upstreamBody(resp *fasthttp.Response) ([]byte, error) {
+	if len(resp.Header.ContentEncoding()) == 0 {
+		return resp.Body(), nil
+	}
+	return resp.BodyUncompressed()
+}
+
 // setClientBody sets the client response's body (a copy: out is the
 // exchange's buffer), logged when bodies are.
 func (x *exchange) setClientBody(ctx *fasthttp.RequestCtx, out []byte) {
@@ -258,14 +277,21 @@ func (x *exchange) malformedReply(ctx *fasthttp.RequestCtx, err error) {
 		Msg: "provider " + x.up.Name() + " sent a reply Sluice could not read to translate it; retry later"})
 }
 
+var strPingComment = []byte(": ping\n\n")
+
 // upstreamError renders an upstream's error reply in the client's format,
 // with the upstream's status, so that every SDK raises its own typed error.
 func (x *exchange) upstreamError(status int, body []byte) []byte {
 	var ce canon.Error
-	if x.op.Embeds() || x.xl.up == nil || x.xl.up.DecodeError == nil {
+	up := x.xl.up
+	if x.op.Embeds() {
+		// Embeddings errors are written as their format's other errors.
+		up = provider.Codec(provider.EmbedErrorOp(x.xl.upOp))
+	}
+	if up == nil || up.DecodeError == nil {
 		ce = canon.Error{Status: status, Type: canon.ErrorTypeOf(status), Message: "provider " + x.up.Name() + " answered " + strconv.Itoa(status)}
 	} else {
-		ce = x.xl.up.DecodeError(status, body)
+		ce = up.DecodeError(status, body)
 	}
 	e := wireError(ce)
 	if x.format == provider.FormatOpenAI && ce.Code != "" && openAICode(ce.Code) &&
@@ -357,7 +383,17 @@ func (x *exchange) fillTranslated() {
 			}
 			name, data = ev.Name, ev.Data
 			if err == nil && len(name) == 0 && len(data) == 0 {
-				continue // a comment (keep-alive): nothing to translate
+				// A comment (keep-alive): the client's SSE reader skips
+				// it as well, and its connection stays alive through a
+				// long silence (a model thinking). Google's SDKs read
+				// every line as a chunk: Gemini clients get none.
+				if x.format != provider.FormatGemini {
+					x.out = append(x.out, ev.Raw...)
+				}
+				continue
+			}
+			if err == nil && string(name) == "ping" && x.format != provider.FormatGemini {
+				x.out = append(x.out, strPingComment...) // Anthropic's keep-alive, as a comment
 			}
 		}
 		if err != nil {

@@ -157,7 +157,7 @@ func tokenListHas(list, tok []byte) bool {
 
 // CopyResponseHeaders copies the upstream's response headers that a client
 // may see onto dst, and its request id (OpenAI's x-request-id, Anthropic's
-// request-id) as x-upstream-request-id; the gateway returns that to
+// request-id, Bedrock's x-amzn-requestid) as x-upstream-request-id; the gateway returns that to
 // Anthropic callers as request-id too.
 func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader) {
 	var buf [64]byte
@@ -169,6 +169,9 @@ func CopyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 				dst.SetCanonical(strUpstreamRequestID, v)
 			}
 			continue
+		}
+		if key == "x-amzn-requestid" { // Bedrock's, kept under its own name too
+			dst.SetCanonical(strUpstreamRequestID, v)
 		}
 		addResponseCanonical(dst, k, v)
 	}

@@ -103,7 +103,17 @@ func (up *Upstream) Sign(req *fasthttp.Request, body []byte) error {
 }
 
 // NewEventStreamReader returns a reader of an AWS event stream's messages
-// (Bedrock's ConverseStream), each as its event type and payload.
+// (Bedrock's ConverseStream), each as its event type and payload, none
+// larger than maxMessage bytes (the relay's bound on one event).
 func NewEventStreamReader(r io.Reader, maxMessage int) func() (name, payload []byte, err error) {
-	return bedrock.NewEventReader(r, max(maxMessage, bedrock.DefaultMaxMessage)).Next
+	return bedrock.NewEventReader(r, maxMessage).Next
+}
+
+// EmbedErrorOp is the generating operation of the format of an embeddings
+// operation: its errors are written as that operation's are.
+func EmbedErrorOp(op Operation) Operation {
+	if op == OpEmbedContent {
+		return OpGenerate
+	}
+	return OpChat
 }

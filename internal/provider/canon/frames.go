@@ -62,3 +62,16 @@ func (f *Frames) AppendSSE(dst []byte) []byte {
 	}
 	return dst
 }
+
+// Release empties f for reuse by a later stream, dropping a buffer grown
+// past 64 KiB (a Responses stream's last event repeats the whole reply)
+// so that a pooled owner does not pin it.
+func (f *Frames) Release() {
+	if cap(f.buf) > 64<<10 {
+		f.buf = nil
+	}
+	if cap(f.spans) > 1024 {
+		f.spans = nil
+	}
+	f.Reset()
+}
