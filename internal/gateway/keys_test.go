@@ -26,7 +26,7 @@ auth:
     - {key: sk-static-rpm, id: rpm5, rpm: 5}
     - {key: sk-static-tpm, id: tpm1000, tpm: 1000}
     - {key: sk-static-conc, id: conc2, max_concurrent: 2}
-    - {key: sk-static-budget, id: budget, budget_usd: 0.000001, budget_period: day}
+    - {key: sk-static-budget, id: budget, budget_usd: 0.000008, budget_period: day}
 pricing:
   gpt-4o-mini: {input: 0.15, output: 0.60}
 providers:

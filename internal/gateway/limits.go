@@ -51,15 +51,17 @@ func (x *exchange) admitRequest() *HTTPError {
 }
 
 // reserveTokens is stage 5: the key's (and key+model's) token rate, with an
-// estimate reconciled at settle, and its budget.
+// estimate reconciled at settle, and its budget, which holds the
+// estimate's cost until settle.
 func (x *exchange) reserveTokens(model string, bodyLen int, maxTokens int64) *HTTPError {
 	g := x.g
 	if g.lim == nil || x.pol == nil {
 		return nil
 	}
 	ml := x.pol.ModelLimits[model]
-	x.reserved = g.lim.Estimate(bodyLen, maxTokens)
-	if d := g.lim.Reserve(&x.ticket, model, ratelimit.ModelLimit{RPM: ml.RPM, TPM: ml.TPM}, x.reserved); !d.Allowed {
+	est := g.lim.EstimateTokens(bodyLen, maxTokens)
+	x.reserved = est.Total()
+	if d := g.lim.ReserveTokens(&x.ticket, model, ratelimit.ModelLimit{RPM: ml.RPM, TPM: ml.TPM}, est); !d.Allowed {
 		return x.refusal(&d)
 	}
 	return nil

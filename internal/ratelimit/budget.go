@@ -104,6 +104,10 @@ type keySpend struct {
 	base    [3]float64 // by period: total, that day, that day's month
 	local   []dayAmount
 	flight  []dayAmount
+	// held is the estimated cost of this instance's requests in flight
+	// (memory backend), holds how many hold it; see hold.
+	held  float64
+	holds int
 }
 
 // spendBook tracks spend per key. With a store, a background loop writes
@@ -150,7 +154,52 @@ func (b *spendBook) add(id string, usd float64, now time.Time) {
 func (b *spendBook) spend(id string, p period, now time.Time) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.spendLocked(b.keys[id], p, now)
+}
+
+// hold decides a budget check on the memory backend: it refuses when the
+// spend in the period reached budget, or when spend + the costs already
+// held + est exceed it; otherwise it holds est until unhold. It returns
+// the spend and the costs held before it, for the refusal's message.
+func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	k := b.keys[id]
+	spend = b.spendLocked(k, p, now)
+	if k != nil {
+		held = k.held
+	}
+	if spend >= budget-budgetEpsilon || spend+held+est > budget+budgetEpsilon {
+		return spend, held, false
+	}
+	if est > 0 {
+		if k == nil {
+			k = &keySpend{baseDay: dayOf(now)}
+			b.keys[cloneString(id)] = k
+		}
+		k.held += est
+		k.holds++
+	}
+	return spend, held, true
+}
+
+// unhold releases a cost held by hold.
+func (b *spendBook) unhold(id string, est float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := b.keys[id]
+	if k == nil || k.holds == 0 {
+		return
+	}
+	k.holds--
+	k.held -= est
+	if k.holds == 0 || k.held < 0 {
+		k.held = 0 // no drift of summed floats outlives the holds
+	}
+}
+
+// spendLocked is spend with b.mu held; k may be nil.
+func (b *spendBook) spendLocked(k *keySpend, p period, now time.Time) float64 {
 	if k == nil {
 		return 0
 	}
@@ -306,7 +355,7 @@ func (b *spendBook) load(ctx context.Context, now time.Time) error {
 	defer b.mu.Unlock()
 	for id, k := range b.keys {
 		k.base, k.baseDay, k.flight = [3]float64{}, today, nil
-		if _, ok := total[id]; !ok && len(k.local) == 0 {
+		if _, ok := total[id]; !ok && len(k.local) == 0 && k.holds == 0 {
 			delete(b.keys, id)
 		}
 	}

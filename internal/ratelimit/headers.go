@@ -93,6 +93,16 @@ func (d *Decision) Message() string {
 	case ReasonBudget:
 		msg := "Budget exhausted: this key has spent $" + strconv.FormatFloat(d.SpendUSD, 'f', 2, 64) +
 			" of its $" + strconv.FormatFloat(d.BudgetUSD, 'f', 2, 64)
+		if d.HeldUSD > 0 || d.EstimateUSD > 0 {
+			msg = "Budget would be exceeded: this key has spent $" + strconv.FormatFloat(d.SpendUSD, 'f', 4, 64) +
+				" of its $" + strconv.FormatFloat(d.BudgetUSD, 'f', 2, 64) + ", its requests in flight may cost $" +
+				strconv.FormatFloat(d.HeldUSD, 'f', 4, 64) + " and this one up to $" +
+				strconv.FormatFloat(d.EstimateUSD, 'f', 4, 64) + " (its prompt and max_tokens; a lower max_tokens needs less)."
+			if d.ResetAt.IsZero() {
+				return msg + " The budget is total."
+			}
+			return msg + " The budget resets at " + d.ResetAt.UTC().Format(time.RFC3339) + "."
+		}
 		if d.ResetAt.IsZero() {
 			return msg + " total budget. Ask your platform team to raise it."
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-gw/sluice/internal/config"
+	"github.com/sluice-gw/sluice/internal/pricing"
 )
 
 // Key is what the limiter needs of a virtual key; the gateway fills it
@@ -110,6 +111,11 @@ type Decision struct {
 	SpendUSD  float64
 	Period    string
 	ResetAt   time.Time
+	// HeldUSD is the estimated cost of the key's requests in flight and
+	// EstimateUSD this request's (its prompt and max_tokens at the
+	// model's price), when those, not the spend alone, refused it.
+	HeldUSD     float64
+	EstimateUSD float64
 }
 
 var allowed = Decision{Allowed: true}
@@ -268,17 +274,31 @@ func (l *Limiter) keyLimits(k *Key) (rpm, tpm, maxc int64) {
 	return rpm, tpm, maxc
 }
 
-// Estimate returns the tokens to reserve for a request: its prompt size
-// estimated from the body (one token per 4 bytes, rounded up: an
-// over-estimate, since the body holds JSON syntax too) plus its max_tokens,
-// or limits.default_max_tokens when it sets none (maxTokens ≤ 0). Each
-// limit reserves at most its own size, so a small limit still admits its
-// first request.
-func (l *Limiter) Estimate(bodyBytes int, maxTokens int64) int64 {
+// TokenEstimate is what a request may consume, as estimated at admission:
+// its prompt and its most output tokens.
+type TokenEstimate struct {
+	Input  int64
+	Output int64
+}
+
+// Total is what the estimate reserves against tokens-per-minute limits.
+func (e TokenEstimate) Total() int64 { return e.Input + e.Output }
+
+// EstimateTokens returns the tokens to reserve for a request: its prompt
+// size estimated from the body (one token per 4 bytes, rounded up: an
+// over-estimate, since the body holds JSON syntax too) and its max_tokens,
+// or limits.default_max_tokens when it sets none (maxTokens ≤ 0).
+func (l *Limiter) EstimateTokens(bodyBytes int, maxTokens int64) TokenEstimate {
 	if maxTokens <= 0 {
 		maxTokens = l.set.Load().maxTokens
 	}
-	return int64(bodyBytes+3)/4 + maxTokens
+	return TokenEstimate{Input: int64(bodyBytes+3) / 4, Output: maxTokens}
+}
+
+// Estimate is EstimateTokens's total. Each limit reserves at most its own
+// size, so a small limit still admits its first request.
+func (l *Limiter) Estimate(bodyBytes int, maxTokens int64) int64 {
+	return l.EstimateTokens(bodyBytes, maxTokens).Total()
 }
 
 // Admit checks the limits that need only the key (pipeline stage 3): its
@@ -312,16 +332,28 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	return allowed
 }
 
-// Reserve checks what needs the model and the token estimate (pipeline
-// stage 5): the key's tokens per minute, the key's own limits for model
-// (ml, from the key's model_limits; zero: none), and the key's budget.
-// tokens is the estimate (see Estimate); each tpm limit reserves at most
-// its own size. The reservations are reconciled to actual usage by
-// Settle. Call it at most once per ticket, after Admit.
+// Reserve is ReserveTokens with an estimate of tokens output tokens (the
+// budget's cost estimate prices them all at the output rate).
 func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) Decision {
+	return l.ReserveTokens(t, model, ml, TokenEstimate{Output: tokens})
+}
+
+// ReserveTokens checks what needs the model and the token estimate
+// (pipeline stage 5): the key's tokens per minute, the key's own limits
+// for model (ml, from the key's model_limits; zero: none), and the key's
+// budget. est is the estimate (see EstimateTokens); each tpm limit
+// reserves at most its own size. A key with a budget also holds the
+// estimate's cost at model's price (none when model has no price): the
+// request is refused when the spend in the period plus the costs held by
+// the key's requests in flight plus this one exceed the budget. The
+// reservations are reconciled to actual usage, and the held cost replaced
+// by the actual cost, by Settle. Call it at most once per ticket, after
+// Admit.
+func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est TokenEstimate) Decision {
 	if !t.hasKey {
 		return allowed
 	}
+	tokens := est.Total()
 	t.model = model
 	k := &t.key
 	_, tpm, _ := l.keyLimits(k)
@@ -342,7 +374,14 @@ func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) 
 	now := l.now()
 	if k.BudgetUSD > 0 {
 		per := parsePeriod(k.BudgetPeriod)
-		p.budget = budgetCheck{usd: k.BudgetUSD, period: per, known: l.book.spend(k.ID, per, now)}
+		p.budget = budgetCheck{usd: k.BudgetUSD, period: per, book: l.book, at: now}
+		p.budget.est, _ = t.prices.Cost(model, pricing.Usage{Input: max(est.Input, 0), Output: max(est.Output, 0)})
+		if l.rds != nil {
+			p.budget.known = l.book.spend(k.ID, per, now)
+			if p.budget.est > 0 {
+				p.budget.member = holdMember(l.slotMember(), p.budget.est)
+			}
+		}
 	}
 	if p.n == 0 && p.budget.usd == 0 {
 		return allowed
@@ -360,6 +399,9 @@ func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) 
 		if c.tokens > 0 {
 			t.hold(tokenHold{s: c.s, limit: c.tpm, reserved: int64(c.tokens), redis: redis, e: c.e, sh: c.sh})
 		}
+	}
+	if p.budget.est > 0 {
+		t.budget = budgetHold{usd: p.budget.est, redis: redis, member: p.budget.member}
 	}
 	return allowed
 }
@@ -429,6 +471,7 @@ func (l *Limiter) exec(p *plan, now time.Time) (redis, ok bool) {
 				p.checks[i].tokens, p.checks[i].maxc = 0, 0
 				p.checks[i].req, p.checks[i].tok = result{}, result{}
 			}
+			p.budget.est = 0
 			return false, true
 		case config.FailClosed:
 			return false, false
@@ -453,6 +496,14 @@ func (l *Limiter) refusal(p *plan, t *Ticket) Decision {
 		d.ResetAt = p.budget.period.end(now)
 		if !d.ResetAt.IsZero() {
 			d.RetryAfter = d.ResetAt.Sub(now)
+		}
+		if d.SpendUSD < d.BudgetUSD-budgetEpsilon {
+			d.HeldUSD, d.EstimateUSD = p.budget.held, p.budget.est
+			if d.HeldUSD > 0 && d.SpendUSD+d.EstimateUSD <= d.BudgetUSD+budgetEpsilon {
+				// Requests in flight hold what this one needs: it may
+				// pass once one of them settles below its estimate.
+				d.RetryAfter = concurrencyRetry
+			}
 		}
 		return d
 	}

@@ -18,19 +18,26 @@ import "github.com/redis/go-redis/v9"
 //	P{k:ID}:m:r:MODEL  P{k:ID}:m:t:MODEL   a key's per-model buckets
 //	P{k:ID}:c                       a key's concurrency slots (sorted set: member → lease end, µs)
 //	P{k:ID}:$:d:YYYYMMDD  :$:m:YYYYMM  :$:t   a key's spend in its budget period
+//	P{k:ID}:$h  P{k:ID}:$hs         a key's held costs (sorted set: member|USD → lease end, µs) and their sum
 //	P{t:PROVIDER/MODEL}:r  :t        a target's buckets
 
 // admitScript decides one admission: every bucket, the concurrency slots
-// and the budget are checked first; then all or nothing is applied.
+// and the budget are checked first; then all or nothing is applied. The
+// budget holds the request's estimated cost as a member of the key's held
+// set (its amount after the last '|'), leased like a concurrency slot: a
+// hold whose settlement never arrives (its instance died) expires with its
+// lease and is then subtracted from the held sum.
 //
-//	KEYS[1] concurrency set, KEYS[2] spend counter, KEYS[2+i] bucket i
+//	KEYS[1] concurrency set, KEYS[2] spend counter, KEYS[3] held set,
+//	KEYS[4] held sum, KEYS[4+i] bucket i
 //	ARGV[1] Period (µs); ARGV[2] max concurrent (0: no slot); ARGV[3] slot
-//	member; ARGV[4] slot lease (µs); ARGV[5] budget USD (0: none);
+//	member; ARGV[4] slot and hold lease (µs); ARGV[5] budget USD (0: none);
 //	ARGV[6] spend the caller knows of (a floor); ARGV[7] bucket count;
-//	then per bucket: limit, cost (0: report only)
+//	ARGV[8] estimated cost to hold (0: none); ARGV[9] hold member; then
+//	per bucket: limit, cost (0: report only)
 //
 // Returns {ok, failing (0 none, -1 concurrency, -2 budget, else bucket
-// index), retry µs, slots in use, spend, then per bucket: remaining,
+// index), retry µs, slots in use, spend, held, then per bucket: remaining,
 // µs until full}.
 var admitScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -44,8 +51,8 @@ local function refuse(i, wait)
 end
 local d = {}
 for i = 1, nb do
-  local L, n = tonumber(ARGV[6 + 2 * i]), tonumber(ARGV[7 + 2 * i])
-  local v = redis.call('HMGET', KEYS[2 + i], 'd', 't')
+  local L, n = tonumber(ARGV[8 + 2 * i]), tonumber(ARGV[9 + 2 * i])
+  local v = redis.call('HMGET', KEYS[4 + i], 'd', 't')
   local x = tonumber(v[1]) or 0
   if x > 0 then
     local el = now - (tonumber(v[2]) or now)
@@ -65,32 +72,52 @@ if maxc > 0 then
   if inuse >= maxc then refuse(-1, 1000000) end
 end
 local budget = tonumber(ARGV[5])
-local spend = 0
+local est = tonumber(ARGV[8])
+local spend, held = 0, 0
 if budget > 0 then
   spend = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
   local known = tonumber(ARGV[6])
   if known > spend then spend = known end
-  if ok == 1 and spend >= budget - 1e-9 then refuse(-2, 0) end
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+  if #gone > 0 then
+    local sub = 0
+    for _, m in ipairs(gone) do sub = sub + (tonumber(string.match(m, '|([^|]*)$')) or 0) end
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    if redis.call('ZCARD', KEYS[3]) == 0 then
+      redis.call('DEL', KEYS[4])
+    else
+      redis.call('INCRBYFLOAT', KEYS[4], string.format('%.17g', -sub))
+    end
+  end
+  held = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
+  if held < 0 then held = 0 end
+  if ok == 1 and (spend >= budget - 1e-9 or spend + held + est > budget + 1e-9) then refuse(-2, 0) end
 end
 if ok == 1 then
   for i = 1, nb do
-    local L, n = tonumber(ARGV[6 + 2 * i]), tonumber(ARGV[7 + 2 * i])
+    local L, n = tonumber(ARGV[8 + 2 * i]), tonumber(ARGV[9 + 2 * i])
     if n > 0 then
       d[i] = d[i] + n
-      redis.call('HSET', KEYS[2 + i], 'd', string.format('%.17g', d[i]), 't', string.format('%.0f', now))
-      redis.call('PEXPIRE', KEYS[2 + i], math.ceil(d[i] * P / L / 1000) + 1000)
+      redis.call('HSET', KEYS[4 + i], 'd', string.format('%.17g', d[i]), 't', string.format('%.0f', now))
+      redis.call('PEXPIRE', KEYS[4 + i], math.ceil(d[i] * P / L / 1000) + 1000)
     end
   end
+  local lease = tonumber(ARGV[4])
   if maxc > 0 then
-    local lease = tonumber(ARGV[4])
     redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
     redis.call('PEXPIRE', KEYS[1], math.ceil(lease / 1000) + 1000)
     inuse = inuse + 1
   end
+  if budget > 0 and est > 0 then
+    redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease), ARGV[9])
+    redis.call('INCRBYFLOAT', KEYS[4], ARGV[8])
+    redis.call('PEXPIRE', KEYS[3], math.ceil(lease / 1000) + 1000)
+    redis.call('PEXPIRE', KEYS[4], math.ceil(lease / 1000) + 1000)
+  end
 end
-local out = {ok, fail, retry, inuse, string.format('%.17g', spend)}
+local out = {ok, fail, retry, inuse, string.format('%.17g', spend), string.format('%.17g', held)}
 for i = 1, nb do
-  local L = tonumber(ARGV[6 + 2 * i])
+  local L = tonumber(ARGV[8 + 2 * i])
   local rem = math.floor(L - d[i])
   if rem < 0 then rem = 0 end
   out[#out + 1] = rem
@@ -99,12 +126,15 @@ end
 return out
 `)
 
-// settleScript reconciles reservations, releases a slot and adds spend.
+// settleScript reconciles reservations, releases a slot and a held cost
+// (when its lease has not already dropped it) and adds spend.
 //
-//	KEYS[1] concurrency set, KEYS[2] spend counter, KEYS[2+i] bucket i
+//	KEYS[1] concurrency set, KEYS[2] spend counter, KEYS[3] held set,
+//	KEYS[4] held sum, KEYS[4+i] bucket i
 //	ARGV[1] Period (µs); ARGV[2] slot member ("" none); ARGV[3] cost USD
 //	("0" none); ARGV[4] spend counter expiry (unix ms; 0 never); ARGV[5]
-//	bucket count; then per bucket: limit, delta (actual − reserved)
+//	bucket count; ARGV[6] hold member ("" none); then per bucket: limit,
+//	delta (actual − reserved)
 var settleScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -115,10 +145,18 @@ if tonumber(ARGV[3]) > 0 then
   local exp = tonumber(ARGV[4])
   if exp > 0 then redis.call('PEXPIREAT', KEYS[2], exp) end
 end
+if ARGV[6] ~= '' and redis.call('ZREM', KEYS[3], ARGV[6]) == 1 then
+  if redis.call('ZCARD', KEYS[3]) == 0 then
+    redis.call('DEL', KEYS[4])
+  else
+    local amt = tonumber(string.match(ARGV[6], '|([^|]*)$')) or 0
+    redis.call('INCRBYFLOAT', KEYS[4], string.format('%.17g', -amt))
+  end
+end
 for i = 1, tonumber(ARGV[5]) do
-  local L, delta = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
+  local L, delta = tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i])
   if delta ~= 0 then
-    local v = redis.call('HMGET', KEYS[2 + i], 'd', 't')
+    local v = redis.call('HMGET', KEYS[4 + i], 'd', 't')
     local x = tonumber(v[1]) or 0
     if x > 0 then
       local el = now - (tonumber(v[2]) or now)
@@ -130,10 +168,10 @@ for i = 1, tonumber(ARGV[5]) do
     x = x + delta
     if x > 60 * L then x = 60 * L end
     if x <= 0 then
-      redis.call('DEL', KEYS[2 + i])
+      redis.call('DEL', KEYS[4 + i])
     else
-      redis.call('HSET', KEYS[2 + i], 'd', string.format('%.17g', x), 't', string.format('%.0f', now))
-      redis.call('PEXPIRE', KEYS[2 + i], math.ceil(x * P / L / 1000) + 1000)
+      redis.call('HSET', KEYS[4 + i], 'd', string.format('%.17g', x), 't', string.format('%.0f', now))
+      redis.call('PEXPIRE', KEYS[4 + i], math.ceil(x * P / L / 1000) + 1000)
     end
   end
 end
@@ -142,7 +180,8 @@ return 1
 
 // peekScript reads a key's state without changing it (GET /v1/key).
 //
-//	KEYS as admitScript; ARGV[1] Period (µs); ARGV[2] bucket count; then
+//	KEYS[1] concurrency set, KEYS[2] spend counter, KEYS[2+i] bucket i
+//	ARGV[1] Period (µs); ARGV[2] bucket count; then
 //	per bucket: limit
 //
 // Returns {slots in use, spend, then per bucket: remaining, µs until full}.

@@ -21,13 +21,20 @@ type check struct {
 	sh       int    // memory backend: the index of its shard
 }
 
-// budgetCheck refuses a key whose spend in its period reached its budget.
+// budgetCheck refuses a key whose spend in its period reached its budget,
+// or whose spend plus the estimated costs held by its requests in flight
+// plus est would exceed it; when admitted, est is held until settle.
 type budgetCheck struct {
 	usd    float64 // 0: no check
 	period period
-	known  float64 // spend this instance knows of (store + local)
-	// Filled in by the backend.
-	spend float64
+	known  float64 // Redis: spend this instance knows of (store + local)
+	est    float64 // estimated cost of this request to hold (0: none)
+	book   *spendBook
+	at     time.Time // memory: the decision's time, for the period
+	member string    // Redis: the hold's member, when est > 0
+	// Filled in by the backend: the spend in the period and the costs
+	// held by the key's requests in flight (this one's not included).
+	spend, held float64
 }
 
 // plan is one admission decision: every check passes and is applied, or
@@ -119,8 +126,11 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 		}
 	}
 	if p.ok && p.budget.usd > 0 {
-		p.budget.spend = p.budget.known
-		if p.budget.spend >= p.budget.usd-budgetEpsilon {
+		// Last, so that a refusal holds nothing: the other checks passed.
+		b := &p.budget
+		var ok bool
+		b.spend, b.held, ok = b.book.hold(p.keyID, b.period, b.at, b.usd, b.est)
+		if !ok {
 			p.refuse(-1, ReasonBudget, 0)
 		}
 	}

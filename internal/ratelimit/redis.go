@@ -235,6 +235,12 @@ func spendExpiry(p period, now time.Time) int64 {
 	return end.Add(24 * time.Hour).UnixMilli()
 }
 
+// holdMember names a held cost in the key's held set: a unique id, '|',
+// and the amount (which the scripts read back).
+func holdMember(id string, usd float64) string {
+	return id + "|" + strconv.FormatFloat(usd, 'g', -1, 64)
+}
+
 // bucketRef says which check and which bucket of it a script bucket is.
 type bucketRef struct {
 	check int
@@ -248,12 +254,14 @@ func (r *redisBackend) exec(p *plan) error {
 		s0 = scope{kind: scopeKey, id: p.keyID}
 	}
 	tag := r.tag(s0)
-	keys := make([]string, 2, 2+2*maxChecks)
+	keys := make([]string, 4, 4+2*maxChecks)
 	keys[0], keys[1] = tag+":c", tag+":$"
-	args := make([]any, 7, 7+4*maxChecks)
+	keys[2], keys[3] = keys[0], keys[0] // unused without a budget
+	args := make([]any, 9, 9+4*maxChecks)
 	args[0] = periodMicros
 	args[1], args[2], args[3] = int64(0), "", int64(slotLease/time.Microsecond)
 	args[4], args[5] = 0.0, 0.0
+	args[7], args[8] = 0.0, ""
 	var refs [2 * maxChecks]bucketRef
 	nb := 0
 	for i := 0; i < p.n; i++ {
@@ -275,9 +283,13 @@ func (r *redisBackend) exec(p *plan) error {
 		}
 	}
 	args[6] = nb
-	if p.budget.usd > 0 {
-		keys[1] = r.spendKey(tag, p.budget.period, r.now())
-		args[4], args[5] = p.budget.usd, p.budget.known
+	if b := &p.budget; b.usd > 0 {
+		keys[1] = r.spendKey(tag, b.period, r.now())
+		keys[2], keys[3] = tag+":$h", tag+":$hs"
+		args[4], args[5] = b.usd, b.known
+		if b.est > 0 {
+			args[7], args[8] = b.est, b.member
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
@@ -285,18 +297,19 @@ func (r *redisBackend) exec(p *plan) error {
 	if err != nil {
 		return fmt.Errorf("ratelimit: redis admit: %w", err)
 	}
-	if len(res) != 5+2*nb {
-		return fmt.Errorf("ratelimit: redis admit: %d values returned, want %d", len(res), 5+2*nb)
+	if len(res) != 6+2*nb {
+		return fmt.Errorf("ratelimit: redis admit: %d values returned, want %d", len(res), 6+2*nb)
 	}
 	r.ok()
 	okv, fail, retry, inUse := toInt(res[0]), toInt(res[1]), toInt(res[2]), toInt(res[3])
 	spend, _ := strconv.ParseFloat(toString(res[4]), 64)
+	held, _ := strconv.ParseFloat(toString(res[5]), 64)
 	p.ok, p.reason, p.retry, p.inUse = okv == 1, ReasonNone, time.Duration(retry)*time.Microsecond, inUse
-	p.budget.spend = spend
+	p.budget.spend, p.budget.held = spend, held
 	for j := 0; j < nb; j++ {
 		ref := refs[j]
 		c := &p.checks[ref.check]
-		rs := result{ok: true, remaining: toInt(res[5+2*j]), reset: time.Duration(toInt(res[6+2*j])) * time.Microsecond}
+		rs := result{ok: true, remaining: toInt(res[6+2*j]), reset: time.Duration(toInt(res[7+2*j])) * time.Microsecond}
 		if !p.ok && fail == int64(j+1) {
 			rs.ok, rs.retry = false, p.retry
 			p.fail = ref.check

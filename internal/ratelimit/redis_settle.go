@@ -23,9 +23,10 @@ func (r *redisBackend) newSettle(s scope) *settleOp {
 	if s.kind == scopeKeyModel {
 		tag = r.tag(scope{kind: scopeKey, id: s.id})
 	}
+	c := tag + ":c"
 	return &settleOp{
-		keys: []string{tag + ":c", tag + ":$"},
-		args: []any{periodMicros, "", "0", int64(0), 0},
+		keys: []string{c, tag + ":$", c, c}, // held set and sum: see unhold
+		args: []any{periodMicros, "", "0", int64(0), 0, ""},
 	}
 }
 
@@ -40,6 +41,13 @@ func (o *settleOp) bucket(r *redisBackend, s scope, limit uint64, delta int64) {
 	o.args[4] = o.nb
 }
 
+// unhold releases a cost held against the key's budget.
+func (o *settleOp) unhold(member string) {
+	tag := o.keys[0][:len(o.keys[0])-len(":c")]
+	o.keys[2], o.keys[3] = tag+":$h", tag+":$hs"
+	o.args[5] = member
+}
+
 // release frees a concurrency slot.
 func (o *settleOp) release(member string) { o.args[1] = member }
 
@@ -52,7 +60,9 @@ func (o *settleOp) spend(r *redisBackend, p period, usd float64, now time.Time) 
 }
 
 // empty reports whether the op would change nothing.
-func (o *settleOp) empty() bool { return o.nb == 0 && o.args[1] == "" && o.args[2] == "0" }
+func (o *settleOp) empty() bool {
+	return o.nb == 0 && o.args[1] == "" && o.args[2] == "0" && o.args[5] == ""
+}
 
 // enqueue hands op to the writer; when its queue is full the caller writes
 // it at once, so that nothing is lost.

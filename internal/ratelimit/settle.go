@@ -50,6 +50,18 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 			}
 		}
 	}
+	// The hold goes after the actual cost is added, so that no admission
+	// in between sees neither.
+	if b := &t.budget; b.usd > 0 {
+		if b.redis {
+			if op == nil {
+				op = l.rds.newSettle(scope{kind: scopeKey, id: t.key.ID})
+			}
+			op.unhold(b.member)
+		} else {
+			l.book.unhold(t.key.ID, b.usd)
+		}
+	}
 	if op != nil {
 		l.rds.enqueue(op)
 	}

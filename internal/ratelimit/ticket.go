@@ -35,6 +35,7 @@ type Ticket struct {
 	slot    slotHold
 	holds   [maxHolds]tokenHold
 	nholds  int
+	budget  budgetHold
 	req     Window
 	tok     Window
 }
@@ -47,6 +48,14 @@ type slotHold struct {
 	e      *entry // memory
 	sh     int    // memory: e's shard
 	member string
+}
+
+// budgetHold is the estimated cost held against the key's budget from
+// Reserve to settle.
+type budgetHold struct {
+	usd    float64 // 0: none
+	redis  bool
+	member string // Redis: the hold's member
 }
 
 // tokenHold is a token reservation to reconcile.
@@ -71,6 +80,7 @@ func (t *Ticket) Reset() {
 	t.slot = slotHold{}
 	t.holds = [maxHolds]tokenHold{}
 	t.nholds = 0
+	t.budget = budgetHold{}
 	t.req, t.tok = Window{}, Window{}
 }
 

@@ -1,0 +1,125 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// budgetConfig is authConfig plus a key whose budget pays for about five
+// requests of budgetBody at gpt-4o-mini's configured price.
+var budgetConfig = strings.Replace(authConfig,
+	"    - {key: sk-static-budget,",
+	"    - {key: sk-static-budget5, id: budget5, budget_usd: 0.0003, budget_period: day}\n    - {key: sk-static-budget,", 1)
+
+const budgetBody = `{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
+
+// Prices of gpt-4o-mini in authConfig, USD per token.
+const budgetIn, budgetOut = 0.15e-6, 0.60e-6
+
+// TestBudgetOvershootBound: 50 concurrent requests against a budget for
+// about five. Each admission holds its estimated cost (prompt estimate and
+// max_tokens), so the spend never exceeds the budget by more than what
+// the admitted requests cost beyond their estimates (docs/operations.md,
+// "Budgets under concurrency"); the others get 429 insufficient_quota.
+func TestBudgetOvershootBound(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testBudgetOvershoot(t, budgetConfig) })
+	t.Run("redis", func(t *testing.T) {
+		u := os.Getenv("SLUICE_TEST_REDIS")
+		if u == "" {
+			if os.Getenv("SLUICE_TEST_REQUIRE_SERVICES") == "1" {
+				t.Fatal("SLUICE_TEST_REDIS is not set")
+			}
+			t.Skip("SLUICE_TEST_REDIS is not set: the Redis budget holds are not tested")
+		}
+		prefix := "sluice-test-budget-" + time.Now().Format("150405.000000000") + ":"
+		testBudgetOvershoot(t, budgetConfig+"limits:\n  redis: {url: \""+u+"\", prefix: \""+prefix+"\"}\n")
+	})
+}
+
+func testBudgetOvershoot(t *testing.T, cfg string) {
+	const budget = 0.0003
+	s := newStackYAML(t, nil, cfg)
+	est := float64((len(budgetBody)+3)/4)*budgetIn + 100*budgetOut
+	var (
+		mu                sync.Mutex
+		admitted, refused int
+		spent, excess     float64 // actual cost; Σ max(0, actual − estimate)
+		wg                sync.WaitGroup
+	)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, b := s.post(t, "/v1/chat/completions", budgetBody,
+				map[string]string{"Authorization": "Bearer sk-static-budget5", "X-Mock-Latency": "300"})
+			mu.Lock()
+			defer mu.Unlock()
+			switch resp.StatusCode {
+			case 200:
+				var r struct {
+					Usage struct {
+						Prompt     int64 `json:"prompt_tokens"`
+						Completion int64 `json:"completion_tokens"`
+					} `json:"usage"`
+				}
+				if err := json.Unmarshal([]byte(b), &r); err != nil || r.Usage.Completion == 0 {
+					t.Errorf("reply without usage: %s", b)
+					return
+				}
+				c := float64(r.Usage.Prompt)*budgetIn + float64(r.Usage.Completion)*budgetOut
+				admitted++
+				spent += c
+				excess += max(0, c-est)
+			case 429:
+				refused++
+				if !strings.Contains(b, `"code":"insufficient_quota"`) {
+					t.Errorf("429 is not insufficient_quota: %s", b)
+				}
+			default:
+				t.Errorf("status %d %s", resp.StatusCode, b)
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted == 0 || admitted+refused != 50 {
+		t.Fatalf("%d admitted, %d refused of 50", admitted, refused)
+	}
+	if max := int(budget / est); admitted > max {
+		t.Fatalf("%d admitted concurrently: the estimates (%g each) allow at most %d in a $%g budget", admitted, est, max, budget)
+	}
+	if spent > budget+excess+1e-12 {
+		t.Fatalf("spent $%g of a $%g budget: over by more than the requests' cost beyond their estimates ($%g)", spent, budget, excess)
+	}
+	// The key's spend as the gateway charged it (settlements to Redis are
+	// written in the background).
+	var charged float64
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		st, body := getPath(t, s, "/v1/key", bearer("sk-static-budget5"))
+		var kv struct {
+			SpendUSD float64 `json:"spend_usd"`
+		}
+		if st != 200 || json.Unmarshal([]byte(body), &kv) != nil {
+			t.Fatalf("GET /v1/key: %d %s", st, body)
+		}
+		charged = kv.SpendUSD
+		if charged >= spent-1e-12 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if charged > budget+excess+1e-12 || charged < spent-1e-9 {
+		t.Fatalf("charged $%g (replies cost $%g) against a $%g budget, bound $%g", charged, spent, budget, budget+excess)
+	}
+	t.Logf("%d admitted, %d refused; charged $%g of $%g (estimate $%g each)", admitted, refused, charged, budget, est)
+	// The holds were released: once the spend leaves room for an
+	// estimate, a request passes again.
+	if budget-charged > est {
+		if resp, b := s.post(t, "/v1/chat/completions", budgetBody, bearer("sk-static-budget5")); resp.StatusCode != 200 {
+			t.Fatalf("holds not released: %d %s", resp.StatusCode, b)
+		}
+	}
+}
