@@ -274,7 +274,7 @@ func (x *exchange) keepFailure(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetCanonical(strXRequestID, x.reqID)
 	provider.CopyResponseHeaders(&ctx.Response.Header, &x.upResp.Header)
 	ctx.SetStatusCode(x.upResp.StatusCode())
-	if x.xl != nil && x.xl.on {
+	if x.translated() {
 		provider.MapRateLimitHeaders(&ctx.Response.Header, x.up.Format(), x.format, time.Now())
 		ctx.Response.Header.DelBytes(strContentEncoding)
 		ctx.SetContentType("application/json")

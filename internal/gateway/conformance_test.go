@@ -84,12 +84,7 @@ func TestConformanceMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the conformance matrix runs every SDK against every provider kind")
 	}
-	yaml, err := os.ReadFile("../../examples/providers.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newStackYAML(t, map[string]string{"SLUICE_DATA_DIR": t.TempDir()},
-		strings.ReplaceAll(string(yaml), "${SLUICE_UPSTREAM:-http://127.0.0.1:9000}", "${UPSTREAM}"))
+	s := providersStack(t)
 	clients := []struct {
 		name string
 		c    confClient

@@ -101,9 +101,13 @@ func (g *Gateway) serveGemini(ctx *fasthttp.RequestCtx, path []byte) {
 	g.serveModel(ctx, r)
 }
 
-// geminiFields reads a Gemini request: the model and stream flag from the
-// path, the rest from the body.
-func geminiFields(ctx *fasthttp.RequestCtx, r *endpoint, body []byte) (provider.Request, error) {
+// scanFields reads what the pipeline needs of a request to r: from the
+// body (provider.ScanRequest), or for Gemini's routes the model and the
+// stream flag from the path and the rest from the body.
+func scanFields(ctx *fasthttp.RequestCtx, r *endpoint, body []byte) (provider.Request, error) {
+	if r.format != provider.FormatGemini {
+		return provider.ScanRequest(body)
+	}
 	model, _, _ := gemini.ParsePath(ctx.Path())
 	return provider.ScanPath(body, provider.StringView(model), r == &geminiStream)
 }

@@ -61,13 +61,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 
 	// 4. Parse what the pipeline needs from the body.
 	body := ctx.PostBody()
-	var fields provider.Request
-	var err error
-	if r.format == provider.FormatGemini {
-		fields, err = geminiFields(ctx, r, body)
-	} else {
-		fields, err = provider.ScanRequest(body)
-	}
+	fields, err := scanFields(ctx, r, body)
 	if err != nil {
 		x.fail(ctx, bodyError(err))
 		return
@@ -113,12 +107,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 		if len(out) != len(body) || (len(out) > 0 && &out[0] != &body[0]) {
 			// Redacted: the fields' offsets must point into the new body.
 			body = out
-			if r.format == provider.FormatGemini {
-				fields, err = geminiFields(ctx, r, body)
-			} else {
-				fields, err = provider.ScanRequest(body)
-			}
-			if err != nil {
+			if fields, err = scanFields(ctx, r, body); err != nil {
 				x.fail(ctx, bodyError(err))
 				return
 			}
@@ -232,7 +221,7 @@ func (x *exchange) do(ctx *fasthttp.RequestCtx) *provider.UpstreamError {
 // deliver is stage 8: the upstream's reply goes to the client, buffered
 // or relayed as a stream; a buffered reply settles here.
 func (x *exchange) deliver(ctx *fasthttp.RequestCtx) {
-	if x.xl != nil && x.xl.on {
+	if x.translated() {
 		x.deliverTranslated(ctx)
 		return
 	}
@@ -374,7 +363,7 @@ func (g *Gateway) servePassthrough(ctx *fasthttp.RequestCtx) {
 // the AWS event stream of a translated Bedrock request.
 func (x *exchange) streamedReply() bool {
 	ct := x.upResp.Header.ContentType()
-	if x.xl != nil && x.xl.on && x.xl.upOp == provider.OpConverse {
+	if x.translated() && x.xl.upOp == provider.OpConverse {
 		return bytes.HasPrefix(ct, strAWSEventStream)
 	}
 	return bytes.HasPrefix(ct, strEventStream)

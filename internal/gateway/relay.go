@@ -257,7 +257,7 @@ func (x *exchange) fill() {
 		x.fillRaw()
 		return
 	}
-	if x.xl != nil && x.xl.on {
+	if x.translated() {
 		x.fillTranslated()
 		return
 	}

@@ -67,6 +67,9 @@ func (t *translation) reset() {
 	t.out, t.path, t.raw = reuse(t.out), reuse(t.path), reuse(t.raw)
 }
 
+// translated reports whether the current attempt is translated.
+func (x *exchange) translated() bool { return x.xl != nil && x.xl.on }
+
 // cannotServe is the refusal of a target that cannot perform the client's
 // operation in any format.
 func cannotServe(tgt *target, op provider.Operation) *HTTPError {

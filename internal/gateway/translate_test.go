@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func TestTranslatedUpstreamErrors(t *testing.T) {
 		if !errors.As(err, &oe) {
 			t.Fatalf("openai client, anthropic %s: %v, want an *openai.Error", status, err)
 		}
-		if got := oe.StatusCode; itoaTest(got) != status {
+		if got := oe.StatusCode; strconv.Itoa(got) != status {
 			t.Errorf("openai client, anthropic %s: status %d", status, got)
 		}
 		if oe.Message == "" || oe.Type == "" {
@@ -52,20 +53,8 @@ func TestTranslatedUpstreamErrors(t *testing.T) {
 		if !errors.As(err, &ae) {
 			t.Fatalf("anthropic client, openai %s: %v, want an *anthropic.Error", tc.status, err)
 		}
-		if itoaTest(ae.StatusCode) != tc.status || !strings.Contains(ae.RawJSON(), `"type":"`+tc.typ+`"`) {
+		if strconv.Itoa(ae.StatusCode) != tc.status || !strings.Contains(ae.RawJSON(), `"type":"`+tc.typ+`"`) {
 			t.Errorf("anthropic client, openai %s: status %d, body %s; want type %s", tc.status, ae.StatusCode, ae.RawJSON(), tc.typ)
-		}
-	}
-}
-
-func itoaTest(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		if n /= 10; n == 0 {
-			return string(b[i:])
 		}
 	}
 }
