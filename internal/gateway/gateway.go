@@ -161,7 +161,7 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		tracer:   d.Tracer,
 	}
 	g.adminThrottle = newAdminThrottle(time.Now)
-	s, err := buildSnapshot(cfg, d.ConfigHash, nil, met, log, g.tel != nil)
+	s, err := buildSnapshot(cfg, d.ConfigHash, nil, met, log, g.tel != nil, nil)
 	if err != nil {
 		return nil, err
 	}

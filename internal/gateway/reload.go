@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/config"
 	"github.com/sluice-gw/sluice/internal/metrics"
+	"github.com/sluice-gw/sluice/internal/pricing"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
@@ -158,7 +160,12 @@ func (r *reloader) run() ReloadResult {
 		ch.Hold(old.cfg, next, "limits.defaults")
 		ch.Hold(old.cfg, next, "limits.default_max_tokens")
 	}
-	limits, err := ratelimit.NewSettings(next)
+	// One price table for the limiter's budgets and the gateway's costs.
+	prices, err := pricing.New(next.Pricing)
+	if err != nil {
+		return rejected(fmt.Errorf("gateway: %w", err))
+	}
+	limits, err := ratelimit.NewSettingsPriced(next, prices)
 	if err != nil {
 		return rejected(err)
 	}
@@ -178,7 +185,7 @@ func (r *reloader) run() ReloadResult {
 			return rejected(err)
 		}
 	}
-	snap, err := buildSnapshot(next, hash, old, g.met, g.log, g.tel != nil)
+	snap, err := buildSnapshot(next, hash, old, g.met, g.log, g.tel != nil, prices)
 	if err != nil {
 		return rejected(err)
 	}

@@ -74,7 +74,7 @@ type snapshot struct {
 
 // buildSnapshot derives a snapshot from cfg, reusing what prev (nil at
 // start) holds for settings that did not change.
-func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics.Registry, log *slog.Logger, logging bool) (*snapshot, error) {
+func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics.Registry, log *slog.Logger, logging bool, prices *pricing.Table) (*snapshot, error) {
 	s := &snapshot{
 		cfg:    cfg,
 		hash:   hash,
@@ -114,9 +114,11 @@ func buildSnapshot(cfg *config.Config, hash string, prev *snapshot, met *metrics
 	if logging {
 		s.logBodies, s.maxLogBody = parseLogBodies(cfg.Telemetry.LogBodies), cfg.Telemetry.MaxBodyBytes.Int()
 	}
-	var err error
-	if s.prices, err = pricing.New(cfg.Pricing); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+	if s.prices = prices; prices == nil {
+		var err error
+		if s.prices, err = pricing.New(cfg.Pricing); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
 	}
 	if s.unpriced = s.prices.Unpriced(cfg); len(s.unpriced) > 0 && log != nil {
 		log.LogAttrs(context.Background(), slog.LevelWarn, "models without a price cost 0 in budgets, metrics and logs; add them to the config's pricing (sluice pricing check)",

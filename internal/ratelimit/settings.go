@@ -20,8 +20,19 @@ type Settings struct {
 	prices    *pricing.Table
 }
 
-// NewSettings validates and builds the reloadable settings of cfg.
+// NewSettings validates and builds the reloadable settings of cfg, with
+// its price table (the embedded catalog and cfg's pricing).
 func NewSettings(cfg *config.Config) (*Settings, error) {
+	prices, err := pricing.New(cfg.Pricing)
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit: %w", err)
+	}
+	return NewSettingsPriced(cfg, prices)
+}
+
+// NewSettingsPriced is NewSettings with cfg's price table already built
+// (a reload builds it once for the limiter and the gateway).
+func NewSettingsPriced(cfg *config.Config, prices *pricing.Table) (*Settings, error) {
 	lc := cfg.Limits
 	if lc.DefaultMaxTokens <= 0 {
 		lc.DefaultMaxTokens = config.DefaultMaxTokens
@@ -33,10 +44,6 @@ func NewSettings(cfg *config.Config) (*Settings, error) {
 		if f.v < 0 {
 			return nil, fmt.Errorf("ratelimit: limits.defaults.%s: must not be negative", f.name)
 		}
-	}
-	prices, err := pricing.New(cfg.Pricing)
-	if err != nil {
-		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 	s := &Settings{
 		defaults:  lc.Defaults,
