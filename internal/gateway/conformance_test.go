@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-gw/sluice/internal/mock"
 )
@@ -154,7 +155,7 @@ func confRun(ctx context.Context, s *stack, c confClient, model, scenario string
 		if err := r.wantText(); err != nil {
 			return err
 		}
-		if e := confLastUpstream(ctx, s); !strings.Contains(e.Body, base64.StdEncoding.EncodeToString(confPNG)) {
+		if e := confLastUpstream(ctx, s, base64.StdEncoding.EncodeToString(confPNG)); !strings.Contains(e.Body, base64.StdEncoding.EncodeToString(confPNG)) {
 			return fmt.Errorf("the image did not reach the upstream (%s): %.300s", e.Path, e.Body)
 		}
 		return nil
@@ -193,7 +194,7 @@ func confRun(ctx context.Context, s *stack, c confClient, model, scenario string
 		if err := r2.wantText(); err != nil {
 			return fmt.Errorf("after the tool result: %w", err)
 		}
-		if e := confLastUpstream(ctx, s); !strings.Contains(e.Body, "sunny, 21 degrees") {
+		if e := confLastUpstream(ctx, s, "sunny, 21 degrees"); !strings.Contains(e.Body, "sunny, 21 degrees") {
 			return fmt.Errorf("the tool result did not reach the upstream (%s): %.300s", e.Path, e.Body)
 		}
 		return nil
@@ -211,15 +212,20 @@ func (r confResult) wantText() error {
 	return nil
 }
 
-// confLastUpstream returns the mock's latest journal entry.
-func confLastUpstream(ctx context.Context, s *stack) mock.Entry {
+// confLastUpstream returns the mock's latest journal entry once it holds
+// want, or after a few seconds the latest there is: the mock journals a
+// streamed request when its stream ends, which may be after the client
+// has read the last event.
+func confLastUpstream(ctx context.Context, s *stack, want string) mock.Entry {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	var last mock.Entry
 	_, _ = s.mock.WaitJournal(ctx, func(es []mock.Entry) bool {
 		if len(es) == 0 {
 			return false
 		}
 		last = es[len(es)-1]
-		return true
+		return strings.Contains(last.Body, want)
 	})
 	return last
 }
