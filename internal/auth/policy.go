@@ -3,10 +3,7 @@ package auth
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
-
-	"github.com/sluice-gw/sluice/internal/config"
 )
 
 // Status is the outcome of an authentication.
@@ -90,11 +87,16 @@ type Policy struct {
 	Guardrails []string
 	// Static marks a key from the config file.
 	Static bool
+	// TeamID is the key's team_id ("" for none); TeamPolicy is that
+	// team's policy, nil when the key has no team or the team does not
+	// exist (then the key has no team limits). Team above is the old
+	// free-text label. Read-only.
+	TeamID     string
+	TeamPolicy *TeamPolicy
+	// EndUsers are the limits of each end user of this key.
+	EndUsers EndUserLimits
 
-	models map[string]struct{} // exact entries; nil: all models
-	// prefixes are the patterns' ("claude-*": "claude-"), checked in
-	// order after models: an allowlist has a handful.
-	prefixes []string
+	allow allowlist // the key's own allowlist
 	// graceUntil is set on the entry of a rotated key's previous secret:
 	// that secret is unknown from this time on.
 	graceUntil time.Time
@@ -102,38 +104,23 @@ type Policy struct {
 
 // Allows reports whether the key may use the requested model name model:
 // an exact entry of the allowlist, or a pattern entry ("claude-*") that is
-// a prefix of it; an empty allowlist allows every model. It does not
-// allocate.
+// a prefix of it; an empty allowlist allows every model. A key in a team
+// must pass the team's allowlist too (the key's can only narrow it). It
+// does not allocate.
 func (p *Policy) Allows(model string) bool {
-	if p.models == nil {
-		return true
+	if p.TeamPolicy != nil && !p.TeamPolicy.allow.allows(model) {
+		return false
 	}
-	if _, ok := p.models[model]; ok {
-		return true
-	}
-	for _, pre := range p.prefixes {
-		if strings.HasPrefix(model, pre) {
-			return true
-		}
-	}
-	return false
+	return p.allow.allows(model)
 }
 
 // AllowsBytes is Allows for a model name held as bytes, such as one sliced
 // from a request body; it does not allocate.
 func (p *Policy) AllowsBytes(model []byte) bool {
-	if p.models == nil {
-		return true
+	if p.TeamPolicy != nil && !p.TeamPolicy.allow.allowsBytes(model) {
+		return false
 	}
-	if _, ok := p.models[string(model)]; ok {
-		return true
-	}
-	for _, pre := range p.prefixes {
-		if len(model) >= len(pre) && string(model[:len(pre)]) == pre {
-			return true
-		}
-	}
-	return false
+	return p.allow.allowsBytes(model)
 }
 
 // LimitsFor returns the request and token limits for model: the model's
@@ -171,14 +158,7 @@ func newPolicy(k *Key) *Policy {
 	}
 	if len(k.Models) > 0 {
 		p.Models = slices.Clone(k.Models)
-		p.models = make(map[string]struct{}, len(k.Models))
-		for _, m := range k.Models {
-			if pre, ok := config.ModelPattern(m); ok {
-				p.prefixes = append(p.prefixes, pre)
-			} else {
-				p.models[m] = struct{}{}
-			}
-		}
+		p.allow = newAllowlist(p.Models)
 	}
 	if k.ExpiresAt != nil {
 		p.ExpiresAt = *k.ExpiresAt
