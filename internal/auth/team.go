@@ -99,6 +99,8 @@ type TeamPolicy struct {
 	EndUsers EndUserLimits
 	// Tags is read-only.
 	Tags map[string]string
+	// SpendID is TeamSpendID(ID), set by NewTeamPolicy.
+	SpendID string
 
 	allow allowlist
 }
@@ -112,6 +114,7 @@ func NewTeamPolicy(t TeamPolicy) *TeamPolicy {
 		p.Tags = maps.Clone(t.Tags)
 	}
 	p.allow = newAllowlist(p.Models)
+	p.SpendID = TeamSpendID(p.ID)
 	return &p
 }
 

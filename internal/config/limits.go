@@ -21,6 +21,19 @@ type Limits struct {
 	// share them. It is used when its URL is set (by default
 	// storage.redis_url); otherwise limits live in each process's memory.
 	Redis LimitsRedis `yaml:"redis"`
+	// EndUsers configures the state kept per end user (the request's
+	// user field) for keys and teams with end_user_limits.
+	EndUsers LimitsEndUsers `yaml:"end_users"`
+}
+
+// LimitsEndUsers configures per-end-user state.
+type LimitsEndUsers struct {
+	// IdleTTL is how long an end user's spend is remembered after their
+	// last request: a day's or a month's budget is also forgotten when its
+	// period ends. Rate buckets go as soon as they are full again. Each
+	// end user remembered costs about 200 bytes (in memory, or in Redis).
+	// Default 24h; at least 1m.
+	IdleTTL Duration `yaml:"idle_ttl"`
 }
 
 // LimitDefaults are the limits of keys that set none (0 on the key).
@@ -74,6 +87,8 @@ const (
 	DefaultMaxTokens    = 4096
 	DefaultRedisPrefix  = "sluice:"
 	DefaultRedisTimeout = 20 * time.Millisecond
+	// DefaultEndUserIdleTTL is limits.end_users.idle_ttl's default.
+	DefaultEndUserIdleTTL = 24 * time.Hour
 	// MaxRedisTimeout keeps a limit decision fast even when Redis hangs.
 	MaxRedisTimeout = time.Second
 	// MaxLimit bounds rpm, tpm and max_concurrent values: far above any
@@ -89,6 +104,7 @@ func applyLimitsDefaults(c *Config) {
 	setDefault(&l.Redis.Prefix, DefaultRedisPrefix)
 	setDefault(&l.Redis.Timeout, Duration(DefaultRedisTimeout))
 	setDefault(&l.Redis.FailMode, FailLocal)
+	setDefault(&l.EndUsers.IdleTTL, Duration(DefaultEndUserIdleTTL))
 }
 
 // limit checks one rpm/tpm/max_concurrent value.
@@ -111,6 +127,9 @@ func (v *validator) limits(c *Config) {
 		v.errf("limits.default_max_tokens", "must be positive, got %d", l.DefaultMaxTokens)
 	case l.DefaultMaxTokens > MaxLimit:
 		v.errf("limits.default_max_tokens", "must be at most %d, got %d", int64(MaxLimit), l.DefaultMaxTokens)
+	}
+	if ttl := l.EndUsers.IdleTTL.D(); ttl < time.Minute {
+		v.errf("limits.end_users.idle_ttl", "must be at least 1m, got %s", l.EndUsers.IdleTTL)
 	}
 	r := &l.Redis
 	// A URL inherited from storage.redis_url is reported there.

@@ -73,6 +73,49 @@ type keyView struct {
 	SpendUSD           float64    `json:"spend_usd"`
 	RemainingBudgetUSD *float64   `json:"remaining_budget_usd"`
 	BudgetResetsAt     *time.Time `json:"budget_resets_at"`
+	// TeamID is the key's team ("" for none); TeamLimits that team's
+	// limits, usage and remaining budget, shared by its keys (null
+	// without a team object).
+	TeamID        string             `json:"team_id"`
+	EndUserLimits auth.EndUserLimits `json:"end_user_limits"`
+	TeamLimits    *teamView          `json:"team_limits"`
+}
+
+// teamView is the key's team as GET /v1/key shows it.
+type teamView struct {
+	ID            string             `json:"id"`
+	Name          string             `json:"name"`
+	Models        []string           `json:"models"`
+	RPM           int64              `json:"rpm"`
+	TPM           int64              `json:"tpm"`
+	MaxConcurrent int64              `json:"max_concurrent"`
+	BudgetUSD     float64            `json:"budget_usd"`
+	BudgetPeriod  string             `json:"budget_period"`
+	EndUserLimits auth.EndUserLimits `json:"end_user_limits"`
+	// Usage and spend now (present when limits are on).
+	Usage              *keyUsage  `json:"usage,omitempty"`
+	SpendUSD           float64    `json:"spend_usd"`
+	RemainingBudgetUSD *float64   `json:"remaining_budget_usd"`
+	BudgetResetsAt     *time.Time `json:"budget_resets_at"`
+}
+
+// usageView fills the usage and budget fields of a key or team view from
+// the limiter's snapshot.
+func usageView(sn ratelimit.Snapshot) (u *keyUsage, spend float64, remaining *float64, resets *time.Time) {
+	u = &keyUsage{Requests: toWindow(sn.Requests), Tokens: toWindow(sn.Tokens), Shared: sn.Shared}
+	if sn.MaxConcurrent > 0 {
+		inFlight, maxc := sn.InFlight, sn.MaxConcurrent
+		u.InFlight, u.MaxConcurrent = &inFlight, &maxc
+	}
+	if sn.BudgetUSD > 0 {
+		rem := sn.RemainingUSD
+		remaining = &rem
+		if !sn.ResetsAt.IsZero() {
+			t := sn.ResetsAt
+			resets = &t
+		}
+	}
+	return u, sn.SpendUSD, remaining, resets
 }
 
 // keyUsage is the limiter's view of a key right now. A limit the key does
@@ -121,6 +164,15 @@ func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 		RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent, ModelLimits: pol.ModelLimits,
 		BudgetUSD: pol.BudgetUSD, BudgetPeriod: pol.BudgetPeriod,
 		AllowRoutingHeaders: pol.AllowRoutingHeaders, Guardrails: pol.Guardrails,
+		TeamID: pol.TeamID, EndUserLimits: pol.EndUsers,
+	}
+	if tp := pol.TeamPolicy; tp != nil {
+		v.TeamLimits = &teamView{ID: tp.ID, Name: tp.Name, Models: tp.Models, RPM: tp.RPM, TPM: tp.TPM,
+			MaxConcurrent: tp.MaxConcurrent, BudgetUSD: tp.BudgetUSD, BudgetPeriod: tp.BudgetPeriod,
+			EndUserLimits: tp.EndUsers}
+		if v.TeamLimits.Models == nil {
+			v.TeamLimits.Models = []string{}
+		}
 	}
 	if !pol.ExpiresAt.IsZero() {
 		t := pol.ExpiresAt
@@ -140,20 +192,9 @@ func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 	}
 	if g.lim != nil {
 		k := limitKey(pol)
-		sn := g.lim.Snapshot(context.Background(), &k)
-		v.Usage = &keyUsage{Requests: toWindow(sn.Requests), Tokens: toWindow(sn.Tokens), Shared: sn.Shared}
-		if sn.MaxConcurrent > 0 {
-			inFlight, maxc := sn.InFlight, sn.MaxConcurrent
-			v.Usage.InFlight, v.Usage.MaxConcurrent = &inFlight, &maxc
-		}
-		v.SpendUSD = sn.SpendUSD
-		if sn.BudgetUSD > 0 {
-			rem := sn.RemainingUSD
-			v.RemainingBudgetUSD = &rem
-			if !sn.ResetsAt.IsZero() {
-				t := sn.ResetsAt
-				v.BudgetResetsAt = &t
-			}
+		v.Usage, v.SpendUSD, v.RemainingBudgetUSD, v.BudgetResetsAt = usageView(g.lim.Snapshot(context.Background(), &k))
+		if t := v.TeamLimits; t != nil {
+			t.Usage, t.SpendUSD, t.RemainingBudgetUSD, t.BudgetResetsAt = usageView(g.lim.SnapshotTeam(context.Background(), &k.Team))
 		}
 	}
 	b, err := json.Marshal(v)

@@ -30,10 +30,24 @@ func (l *limitState) reset() {
 	l.limitModel = ""
 }
 
-// limitKey is the limiter's view of a key policy.
+// limitKey is the limiter's view of a key policy and its team.
 func limitKey(pol *auth.Policy) ratelimit.Key {
-	return ratelimit.Key{ID: pol.ID, RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent,
-		BudgetUSD: pol.BudgetUSD, BudgetPeriod: pol.BudgetPeriod}
+	k := ratelimit.Key{ID: pol.ID, RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent,
+		BudgetUSD: pol.BudgetUSD, BudgetPeriod: pol.BudgetPeriod, EndUsers: endUserLimits(pol.EndUsers)}
+	if tp := pol.TeamPolicy; tp != nil {
+		k.Team = limitTeam(tp)
+	}
+	return k
+}
+
+// limitTeam is the limiter's view of a team policy.
+func limitTeam(tp *auth.TeamPolicy) ratelimit.Team {
+	return ratelimit.Team{ID: tp.ID, SpendID: tp.SpendID, RPM: tp.RPM, TPM: tp.TPM, MaxConcurrent: tp.MaxConcurrent,
+		BudgetUSD: tp.BudgetUSD, BudgetPeriod: tp.BudgetPeriod, EndUsers: endUserLimits(tp.EndUsers)}
+}
+
+func endUserLimits(e auth.EndUserLimits) ratelimit.EndUserLimits {
+	return ratelimit.EndUserLimits{RPM: e.RPM, TPM: e.TPM, BudgetUSD: e.BudgetUSD, BudgetPeriod: e.BudgetPeriod}
 }
 
 // admitRequest is stage 3: the key's request rate and a concurrency slot.
@@ -50,14 +64,16 @@ func (x *exchange) admitRequest() *HTTPError {
 	return nil
 }
 
-// reserveTokens is stage 5: the key's (and key+model's) token rate, with an
-// estimate reconciled at settle, and its budget, which holds the
-// estimate's cost until settle.
-func (x *exchange) reserveTokens(model string, bodyLen int, maxTokens int64) *HTTPError {
+// reserveTokens is stage 5: the token rates of the key, the key's model
+// and the team, with an estimate reconciled at settle; the end user's
+// limits (user is the request's user field); and the budgets of the key,
+// the team and the end user, which hold the estimate's cost until settle.
+func (x *exchange) reserveTokens(model, user string, bodyLen int, maxTokens int64) *HTTPError {
 	g := x.g
 	if g.lim == nil || x.pol == nil {
 		return nil
 	}
+	x.ticket.SetEndUser(user)
 	ml := x.pol.ModelLimits[model]
 	est := g.lim.EstimateTokens(bodyLen, maxTokens)
 	x.reserved = est.Total()

@@ -84,7 +84,7 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 	if m != nil && m.pattern() {
 		x.limitModel = m.name
 	}
-	if herr := x.reserveTokens(x.limitModel, len(body), fields.MaxTokens); herr != nil {
+	if herr := x.reserveTokens(x.limitModel, fields.User, len(body), fields.MaxTokens); herr != nil {
 		x.fail(ctx, herr)
 		return
 	}

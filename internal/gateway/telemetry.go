@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-gw/sluice/internal/auth"
 	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 	"github.com/sluice-gw/sluice/internal/telemetry"
@@ -154,7 +155,7 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		r.ClientIP = hostOf(x.remote.String())
 	}
 	if p := x.pol; p != nil {
-		r.KeyID, r.KeyName, r.Team, r.Tags = p.ID, p.Name, p.Team, p.Tags
+		r.KeyID, r.KeyName, r.Team, r.Tags = p.ID, p.Name, logTeam(p), p.Tags
 	}
 	if x.tgt != nil {
 		r.Provider, r.UpstreamModel = x.tgt.up.Name(), x.tgt.upstreamModel(r.Model)
@@ -338,4 +339,13 @@ func (g *Gateway) telemetryError(ctx *fasthttp.RequestCtx, err error) {
 func (g *Gateway) adminRefuse(ctx *fasthttp.RequestCtx, e *HTTPError) {
 	g.met.GatewayError("admin", e.Code)
 	writeError(ctx, provider.DefaultFormat, e)
+}
+
+// logTeam is the team a log row names: the key's team_id, else its old
+// free-text team label.
+func logTeam(p *auth.Policy) string {
+	if p.TeamID != "" {
+		return p.TeamID
+	}
+	return p.Team
 }

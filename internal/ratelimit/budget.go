@@ -108,6 +108,9 @@ type keySpend struct {
 	// (memory backend), holds how many hold it; see hold.
 	held  float64
 	holds int
+	// last is when the entry was last added to or held against (unix
+	// ns); forget drops entries idle for longer than their TTL.
+	last int64
 }
 
 // spendBook tracks spend per key. With a store, a background loop writes
@@ -142,6 +145,7 @@ func (b *spendBook) add(id string, usd float64, now time.Time) {
 		k = &keySpend{}
 		b.keys[cloneString(id)] = k
 	}
+	k.last = now.UnixNano()
 	if n := len(k.local); n > 0 && k.local[n-1].day == day {
 		k.local[n-1].usd += usd
 	} else {
@@ -179,8 +183,41 @@ func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64
 		}
 		k.held += est
 		k.holds++
+		k.last = now.UnixNano()
 	}
 	return spend, held, true
+}
+
+// forget drops the entries of a book without a store (end users) that
+// nothing holds and that were last used more than ttl before now, and
+// folds the days before the current month of the others into their total:
+// memory stays bounded by the end users active within ttl.
+func (b *spendBook) forget(now time.Time, ttl time.Duration) int {
+	if b.store != nil {
+		return 0
+	}
+	cut := now.Add(-ttl).UnixNano()
+	month := monthStartDay(now)
+	n := 0
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, k := range b.keys {
+		if k.holds == 0 && k.last < cut {
+			delete(b.keys, id)
+			n++
+			continue
+		}
+		kept := k.local[:0]
+		for _, a := range k.local {
+			if a.day < month {
+				k.base[periodTotal] += a.usd
+			} else {
+				kept = append(kept, a)
+			}
+		}
+		k.local = kept
+	}
+	return n
 }
 
 // unhold releases a cost held by hold.

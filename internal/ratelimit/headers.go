@@ -72,6 +72,14 @@ func (d *Decision) Message() string {
 		whose = "this key's limit for model " + strconv.Quote(d.Model)
 	case ScopeTarget:
 		whose = "the shared limit of upstream " + strconv.Quote(d.Provider+"/"+d.Model)
+	case ScopeTeam:
+		whose = "the limit of team " + strconv.Quote(d.Team) + " (shared by its keys)"
+	case ScopeEndUser:
+		if d.Team != "" {
+			whose = "the limit of each end user of team " + strconv.Quote(d.Team)
+		} else {
+			whose = "this key's limit for each end user"
+		}
 	default:
 		whose = "this key's limit"
 	}
@@ -91,11 +99,20 @@ func (d *Decision) Message() string {
 		return "Rate limit reached (concurrency): " + whose + " is " + n +
 			" requests in flight (max_concurrent). Retry when one of them has finished."
 	case ReasonBudget:
-		msg := "Budget exhausted: this key has spent $" + strconv.FormatFloat(d.SpendUSD, 'f', 2, 64) +
+		who := "this key"
+		switch {
+		case d.Scope == ScopeTeam:
+			who = "team " + strconv.Quote(d.Team)
+		case d.Scope == ScopeEndUser && d.Team != "":
+			who = "this end user (under team " + strconv.Quote(d.Team) + "'s end-user budget)"
+		case d.Scope == ScopeEndUser:
+			who = "this end user (under this key's end-user budget)"
+		}
+		msg := "Budget exhausted: " + who + " has spent $" + strconv.FormatFloat(d.SpendUSD, 'f', 2, 64) +
 			" of its $" + strconv.FormatFloat(d.BudgetUSD, 'f', 2, 64)
 		if d.HeldUSD > 0 || d.EstimateUSD > 0 {
-			msg = "Budget would be exceeded: this key has spent $" + strconv.FormatFloat(d.SpendUSD, 'f', 4, 64) +
-				" of its $" + strconv.FormatFloat(d.BudgetUSD, 'f', 2, 64) + ", its requests in flight may cost $" +
+			msg = "Budget would be exceeded: " + who + " has spent $" + strconv.FormatFloat(d.SpendUSD, 'f', 4, 64) +
+				" of its $" + strconv.FormatFloat(d.BudgetUSD, 'f', 2, 64) + ", requests in flight may cost $" +
 				strconv.FormatFloat(d.HeldUSD, 'f', 4, 64) + " and this one up to $" +
 				strconv.FormatFloat(d.EstimateUSD, 'f', 4, 64) + " (its prompt and max_tokens; a lower max_tokens needs less)."
 			if d.ResetAt.IsZero() {

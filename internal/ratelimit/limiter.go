@@ -30,7 +30,45 @@ type Key struct {
 	// (UTC); "" with a budget is total.
 	BudgetUSD    float64
 	BudgetPeriod string
+	// EndUsers are the limits of each end user of this key (zero: none).
+	EndUsers EndUserLimits
+	// Team is the key's team; a zero ID is none. A request must pass the
+	// key's limits and its team's.
+	Team Team
 }
+
+// Team is what the limiter needs of a team: limits shared by all its keys
+// (on every instance, with Redis). Zero limits are none: teams have no
+// defaults.
+type Team struct {
+	ID string
+	// SpendID is the id the team's spend is kept under in the spend store
+	// (auth.TeamSpendID); the team's spend is recorded whenever ID is set.
+	SpendID       string
+	RPM           int64
+	TPM           int64
+	MaxConcurrent int64
+	BudgetUSD     float64
+	BudgetPeriod  string
+	// EndUsers are the limits of each end user across the team's keys.
+	EndUsers EndUserLimits
+}
+
+// EndUserLimits are per-end-user limits, keyed by the request's user
+// field within a key or a team. Zero fields: none. An end user's state is
+// forgotten after limits.end_users.idle_ttl without a request.
+type EndUserLimits struct {
+	RPM          int64
+	TPM          int64
+	BudgetUSD    float64
+	BudgetPeriod string
+}
+
+// rates reports whether e limits requests or tokens.
+func (e *EndUserLimits) rates() bool { return e.RPM > 0 || e.TPM > 0 }
+
+// any reports whether e sets any limit.
+func (e *EndUserLimits) any() bool { return e.RPM > 0 || e.TPM > 0 || e.BudgetUSD > 0 }
 
 // ModelLimit is a key's own limit for one model, in addition to the key's
 // limits (a sub-limit: a request must pass both). Zero fields: none.
@@ -83,6 +121,8 @@ const (
 	ScopeKey      = "key"       // the key's own limit
 	ScopeKeyModel = "key_model" // the key's limit for one model
 	ScopeTarget   = "target"    // a provider's limit for one upstream model
+	ScopeTeam     = "team"      // the key's team's limit, shared by its keys
+	ScopeEndUser  = "end_user"  // the limit of one end user (of the key, or of the team when Team is set)
 )
 
 // Decision is the outcome of one admission call. When Allowed is false,
@@ -90,9 +130,13 @@ const (
 type Decision struct {
 	Allowed bool
 	Reason  Reason
-	// Scope is ScopeKey, ScopeKeyModel or ScopeTarget for rpm, tpm and
-	// concurrency refusals.
+	// Scope is whose limit refused: ScopeKey, ScopeKeyModel, ScopeTarget,
+	// ScopeTeam or ScopeEndUser (budgets: ScopeKey, ScopeTeam or
+	// ScopeEndUser).
 	Scope string
+	// Team is the team's id for ScopeTeam, and for ScopeEndUser when the
+	// end-user limit is the team's.
+	Team string
 	// Limit is the value of the limit that refused (requests or tokens per
 	// minute, or requests in flight).
 	Limit int64
@@ -153,7 +197,9 @@ type Limiter struct {
 	mem      *memory
 	rds      *redisBackend // nil: memory only
 	failMode string
-	book     *spendBook
+	book     *spendBook // keys' and teams' spend (persisted with a SpendStore)
+	users    *spendBook // end users' spend: in memory only, forgotten when idle
+	userTTL  time.Duration
 	met      *metricSet
 	instance string // random id of this process, for Redis slot members
 	slotSeq  atomic.Uint64
@@ -207,6 +253,11 @@ func New(cfg *config.Config, deps Deps) (*Limiter, error) {
 		return nil, fmt.Errorf("ratelimit: register metrics: %w", err)
 	}
 	l.book = newSpendBook(deps.Spend, l.log)
+	l.users = newSpendBook(nil, l.log)
+	l.userTTL = lc.EndUsers.IdleTTL.D()
+	if l.userTTL <= 0 {
+		l.userTTL = config.DefaultEndUserIdleTTL
+	}
 	if u := lc.Redis.URL.Reveal(); u != "" {
 		l.rds, err = newRedis(u, lc.Redis, l.now, l.log, l.met)
 		if err != nil {
@@ -251,7 +302,9 @@ func (l *Limiter) janitor() {
 		case <-l.stop:
 			return
 		case <-t.C:
-			l.mem.sweep(l.now().UnixNano())
+			now := l.now()
+			l.mem.sweep(now.UnixNano())
+			l.users.forget(now, l.userTTL)
 		}
 	}
 }
@@ -302,21 +355,24 @@ func (l *Limiter) Estimate(bodyBytes int, maxTokens int64) int64 {
 }
 
 // Admit checks the limits that need only the key (pipeline stage 3): its
-// requests per minute and its concurrency. On success the ticket holds a
-// concurrency slot (when the key has max_concurrent) until Settle or
-// Release. Either way the ticket's Requests and Tokens windows are set
-// for the response headers. Call it once per ticket, first.
+// requests per minute and its concurrency, and its team's. On success the
+// ticket holds a concurrency slot of each that has max_concurrent until
+// Settle or Release. Either way the ticket's Requests and Tokens windows
+// are set for the response headers. Call it once per ticket, first.
 func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	t.attach(l, k)
 	rpm, tpm, maxc := l.keyLimits(k)
-	if rpm <= 0 && tpm <= 0 && maxc <= 0 {
+	tm := &k.Team
+	team := tm.ID != "" && (tm.RPM > 0 || tm.TPM > 0 || tm.MaxConcurrent > 0)
+	if rpm <= 0 && tpm <= 0 && maxc <= 0 && !team {
 		return allowed
 	}
 	var p plan
-	p.keyID = k.ID
-	p.add(check{s: scope{kind: scopeKey, id: k.ID}, rpm: clampLimit(rpm), tpm: clampLimit(tpm), maxc: maxc})
-	if maxc > 0 && l.rds != nil {
-		p.member = l.slotMember()
+	if rpm > 0 || tpm > 0 || maxc > 0 {
+		p.add(l.rateCheck(scope{kind: scopeKey, id: k.ID}, rpm, tpm, maxc))
+	}
+	if team {
+		p.add(l.rateCheck(scope{kind: scopeTeam, id: tm.ID}, tm.RPM, tm.TPM, tm.MaxConcurrent))
 	}
 	redis, ok := l.exec(&p, l.now())
 	if !ok {
@@ -326,10 +382,23 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	if !p.ok {
 		return l.refusal(&p, t)
 	}
-	if c := &p.checks[0]; c.maxc > 0 { // 0 when fail_mode open admitted it
-		t.slot = slotHold{active: true, redis: redis, s: c.s, e: c.e, sh: c.sh, member: p.member}
+	for i := 0; i < p.n; i++ {
+		if c := &p.checks[i]; c.maxc > 0 { // 0 when fail_mode open admitted it
+			t.slots[t.nslots] = slotHold{redis: redis, s: c.s, e: c.e, sh: c.sh, member: c.member}
+			t.nslots++
+		}
 	}
 	return allowed
+}
+
+// rateCheck is the check of Admit for one scope: a request, the tokens
+// window reported, a concurrency slot.
+func (l *Limiter) rateCheck(s scope, rpm, tpm, maxc int64) check {
+	c := check{s: s, rpm: clampLimit(max(rpm, 0)), tpm: clampLimit(max(tpm, 0)), maxc: max(maxc, 0)}
+	if c.maxc > 0 && l.rds != nil {
+		c.member = l.slotMember()
+	}
+	return c
 }
 
 // Reserve is ReserveTokens with an estimate of tokens output tokens (the
@@ -338,17 +407,19 @@ func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) 
 	return l.ReserveTokens(t, model, ml, TokenEstimate{Output: tokens})
 }
 
-// ReserveTokens checks what needs the model and the token estimate
-// (pipeline stage 5): the key's tokens per minute, the key's own limits
-// for model (ml, from the key's model_limits; zero: none), and the key's
-// budget. est is the estimate (see EstimateTokens); each tpm limit
-// reserves at most its own size. A key with a budget also holds the
-// estimate's cost at model's price (none when model has no price): the
-// request is refused when the spend in the period plus the costs held by
-// the key's requests in flight plus this one exceed the budget. The
-// reservations are reconciled to actual usage, and the held cost replaced
-// by the actual cost, by Settle. Call it at most once per ticket, after
-// Admit.
+// ReserveTokens checks what needs the model, the end user and the token
+// estimate (pipeline stage 5): the key's tokens per minute, the key's own
+// limits for model (ml, from the key's model_limits; zero: none), the
+// team's tokens per minute, the end user's limits (of the key and of the
+// team, when the ticket has an end user: SetEndUser), and the budgets of
+// the key, the team and the end user. est is the estimate (see
+// EstimateTokens); each tpm limit reserves at most its own size. Each
+// budget also holds the estimate's cost at model's price (none when model
+// has no price): the request is refused when the spend in the period plus
+// the costs held by requests in flight plus this one exceed the budget.
+// The reservations are reconciled to actual usage, and the held costs
+// replaced by the actual cost, by Settle. Call it at most once per ticket,
+// after Admit.
 func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est TokenEstimate) Decision {
 	if !t.hasKey {
 		return allowed
@@ -356,34 +427,59 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 	tokens := est.Total()
 	t.model = model
 	k := &t.key
+	tm := &k.Team
 	_, tpm, _ := l.keyLimits(k)
 	var p plan
-	p.keyID = k.ID
 	if tpm > 0 {
 		lim := clampLimit(tpm)
 		p.add(check{s: scope{kind: scopeKey, id: k.ID}, tpm: lim, tokens: reserve(tokens, lim)})
 	}
 	if ml.RPM > 0 || ml.TPM > 0 {
-		c := check{s: scope{kind: scopeKeyModel, id: k.ID, model: model}, rpm: clampLimit(max(ml.RPM, 0))}
-		if ml.TPM > 0 {
-			c.tpm = clampLimit(ml.TPM)
-			c.tokens = reserve(tokens, c.tpm)
+		p.add(tokenCheck(scope{kind: scopeKeyModel, id: k.ID, model: model}, ml.RPM, ml.TPM, tokens))
+	}
+	if tm.ID != "" && tm.TPM > 0 {
+		lim := clampLimit(tm.TPM)
+		p.add(check{s: scope{kind: scopeTeam, id: tm.ID}, tpm: lim, tokens: reserve(tokens, lim)})
+	}
+	if t.user != "" {
+		if eu := &k.EndUsers; eu.rates() {
+			p.add(tokenCheck(scope{kind: scopeKeyUser, id: k.ID, model: t.user}, eu.RPM, eu.TPM, tokens))
 		}
-		p.add(c)
+		if eu := &tm.EndUsers; tm.ID != "" && eu.rates() {
+			p.add(tokenCheck(scope{kind: scopeTeamUser, id: tm.ID, model: t.user}, eu.RPM, eu.TPM, tokens))
+		}
 	}
 	now := l.now()
-	if k.BudgetUSD > 0 {
-		per := parsePeriod(k.BudgetPeriod)
-		p.budget = budgetCheck{usd: k.BudgetUSD, period: per, book: l.book, at: now}
-		p.budget.est, _ = t.prices.Cost(model, pricing.Usage{Input: max(est.Input, 0), Output: max(est.Output, 0)})
+	var cost float64 // the estimate's cost, once some budget needs it
+	priced := false
+	budget := func(s scope, id string, book *spendBook, usd float64, per string) {
+		if !priced {
+			cost, _ = t.prices.Cost(model, pricing.Usage{Input: max(est.Input, 0), Output: max(est.Output, 0)})
+			priced = true
+		}
+		b := budgetCheck{s: s, id: id, book: book, usd: usd, period: parsePeriod(per), at: now, est: cost}
 		if l.rds != nil {
-			p.budget.known = l.book.spend(k.ID, per, now)
-			if p.budget.est > 0 {
-				p.budget.member = holdMember(l.slotMember(), p.budget.est)
+			b.known = book.spend(id, b.period, now)
+			if b.est > 0 {
+				b.member = holdMember(l.slotMember(), b.est)
+			}
+			if s.kind == scopeKeyUser || s.kind == scopeTeamUser {
+				b.expiry = now.Add(l.userTTL).UnixMilli()
 			}
 		}
+		p.addBudget(b)
 	}
-	if p.n == 0 && p.budget.usd == 0 {
+	if k.BudgetUSD > 0 {
+		budget(scope{kind: scopeKey, id: k.ID}, k.ID, l.book, k.BudgetUSD, k.BudgetPeriod)
+	}
+	if tm.ID != "" && tm.BudgetUSD > 0 {
+		budget(scope{kind: scopeTeam, id: tm.ID}, tm.SpendID, l.book, tm.BudgetUSD, tm.BudgetPeriod)
+	}
+	for i := 0; i < t.nusers; i++ {
+		u := &t.users[i]
+		budget(u.s, u.id, l.users, u.usd, u.period)
+	}
+	if p.n == 0 && p.nb == 0 {
 		return allowed
 	}
 	redis, ok := l.exec(&p, now)
@@ -400,10 +496,24 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 			t.hold(tokenHold{s: c.s, limit: c.tpm, reserved: int64(c.tokens), redis: redis, e: c.e, sh: c.sh})
 		}
 	}
-	if p.budget.est > 0 {
-		t.budget = budgetHold{usd: p.budget.est, redis: redis, member: p.budget.member}
+	for j := 0; j < p.nb; j++ {
+		if b := &p.budgets[j]; b.est > 0 {
+			t.budgets[t.nbudgets] = budgetHold{usd: b.est, redis: redis, member: b.member, s: b.s, id: b.id, book: b.book}
+			t.nbudgets++
+		}
 	}
 	return allowed
+}
+
+// tokenCheck is a check of ReserveTokens for a scope with its own request
+// and token limits (a key's model, an end user).
+func tokenCheck(s scope, rpm, tpm, tokens int64) check {
+	c := check{s: s, rpm: clampLimit(max(rpm, 0))}
+	if tpm > 0 {
+		c.tpm = clampLimit(tpm)
+		c.tokens = reserve(tokens, c.tpm)
+	}
+	return c
 }
 
 // AdmitTarget checks the limits of the upstream model a request is about
@@ -423,12 +533,7 @@ func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) D
 	}
 	t.limiter = l
 	var p plan
-	c := check{s: scope{kind: scopeTarget, id: provider, model: model}, rpm: clampLimit(lim.RPM)}
-	if lim.TPM > 0 {
-		c.tpm = clampLimit(lim.TPM)
-		c.tokens = reserve(tokens, c.tpm)
-	}
-	p.add(c)
+	p.add(tokenCheck(scope{kind: scopeTarget, id: provider, model: model}, lim.RPM, lim.TPM, tokens))
 	redis, ok := l.exec(&p, l.now())
 	if !ok {
 		return l.unavailable()
@@ -471,7 +576,9 @@ func (l *Limiter) exec(p *plan, now time.Time) (redis, ok bool) {
 				p.checks[i].tokens, p.checks[i].maxc = 0, 0
 				p.checks[i].req, p.checks[i].tok = result{}, result{}
 			}
-			p.budget.est = 0
+			for j := 0; j < p.nb; j++ {
+				p.budgets[j].est = 0
+			}
 			return false, true
 		case config.FailClosed:
 			return false, false
@@ -490,15 +597,16 @@ func (l *Limiter) unavailable() Decision {
 func (l *Limiter) refusal(p *plan, t *Ticket) Decision {
 	l.met.refused(p.reason)
 	d := Decision{Reason: p.reason, RetryAfter: p.retry}
-	if p.reason == ReasonBudget {
+	if b := p.failedBudget(); b != nil {
 		now := l.now() // a refusal: off the fast path
-		d.BudgetUSD, d.SpendUSD, d.Period = p.budget.usd, p.budget.spend, p.budget.period.String()
-		d.ResetAt = p.budget.period.end(now)
+		d.Scope, d.Team = scopeName(b.s)
+		d.BudgetUSD, d.SpendUSD, d.Period = b.usd, b.spend, b.period.String()
+		d.ResetAt = b.period.end(now)
 		if !d.ResetAt.IsZero() {
 			d.RetryAfter = d.ResetAt.Sub(now)
 		}
 		if d.SpendUSD < d.BudgetUSD-budgetEpsilon {
-			d.HeldUSD, d.EstimateUSD = p.budget.held, p.budget.est
+			d.HeldUSD, d.EstimateUSD = b.held, b.est
 			if d.HeldUSD > 0 && d.SpendUSD+d.EstimateUSD <= d.BudgetUSD+budgetEpsilon {
 				// Requests in flight hold what this one needs: it may
 				// pass once one of them settles below its estimate.
@@ -508,13 +616,12 @@ func (l *Limiter) refusal(p *plan, t *Ticket) Decision {
 		return d
 	}
 	c := &p.checks[p.fail]
+	d.Scope, d.Team = scopeName(c.s)
 	switch c.s.kind {
-	case scopeKey:
-		d.Scope = ScopeKey
 	case scopeKeyModel:
-		d.Scope, d.Model = ScopeKeyModel, c.s.model
+		d.Model = c.s.model
 	case scopeTarget:
-		d.Scope, d.Provider, d.Model = ScopeTarget, c.s.id, c.s.model
+		d.Provider, d.Model = c.s.id, c.s.model
 	}
 	switch p.reason {
 	case ReasonRPM:
@@ -525,6 +632,23 @@ func (l *Limiter) refusal(p *plan, t *Ticket) Decision {
 		d.Limit = c.maxc
 	}
 	return d
+}
+
+// scopeName returns the Decision's Scope and Team for s.
+func scopeName(s scope) (name, team string) {
+	switch s.kind {
+	case scopeKeyModel:
+		return ScopeKeyModel, ""
+	case scopeTarget:
+		return ScopeTarget, ""
+	case scopeTeam:
+		return ScopeTeam, s.id
+	case scopeKeyUser:
+		return ScopeEndUser, ""
+	case scopeTeamUser:
+		return ScopeEndUser, s.id
+	}
+	return ScopeKey, ""
 }
 
 // slotMember returns a new, unique Redis member for a concurrency slot.

@@ -16,6 +16,9 @@ const (
 	scopeKey      scopeKind = iota + 1 // one key: id
 	scopeKeyModel                      // one key's use of one model: id, model
 	scopeTarget                        // one upstream model of a provider: id = provider, model
+	scopeTeam                          // one team: id
+	scopeKeyUser                       // one end user of a key: id = key, model = user
+	scopeTeamUser                      // one end user of a team: id = team, model = user
 )
 
 // scope names the subject of limits. Used as a map key it costs no

@@ -2,9 +2,15 @@ package ratelimit
 
 import "time"
 
-// maxChecks is the most scopes one decision touches: the key and the key's
-// use of a model (Reserve), or one key or one target.
-const maxChecks = 2
+// maxChecks is the most scopes one decision touches. Reserve: the key's
+// tokens, the key's use of a model, the team's tokens, the end user of the
+// key and the end user of the team (5); Admit: the key and its team;
+// AdmitTarget: one target.
+const maxChecks = 5
+
+// maxBudgets is the most budgets one decision checks: the key's, its
+// team's, and its end user's under the key's and the team's limits.
+const maxBudgets = 4
 
 // check is what one decision asks of one scope. The limits are already
 // clamped; a zero limit is not checked.
@@ -14,49 +20,69 @@ type check struct {
 	tpm    uint64 // report the tokens bucket; reserve tokens when > 0
 	tokens uint64 // ≤ tpm
 	maxc   int64  // take a concurrency slot
+	member string // Redis: the concurrency slot's member, when maxc > 0
 
 	// Filled in by the backend.
 	req, tok result
+	inUse    int64  // concurrency slots in use after the decision
 	e        *entry // memory backend: the scope's entry
 	sh       int    // memory backend: the index of its shard
 }
 
-// budgetCheck refuses a key whose spend in its period reached its budget,
-// or whose spend plus the estimated costs held by its requests in flight
-// plus est would exceed it; when admitted, est is held until settle.
+// budgetCheck refuses a scope (a key, a team, an end user) whose spend in
+// its period reached its budget, or whose spend plus the estimated costs
+// held by its requests in flight plus est would exceed it; when admitted,
+// est is held until settle.
 type budgetCheck struct {
-	usd    float64 // 0: no check
+	s      scope      // whose budget (Redis key names)
+	id     string     // its id in book
+	book   *spendBook // where its spend is kept in memory
+	usd    float64
 	period period
-	known  float64 // Redis: spend this instance knows of (store + local)
-	est    float64 // estimated cost of this request to hold (0: none)
-	book   *spendBook
+	known  float64   // Redis: spend this instance knows of (store + local)
+	est    float64   // estimated cost of this request to hold (0: none)
 	at     time.Time // memory: the decision's time, for the period
 	member string    // Redis: the hold's member, when est > 0
+	expiry int64     // Redis: the spend counter's expiry for an end user's total budget (unix ms)
 	// Filled in by the backend: the spend in the period and the costs
-	// held by the key's requests in flight (this one's not included).
+	// held by the scope's requests in flight (this one's not included).
 	spend, held float64
 }
 
 // plan is one admission decision: every check passes and is applied, or
 // none is applied.
 type plan struct {
-	checks [maxChecks]check
-	n      int
-	budget budgetCheck
-	keyID  string // for Redis key names of budget and slots
-	member string // Redis: the concurrency slot's member, when a check takes one
+	checks  [maxChecks]check
+	n       int
+	budgets [maxBudgets]budgetCheck
+	nb      int
 
 	// Outcome.
 	ok     bool
-	fail   int    // index of the check that refused; -1: the budget
+	fail   int    // index of the check that refused; budgetFail(j): budget j
 	reason Reason // why it refused
 	retry  time.Duration
-	inUse  int64 // concurrency slots in use after the decision
 }
 
 func (p *plan) add(c check) {
 	p.checks[p.n] = c
 	p.n++
+}
+
+func (p *plan) addBudget(b budgetCheck) {
+	p.budgets[p.nb] = b
+	p.nb++
+}
+
+// budgetFail is plan.fail for a refusal by budget j.
+func budgetFail(j int) int { return -1 - j }
+
+// failedBudget returns the budget that refused p, or nil.
+func (p *plan) failedBudget() *budgetCheck {
+	if p.ok || p.fail >= 0 || p.reason != ReasonBudget {
+		return nil
+	}
+	return &p.budgets[-1-p.fail]
 }
 
 // refuse records a refusal, keeping the one with the longest wait: a
@@ -125,13 +151,24 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 			}
 		}
 	}
-	if p.ok && p.budget.usd > 0 {
+	if p.ok && p.nb > 0 {
 		// Last, so that a refusal holds nothing: the other checks passed.
-		b := &p.budget
-		var ok bool
-		b.spend, b.held, ok = b.book.hold(p.keyID, b.period, b.at, b.usd, b.est)
-		if !ok {
-			p.refuse(-1, ReasonBudget, 0)
+		// Each budget holds in turn; a refusal gives back the holds taken
+		// before it (in between, another decision may see them: it errs
+		// towards refusing, never towards overspending).
+		for j := 0; j < p.nb; j++ {
+			b := &p.budgets[j]
+			var ok bool
+			b.spend, b.held, ok = b.book.hold(b.id, b.period, b.at, b.usd, b.est)
+			if !ok {
+				for k := 0; k < j; k++ {
+					if h := &p.budgets[k]; h.est > 0 {
+						h.book.unhold(h.id, h.est)
+					}
+				}
+				p.refuse(budgetFail(j), ReasonBudget, 0)
+				break
+			}
 		}
 	}
 	if !p.ok {
@@ -145,7 +182,7 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 				c.tok = c.e.tok.peek(now, c.tpm)
 			}
 			if c.maxc > 0 {
-				p.inUse = c.e.conc
+				c.inUse = c.e.conc
 			}
 		}
 		return
@@ -157,7 +194,7 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 		if c.maxc > 0 {
 			e.conc++
 			e.holds++
-			p.inUse = e.conc
+			c.inUse = e.conc
 		}
 		if c.tokens > 0 {
 			e.holds++

@@ -199,8 +199,15 @@ func (r *redisBackend) writePending() {
 // Key names (see lua.go).
 
 func (r *redisBackend) tag(s scope) string {
-	if s.kind == scopeTarget {
+	switch s.kind {
+	case scopeTarget:
 		return r.prefix + "{t:" + s.id + "/" + s.model + "}"
+	case scopeTeam:
+		return r.prefix + "{T:" + s.id + "}"
+	case scopeKeyUser:
+		return r.prefix + "{ku:" + s.id + ":" + s.model + "}"
+	case scopeTeamUser:
+		return r.prefix + "{tu:" + s.id + ":" + s.model + "}"
 	}
 	return r.prefix + "{k:" + s.id + "}"
 }
@@ -249,26 +256,14 @@ type bucketRef struct {
 
 // exec runs p as one admitScript call.
 func (r *redisBackend) exec(p *plan) error {
-	s0 := p.checks[0].s
-	if p.keyID != "" && s0.kind != scopeTarget {
-		s0 = scope{kind: scopeKey, id: p.keyID}
-	}
-	tag := r.tag(s0)
-	keys := make([]string, 4, 4+2*maxChecks)
-	keys[0], keys[1] = tag+":c", tag+":$"
-	keys[2], keys[3] = keys[0], keys[0] // unused without a budget
-	args := make([]any, 9, 9+4*maxChecks)
-	args[0] = periodMicros
-	args[1], args[2], args[3] = int64(0), "", int64(slotLease/time.Microsecond)
-	args[4], args[5] = 0.0, 0.0
-	args[7], args[8] = 0.0, ""
 	var refs [2 * maxChecks]bucketRef
-	nb := 0
+	var sets [maxChecks]int // the checks that take a slot
+	nb, nc := 0, 0
+	keys := make([]string, 0, 2*maxChecks+maxChecks+3*maxBudgets)
+	args := make([]any, 5, 5+4*maxChecks+2*maxChecks+4*maxBudgets)
+	args[0], args[1] = periodMicros, int64(slotLease/time.Microsecond)
 	for i := 0; i < p.n; i++ {
 		c := &p.checks[i]
-		if c.maxc > 0 {
-			args[1], args[2] = c.maxc, p.member
-		}
 		if c.rpm > 0 {
 			keys = append(keys, r.bucketKey(c.s, "r"))
 			args = append(args, c.rpm, uint64(1))
@@ -282,34 +277,49 @@ func (r *redisBackend) exec(p *plan) error {
 			nb++
 		}
 	}
-	args[6] = nb
-	if b := &p.budget; b.usd > 0 {
-		keys[1] = r.spendKey(tag, b.period, r.now())
-		keys[2], keys[3] = tag+":$h", tag+":$hs"
-		args[4], args[5] = b.usd, b.known
-		if b.est > 0 {
-			args[7], args[8] = b.est, b.member
+	for i := 0; i < p.n; i++ {
+		if c := &p.checks[i]; c.maxc > 0 {
+			keys = append(keys, r.tag(c.s)+":c")
+			args = append(args, c.maxc, c.member)
+			sets[nc] = i
+			nc++
 		}
 	}
+	now := r.now()
+	for j := 0; j < p.nb; j++ {
+		b := &p.budgets[j]
+		tag := r.tag(b.s)
+		keys = append(keys, r.spendKey(tag, b.period, now), tag+":$h", tag+":$hs")
+		args = append(args, b.usd, b.known, b.est, b.member)
+	}
+	args[2], args[3], args[4] = nb, nc, p.nb
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	res, err := admitScript.Run(ctx, r.client, keys, args...).Slice()
 	if err != nil {
 		return fmt.Errorf("ratelimit: redis admit: %w", err)
 	}
-	if len(res) != 6+2*nb {
-		return fmt.Errorf("ratelimit: redis admit: %d values returned, want %d", len(res), 6+2*nb)
+	if want := 3 + nc + 2*p.nb + 2*nb; len(res) != want {
+		return fmt.Errorf("ratelimit: redis admit: %d values returned, want %d", len(res), want)
 	}
 	r.ok()
-	okv, fail, retry, inUse := toInt(res[0]), toInt(res[1]), toInt(res[2]), toInt(res[3])
-	spend, _ := strconv.ParseFloat(toString(res[4]), 64)
-	held, _ := strconv.ParseFloat(toString(res[5]), 64)
-	p.ok, p.reason, p.retry, p.inUse = okv == 1, ReasonNone, time.Duration(retry)*time.Microsecond, inUse
-	p.budget.spend, p.budget.held = spend, held
+	okv, fail, retry := toInt(res[0]), toInt(res[1]), toInt(res[2])
+	p.ok, p.reason, p.retry = okv == 1, ReasonNone, time.Duration(retry)*time.Microsecond
+	at := 3
+	for j := 0; j < nc; j++ {
+		p.checks[sets[j]].inUse = toInt(res[at])
+		at++
+	}
+	for j := 0; j < p.nb; j++ {
+		b := &p.budgets[j]
+		b.spend, _ = strconv.ParseFloat(toString(res[at]), 64)
+		b.held, _ = strconv.ParseFloat(toString(res[at+1]), 64)
+		at += 2
+	}
 	for j := 0; j < nb; j++ {
 		ref := refs[j]
 		c := &p.checks[ref.check]
-		rs := result{ok: true, remaining: toInt(res[6+2*j]), reset: time.Duration(toInt(res[7+2*j])) * time.Microsecond}
+		rs := result{ok: true, remaining: toInt(res[at+2*j]), reset: time.Duration(toInt(res[at+1+2*j])) * time.Microsecond}
 		if !p.ok && fail == int64(j+1) {
 			rs.ok, rs.retry = false, p.retry
 			p.fail = ref.check
@@ -327,15 +337,10 @@ func (r *redisBackend) exec(p *plan) error {
 	}
 	switch {
 	case p.ok:
-	case fail == -1:
-		p.reason = ReasonConcurrency
-		for i := 0; i < p.n; i++ {
-			if p.checks[i].maxc > 0 {
-				p.fail = i
-			}
-		}
-	case fail == -2:
-		p.reason, p.fail = ReasonBudget, -1
+	case fail <= -100:
+		p.reason, p.fail = ReasonBudget, budgetFail(int(-fail-100)-1)
+	case fail < 0:
+		p.reason, p.fail = ReasonConcurrency, sets[-fail-1]
 	}
 	return nil
 }

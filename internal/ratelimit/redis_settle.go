@@ -9,25 +9,16 @@ import (
 )
 
 // settleOp is one settleScript call, or a barrier (done set) that Flush
-// waits on.
+// waits on. Its sections are assembled into the script's keys and
+// arguments when it is written (see script).
 type settleOp struct {
-	keys []string
-	args []any
-	nb   int
-	done chan struct{}
-}
-
-// newSettle starts the settlement of the scope's tag (a key or a target).
-func (r *redisBackend) newSettle(s scope) *settleOp {
-	tag := r.tag(s)
-	if s.kind == scopeKeyModel {
-		tag = r.tag(scope{kind: scopeKey, id: s.id})
-	}
-	c := tag + ":c"
-	return &settleOp{
-		keys: []string{c, tag + ":$", c, c}, // held set and sum: see unhold
-		args: []any{periodMicros, "", "0", int64(0), 0, ""},
-	}
+	buckets []string // tokens buckets to reconcile
+	bargs   []any    // per bucket: limit, delta (actual − reserved)
+	sets    []string // concurrency sets to release a slot from
+	members []any    // per set: the slot's member
+	budgets []string // per budget: spend counter, held set, held sum
+	dargs   []any    // per budget: cost, counter expiry (unix ms; 0 never), hold member ("" none)
+	done    chan struct{}
 }
 
 // bucket reconciles a tokens bucket by delta (actual − reserved).
@@ -35,33 +26,61 @@ func (o *settleOp) bucket(r *redisBackend, s scope, limit uint64, delta int64) {
 	if delta == 0 {
 		return
 	}
-	o.keys = append(o.keys, r.bucketKey(s, "t"))
-	o.args = append(o.args, limit, delta)
-	o.nb++
-	o.args[4] = o.nb
+	o.buckets = append(o.buckets, r.bucketKey(s, "t"))
+	o.bargs = append(o.bargs, limit, delta)
 }
 
-// unhold releases a cost held against the key's budget.
-func (o *settleOp) unhold(member string) {
-	tag := o.keys[0][:len(o.keys[0])-len(":c")]
-	o.keys[2], o.keys[3] = tag+":$h", tag+":$hs"
-	o.args[5] = member
+// release frees the concurrency slot member of s.
+func (o *settleOp) release(r *redisBackend, s scope, member string) {
+	o.sets = append(o.sets, r.tag(s)+":c")
+	o.members = append(o.members, member)
 }
 
-// release frees a concurrency slot.
-func (o *settleOp) release(member string) { o.args[1] = member }
+// budget returns the index of s's budget in o, adding it.
+func (o *settleOp) budget(r *redisBackend, s scope) int {
+	tag := r.tag(s)
+	for i := 0; i < len(o.budgets); i += 3 {
+		if o.budgets[i+1] == tag+":$h" {
+			return i / 3
+		}
+	}
+	o.budgets = append(o.budgets, tag+":$", tag+":$h", tag+":$hs")
+	o.dargs = append(o.dargs, "0", int64(0), "")
+	return len(o.budgets)/3 - 1
+}
 
-// spend adds usd to the key's spend in its budget period.
-func (o *settleOp) spend(r *redisBackend, p period, usd float64, now time.Time) {
-	tag := o.keys[0][:len(o.keys[0])-len(":c")]
-	o.keys[1] = r.spendKey(tag, p, now)
-	o.args[2] = strconv.FormatFloat(usd, 'g', -1, 64)
-	o.args[3] = spendExpiry(p, now)
+// unhold releases a cost held against s's budget.
+func (o *settleOp) unhold(r *redisBackend, s scope, member string) {
+	o.dargs[3*o.budget(r, s)+2] = member
+}
+
+// spend adds usd to s's spend in its budget period p. expiry, when not 0,
+// is when a total budget's counter may go (end users); a day's or a
+// month's goes a day after its period.
+func (o *settleOp) spend(r *redisBackend, s scope, p period, usd float64, now time.Time, expiry int64) {
+	i := o.budget(r, s)
+	o.budgets[3*i] = r.spendKey(r.tag(s), p, now)
+	o.dargs[3*i] = strconv.FormatFloat(usd, 'g', -1, 64)
+	if exp := spendExpiry(p, now); exp != 0 || expiry == 0 {
+		o.dargs[3*i+1] = exp
+	} else {
+		o.dargs[3*i+1] = expiry
+	}
+}
+
+// script returns the op's keys and arguments for settleScript.
+func (o *settleOp) script() ([]string, []any) {
+	keys := make([]string, 0, len(o.buckets)+len(o.sets)+len(o.budgets))
+	keys = append(append(append(keys, o.buckets...), o.sets...), o.budgets...)
+	args := make([]any, 0, 4+len(o.bargs)+len(o.members)+len(o.dargs))
+	args = append(args, periodMicros, len(o.buckets), len(o.sets), len(o.budgets)/3)
+	args = append(append(append(args, o.bargs...), o.members...), o.dargs...)
+	return keys, args
 }
 
 // empty reports whether the op would change nothing.
 func (o *settleOp) empty() bool {
-	return o.nb == 0 && o.args[1] == "" && o.args[2] == "0" && o.args[5] == ""
+	return len(o.buckets) == 0 && len(o.sets) == 0 && len(o.budgets) == 0
 }
 
 // enqueue hands op to the writer; when its queue is full the caller writes
@@ -160,7 +179,8 @@ func (r *redisBackend) pipeline(ctx context.Context, ops []*settleOp) ([]*settle
 	pipe := r.client.Pipeline()
 	cmds := make([]*redis.Cmd, len(ops))
 	for i, op := range ops {
-		cmds[i] = settleScript.EvalSha(ctx, pipe, op.keys, op.args...)
+		keys, args := op.script()
+		cmds[i] = settleScript.EvalSha(ctx, pipe, keys, args...)
 	}
 	_, _ = pipe.Exec(ctx)
 	var failed []*settleOp

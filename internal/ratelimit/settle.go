@@ -2,37 +2,37 @@ package ratelimit
 
 import "time"
 
-// settle does the work of Ticket.Settle.
+// settle does the work of Ticket.Settle. With Redis, everything the ticket
+// holds there is settled by one script call, written off the request path.
 func (l *Limiter) settle(t *Ticket, u Usage) {
 	actual := u.Tokens()
 	now := l.now()
 	var op *settleOp
+	redisOp := func() *settleOp {
+		if op == nil {
+			op = &settleOp{}
+		}
+		return op
+	}
 	for i := 0; i < t.nholds; i++ {
 		h := &t.holds[i]
-		if h.redis && !h.target {
-			// A target's keys live in another Redis hash slot than the
-			// key's: it settles through its own op (settleHold).
-			if op == nil {
-				op = l.rds.newSettle(scope{kind: scopeKey, id: t.key.ID})
-			}
-			op.bucket(l.rds, h.s, h.limit, actual-h.reserved)
+		if h.redis {
+			redisOp().bucket(l.rds, h.s, h.limit, actual-h.reserved)
 			continue
 		}
 		l.settleHold(h, actual, now)
 	}
-	if s := &t.slot; s.active {
+	for i := 0; i < t.nslots; i++ {
+		s := &t.slots[i]
 		if s.redis {
-			if op == nil {
-				op = l.rds.newSettle(scope{kind: scopeKey, id: t.key.ID})
-			}
-			op.release(s.member)
-		} else {
-			sh := &l.mem.shards[s.sh]
-			sh.mu.Lock()
-			s.e.conc--
-			s.e.holds--
-			sh.mu.Unlock()
+			redisOp().release(l.rds, s.s, s.member)
+			continue
 		}
+		sh := &l.mem.shards[s.sh]
+		sh.mu.Lock()
+		s.e.conc--
+		s.e.holds--
+		sh.mu.Unlock()
 	}
 	if t.hasKey {
 		pu := u.Pricing()
@@ -41,25 +41,34 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 			cost, _ = t.prices.Cost(t.upModel, pu)
 		}
 		if cost > 0 {
-			l.book.add(t.key.ID, cost, now)
-			if l.rds != nil && t.key.BudgetUSD > 0 {
-				if op == nil {
-					op = l.rds.newSettle(scope{kind: scopeKey, id: t.key.ID})
+			k := &t.key
+			l.book.add(k.ID, cost, now)
+			if l.rds != nil && k.BudgetUSD > 0 {
+				redisOp().spend(l.rds, scope{kind: scopeKey, id: k.ID}, parsePeriod(k.BudgetPeriod), cost, now, 0)
+			}
+			if tm := &k.Team; tm.ID != "" {
+				l.book.add(tm.SpendID, cost, now)
+				if l.rds != nil && tm.BudgetUSD > 0 {
+					redisOp().spend(l.rds, scope{kind: scopeTeam, id: tm.ID}, parsePeriod(tm.BudgetPeriod), cost, now, 0)
 				}
-				op.spend(l.rds, parsePeriod(t.key.BudgetPeriod), cost, now)
+			}
+			for i := 0; i < t.nusers; i++ {
+				ub := &t.users[i]
+				l.users.add(ub.id, cost, now)
+				if l.rds != nil {
+					redisOp().spend(l.rds, ub.s, parsePeriod(ub.period), cost, now, now.Add(l.userTTL).UnixMilli())
+				}
 			}
 		}
 	}
-	// The hold goes after the actual cost is added, so that no admission
+	// The holds go after the actual cost is added, so that no admission
 	// in between sees neither.
-	if b := &t.budget; b.usd > 0 {
+	for i := 0; i < t.nbudgets; i++ {
+		b := &t.budgets[i]
 		if b.redis {
-			if op == nil {
-				op = l.rds.newSettle(scope{kind: scopeKey, id: t.key.ID})
-			}
-			op.unhold(b.member)
+			redisOp().unhold(l.rds, b.s, b.member)
 		} else {
-			l.book.unhold(t.key.ID, b.usd)
+			b.book.unhold(b.id, b.usd)
 		}
 	}
 	if op != nil {
@@ -71,7 +80,7 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 // its hold; a Redis reservation is reconciled through its own settle op.
 func (l *Limiter) settleHold(h *tokenHold, actual int64, now time.Time) {
 	if h.redis {
-		op := l.rds.newSettle(h.s)
+		op := &settleOp{}
 		op.bucket(l.rds, h.s, h.limit, actual-h.reserved)
 		l.rds.enqueue(op)
 		return

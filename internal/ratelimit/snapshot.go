@@ -37,13 +37,24 @@ type Snapshot struct {
 // when Redis cannot be reached it falls back to this instance's view.
 func (l *Limiter) Snapshot(ctx context.Context, k *Key) Snapshot {
 	rpm, tpm, maxc := l.keyLimits(k)
+	return l.snapshot(ctx, scope{kind: scopeKey, id: k.ID}, k.ID, rpm, tpm, maxc, k.BudgetUSD, k.BudgetPeriod)
+}
+
+// SnapshotTeam is Snapshot for a team: its shared limits, what is left of
+// them, and its spend.
+func (l *Limiter) SnapshotTeam(ctx context.Context, tm *Team) Snapshot {
+	return l.snapshot(ctx, scope{kind: scopeTeam, id: tm.ID}, tm.SpendID, max(tm.RPM, 0), max(tm.TPM, 0),
+		max(tm.MaxConcurrent, 0), tm.BudgetUSD, tm.BudgetPeriod)
+}
+
+func (l *Limiter) snapshot(ctx context.Context, sc scope, spendID string, rpm, tpm, maxc int64, budget float64, period string) Snapshot {
 	now := l.now()
-	s := Snapshot{MaxConcurrent: maxc, BudgetUSD: max(k.BudgetUSD, 0)}
-	per := parsePeriod(k.BudgetPeriod)
-	local := l.book.spend(k.ID, per, now)
+	s := Snapshot{MaxConcurrent: maxc, BudgetUSD: max(budget, 0)}
+	per := parsePeriod(period)
+	local := l.book.spend(spendID, per, now)
 	s.SpendUSD = local
-	if l.rds == nil || !l.rds.up() || l.rds.peek(ctx, k, rpm, tpm, per, local, &s) != nil {
-		l.memPeek(k.ID, rpm, tpm, maxc, now, &s)
+	if l.rds == nil || !l.rds.up() || l.rds.peek(ctx, sc, rpm, tpm, per, local, &s) != nil {
+		l.memPeek(sc, rpm, tpm, maxc, now, &s)
 	}
 	if s.BudgetUSD > 0 {
 		s.Period = per.String()
@@ -55,8 +66,7 @@ func (l *Limiter) Snapshot(ctx context.Context, k *Key) Snapshot {
 	return s
 }
 
-func (l *Limiter) memPeek(id string, rpm, tpm, maxc int64, now time.Time, s *Snapshot) {
-	sc := scope{kind: scopeKey, id: id}
+func (l *Limiter) memPeek(sc scope, rpm, tpm, maxc int64, now time.Time, s *Snapshot) {
 	sh := &l.mem.shards[l.mem.shardOf(sc)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -79,8 +89,7 @@ func (l *Limiter) memPeek(id string, rpm, tpm, maxc int64, now time.Time, s *Sna
 }
 
 // peek fills s from Redis.
-func (r *redisBackend) peek(ctx context.Context, k *Key, rpm, tpm int64, per period, local float64, s *Snapshot) error {
-	sc := scope{kind: scopeKey, id: k.ID}
+func (r *redisBackend) peek(ctx context.Context, sc scope, rpm, tpm int64, per period, local float64, s *Snapshot) error {
 	tag := r.tag(sc)
 	keys := []string{tag + ":c", r.spendKey(tag, per, r.now())}
 	args := []any{periodMicros, 0}

@@ -1,6 +1,9 @@
 package ratelimit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"sync/atomic"
 
 	"github.com/sluice-gw/sluice/internal/pricing"
@@ -14,8 +17,20 @@ const (
 )
 
 // maxHolds bounds the token reservations of one ticket: the key, the key's
-// model, and one target.
-const maxHolds = 3
+// model, the team, two end users, and one target.
+const maxHolds = 6
+
+// maxSlots bounds the concurrency slots of one ticket: the key's and its
+// team's.
+const maxSlots = 2
+
+// maxUsers bounds the end-user budgets of one ticket: under the key's
+// end_user_limits and under the team's.
+const maxUsers = 2
+
+// maxUserLen is the longest end-user name kept as it is; a longer one is
+// keyed by its SHA-256, so that state per end user stays small.
+const maxUserLen = 128
 
 // Ticket carries one request's holds (a concurrency slot, token
 // reservations) from admission to settlement, and the state of the key's
@@ -32,17 +47,30 @@ type Ticket struct {
 	hasKey  bool
 	model   string // public model, for pricing
 	upModel string // upstream model, for pricing when model has no price
-	slot    slotHold
-	holds   [maxHolds]tokenHold
-	nholds  int
-	budget  budgetHold
-	req     Window
-	tok     Window
+	slots    [maxSlots]slotHold
+	nslots   int
+	holds    [maxHolds]tokenHold
+	nholds   int
+	budgets  [maxBudgets]budgetHold
+	nbudgets int
+	user     string // the end user, when the key or team limits end users
+	users    [maxUsers]userBudget
+	nusers   int
+	req      Window
+	tok      Window
+}
+
+// userBudget is an end user's budget: under the key's end_user_limits or
+// the team's.
+type userBudget struct {
+	s      scope
+	id     string // in the limiter's end-user spend book
+	usd    float64
+	period string
 }
 
 // slotHold is a held concurrency slot.
 type slotHold struct {
-	active bool
 	redis  bool
 	s      scope
 	e      *entry // memory
@@ -50,12 +78,15 @@ type slotHold struct {
 	member string
 }
 
-// budgetHold is the estimated cost held against the key's budget from
-// Reserve to settle.
+// budgetHold is the estimated cost held against a budget from Reserve to
+// settle.
 type budgetHold struct {
-	usd    float64 // 0: none
+	usd    float64
 	redis  bool
 	member string // Redis: the hold's member
+	s      scope  // whose budget
+	id     string // its id in book
+	book   *spendBook
 }
 
 // tokenHold is a token reservation to reconcile.
@@ -77,10 +108,15 @@ func (t *Ticket) Reset() {
 	t.key = Key{}
 	t.hasKey = false
 	t.model, t.upModel = "", ""
-	t.slot = slotHold{}
+	t.slots = [maxSlots]slotHold{}
+	t.nslots = 0
 	t.holds = [maxHolds]tokenHold{}
 	t.nholds = 0
-	t.budget = budgetHold{}
+	t.budgets = [maxBudgets]budgetHold{}
+	t.nbudgets = 0
+	t.user = ""
+	t.users = [maxUsers]userBudget{}
+	t.nusers = 0
 	t.req, t.tok = Window{}, Window{}
 }
 
@@ -109,6 +145,46 @@ func (t *Ticket) attach(l *Limiter, k *Key) {
 	t.key = *k
 	t.hasKey = true
 	t.state.CompareAndSwap(ticketIdle, ticketOpen)
+}
+
+// SetEndUser names the request's end user (its "user" field; Anthropic:
+// metadata.user_id) for ReserveTokens and Settle. Call it after Admit and
+// before ReserveTokens. It does nothing unless the key or its team has
+// end-user limits; then it copies user (a name longer than maxUserLen is
+// keyed by its SHA-256). An empty user is no end user: no end-user limit
+// applies.
+func (t *Ticket) SetEndUser(user string) {
+	if !t.hasKey || len(user) == 0 {
+		return
+	}
+	k := &t.key
+	tm := &k.Team
+	keyEU, teamEU := k.EndUsers.any(), tm.ID != "" && tm.EndUsers.any()
+	if !keyEU && !teamEU {
+		return
+	}
+	t.user = userName(user)
+	if keyEU && k.EndUsers.BudgetUSD > 0 {
+		t.users[t.nusers] = userBudget{s: scope{kind: scopeKeyUser, id: k.ID, model: t.user},
+			id: "k\x00" + k.ID + "\x00" + t.user, usd: k.EndUsers.BudgetUSD, period: k.EndUsers.BudgetPeriod}
+		t.nusers++
+	}
+	if teamEU && tm.EndUsers.BudgetUSD > 0 {
+		t.users[t.nusers] = userBudget{s: scope{kind: scopeTeamUser, id: tm.ID, model: t.user},
+			id: "t\x00" + tm.ID + "\x00" + t.user, usd: tm.EndUsers.BudgetUSD, period: tm.EndUsers.BudgetPeriod}
+		t.nusers++
+	}
+}
+
+// userName is the name end-user state is kept under: a copy of user (which
+// may view a request's buffer), or "sha256:" and its hex digest when it is
+// longer than maxUserLen.
+func userName(user string) string {
+	if len(user) <= maxUserLen {
+		return strings.Clone(user)
+	}
+	sum := sha256.Sum256([]byte(user))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // note records the key's windows from a plan's checks.
