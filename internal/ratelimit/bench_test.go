@@ -73,6 +73,29 @@ func BenchmarkRequest(b *testing.B) {
 	}
 }
 
+// BenchmarkRequestGoverned is BenchmarkRequest for a key in a team with
+// rpm, tpm, concurrency and a budget, and end-user limits (rates and a
+// budget) on the key: the work team and end-user checks add.
+func BenchmarkRequestGoverned(b *testing.B) {
+	l := benchLimiter(b)
+	k := benchKey
+	eu := EndUserLimits{RPM: 1_000_000_000, TPM: 1_000_000_000_000, BudgetUSD: 1e12, BudgetPeriod: "month"}
+	k.EndUsers = eu
+	k.Team = Team{ID: "team-1", SpendID: "team:team-1", RPM: 1_000_000_000, TPM: 1_000_000_000_000,
+		MaxConcurrent: 1_000_000, BudgetUSD: 1e12, BudgetPeriod: "month"}
+	ml := ModelLimit{RPM: 1_000_000_000, TPM: 1_000_000_000_000}
+	var tk Ticket
+	b.ReportAllocs()
+	for b.Loop() {
+		tk.Reset()
+		l.Admit(&tk, &k)
+		tk.SetEndUser("user-1234")
+		l.Reserve(&tk, "gpt-4o-mini", ml, l.Estimate(300, 256))
+		l.AdmitTarget(&tk, "openai", "gpt-4o-mini", 400)
+		tk.Settle(Usage{Input: 60, Output: 16})
+	}
+}
+
 // BenchmarkAdmitParallel spreads 1,000 keys over the shards from every
 // core.
 func BenchmarkAdmitParallel(b *testing.B) {

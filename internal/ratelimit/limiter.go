@@ -367,9 +367,14 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	if rpm <= 0 && tpm <= 0 && maxc <= 0 && !team {
 		return allowed
 	}
-	var p plan
+	p := plan{checks: t.cs[:2]}
 	if rpm > 0 || tpm > 0 || maxc > 0 {
-		p.add(l.rateCheck(scope{kind: scopeKey, id: k.ID}, rpm, tpm, maxc))
+		c := &p.checks[0]
+		*c = check{s: scope{kind: scopeKey, id: k.ID}, rpm: clampLimit(rpm), tpm: clampLimit(tpm), maxc: max(maxc, 0)}
+		if c.maxc > 0 && l.rds != nil {
+			c.member = l.slotMember()
+		}
+		p.n = 1
 	}
 	if team {
 		p.add(l.rateCheck(scope{kind: scopeTeam, id: tm.ID}, tm.RPM, tm.TPM, tm.MaxConcurrent))
@@ -429,7 +434,7 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 	k := &t.key
 	tm := &k.Team
 	_, tpm, _ := l.keyLimits(k)
-	var p plan
+	p := plan{checks: t.cs[:], budgets: t.bs[:]}
 	if tpm > 0 {
 		lim := clampLimit(tpm)
 		p.add(check{s: scope{kind: scopeKey, id: k.ID}, tpm: lim, tokens: reserve(tokens, lim)})
@@ -450,34 +455,19 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 		}
 	}
 	now := l.now()
-	var cost float64 // the estimate's cost, once some budget needs it
-	priced := false
-	budget := func(s scope, id string, book *spendBook, usd float64, per string) {
-		if !priced {
-			cost, _ = t.prices.Cost(model, pricing.Usage{Input: max(est.Input, 0), Output: max(est.Output, 0)})
-			priced = true
+	p.at = now
+	if k.BudgetUSD > 0 || tm.ID != "" && tm.BudgetUSD > 0 || t.nusers > 0 {
+		cost, _ := t.prices.Cost(model, pricing.Usage{Input: max(est.Input, 0), Output: max(est.Output, 0)})
+		if k.BudgetUSD > 0 {
+			l.budget(&p, scope{kind: scopeKey, id: k.ID}, k.ID, l.book, k.BudgetUSD, k.BudgetPeriod, cost)
 		}
-		b := budgetCheck{s: s, id: id, book: book, usd: usd, period: parsePeriod(per), at: now, est: cost}
-		if l.rds != nil {
-			b.known = book.spend(id, b.period, now)
-			if b.est > 0 {
-				b.member = holdMember(l.slotMember(), b.est)
-			}
-			if s.kind == scopeKeyUser || s.kind == scopeTeamUser {
-				b.expiry = now.Add(l.userTTL).UnixMilli()
-			}
+		if tm.ID != "" && tm.BudgetUSD > 0 {
+			l.budget(&p, scope{kind: scopeTeam, id: tm.ID}, tm.SpendID, l.book, tm.BudgetUSD, tm.BudgetPeriod, cost)
 		}
-		p.addBudget(b)
-	}
-	if k.BudgetUSD > 0 {
-		budget(scope{kind: scopeKey, id: k.ID}, k.ID, l.book, k.BudgetUSD, k.BudgetPeriod)
-	}
-	if tm.ID != "" && tm.BudgetUSD > 0 {
-		budget(scope{kind: scopeTeam, id: tm.ID}, tm.SpendID, l.book, tm.BudgetUSD, tm.BudgetPeriod)
-	}
-	for i := 0; i < t.nusers; i++ {
-		u := &t.users[i]
-		budget(u.s, u.id, l.users, u.usd, u.period)
+		for i := 0; i < t.nusers; i++ {
+			u := &t.users[i]
+			l.budget(&p, u.s, u.id, l.users, u.usd, u.period, cost)
+		}
 	}
 	if p.n == 0 && p.nb == 0 {
 		return allowed
@@ -503,6 +493,20 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 		}
 	}
 	return allowed
+}
+
+// budget adds to p the check of one budget: a key's, a team's or an end
+// user's, whose spend is kept under id in book; est is the request's
+// estimated cost to hold.
+func (l *Limiter) budget(p *plan, s scope, id string, book *spendBook, usd float64, per string, est float64) {
+	b := budgetCheck{s: s, id: id, book: book, usd: usd, period: parsePeriod(per), est: est}
+	if l.rds != nil {
+		b.known = book.spend(id, b.period, p.at)
+		if b.est > 0 {
+			b.member = holdMember(l.slotMember(), b.est)
+		}
+	}
+	p.addBudget(b)
 }
 
 // tokenCheck is a check of ReserveTokens for a scope with its own request
@@ -532,7 +536,7 @@ func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) D
 		return allowed
 	}
 	t.limiter = l
-	var p plan
+	p := plan{checks: t.cs[:1]}
 	p.add(tokenCheck(scope{kind: scopeTarget, id: provider, model: model}, lim.RPM, lim.TPM, tokens))
 	redis, ok := l.exec(&p, l.now())
 	if !ok {

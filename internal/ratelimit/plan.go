@@ -39,23 +39,24 @@ type budgetCheck struct {
 	book   *spendBook // where its spend is kept in memory
 	usd    float64
 	period period
-	known  float64   // Redis: spend this instance knows of (store + local)
-	est    float64   // estimated cost of this request to hold (0: none)
-	at     time.Time // memory: the decision's time, for the period
-	member string    // Redis: the hold's member, when est > 0
-	expiry int64     // Redis: the spend counter's expiry for an end user's total budget (unix ms)
+	known  float64 // Redis: spend this instance knows of (store + local)
+	est    float64 // estimated cost of this request to hold (0: none)
+	member string  // Redis: the hold's member, when est > 0
 	// Filled in by the backend: the spend in the period and the costs
 	// held by the scope's requests in flight (this one's not included).
 	spend, held float64
 }
 
 // plan is one admission decision: every check passes and is applied, or
-// none is applied.
+// none is applied. Its checks and budgets live in arrays of the caller's
+// size (Admit needs 2 checks, AdmitTarget 1): a plan is built on every
+// admission, and zeroing room it does not use costs time.
 type plan struct {
-	checks  [maxChecks]check
+	checks  []check // len: room; n in use
 	n       int
-	budgets [maxBudgets]budgetCheck
+	budgets []budgetCheck
 	nb      int
+	at      time.Time // the decision's time (memory: budget periods)
 
 	// Outcome.
 	ok     bool
@@ -159,7 +160,7 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 		for j := 0; j < p.nb; j++ {
 			b := &p.budgets[j]
 			var ok bool
-			b.spend, b.held, ok = b.book.hold(b.id, b.period, b.at, b.usd, b.est)
+			b.spend, b.held, ok = b.book.hold(b.id, b.period, p.at, b.usd, b.est)
 			if !ok {
 				for k := 0; k < j; k++ {
 					if h := &p.budgets[k]; h.est > 0 {
