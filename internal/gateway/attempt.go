@@ -203,6 +203,7 @@ func (x *exchange) attempt(ctx *fasthttp.RequestCtx, tgt *target, fields *provid
 	}
 	if ue != nil {
 		rt.End()
+		x.billFailed(ue)
 		x.g.met.UpstreamError(tgt.up.Name(), ue.Kind)
 		p.Record(attemptHealth(ue, 0, false))
 		if !p.Triggers().NoReply(noReply(ue.Kind)) {

@@ -135,3 +135,34 @@ func testBudgetOvershoot(t *testing.T, cfg string) {
 		}
 	}
 }
+
+// TestFailedAttemptBilled: an attempt that fails after the upstream ran
+// the request — here its reply cannot be read to translate it — is billed
+// its prompt estimate, as providers bill it; a refused request is not.
+func TestFailedAttemptBilled(t *testing.T) {
+	s := newStackYAML(t, nil, budgetConfig)
+	hdr := map[string]string{"x-api-key": "sk-static-budget5", "anthropic-version": "2023-06-01", "X-Mock-Malformed-Rate": "100"}
+	resp, b := s.post(t, "/v1/messages", budgetBody, hdr)
+	if resp.StatusCode != 502 {
+		t.Fatalf("a malformed reply to translate: %d %s, want 502", resp.StatusCode, b)
+	}
+	want := float64((len(budgetBody)+3)/4) * budgetIn
+	st, body := getPath(t, s, "/v1/key", bearer("sk-static-budget5"))
+	var kv struct {
+		SpendUSD float64 `json:"spend_usd"`
+	}
+	if st != 200 || json.Unmarshal([]byte(body), &kv) != nil {
+		t.Fatalf("GET /v1/key: %d %s", st, body)
+	}
+	if math.Abs(kv.SpendUSD-want) > 1e-12 {
+		t.Errorf("charged $%g for the failed attempt, want its prompt estimate $%g", kv.SpendUSD, want)
+	}
+	// A request refused before any attempt costs nothing more.
+	if resp, b := s.post(t, "/v1/messages", `{"model":"no-such-model","max_tokens":10,"messages":[]}`, hdr); resp.StatusCode < 400 {
+		t.Fatalf("unknown model: %d %s", resp.StatusCode, b)
+	}
+	st, body = getPath(t, s, "/v1/key", bearer("sk-static-budget5"))
+	if st != 200 || json.Unmarshal([]byte(body), &kv) != nil || math.Abs(kv.SpendUSD-want) > 1e-12 {
+		t.Errorf("after a refusal: %d %s, want spend $%g", st, body, want)
+	}
+}

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-gw/sluice/internal/auth"
+	"github.com/sluice-gw/sluice/internal/provider"
 	"github.com/sluice-gw/sluice/internal/ratelimit"
 )
 
@@ -22,12 +24,41 @@ type limitState struct {
 	// limitModel is the name the key's per-model limits and the price
 	// go by: the requested model, or the pattern that matched it.
 	limitModel string
+	// promptEst is the prompt's estimated tokens (stage 5); failedPrompt
+	// sums it over the attempts that failed after the upstream may have
+	// run the request, which providers bill (billFailed).
+	promptEst, failedPrompt int64
 }
 
 func (l *limitState) reset() {
 	l.ticket.Reset()
 	l.limited, l.reserved, l.retryAfter = false, 0, ratelimit.Decision{}
 	l.limitModel = ""
+	l.promptEst, l.failedPrompt = 0, 0
+}
+
+// billFailed records an attempt that failed after the upstream may have
+// run the request — it timed out waiting for the reply (not for the
+// connection), or replied with something Sluice could not read — since
+// providers bill those: its prompt estimate is charged at settle with the
+// exchange's own usage, and the log row says the tokens are estimated.
+// Refusals, connect failures and error statuses are not billed.
+func (x *exchange) billFailed(ue *provider.UpstreamError) {
+	switch {
+	case ue.Kind == provider.KindMalformed:
+	case ue.Kind == provider.KindTimeout && !errors.Is(ue.Err, fasthttp.ErrDialTimeout):
+	default:
+		return
+	}
+	x.failedPrompt += x.promptEst
+}
+
+// billedUsage is the usage the exchange is charged: the upstream's
+// reported usage plus the prompts of failed attempts it was billed for.
+func (x *exchange) billedUsage() ratelimit.Usage {
+	u := x.reportedUsage()
+	u.Input += x.failedPrompt
+	return u
 }
 
 // limitKey is the limiter's view of a key policy and its team.
@@ -76,7 +107,7 @@ func (x *exchange) reserveTokens(model, user string, bodyLen int, maxTokens int6
 	x.ticket.SetEndUser(user)
 	ml := x.pol.ModelLimits[model]
 	est := g.lim.EstimateTokens(bodyLen, maxTokens)
-	x.reserved = est.Total()
+	x.reserved, x.promptEst = est.Total(), est.Input
 	if d := g.lim.ReserveTokens(&x.ticket, model, ratelimit.ModelLimit{RPM: ml.RPM, TPM: ml.TPM}, est); !d.Allowed {
 		return x.refusal(&d)
 	}
@@ -123,10 +154,12 @@ func (x *exchange) settleLimits() {
 	}
 	switch {
 	case x.usage.Valid:
-		x.ticket.Settle(x.reportedUsage())
+		x.ticket.Settle(x.billedUsage())
 	case x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499:
 		// Served (or cut) without usage: keep the estimate as charged.
-		x.ticket.Settle(ratelimit.Usage{Input: x.ticket.Reserved()})
+		x.ticket.Settle(ratelimit.Usage{Input: x.ticket.Reserved() + x.failedPrompt})
+	case x.failedPrompt > 0:
+		x.ticket.Settle(ratelimit.Usage{Input: x.failedPrompt})
 	default:
 		x.ticket.Release()
 	}

@@ -169,6 +169,12 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		r.TokensEstimated = true
 		cost, _ = x.costOf(u)
 	}
+	if x.failedPrompt > 0 {
+		// Failed attempts the upstream was likely billed for (billFailed).
+		u.Input += x.failedPrompt
+		r.TokensEstimated = true
+		cost, _ = x.costOf(u)
+	}
 	r.PromptTokens, r.CompletionTokens, r.CachedTokens = u.Input, u.Output, u.CachedInput
 	r.CostUSD = cost
 	for _, v := range x.verdicts {

@@ -275,6 +275,7 @@ func (x *exchange) setClientBody(ctx *fasthttp.RequestCtx, out []byte) {
 
 // malformedReply answers a translated reply Sluice could not read.
 func (x *exchange) malformedReply(ctx *fasthttp.RequestCtx, err error) {
+	x.billFailed(&provider.UpstreamError{Kind: provider.KindMalformed, Err: err})
 	x.g.met.UpstreamError(x.up.Name(), provider.KindMalformed)
 	x.fail(ctx, &HTTPError{Status: 502, Code: CodeUpstreamUnreachable, Err: err,
 		Msg: "provider " + x.up.Name() + " sent a reply Sluice could not read to translate it; retry later"})
