@@ -124,6 +124,9 @@ type spendBook struct {
 	keys   map[string]*keySpend
 	loaded bool // the store's sums were loaded once; writes wait for it
 	ioMu   sync.Mutex
+	// monthOf caches the first day of the month of day mday (time.Date
+	// costs ~400 instructions, on every budget check of a month budget).
+	mday, mstart int64
 }
 
 // spendSync is how often spend is written to and reloaded from the store.
@@ -164,8 +167,10 @@ func (b *spendBook) spend(id string, p period, now time.Time) float64 {
 // hold decides a budget check on the memory backend: it refuses when the
 // spend in the period reached budget, or when spend + the costs already
 // held + est exceed it; otherwise it holds est until unhold. It returns
-// the spend and the costs held before it, for the refusal's message.
-func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool) {
+// the spend and the costs held before it, for the refusal's message, and
+// the entry that holds est (nil when est is 0): it stays in the book until
+// unheld, so unholdEntry can release it without looking it up.
+func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool, e *keySpend) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := b.keys[id]
@@ -174,7 +179,7 @@ func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64
 		held = k.held
 	}
 	if spend >= budget-budgetEpsilon || spend+held+est > budget+budgetEpsilon {
-		return spend, held, false
+		return spend, held, false, nil
 	}
 	if est > 0 {
 		if k == nil {
@@ -184,8 +189,9 @@ func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64
 		k.held += est
 		k.holds++
 		k.last = now.UnixNano()
+		return spend, held, true, k
 	}
-	return spend, held, true
+	return spend, held, true, nil
 }
 
 // forget drops the entries of a book without a store (end users) that
@@ -224,7 +230,17 @@ func (b *spendBook) forget(now time.Time, ttl time.Duration) int {
 func (b *spendBook) unhold(id string, est float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := b.keys[id]
+	b.unholdLocked(b.keys[id], est)
+}
+
+// unholdEntry releases a cost held by hold on the entry hold returned.
+func (b *spendBook) unholdEntry(k *keySpend, est float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.unholdLocked(k, est)
+}
+
+func (b *spendBook) unholdLocked(k *keySpend, est float64) {
 	if k == nil || k.holds == 0 {
 		return
 	}
@@ -253,7 +269,10 @@ func (b *spendBook) spendLocked(k *keySpend, p period, now time.Time) float64 {
 			total = k.base[periodDay]
 		}
 	case periodMonth:
-		from = monthStartDay(now)
+		if today != b.mday {
+			b.mday, b.mstart = today, monthStartDay(now)
+		}
+		from = b.mstart
 		if k.baseDay >= from {
 			total = k.base[periodMonth]
 		}

@@ -488,7 +488,7 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 	}
 	for j := 0; j < p.nb; j++ {
 		if b := &p.budgets[j]; b.est > 0 {
-			t.budgets[t.nbudgets] = budgetHold{usd: b.est, redis: redis, member: b.member, s: b.s, id: b.id, book: b.book}
+			t.budgets[t.nbudgets] = budgetHold{usd: b.est, redis: redis, member: b.member, s: b.s, id: b.id, book: b.book, ks: b.ks}
 			t.nbudgets++
 		}
 	}

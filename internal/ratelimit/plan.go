@@ -43,8 +43,10 @@ type budgetCheck struct {
 	est    float64 // estimated cost of this request to hold (0: none)
 	member string  // Redis: the hold's member, when est > 0
 	// Filled in by the backend: the spend in the period and the costs
-	// held by the scope's requests in flight (this one's not included).
+	// held by the scope's requests in flight (this one's not included);
+	// memory: the entry holding est.
 	spend, held float64
+	ks          *keySpend
 }
 
 // plan is one admission decision: every check passes and is applied, or
@@ -160,11 +162,11 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 		for j := 0; j < p.nb; j++ {
 			b := &p.budgets[j]
 			var ok bool
-			b.spend, b.held, ok = b.book.hold(b.id, b.period, p.at, b.usd, b.est)
+			b.spend, b.held, ok, b.ks = b.book.hold(b.id, b.period, p.at, b.usd, b.est)
 			if !ok {
 				for k := 0; k < j; k++ {
-					if h := &p.budgets[k]; h.est > 0 {
-						h.book.unhold(h.id, h.est)
+					if h := &p.budgets[k]; h.ks != nil {
+						h.book.unholdEntry(h.ks, h.est)
 					}
 				}
 				p.refuse(budgetFail(j), ReasonBudget, 0)

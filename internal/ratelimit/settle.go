@@ -68,7 +68,7 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 		if b.redis {
 			redisOp().unhold(l.rds, b.s, b.member)
 		} else {
-			b.book.unhold(b.id, b.usd)
+			b.book.unholdEntry(b.ks, b.usd)
 		}
 	}
 	if op != nil {

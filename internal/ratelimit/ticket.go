@@ -95,6 +95,7 @@ type budgetHold struct {
 	s      scope  // whose budget
 	id     string // its id in book
 	book   *spendBook
+	ks     *keySpend // memory: the entry holding usd
 }
 
 // tokenHold is a token reservation to reconcile.
@@ -179,25 +180,35 @@ func (t *Ticket) SetEndUser(user string) {
 	if !keyEU && !teamEU {
 		return
 	}
-	t.user = userName(user)
+	// One allocation: the first budget's id holds the name (user may view
+	// a request's buffer, which does not outlive the request's handler).
+	name := userName(user)
 	if keyEU && k.EndUsers.BudgetUSD > 0 {
+		id := "k\x00" + k.ID + "\x00" + name
+		t.user = id[len(id)-len(name):]
 		t.users[t.nusers] = userBudget{s: scope{kind: scopeKeyUser, id: k.ID, model: t.user},
-			id: "k\x00" + k.ID + "\x00" + t.user, usd: k.EndUsers.BudgetUSD, period: k.EndUsers.BudgetPeriod}
+			id: id, usd: k.EndUsers.BudgetUSD, period: k.EndUsers.BudgetPeriod}
 		t.nusers++
 	}
 	if teamEU && tm.EndUsers.BudgetUSD > 0 {
+		id := "t\x00" + tm.ID + "\x00" + name
+		if t.user == "" {
+			t.user = id[len(id)-len(name):]
+		}
 		t.users[t.nusers] = userBudget{s: scope{kind: scopeTeamUser, id: tm.ID, model: t.user},
-			id: "t\x00" + tm.ID + "\x00" + t.user, usd: tm.EndUsers.BudgetUSD, period: tm.EndUsers.BudgetPeriod}
+			id: id, usd: tm.EndUsers.BudgetUSD, period: tm.EndUsers.BudgetPeriod}
 		t.nusers++
+	}
+	if t.user == "" {
+		t.user = strings.Clone(name)
 	}
 }
 
-// userName is the name end-user state is kept under: a copy of user (which
-// may view a request's buffer), or "sha256:" and its hex digest when it is
-// longer than maxUserLen.
+// userName is the name end-user state is kept under: user (not copied), or
+// "sha256:" and its hex digest when it is longer than maxUserLen.
 func userName(user string) string {
 	if len(user) <= maxUserLen {
-		return strings.Clone(user)
+		return user
 	}
 	sum := sha256.Sum256([]byte(user))
 	return "sha256:" + hex.EncodeToString(sum[:])
