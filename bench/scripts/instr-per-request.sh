@@ -1,5 +1,5 @@
 #!/bin/bash
-# instr-per-request.sh [-t TIER] [-d SECONDS] [-c CONNS] [-k DIR] NAME=BINARY [NAME=BINARY ...]
+# instr-per-request.sh [-t TIER] [-d SECONDS] [-c CONNS] [-k DIR] [-u] NAME=BINARY [NAME=BINARY ...]
 #
 # User-space instructions per request of one or more sluice binaries, counted by valgrind's
 # callgrind: a count, not a time, so it repeats to within a fraction of a percent on a
@@ -21,6 +21,11 @@
 #               every request is translated (OpenAI chat -> Anthropic messages -> back; the
 #               static upstream answers POST /v1/messages with an Anthropic message of the
 #               same text and usage). Compare it with -t l1, same binary, same machine.
+#               l1-governed: L1 with the bench key in a team with shared limits and a budget,
+#               and end-user limits (rates and a budget) on the key and the team; sends
+#               bench/scripts/post-chat-user.lua (the same request with a "user"). Compare it
+#               with -t l1 -u, same binary, same machine.
+#   -u          send post-chat-user.lua (with a "user" field) instead of post-chat.lua
 #   -d SECONDS  measured window (default 10)
 #   -c CONNS    wrk connections (default 8)
 #   -k DIR      keep each binary's measured callgrind dump as DIR/NAME.TIER.callgrind
@@ -30,14 +35,15 @@
 #               (docs/benchmarks.md, "Issue #16: translation and the same-format bar").
 set -euo pipefail
 
-tier=l0 secs=10 conns=8 keep=""
+tier=l0 secs=10 conns=8 keep="" user=""
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2; }
-while getopts "t:d:c:k:h" opt; do
+while getopts "t:d:c:k:uh" opt; do
 	case $opt in
 	t) tier=$OPTARG ;;
 	d) secs=$OPTARG ;;
 	c) conns=$OPTARG ;;
 	k) keep=$OPTARG ;;
+	u) user=1 ;;
 	*) usage ;;
 	esac
 done
@@ -49,6 +55,9 @@ done
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 lua=${SLUICE_SHARED_TOOLS:-$root/../shared/tools}/post-chat.lua
+if [[ -n $user || $tier == l1-governed ]]; then
+	lua=$root/bench/scripts/post-chat-user.lua
+fi
 [[ -r $lua ]] || { echo "instr-per-request: $lua not readable (set SLUICE_SHARED_TOOLS)" >&2; exit 2; }
 cfg=$root/bench/configs/$tier.yaml
 [[ -r $cfg ]] || { echo "instr-per-request: no tier $tier ($cfg)" >&2; exit 2; }
