@@ -16,6 +16,7 @@ func TestHelpWritesFlagsWithTwoDashes(t *testing.T) {
 		{"serve"}, {"config"}, {"config", "check"}, {"mock"}, {"bench"},
 		{"keys"}, {"keys", "create"}, {"keys", "list"}, {"keys", "get"}, {"keys", "update"},
 		{"keys", "revoke"}, {"keys", "rotate"}, {"keys", "audit"},
+		{"teams"}, {"teams", "create"}, {"teams", "list"}, {"teams", "get"}, {"teams", "update"}, {"teams", "delete"},
 	} {
 		name := strings.Join(args, " ")
 		t.Run(name, func(t *testing.T) {
@@ -52,6 +53,7 @@ func TestFlagMistakesWriteFlagsWithTwoDashes(t *testing.T) {
 		{[]string{"keys", "--bogus", "list"}, "flag provided but not defined: --bogus"},
 		{[]string{"keys", "create", "--name", "x", "--rpm", "many"}, `invalid value "many" for flag --rpm`},
 		{[]string{"keys", "create", "--json=maybe"}, `invalid boolean value "maybe" for --json`},
+		{[]string{"teams", "create", "--end-user-rpm", "x"}, `invalid value "x" for flag --end-user-rpm`},
 	} {
 		name := strings.Join(tc.args, " ")
 		t.Run(name, func(t *testing.T) {

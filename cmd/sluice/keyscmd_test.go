@@ -224,6 +224,8 @@ func TestKeysUpdate(t *testing.T) {
 		{"all models", []string{"update", k.ID, "--models", ""}, `{"models":[]}`},
 		{"bools off", []string{"update", k.ID, "--disabled=false", "--allow-routing-headers=false", "--name", "svc2"}, `{"disabled":false,"allow_routing_headers":false,"name":"svc2"}`},
 		{"disable", []string{"update", k.ID, "--disabled"}, `{"disabled":true}`},
+		{"team and end users", []string{"update", k.ID, "--team-id", "", "--end-user-rpm", "3", "--end-user-budget-usd", "0.5"},
+			`{"team_id":"","end_user_limits":{"rpm":3,"budget_usd":0.5}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := a.run(tc.args...)

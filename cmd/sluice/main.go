@@ -1,5 +1,6 @@
-// Command sluice is the Sluice AI gateway: serve, mock, bench, keys, config
-// check, pricing and version. main only parses the subcommand and hands over.
+// Command sluice is the Sluice AI gateway: serve, mock, bench, keys, teams,
+// config check, pricing and version. main only parses the subcommand and
+// hands over.
 package main
 
 import (
@@ -20,6 +21,7 @@ Usage:
   sluice mock [flags]            run the mock LLM server
   sluice bench [flags]           load-test gateways against the mock
   sluice keys ...                manage virtual keys
+  sluice teams ...               manage teams: keys that share limits and a budget
   sluice config check --config FILE
                                  validate a config file
   sluice pricing list|check      print the price catalog; find unpriced models
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBench(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
+	case "teams":
+		return cmdTeams(rest, stdout, stderr)
 	case "pricing":
 		return cmdPricing(rest, stdout, stderr)
 	case "version", "--version":

@@ -29,6 +29,9 @@ func (s *Service) Create(ctx context.Context, in KeyInput) (Key, string, error) 
 	if err := validateInput(&in); err != nil {
 		return Key{}, "", err
 	}
+	if err := s.checkTeamID(ctx, in.TeamID); err != nil {
+		return Key{}, "", err
+	}
 	secret, prefix, err := Generate()
 	if err != nil {
 		return Key{}, "", err
@@ -147,6 +150,15 @@ func (s *Service) Update(ctx context.Context, id string, patch []byte) (Key, err
 	}
 	if err := s.checkReady(); err != nil {
 		return Key{}, err
+	}
+	// A team_id the patch sets must name a team. It is checked before the
+	// write's transaction, which holds the store's writer lock; a team
+	// deleted in between leaves the key without team limits, as a key
+	// whose team is gone has.
+	if team := patchedTeamID(patch); team != "" && teamIDProblem(team) == "" {
+		if err := s.checkTeamID(ctx, team); err != nil {
+			return Key{}, err
+		}
 	}
 	now := s.stamp()
 	rec, err := s.store.Update(ctx, id, func(r *Record) (*AuditEntry, error) {

@@ -218,3 +218,30 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	})
 }
+
+// TestTeamedPolicy checks the policy a rebuild gives a key of a team: the
+// team's allowlist applies, the copy is reused while the team is the same
+// and made again when it changes, and Allows stays allocation-free.
+func TestTeamedPolicy(t *testing.T) {
+	base := newPolicy(&Key{ID: "k", TeamID: "t", Models: []string{"gpt-4o", "claude-*"}})
+	team := (&Team{ID: "t", Models: []string{"gpt-4o", "gpt-4o-mini"}}).policy()
+	var c teamedPolicy
+	if c.resolve(base, nil) != base {
+		t.Error("no team: not the base policy")
+	}
+	p := c.resolve(base, team)
+	if p == base || p.TeamPolicy != team || base.TeamPolicy != nil || c.resolve(base, team) != p {
+		t.Fatalf("resolve: %+v", p)
+	}
+	if !p.Allows("gpt-4o") || p.Allows("gpt-4o-mini") || p.Allows("claude-opus-4") || !p.AllowsBytes([]byte("gpt-4o")) {
+		t.Error("a key in a team passes the key's and the team's allowlists")
+	}
+	changed := (&Team{ID: "t", RPM: 5}).policy()
+	if q := c.resolve(base, changed); q == p || q.TeamPolicy != changed || !q.Allows("claude-opus-4") {
+		t.Errorf("resolve after the team changed: %+v", q)
+	}
+	model := []byte("gpt-4o")
+	if n := testing.AllocsPerRun(100, func() { p.AllowsBytes(model); p.Allows("claude-opus-4"); base.Allows("x") }); n != 0 {
+		t.Errorf("Allows of a key in a team allocates %v times", n)
+	}
+}

@@ -38,8 +38,33 @@
 // the store answers. If a later poll fails, the cache keeps serving the keys
 // it has and the failure is logged; the next successful poll catches up.
 // Admin errors are typed: *FieldError for bad input (HTTP 400),
-// ErrNotFound (404), ErrStaticKey and ErrRevoked (409), ErrNotReady (503);
+// ErrNotFound and ErrTeamNotFound (404), ErrStaticKey, ErrRevoked,
+// ErrStaticTeam, ErrTeamExists and ErrTeamInUse (409), ErrNotReady (503);
 // anything else is a store failure (500).
+//
+// # Teams
+//
+// A team (migration 0003, table teams; or a static team of auth.teams)
+// holds limits, a budget, an allowlist and end-user limits that all its
+// keys share: a key names it in team_id (the free-text team label of
+// older keys stays as it was). The Service keeps every stored team in
+// memory beside the keys; team writes bump the same version counter, so a
+// poll that finds the version moved reads the changed teams with the
+// changed keys, and a team change reaches every instance within the same
+// bound as a key change. A delete leaves a tombstone row for the same
+// reason; a team created later with that id replaces it. Each rebuild of
+// the cache gives every key's Policy the *TeamPolicy of its team, one
+// shared by all the team's keys and kept while the team is unchanged; a
+// key whose team_id names no team (a static key naming a team not yet
+// created, or a team deleted while a key was being moved into it) has
+// TeamPolicy nil: no team limits. Static teams are read-only to the admin
+// API (ErrStaticTeam), listed first, and win over a stored team of the
+// same id. A key's team_id must name a team when it is set
+// (a *FieldError otherwise), and a team that keys which are not revoked
+// name cannot be deleted (ErrTeamInUse). A team's spend is kept in the
+// spend table under TeamSpendID(id), "team:" + id, and its audit entries
+// under the same key_id, with actions team.create, team.update and
+// team.delete.
 //
 // # Spend
 //

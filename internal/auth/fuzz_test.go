@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,6 +71,49 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 		if n := counting.calls.Load(); n != before {
 			t.Fatalf("the key check called the store (%d calls)", n-before)
+		}
+	})
+}
+
+// FuzzDecodeTeamInput feeds arbitrary bodies to the team create decoder:
+// it must never panic, refuse only with a *FieldError, and accept only
+// normalized, valid input whose JSON decodes back to itself.
+func FuzzDecodeTeamInput(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `{"id":"eng"}`, `{"id":"team:x"}`, `{"name":"a","models":["gpt-*"],"rpm":1,"tpm":2,"max_concurrent":3}`,
+		`{"budget_usd":1e308,"budget_period":"day"}`, `{"end_user_limits":{"rpm":1,"budget_usd":0.5}}`,
+		`{"end_user_limits":{"x":1}}`, `{"tags":{"a":null}}`, `{"models":null}`, `[]`, `null`, `{"rpm":1e30}`,
+		`{"id":"` + strings.Repeat("a", 65) + `"}`, `{"spend_usd":1}`, `{"a":1}{"b":2}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id, in, err := DecodeTeamInput(body)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("DecodeTeamInput error %T %v, want a *FieldError", err, err)
+			}
+			return
+		}
+		if id != "" && teamIDProblem(id) != "" {
+			t.Fatalf("accepted id %q", id)
+		}
+		if err := validateTeam(&in); err != nil {
+			t.Fatalf("accepted input fails validation: %v", err)
+		}
+		again := in
+		normalizeTeam(&again)
+		if !reflect.DeepEqual(again, in) {
+			t.Fatalf("accepted input is not normalized: %+v", in)
+		}
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, back, err := DecodeTeamInput(b)
+		if err != nil || !reflect.DeepEqual(back, in) {
+			t.Fatalf("round trip of %s = %+v, %v", b, back, err)
 		}
 	})
 }

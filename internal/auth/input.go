@@ -24,7 +24,7 @@ const (
 func fieldRole(name string) (writable bool, hint string, known bool) {
 	switch name {
 	case "name", "models", "rpm", "tpm", "max_concurrent", "budget_usd", "budget_period", "expires_at",
-		"disabled", "team", "tags", "model_limits", "allow_routing_headers", "guardrails":
+		"disabled", "team", "team_id", "end_user_limits", "tags", "model_limits", "allow_routing_headers", "guardrails":
 		return true, "", true
 	case "revoked":
 		return false, "is read-only: DELETE the key to revoke it", true
@@ -49,44 +49,9 @@ func DecodeKeyInput(body []byte) (KeyInput, error) {
 // value) or a map entry (tags, model_limits); objects merge recursively;
 // anything else replaces.
 func applyPatch(cur KeyInput, patch []byte) (KeyInput, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &top); err != nil || top == nil {
-		return KeyInput{}, &FieldError{Msg: "the body must be a JSON object"}
-	}
-	var unknown, readOnly []string
-	for _, name := range slices.Sorted(maps.Keys(top)) {
-		switch writable, _, known := fieldRole(name); {
-		case !known:
-			unknown = append(unknown, name)
-		case !writable:
-			readOnly = append(readOnly, name)
-		}
-	}
-	switch {
-	case len(unknown) == 1:
-		return KeyInput{}, &FieldError{Field: unknown[0], Msg: "unknown field"}
-	case len(unknown) > 1:
-		return KeyInput{}, &FieldError{Field: strings.Join(unknown, ", "), Msg: "unknown fields"}
-	case len(readOnly) > 0:
-		_, hint, _ := fieldRole(readOnly[0])
-		return KeyInput{}, &FieldError{Field: readOnly[0], Msg: hint}
-	}
-
-	base, err := toTree(cur)
+	fields, err := patchFields(cur, patch, fieldRole)
 	if err != nil {
 		return KeyInput{}, err
-	}
-	p, err := decodeTree(patch)
-	if err != nil {
-		return KeyInput{}, &FieldError{Msg: "the body must be a JSON object"}
-	}
-	merged, err := json.Marshal(mergePatch(base, p))
-	if err != nil {
-		return KeyInput{}, fmt.Errorf("auth: merge patch: %w", err)
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(merged, &fields); err != nil {
-		return KeyInput{}, fmt.Errorf("auth: merge patch: %w", err)
 	}
 	in, err := decodeFields(fields)
 	if err != nil {
@@ -97,6 +62,53 @@ func applyPatch(cur KeyInput, patch []byte) (KeyInput, error) {
 		return KeyInput{}, err
 	}
 	return in, nil
+}
+
+// patchFields checks the field names of patch, a JSON object, against
+// role (unknown and read-only fields are a *FieldError naming them),
+// merges it into cur's JSON form (RFC 7386) and returns the merged
+// object's fields.
+func patchFields(cur any, patch []byte, role func(string) (bool, string, bool)) (map[string]json.RawMessage, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &top); err != nil || top == nil {
+		return nil, &FieldError{Msg: "the body must be a JSON object"}
+	}
+	var unknown, readOnly []string
+	for _, name := range slices.Sorted(maps.Keys(top)) {
+		switch writable, _, known := role(name); {
+		case !known:
+			unknown = append(unknown, name)
+		case !writable:
+			readOnly = append(readOnly, name)
+		}
+	}
+	switch {
+	case len(unknown) == 1:
+		return nil, &FieldError{Field: unknown[0], Msg: "unknown field"}
+	case len(unknown) > 1:
+		return nil, &FieldError{Field: strings.Join(unknown, ", "), Msg: "unknown fields"}
+	case len(readOnly) > 0:
+		_, hint, _ := role(readOnly[0])
+		return nil, &FieldError{Field: readOnly[0], Msg: hint}
+	}
+
+	base, err := toTree(cur)
+	if err != nil {
+		return nil, err
+	}
+	p, err := decodeTree(patch)
+	if err != nil {
+		return nil, &FieldError{Msg: "the body must be a JSON object"}
+	}
+	merged, err := json.Marshal(mergePatch(base, p))
+	if err != nil {
+		return nil, fmt.Errorf("auth: merge patch: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(merged, &fields); err != nil {
+		return nil, fmt.Errorf("auth: merge patch: %w", err)
+	}
+	return fields, nil
 }
 
 // mergePatch is RFC 7386's MergePatch on decoded JSON. It may modify target.
@@ -120,7 +132,7 @@ func mergePatch(target, patch any) any {
 }
 
 // toTree turns in into decoded JSON (numbers kept exact).
-func toTree(in KeyInput) (any, error) {
+func toTree(in any) (any, error) {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("auth: encode key: %w", err)
@@ -157,6 +169,12 @@ func decodeFields(fields map[string]json.RawMessage) (KeyInput, error) {
 			err, want = json.Unmarshal(raw, &in.Name), "a string"
 		case "team":
 			err, want = json.Unmarshal(raw, &in.Team), "a string"
+		case "team_id":
+			err, want = json.Unmarshal(raw, &in.TeamID), "a team id (a string)"
+		case "end_user_limits":
+			if in.EndUserLimits, err = decodeEndUserLimits(raw); err != nil {
+				return KeyInput{}, err
+			}
 		case "budget_period":
 			err, want = json.Unmarshal(raw, &in.BudgetPeriod), `"day", "month" or "total"`
 		case "models":
@@ -246,6 +264,7 @@ func normalize(in *KeyInput) {
 	if in.BudgetUSD > 0 && in.BudgetPeriod == "" {
 		in.BudgetPeriod = PeriodTotal
 	}
+	normalizeEndUsers(&in.EndUserLimits)
 	if in.ExpiresAt != nil {
 		t := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		in.ExpiresAt = &t
@@ -270,43 +289,25 @@ func validateInput(in *KeyInput) error {
 	if len(in.Team) > maxTextLen {
 		return &FieldError{Field: "team", Msg: fmt.Sprintf("must be at most %d bytes", maxTextLen)}
 	}
-	if len(in.Models) > maxListLen {
-		return &FieldError{Field: "models", Msg: fmt.Sprintf("at most %d models", maxListLen)}
-	}
-	for i, m := range in.Models {
-		if !modelName(m) {
-			return &FieldError{Field: fmt.Sprintf("models[%d]", i), Msg: "must be a model name: visible ASCII without spaces, at most 256 bytes"}
-		}
-		if msg := config.PatternProblem(m); msg != "" {
-			return &FieldError{Field: fmt.Sprintf("models[%d]", i), Msg: msg}
+	if in.TeamID != "" {
+		if msg := teamIDProblem(in.TeamID); msg != "" {
+			return &FieldError{Field: "team_id", Msg: msg}
 		}
 	}
-	for _, f := range []struct {
-		name string
-		n    int64
-	}{{"rpm", in.RPM}, {"tpm", in.TPM}, {"max_concurrent", in.MaxConcurrent}} {
-		if f.n < 0 {
-			return &FieldError{Field: f.name, Msg: "must not be negative (0 means the default)"}
-		}
+	if err := validateModels(in.Models); err != nil {
+		return err
 	}
-	if in.BudgetUSD < 0 || math.IsNaN(in.BudgetUSD) || math.IsInf(in.BudgetUSD, 0) {
-		return &FieldError{Field: "budget_usd", Msg: "must not be negative (0 means no budget)"}
+	if err := validateLimits("", "0 means the default", in.RPM, in.TPM, in.MaxConcurrent); err != nil {
+		return err
 	}
-	switch in.BudgetPeriod {
-	case "", PeriodDay, PeriodMonth, PeriodTotal:
-	default:
-		return &FieldError{Field: "budget_period", Msg: `must be "day", "month" or "total"`}
+	if err := validateBudget("", in.BudgetUSD, in.BudgetPeriod); err != nil {
+		return err
 	}
-	if len(in.Tags) > maxListLen {
-		return &FieldError{Field: "tags", Msg: fmt.Sprintf("at most %d tags", maxListLen)}
+	if err := validateEndUsers(&in.EndUserLimits); err != nil {
+		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
-		if k == "" || len(k) > maxTextLen {
-			return &FieldError{Field: "tags", Msg: fmt.Sprintf("tag names must be 1 to %d bytes", maxTextLen)}
-		}
-		if len(in.Tags[k]) > maxTagValue {
-			return &FieldError{Field: "tags." + k, Msg: fmt.Sprintf("must be at most %d bytes", maxTagValue)}
-		}
+	if err := validateTags(in.Tags); err != nil {
+		return err
 	}
 	if len(in.ModelLimits) > maxListLen {
 		return &FieldError{Field: "model_limits", Msg: fmt.Sprintf("at most %d models", maxListLen)}
@@ -332,6 +333,123 @@ func validateInput(in *KeyInput) error {
 		}
 	}
 	return nil
+}
+
+// validateModels checks a models allowlist.
+func validateModels(models []string) error {
+	if len(models) > maxListLen {
+		return &FieldError{Field: "models", Msg: fmt.Sprintf("at most %d models", maxListLen)}
+	}
+	for i, m := range models {
+		if !modelName(m) {
+			return &FieldError{Field: fmt.Sprintf("models[%d]", i), Msg: "must be a model name: visible ASCII without spaces, at most 256 bytes"}
+		}
+		if msg := config.PatternProblem(m); msg != "" {
+			return &FieldError{Field: fmt.Sprintf("models[%d]", i), Msg: msg}
+		}
+	}
+	return nil
+}
+
+// validateLimits checks rpm, tpm and (when given) max_concurrent; base
+// prefixes the field names ("end_user_limits."), zero says what 0 means.
+func validateLimits(base, zero string, rpm, tpm int64, maxConcurrent ...int64) error {
+	fields := []struct {
+		name string
+		n    int64
+	}{{"rpm", rpm}, {"tpm", tpm}}
+	for _, n := range maxConcurrent {
+		fields = append(fields, struct {
+			name string
+			n    int64
+		}{"max_concurrent", n})
+	}
+	for _, f := range fields {
+		if f.n < 0 {
+			return &FieldError{Field: base + f.name, Msg: "must not be negative (" + zero + ")"}
+		}
+	}
+	return nil
+}
+
+// validateBudget checks a budget and its period.
+func validateBudget(base string, usd float64, period string) error {
+	if usd < 0 || math.IsNaN(usd) || math.IsInf(usd, 0) {
+		return &FieldError{Field: base + "budget_usd", Msg: "must not be negative (0 means no budget)"}
+	}
+	switch period {
+	case "", PeriodDay, PeriodMonth, PeriodTotal:
+	default:
+		return &FieldError{Field: base + "budget_period", Msg: `must be "day", "month" or "total"`}
+	}
+	return nil
+}
+
+// validateTags checks tag names and values.
+func validateTags(tags map[string]string) error {
+	if len(tags) > maxListLen {
+		return &FieldError{Field: "tags", Msg: fmt.Sprintf("at most %d tags", maxListLen)}
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if k == "" || len(k) > maxTextLen {
+			return &FieldError{Field: "tags", Msg: fmt.Sprintf("tag names must be 1 to %d bytes", maxTextLen)}
+		}
+		if len(tags[k]) > maxTagValue {
+			return &FieldError{Field: "tags." + k, Msg: fmt.Sprintf("must be at most %d bytes", maxTagValue)}
+		}
+	}
+	return nil
+}
+
+// decodeEndUserLimits decodes end_user_limits strictly, naming nested
+// fields.
+func decodeEndUserLimits(raw json.RawMessage) (EndUserLimits, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return EndUserLimits{}, &FieldError{Field: "end_user_limits",
+			Msg: `must be an object such as {"rpm": 10, "tpm": 20000, "budget_usd": 1, "budget_period": "day"}`}
+	}
+	var e EndUserLimits
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
+		raw := fields[f]
+		if string(raw) == "null" {
+			continue
+		}
+		var err error
+		var want string
+		switch f {
+		case "rpm":
+			err, want = json.Unmarshal(raw, &e.RPM), "a whole number"
+		case "tpm":
+			err, want = json.Unmarshal(raw, &e.TPM), "a whole number"
+		case "budget_usd":
+			err, want = json.Unmarshal(raw, &e.BudgetUSD), "a number"
+		case "budget_period":
+			err, want = json.Unmarshal(raw, &e.BudgetPeriod), `"day", "month" or "total"`
+		default:
+			return EndUserLimits{}, &FieldError{Field: "end_user_limits." + f, Msg: "unknown field"}
+		}
+		if err != nil {
+			return EndUserLimits{}, &FieldError{Field: "end_user_limits." + f, Msg: "must be " + want}
+		}
+	}
+	return e, nil
+}
+
+// normalizeEndUsers gives a budget without a period the period total.
+func normalizeEndUsers(e *EndUserLimits) {
+	if e.BudgetUSD > 0 && e.BudgetPeriod == "" {
+		e.BudgetPeriod = PeriodTotal
+	}
+}
+
+// validateEndUsers checks normalized end-user limits.
+func validateEndUsers(e *EndUserLimits) error {
+	const base = "end_user_limits."
+	if err := validateLimits(base, "0 means no limit", e.RPM, e.TPM); err != nil {
+		return err
+	}
+	return validateBudget(base, e.BudgetUSD, e.BudgetPeriod)
 }
 
 // modelName reports whether s is a model name: 1 to maxTextLen visible
@@ -365,6 +483,11 @@ func setName(s string) bool {
 // changes returns the fields whose JSON differs between old and new, with
 // their new values: what an audit entry records.
 func changes(old, next KeyInput) (map[string]json.RawMessage, error) {
+	return jsonChanges(old, next)
+}
+
+// jsonChanges compares the JSON objects of two values field by field.
+func jsonChanges(old, next any) (map[string]json.RawMessage, error) {
 	var a, b map[string]json.RawMessage
 	ob, err := json.Marshal(old)
 	if err != nil {

@@ -76,10 +76,16 @@ type Key struct {
 	// written it to the store (every few seconds). Read-only.
 	SpendUSD float64 `json:"spend_usd"`
 	// ExpiresAt is nil (JSON null) for a key that never expires.
-	ExpiresAt           *time.Time            `json:"expires_at"`
-	Disabled            bool                  `json:"disabled"`
-	Revoked             bool                  `json:"revoked"`
-	Team                string                `json:"team"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	Disabled  bool       `json:"disabled"`
+	Revoked   bool       `json:"revoked"`
+	// Team is the old free-text label, kept for reports; TeamID names
+	// the team object whose limits and budget the key shares ("": none).
+	Team   string `json:"team"`
+	TeamID string `json:"team_id"`
+	// EndUserLimits are the limits of each end user of the key (the
+	// request's "user"); zero fields: none.
+	EndUserLimits       EndUserLimits         `json:"end_user_limits"`
 	Tags                map[string]string     `json:"tags"`
 	ModelLimits         map[string]ModelLimit `json:"model_limits"`
 	AllowRoutingHeaders bool                  `json:"allow_routing_headers"`
@@ -105,6 +111,8 @@ type KeyInput struct {
 	ExpiresAt           *time.Time            `json:"expires_at"`
 	Disabled            bool                  `json:"disabled"`
 	Team                string                `json:"team"`
+	TeamID              string                `json:"team_id"`
+	EndUserLimits       EndUserLimits         `json:"end_user_limits"`
 	Tags                map[string]string     `json:"tags"`
 	ModelLimits         map[string]ModelLimit `json:"model_limits"`
 	AllowRoutingHeaders bool                  `json:"allow_routing_headers"`
@@ -137,8 +145,8 @@ func (k *Key) input() KeyInput {
 	return KeyInput{
 		Name: k.Name, Models: k.Models, RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent,
 		BudgetUSD: k.BudgetUSD, BudgetPeriod: k.BudgetPeriod, ExpiresAt: k.ExpiresAt, Disabled: k.Disabled,
-		Team: k.Team, Tags: k.Tags, ModelLimits: k.ModelLimits, AllowRoutingHeaders: k.AllowRoutingHeaders,
-		Guardrails: k.Guardrails,
+		Team: k.Team, TeamID: k.TeamID, EndUserLimits: k.EndUserLimits, Tags: k.Tags, ModelLimits: k.ModelLimits,
+		AllowRoutingHeaders: k.AllowRoutingHeaders, Guardrails: k.Guardrails,
 	}
 }
 
@@ -147,7 +155,7 @@ func (k *Key) setInput(in KeyInput) {
 	k.Name, k.Models, k.RPM, k.TPM, k.MaxConcurrent = in.Name, in.Models, in.RPM, in.TPM, in.MaxConcurrent
 	k.BudgetUSD, k.BudgetPeriod, k.ExpiresAt, k.Disabled = in.BudgetUSD, in.BudgetPeriod, in.ExpiresAt, in.Disabled
 	k.Team, k.Tags, k.ModelLimits, k.AllowRoutingHeaders = in.Team, in.Tags, in.ModelLimits, in.AllowRoutingHeaders
-	k.Guardrails = in.Guardrails
+	k.Guardrails, k.TeamID, k.EndUserLimits = in.Guardrails, in.TeamID, in.EndUserLimits
 }
 
 // clone returns k with its own copies of its slices and maps.

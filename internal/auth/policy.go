@@ -146,6 +146,7 @@ func newPolicy(k *Key) *Policy {
 		RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent,
 		BudgetUSD: k.BudgetUSD, BudgetPeriod: k.BudgetPeriod,
 		Disabled: k.Disabled, AllowRoutingHeaders: k.AllowRoutingHeaders, Static: k.Static,
+		TeamID: k.TeamID, EndUsers: k.EndUserLimits,
 	}
 	if len(k.Tags) > 0 {
 		p.Tags = maps.Clone(k.Tags)
@@ -164,6 +165,27 @@ func newPolicy(k *Key) *Policy {
 		p.ExpiresAt = *k.ExpiresAt
 	}
 	return p
+}
+
+// teamedPolicy caches a key's policy with its team's policy set, so that
+// a rebuild copies a key's policy only when its team changed.
+type teamedPolicy struct {
+	team *TeamPolicy
+	p    *Policy
+}
+
+// resolve returns base with TeamPolicy team: base itself for no team (nil),
+// else the cached copy while team is the one it was made for.
+func (c *teamedPolicy) resolve(base *Policy, team *TeamPolicy) *Policy {
+	if team == nil {
+		return base
+	}
+	if c.p == nil || c.team != team {
+		q := *base
+		q.TeamPolicy = team
+		c.team, c.p = team, &q
+	}
+	return c.p
 }
 
 // withGrace returns a copy of p for a previous secret valid until until.

@@ -43,10 +43,12 @@ type Service struct {
 	interval time.Duration
 	grace    time.Duration
 
-	static atomic.Pointer[StaticKeys] // auth.keys; SetStatic swaps them
+	static      atomic.Pointer[StaticKeys]  // auth.keys; SetStatic swaps them
+	staticTeams atomic.Pointer[StaticTeams] // auth.teams; SetStaticTeams swaps them
 
-	mu      sync.Mutex // guards records and version
+	mu      sync.Mutex // guards records, teams, version and the teamed caches
 	records map[string]*entry
+	teams   map[string]*teamEntry // stored teams by id, tombstones included
 	version int64
 
 	ready  atomic.Bool
@@ -58,7 +60,14 @@ type Service struct {
 // entry is a stored key and its policy.
 type entry struct {
 	rec    Record
-	policy *Policy
+	policy *Policy      // without its team
+	teamed teamedPolicy // with it
+}
+
+// teamEntry is a stored team and its policy (nil for a tombstone).
+type teamEntry struct {
+	rec    TeamRecord
+	policy *TeamPolicy
 }
 
 // New starts the key service for cfg: it opens the store (PostgreSQL when
@@ -122,7 +131,13 @@ func newService(cfg *config.Config, st Store, logger *slog.Logger, now func() ti
 		interval: interval,
 		grace:    max(cfg.Auth.RotationGrace.D(), 0),
 		records:  map[string]*entry{},
+		teams:    map[string]*teamEntry{},
 	}
+	teams, err := PrepareStaticTeams(cfg.Auth.Teams, now())
+	if err != nil {
+		return nil, err
+	}
+	s.staticTeams.Store(teams)
 	static, err := PrepareStatic(cfg.Auth.Keys, now())
 	if err != nil {
 		return nil, err
@@ -180,7 +195,11 @@ func (s *Service) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.apply(recs, v)
+	teams, err := s.store.TeamChanges(ctx, 0)
+	if err != nil {
+		return err
+	}
+	s.applyAll(recs, teams, v)
 	if !s.ready.Swap(true) {
 		s.log.Info("key store loaded", logKeyStore, s.storeKey, logKeyKeys, len(recs), logKeyVersion, v)
 	}
@@ -245,7 +264,16 @@ func (s *Service) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.apply(recs, v)
+	var teams []TeamRecord
+	if v != since {
+		// Teams share the keys' version counter: read those written
+		// since too (some may be newer than v; applying them twice is
+		// harmless).
+		if teams, err = s.store.TeamChanges(ctx, since); err != nil {
+			return err
+		}
+	}
+	s.applyAll(recs, teams, v)
 	return nil
 }
 
@@ -253,10 +281,13 @@ func (s *Service) poll(ctx context.Context) error {
 // version is the store version the records reflect; 0 (a write made by
 // this instance) leaves the poll position alone, since writes of other
 // instances with lower versions may not have been seen yet.
-func (s *Service) apply(recs []Record, version int64) {
+func (s *Service) apply(recs []Record, version int64) { s.applyAll(recs, nil, version) }
+
+// applyAll is apply for changed keys and teams.
+func (s *Service) applyAll(recs []Record, teams []TeamRecord, version int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changed := false
+	changed := s.applyTeams(teams)
 	for i := range recs {
 		r := recs[i]
 		if e, ok := s.records[r.ID]; ok && e.rec.Version >= r.Version {
@@ -274,25 +305,35 @@ func (s *Service) apply(recs []Record, version int64) {
 }
 
 // rebuild swaps in a new cache map built from the static keys and the
-// records. s.mu must be held.
+// records, each key's policy carrying its team's (nil when the key has no
+// team or its team_id names no team, static or stored). s.mu must be held.
 func (s *Service) rebuild() {
 	now := s.now()
 	static := s.static.Load().list
+	teams := s.teamPolicies()
 	m := make(map[[32]byte]*Policy, len(static)+len(s.records))
 	for _, e := range s.records {
 		r := &e.rec
 		if r.Revoked {
 			continue
 		}
-		m[r.Hash] = e.policy
+		p := e.policy
+		if r.TeamID != "" {
+			p = e.teamed.resolve(p, teams[r.TeamID])
+		}
+		m[r.Hash] = p
 		if r.PrevHash != ([32]byte{}) && now.Before(r.PrevUntil) {
-			m[r.PrevHash] = e.policy.withGrace(r.PrevUntil)
+			m[r.PrevHash] = p.withGrace(r.PrevUntil)
 		}
 	}
 	// Static keys win a (deliberate) clash with a stored secret: the
 	// config file is the operator's last word.
 	for _, k := range static {
-		m[k.hash] = k.policy
+		p := k.policy
+		if k.key.TeamID != "" {
+			p = k.teamed.resolve(p, teams[k.key.TeamID])
+		}
+		m[k.hash] = p
 	}
 	s.cache.replace(m)
 }

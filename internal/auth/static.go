@@ -15,7 +15,8 @@ import (
 type staticKey struct {
 	key    Key
 	hash   [32]byte
-	policy *Policy
+	policy *Policy      // without its team
+	teamed teamedPolicy // with it; guarded by Service.mu
 }
 
 // StaticKeys are the keys of a config's auth.keys, hashed and checked,
@@ -105,6 +106,7 @@ func loadStatic(keys []config.StaticKey, now time.Time) ([]*staticKey, error) {
 		in := KeyInput{
 			Name: sk.Name, Models: slices.Clone(sk.Models), RPM: sk.RPM, TPM: sk.TPM, MaxConcurrent: sk.MaxConcurrent,
 			BudgetUSD: sk.BudgetUSD, BudgetPeriod: sk.BudgetPeriod, Disabled: sk.Disabled, Team: sk.Team,
+			TeamID: sk.TeamID, EndUserLimits: endUsersOf(sk.EndUserLimits),
 			Tags: maps.Clone(sk.Tags), AllowRoutingHeaders: sk.AllowRoutingHeaders, Guardrails: slices.Clone(sk.Guardrails),
 		}
 		if !sk.ExpiresAt.IsZero() {

@@ -45,6 +45,28 @@ type Store interface {
 	// SpendOf returns the spend of those of ids that have any: in total,
 	// on days from month on and on days from day on.
 	SpendOf(ctx context.Context, ids []string, month, day int64) (map[string]SpendSums, error)
+	// TeamChanges returns the teams written after version since (all for
+	// 0), deleted ones' tombstones included, ordered by version.
+	TeamChanges(ctx context.Context, since int64) ([]TeamRecord, error)
+	// GetTeam returns the team with this id, or ErrTeamNotFound (also for
+	// a deleted team).
+	GetTeam(ctx context.Context, id string) (TeamRecord, error)
+	// ListTeams returns up to limit teams with Seq greater than afterSeq,
+	// by Seq; deleted teams are left out.
+	ListTeams(ctx context.Context, afterSeq int64, limit int) ([]TeamRecord, error)
+	// CreateTeam inserts rec and its audit entry in one transaction and
+	// returns rec with Seq and Version set. The tombstone of a deleted
+	// team with the same id is replaced; a team that exists is
+	// ErrTeamExists.
+	CreateTeam(ctx context.Context, rec TeamRecord, audit AuditEntry) (TeamRecord, error)
+	// UpdateTeam is Update for teams. ErrTeamNotFound when there is no
+	// such team (or it is deleted).
+	UpdateTeam(ctx context.Context, id string, fn func(*TeamRecord) (*AuditEntry, error)) (TeamRecord, error)
+	// DeleteTeam leaves a tombstone of the team (updated_at the audit
+	// entry's time) with its audit entry, in one transaction, and returns
+	// it; a *TeamInUseError when keys that are not revoked name the team,
+	// ErrTeamNotFound when there is no such team.
+	DeleteTeam(ctx context.Context, id string, audit AuditEntry) (TeamRecord, error)
 	// Close releases the database.
 	Close() error
 }
@@ -70,7 +92,7 @@ type Record struct {
 const (
 	keyColumns = `seq, version, id, hash, prefix, name, models, rpm, tpm, max_concurrent, budget_usd,
 budget_period, spend_usd, expires_at, disabled, revoked, team, tags, model_limits, allow_routing_headers,
-guardrails, prev_hash, prev_until, created_at, updated_at`
+guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_limits`
 	qVersion    = `SELECT version FROM api_key_version WHERE id = 1`
 	qBump       = `UPDATE api_key_version SET version = version + 1 WHERE id = 1 RETURNING version`
 	qChanges    = `SELECT ` + keyColumns + ` FROM api_keys WHERE version > $1 ORDER BY version`
@@ -79,13 +101,15 @@ guardrails, prev_hash, prev_until, created_at, updated_at`
 	qInsertAudi = `INSERT INTO api_key_audit (at, action, key_id, changes, actor) VALUES ($1, $2, $3, $4, $5)`
 	qInsert     = `INSERT INTO api_keys (version, id, hash, prefix, name, models, rpm, tpm, max_concurrent,
 budget_usd, budget_period, spend_usd, expires_at, disabled, revoked, team, tags, model_limits,
-allow_routing_headers, guardrails, prev_hash, prev_until, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+allow_routing_headers, guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_limits)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+$25, $26)
 RETURNING seq`
 	qUpdate = `UPDATE api_keys SET version = $1, hash = $3, prefix = $4, name = $5, models = $6, rpm = $7,
 tpm = $8, max_concurrent = $9, budget_usd = $10, budget_period = $11, spend_usd = $12, expires_at = $13,
 disabled = $14, revoked = $15, team = $16, tags = $17, model_limits = $18, allow_routing_headers = $19,
-guardrails = $20, prev_hash = $21, prev_until = $22, created_at = $23, updated_at = $24 WHERE id = $2`
+guardrails = $20, prev_hash = $21, prev_until = $22, created_at = $23, updated_at = $24, team_id = $25,
+end_user_limits = $26 WHERE id = $2`
 	auditColumns = `seq, at, action, key_id, changes, actor`
 )
 
@@ -241,7 +265,12 @@ func (s *sqlStore) Update(ctx context.Context, id string, fn func(*Record) (*Aud
 // isCallerError reports errors that Update passes through unwrapped.
 func isCallerError(err error) bool {
 	var fe *FieldError
-	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrRevoked) || errors.Is(err, ErrStaticKey) || errors.As(err, &fe)
+	for _, e := range []error{ErrNotFound, ErrRevoked, ErrStaticKey, ErrTeamNotFound, ErrTeamExists, ErrTeamInUse} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return errors.As(err, &fe)
 }
 
 func (s *sqlStore) Audit(ctx context.Context, keyID string, beforeID int64, limit int) ([]AuditEntry, error) {
@@ -359,6 +388,7 @@ type recordRow struct {
 	rec                               Record
 	hash, prevHash                    []byte
 	models, tags, limits, guardrails  string
+	endUsers                          string
 	expiresAt, prevUntil, created, up dbTime
 }
 
@@ -367,7 +397,7 @@ func (r *recordRow) dest() []any {
 	return []any{&k.Seq, &k.Version, &k.ID, &r.hash, &k.Prefix, &k.Name, &r.models, &k.RPM, &k.TPM,
 		&k.MaxConcurrent, &k.BudgetUSD, &k.BudgetPeriod, &k.SpendUSD, &r.expiresAt, &k.Disabled, &k.Revoked,
 		&k.Team, &r.tags, &r.limits, &k.AllowRoutingHeaders, &r.guardrails, &r.prevHash, &r.prevUntil,
-		&r.created, &r.up}
+		&r.created, &r.up, &k.TeamID, &r.endUsers}
 }
 
 func (r *recordRow) record() (Record, error) {
@@ -383,7 +413,8 @@ func (r *recordRow) record() (Record, error) {
 	for _, f := range []struct {
 		src string
 		dst any
-	}{{r.models, &rec.Models}, {r.tags, &rec.Tags}, {r.limits, &rec.ModelLimits}, {r.guardrails, &rec.Guardrails}} {
+	}{{r.models, &rec.Models}, {r.tags, &rec.Tags}, {r.limits, &rec.ModelLimits}, {r.guardrails, &rec.Guardrails},
+		{r.endUsers, &rec.EndUserLimits}} {
 		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
 			return Record{}, fmt.Errorf("key %s: %w", rec.ID, err)
 		}
@@ -408,8 +439,8 @@ func recordArgs(db backend, rec *Record) ([]any, error) {
 	k := &rec.Key
 	in := k.input()
 	normalize(&in)
-	var js [4]string
-	for i, v := range []any{in.Models, in.Tags, in.ModelLimits, in.Guardrails} {
+	var js [5]string
+	for i, v := range []any{in.Models, in.Tags, in.ModelLimits, in.Guardrails, in.EndUserLimits} {
 		s, err := enc(v)
 		if err != nil {
 			return nil, fmt.Errorf("encode key: %w", err)
@@ -426,7 +457,8 @@ func recordArgs(db backend, rec *Record) ([]any, error) {
 	}
 	return []any{rec.Version, k.ID, rec.Hash[:], k.Prefix, k.Name, js[0], k.RPM, k.TPM, k.MaxConcurrent,
 		k.BudgetUSD, k.BudgetPeriod, k.SpendUSD, expires, k.Disabled, k.Revoked, k.Team, js[1], js[2],
-		k.AllowRoutingHeaders, js[3], prevHash, prevUntil, db.timeArg(k.CreatedAt), db.timeArg(k.UpdatedAt)}, nil
+		k.AllowRoutingHeaders, js[3], prevHash, prevUntil, db.timeArg(k.CreatedAt), db.timeArg(k.UpdatedAt),
+		in.TeamID, js[4]}, nil
 }
 
 // dbTime scans a time from either dialect: SQLite stores unix

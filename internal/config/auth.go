@@ -30,6 +30,10 @@ type Auth struct {
 	// Keys are static keys, defined here rather than through the admin
 	// API. They are read-only to the admin API.
 	Keys []StaticKey `yaml:"keys"`
+	// Teams are static teams, defined here rather than through the admin
+	// API; read-only to it, and listed before the stored teams. A static
+	// team wins over a stored team of the same id.
+	Teams []StaticTeam `yaml:"teams"`
 	// SyncInterval is how often an instance polls the key store for
 	// changes made through another instance's admin API: a change reaches
 	// every instance within SyncInterval plus one store round trip. Default
@@ -76,8 +80,14 @@ type StaticKey struct {
 	ExpiresAt Timestamp `yaml:"expires_at"`
 	// Disabled keys are refused with a message saying so.
 	Disabled bool `yaml:"disabled"`
-	// Team groups keys for reporting.
+	// Team groups keys for reporting (a free-text label).
 	Team string `yaml:"team"`
+	// TeamID names the team (of auth.teams, or created through the admin
+	// API) whose limits and budget the key shares. A team that does not
+	// exist gives the key no team limits.
+	TeamID string `yaml:"team_id"`
+	// EndUserLimits are the limits of each end user of the key.
+	EndUserLimits EndUserLimits `yaml:"end_user_limits"`
 	// Tags are free-form labels.
 	Tags map[string]string `yaml:"tags"`
 	// ModelLimits are per-model request and token limits.
@@ -86,6 +96,48 @@ type StaticKey struct {
 	AllowRoutingHeaders bool `yaml:"allow_routing_headers"`
 	// Guardrails names guardrail sets. Empty: the model's.
 	Guardrails []string `yaml:"guardrails"`
+}
+
+// StaticTeam is a team defined in the config file. Its fields mean what
+// the admin API team object's fields of the same name mean; a zero limit
+// is no team limit.
+type StaticTeam struct {
+	// ID names the team: keys name it in team_id. Required; letters,
+	// digits, ".", "_" and "-", at most MaxKeyIDLen.
+	ID string `yaml:"id"`
+	// Name is a human label.
+	Name string `yaml:"name"`
+	// Models are the public model names the team's keys may use; a name
+	// ending in '*' allows every name with that prefix. Empty: all. A
+	// key's own allowlist can only narrow it.
+	Models []string `yaml:"models"`
+	// RPM bounds the requests per minute of all the team's keys together.
+	RPM int64 `yaml:"rpm"`
+	// TPM bounds the tokens per minute of all the team's keys together.
+	TPM int64 `yaml:"tpm"`
+	// MaxConcurrent bounds the team's requests in flight.
+	MaxConcurrent int64 `yaml:"max_concurrent"`
+	// BudgetUSD bounds the team's spend per BudgetPeriod. 0: no budget.
+	BudgetUSD float64 `yaml:"budget_usd"`
+	// BudgetPeriod is day, month or total (UTC). Default total when
+	// BudgetUSD is set.
+	BudgetPeriod string `yaml:"budget_period"`
+	// Tags are free-form labels.
+	Tags map[string]string `yaml:"tags"`
+	// EndUserLimits are the limits of each end user across the team's
+	// keys.
+	EndUserLimits EndUserLimits `yaml:"end_user_limits"`
+}
+
+// EndUserLimits are the limits each end user of a key or team gets (the
+// request's "user"). Zero fields: no such limit.
+type EndUserLimits struct {
+	RPM       int64   `yaml:"rpm"`
+	TPM       int64   `yaml:"tpm"`
+	BudgetUSD float64 `yaml:"budget_usd"`
+	// BudgetPeriod is day, month or total (UTC). Default total when
+	// BudgetUSD is set.
+	BudgetPeriod string `yaml:"budget_period"`
 }
 
 // ModelLimit is a per-model limit of a key. Zero: the key's own limit.
@@ -149,5 +201,19 @@ func applyAuthDefaults(a *Auth) {
 		if k.BudgetUSD > 0 && k.BudgetPeriod == "" {
 			k.BudgetPeriod = "total"
 		}
+		defaultPeriod(&k.EndUserLimits.BudgetPeriod, k.EndUserLimits.BudgetUSD)
+	}
+	for i := range a.Teams {
+		t := &a.Teams[i]
+		defaultPeriod(&t.BudgetPeriod, t.BudgetUSD)
+		defaultPeriod(&t.EndUserLimits.BudgetPeriod, t.EndUserLimits.BudgetUSD)
+	}
+}
+
+// defaultPeriod sets a budget's period to total when the budget is set
+// without one.
+func defaultPeriod(period *string, usd float64) {
+	if usd > 0 && *period == "" {
+		*period = "total"
 	}
 }

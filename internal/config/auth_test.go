@@ -41,6 +41,18 @@ auth:
       budget_usd: 1
       budget_period: month
       disabled: true
+      team_id: platform
+      end_user_limits: {rpm: 5, budget_usd: 0.5}
+  teams:
+    - id: platform
+      name: Platform
+      models: [gpt-4o-mini, "claude-*"]
+      rpm: 600
+      tpm: 1000000
+      max_concurrent: 20
+      budget_usd: 100
+      tags: {cost_center: "42"}
+      end_user_limits: {rpm: 10, tpm: 20000, budget_usd: 1, budget_period: day}
 guardrails:
   sets:
     - name: strict
@@ -66,8 +78,17 @@ guardrails:
 		strings.Join(k.Guardrails, ",") != "strict" || k.Disabled {
 		t.Errorf("first key = %+v", k)
 	}
-	if got := a.Keys[1]; got.ID != "bench" || got.BudgetPeriod != "month" || !got.Disabled || !got.ExpiresAt.IsZero() {
+	if got := a.Keys[1]; got.ID != "bench" || got.BudgetPeriod != "month" || !got.Disabled || !got.ExpiresAt.IsZero() ||
+		got.TeamID != "platform" || got.EndUserLimits != (EndUserLimits{RPM: 5, BudgetUSD: 0.5, BudgetPeriod: "total"}) {
 		t.Errorf("second key = %+v", got)
+	}
+	if len(a.Teams) != 1 {
+		t.Fatalf("teams = %+v", a.Teams)
+	}
+	if tm := a.Teams[0]; tm.ID != "platform" || tm.Name != "Platform" || strings.Join(tm.Models, ",") != "gpt-4o-mini,claude-*" ||
+		tm.RPM != 600 || tm.TPM != 1000000 || tm.MaxConcurrent != 20 || tm.BudgetUSD != 100 || tm.BudgetPeriod != "total" ||
+		tm.Tags["cost_center"] != "42" || tm.EndUserLimits != (EndUserLimits{RPM: 10, TPM: 20000, BudgetUSD: 1, BudgetPeriod: "day"}) {
+		t.Errorf("team = %+v", tm)
 	}
 	sum := sha256.Sum256([]byte("sk-bench-0001"))
 	if id := StaticKeyID("sk-bench-0001"); id != "static-"+hex.EncodeToString(sum[:])[:12] {
@@ -86,6 +107,7 @@ guardrails:
 
 func TestAuthValidation(t *testing.T) {
 	keys := func(lines string) string { return minimal + "auth:\n  enabled: true\n  keys:\n" + lines }
+	teams := func(lines string) string { return minimal + "auth:\n  enabled: true\n  teams:\n" + lines }
 	tests := []struct {
 		name string
 		src  string
@@ -150,6 +172,33 @@ func TestAuthValidation(t *testing.T) {
 			nil, []string{`13:20: auth.keys[0].guardrails[0]: invalid guardrail set name "a b": use letters, digits, ".", "_" and "-"`}},
 		{"unknown key field", keys("    - key: sk-1\n      rpn: 1\n"),
 			nil, []string{`13:7: auth.keys[0]: unknown field "rpn"`}},
+		{"key team_id and end users", keys("    - key: sk-1\n      team_id: \"a b\"\n      end_user_limits: {rpm: -1, budget_usd: -2, budget_period: week}\n"),
+			nil, []string{
+				`13:16: auth.keys[0].team_id: invalid team id "a b": use at most 64 letters, digits, ".", "_" and "-"`,
+				`14:30: auth.keys[0].end_user_limits.rpm: must not be negative, got -1`,
+				`14:46: auth.keys[0].end_user_limits.budget_usd: must be a non-negative amount, got -2`,
+				`14:65: auth.keys[0].end_user_limits.budget_period: unknown period "week": want day, month or total`,
+			}},
+		{"key end users unknown field", keys("    - key: sk-1\n      end_user_limits: {rps: 1}\n"),
+			nil, []string{`13:25: auth.keys[0].end_user_limits: unknown field "rps"`}},
+		{"teams without enabled", minimal + "auth:\n  teams: [{id: t}]\n",
+			nil, []string{`10:3: auth.enabled: static teams are configured in auth.teams but auth is off: set auth.enabled: true, or remove the teams`}},
+		{"team id missing", teams("    - name: x\n"),
+			nil, []string{`12:7: auth.teams[0].id: required: the id keys name in team_id`}},
+		{"team id bad", teams("    - id: \"a:b\"\n"),
+			nil, []string{`12:11: auth.teams[0].id: invalid team id "a:b": use at most 64 letters, digits, ".", "_" and "-"`}},
+		{"team id duplicate", teams("    - id: a\n    - id: a\n"),
+			nil, []string{`13:11: auth.teams[1].id: duplicate team id "a" (first at 12:11)`}},
+		{"team policy", teams("    - id: a\n      models: [\"gpt 4\"]\n      tpm: -1\n      budget_usd: -1\n      budget_period: week\n      end_user_limits: {tpm: -5}\n"),
+			nil, []string{
+				`13:16: auth.teams[0].models[0]: invalid model name "gpt 4": no spaces, control or non-ASCII characters`,
+				`14:12: auth.teams[0].tpm: must not be negative, got -1`,
+				`15:19: auth.teams[0].budget_usd: must be a non-negative amount, got -1`,
+				`16:22: auth.teams[0].budget_period: unknown period "week": want day, month or total`,
+				`17:30: auth.teams[0].end_user_limits.tpm: must not be negative, got -5`,
+			}},
+		{"team unknown field", teams("    - id: a\n      rpn: 1\n"),
+			nil, []string{`13:7: auth.teams[0]: unknown field "rpn"`}},
 		{"admin listen", minimal + "admin:\n  listen: 8081\n",
 			nil, []string{`10:11: admin.listen: invalid address "8081": want host:port, such as "127.0.0.1:8080"`}},
 		{"admin listen on the client listener", minimal + "admin:\n  listen: 127.0.0.1:8080\n",

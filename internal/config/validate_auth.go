@@ -83,6 +83,8 @@ func redisURLProblem(s string) string {
 func (v *validator) auth(a *Auth) {
 	if len(a.Keys) > 0 && !a.Enabled {
 		v.errf("auth.enabled", "static keys are configured in auth.keys but auth is off: set auth.enabled: true, or remove the keys")
+	} else if len(a.Teams) > 0 && !a.Enabled {
+		v.errf("auth.enabled", "static teams are configured in auth.teams but auth is off: set auth.enabled: true, or remove the teams")
 	}
 	switch si := a.SyncInterval.D(); {
 	case si < MinSyncInterval:
@@ -124,39 +126,98 @@ func (v *validator) auth(a *Auth) {
 		}
 		v.keyPolicy(base, k)
 	}
+	v.teams(a.Teams)
 }
 
-// keyPolicy checks the policy fields of a static key; the admin API applies
-// the same rules to the key objects it stores.
-func (v *validator) keyPolicy(base string, k *StaticKey) {
-	for j, m := range k.Models {
+// teams checks auth.teams: ids required and unique, policies as keys'.
+func (v *validator) teams(teams []StaticTeam) {
+	ids := map[string]int{}
+	for i := range teams {
+		t := &teams[i]
+		base := fmt.Sprintf("auth.teams[%d]", i)
+		switch first, dup := ids[t.ID]; {
+		case t.ID == "":
+			v.required(base+".id", ": the id keys name in team_id")
+		case len(t.ID) > MaxKeyIDLen || !validName(t.ID):
+			v.errf(base+".id", "invalid team id %q: use at most %d letters, digits, \".\", \"_\" and \"-\"", t.ID, MaxKeyIDLen)
+		case dup:
+			v.errf(base+".id", "duplicate team id %q (first at %s)", t.ID, v.where(fmt.Sprintf("auth.teams[%d].id", first)))
+		default:
+			ids[t.ID] = i
+		}
+		v.modelList(base, t.Models)
+		v.limitFields(base, t.RPM, t.TPM, t.MaxConcurrent)
+		v.budget(base, t.BudgetUSD, t.BudgetPeriod)
+		v.tagNames(base, t.Tags)
+		v.endUsers(base, &t.EndUserLimits)
+	}
+}
+
+// endUsers checks the end_user_limits of a key or team.
+func (v *validator) endUsers(base string, e *EndUserLimits) {
+	base += ".end_user_limits"
+	for _, f := range []struct {
+		name string
+		n    int64
+	}{{"rpm", e.RPM}, {"tpm", e.TPM}} {
+		if f.n < 0 {
+			v.errf(base+"."+f.name, "must not be negative, got %d", f.n)
+		}
+	}
+	v.budget(base, e.BudgetUSD, e.BudgetPeriod)
+}
+
+func (v *validator) modelList(base string, models []string) {
+	for j, m := range models {
 		if !printableASCII(m) {
 			v.errf(fmt.Sprintf("%s.models[%d]", base, j), "invalid model name %q: no spaces, control or non-ASCII characters", m)
 		} else if msg := PatternProblem(m); msg != "" {
 			v.errf(fmt.Sprintf("%s.models[%d]", base, j), "invalid model name %q: %s", m, msg)
 		}
 	}
+}
+
+func (v *validator) limitFields(base string, rpm, tpm, maxConcurrent int64) {
 	for _, f := range []struct {
 		name string
 		n    int64
-	}{{"rpm", k.RPM}, {"tpm", k.TPM}, {"max_concurrent", k.MaxConcurrent}} {
+	}{{"rpm", rpm}, {"tpm", tpm}, {"max_concurrent", maxConcurrent}} {
 		if f.n < 0 {
 			v.errf(base+"."+f.name, "must not be negative, got %d", f.n)
 		}
 	}
-	if k.BudgetUSD < 0 || math.IsNaN(k.BudgetUSD) || math.IsInf(k.BudgetUSD, 0) {
-		v.errf(base+".budget_usd", "must be a non-negative amount, got %v", k.BudgetUSD)
+}
+
+func (v *validator) budget(base string, usd float64, period string) {
+	if usd < 0 || math.IsNaN(usd) || math.IsInf(usd, 0) {
+		v.errf(base+".budget_usd", "must be a non-negative amount, got %v", usd)
 	}
-	switch k.BudgetPeriod {
+	switch period {
 	case "", "day", "month", "total":
 	default:
-		v.errf(base+".budget_period", "unknown period %q: want day, month or total", k.BudgetPeriod)
+		v.errf(base+".budget_period", "unknown period %q: want day, month or total", period)
 	}
-	for _, name := range slices.Sorted(maps.Keys(k.Tags)) {
+}
+
+func (v *validator) tagNames(base string, tags map[string]string) {
+	for _, name := range slices.Sorted(maps.Keys(tags)) {
 		if name == "" {
 			v.errf(base+".tags", "a tag needs a non-empty name")
 		}
 	}
+}
+
+// keyPolicy checks the policy fields of a static key; the admin API applies
+// the same rules to the key objects it stores.
+func (v *validator) keyPolicy(base string, k *StaticKey) {
+	v.modelList(base, k.Models)
+	v.limitFields(base, k.RPM, k.TPM, k.MaxConcurrent)
+	v.budget(base, k.BudgetUSD, k.BudgetPeriod)
+	v.tagNames(base, k.Tags)
+	if k.TeamID != "" && (len(k.TeamID) > MaxKeyIDLen || !validName(k.TeamID)) {
+		v.errf(base+".team_id", "invalid team id %q: use at most %d letters, digits, \".\", \"_\" and \"-\"", k.TeamID, MaxKeyIDLen)
+	}
+	v.endUsers(base, &k.EndUserLimits)
 	for _, m := range slices.Sorted(maps.Keys(k.ModelLimits)) {
 		l := k.ModelLimits[m]
 		p := base + ".model_limits." + m

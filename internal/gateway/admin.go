@@ -73,6 +73,9 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	actx := auth.WithActor(context.Background(), "admin-api "+ctx.RemoteIP().String())
+	if g.adminTeams(ctx, actx, rest, method) { // teams.go
+		return
+	}
 	switch {
 	case rest == "keys" && method == "POST":
 		g.adminCreate(ctx, actx)

@@ -151,6 +151,7 @@ func (r *reloader) run() ReloadResult {
 	// the switch disagreeing (turning auth off empties auth.keys).
 	if g.keys == nil || ch.Restarting("auth.enabled") {
 		ch.Hold(old.cfg, next, "auth.keys")
+		ch.Hold(old.cfg, next, "auth.teams")
 	}
 	if g.tel == nil || ch.Restarting("telemetry.enabled") {
 		ch.Hold(old.cfg, next, "telemetry.log_bodies")
@@ -180,8 +181,12 @@ func (r *reloader) run() ReloadResult {
 
 	// Prepare everything; nothing changes until all of it succeeded.
 	var static *auth.StaticKeys
+	var teams *auth.StaticTeams
 	if g.keys != nil {
 		if static, err = g.keys.PrepareStatic(next.Auth.Keys); err != nil {
+			return rejected(err)
+		}
+		if teams, err = g.keys.PrepareStaticTeams(next.Auth.Teams); err != nil {
 			return rejected(err)
 		}
 	}
@@ -191,9 +196,12 @@ func (r *reloader) run() ReloadResult {
 	}
 
 	// Apply: limits first, so that a key's new limits meet new defaults;
-	// then keys; then the snapshot the next request loads.
+	// then teams and keys; then the snapshot the next request loads.
 	if g.lim != nil {
 		g.lim.Use(limits)
+	}
+	if teams != nil {
+		g.keys.SetStaticTeams(teams) // before the keys, which may name new teams
 	}
 	if static != nil {
 		g.keys.SetStatic(static)
