@@ -141,20 +141,35 @@ func newSpendBook(store SpendStore, log *slog.Logger) *spendBook {
 
 // add records usd spent by key id at now.
 func (b *spendBook) add(id string, usd float64, now time.Time) {
-	day := dayOf(now)
 	b.mu.Lock()
 	k := b.keys[id]
 	if k == nil {
 		k = &keySpend{}
 		b.keys[cloneString(id)] = k
 	}
+	k.addLocked(usd, now)
+	b.mu.Unlock()
+}
+
+// chargeEntry records usd spent on the entry k that hold returned and
+// releases the est it holds, in one step: the cost is there before the
+// hold goes, so no admission sees neither.
+func (b *spendBook) chargeEntry(k *keySpend, usd float64, now time.Time, est float64) {
+	b.mu.Lock()
+	k.addLocked(usd, now)
+	b.unholdLocked(k, est)
+	b.mu.Unlock()
+}
+
+// addLocked records usd spent at now; the book's lock is held.
+func (k *keySpend) addLocked(usd float64, now time.Time) {
+	day := dayOf(now)
 	k.last = now.UnixNano()
 	if n := len(k.local); n > 0 && k.local[n-1].day == day {
 		k.local[n-1].usd += usd
 	} else {
 		k.local = append(k.local, dayAmount{day, usd})
 	}
-	b.mu.Unlock()
 }
 
 // spend returns key id's spend in period p as of now.

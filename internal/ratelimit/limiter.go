@@ -437,21 +437,27 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 	p := plan{checks: t.cs[:], budgets: t.bs[:]}
 	if tpm > 0 {
 		lim := clampLimit(tpm)
-		p.add(check{s: scope{kind: scopeKey, id: k.ID}, tpm: lim, tokens: reserve(tokens, lim)})
+		c := &p.checks[p.n]
+		*c = check{s: scope{kind: scopeKey, id: k.ID}, tpm: lim, tokens: reserve(tokens, lim)}
+		c.pin(t)
+		p.n++
 	}
 	if ml.RPM > 0 || ml.TPM > 0 {
-		p.add(tokenCheck(scope{kind: scopeKeyModel, id: k.ID, model: model}, ml.RPM, ml.TPM, tokens))
+		p.addTokens(scope{kind: scopeKeyModel, id: k.ID, model: model}, ml.RPM, ml.TPM, tokens)
 	}
 	if tm.ID != "" && tm.TPM > 0 {
 		lim := clampLimit(tm.TPM)
-		p.add(check{s: scope{kind: scopeTeam, id: tm.ID}, tpm: lim, tokens: reserve(tokens, lim)})
+		c := &p.checks[p.n]
+		*c = check{s: scope{kind: scopeTeam, id: tm.ID}, tpm: lim, tokens: reserve(tokens, lim)}
+		c.pin(t)
+		p.n++
 	}
 	if t.user != "" {
 		if eu := &k.EndUsers; eu.rates() {
-			p.add(tokenCheck(scope{kind: scopeKeyUser, id: k.ID, model: t.user}, eu.RPM, eu.TPM, tokens))
+			p.addTokens(scope{kind: scopeKeyUser, id: k.ID, model: t.user}, eu.RPM, eu.TPM, tokens)
 		}
 		if eu := &tm.EndUsers; tm.ID != "" && eu.rates() {
-			p.add(tokenCheck(scope{kind: scopeTeamUser, id: tm.ID, model: t.user}, eu.RPM, eu.TPM, tokens))
+			p.addTokens(scope{kind: scopeTeamUser, id: tm.ID, model: t.user}, eu.RPM, eu.TPM, tokens)
 		}
 	}
 	now := l.now()
@@ -499,25 +505,28 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 // user's, whose spend is kept under id in book; est is the request's
 // estimated cost to hold.
 func (l *Limiter) budget(p *plan, s scope, id string, book *spendBook, usd float64, per string, est float64) {
-	b := budgetCheck{s: s, id: id, book: book, usd: usd, period: parsePeriod(per), est: est}
+	b := &p.budgets[p.nb]
+	p.nb++
+	*b = budgetCheck{s: s, id: id, book: book, usd: usd, period: parsePeriod(per), est: est}
 	if l.rds != nil {
 		b.known = book.spend(id, b.period, p.at)
 		if b.est > 0 {
 			b.member = holdMember(l.slotMember(), b.est)
 		}
 	}
-	p.addBudget(b)
 }
 
-// tokenCheck is a check of ReserveTokens for a scope with its own request
-// and token limits (a key's model, an end user).
-func tokenCheck(s scope, rpm, tpm, tokens int64) check {
-	c := check{s: s, rpm: clampLimit(max(rpm, 0))}
+// addTokens adds a check of ReserveTokens or AdmitTarget for a scope with
+// its own request and token limits (a key's model, an end user, a target),
+// written in place.
+func (p *plan) addTokens(s scope, rpm, tpm, tokens int64) {
+	c := &p.checks[p.n]
+	p.n++
+	*c = check{s: s, rpm: clampLimit(max(rpm, 0))}
 	if tpm > 0 {
 		c.tpm = clampLimit(tpm)
 		c.tokens = reserve(tokens, c.tpm)
 	}
-	return c
 }
 
 // AdmitTarget checks the limits of the upstream model a request is about
@@ -537,7 +546,7 @@ func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) D
 	}
 	t.limiter = l
 	p := plan{checks: t.cs[:1]}
-	p.add(tokenCheck(scope{kind: scopeTarget, id: provider, model: model}, lim.RPM, lim.TPM, tokens))
+	p.addTokens(scope{kind: scopeTarget, id: provider, model: model}, lim.RPM, lim.TPM, tokens)
 	redis, ok := l.exec(&p, l.now())
 	if !ok {
 		return l.unavailable()

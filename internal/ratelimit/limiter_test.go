@@ -296,9 +296,9 @@ func TestNoLeak(t *testing.T) {
 	for i := range l.mem.shards {
 		sh := &l.mem.shards[i]
 		sh.mu.Lock()
-		for s, e := range sh.m {
+		for _, e := range sh.m {
 			if e.conc != 0 || e.holds != 0 {
-				t.Errorf("scope %+v: %d slots, %d holds left", s, e.conc, e.holds)
+				t.Errorf("scope %+v: %d slots, %d holds left", e.s, e.conc, e.holds)
 			}
 		}
 		sh.mu.Unlock()

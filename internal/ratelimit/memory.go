@@ -39,6 +39,7 @@ type entry struct {
 	tok   bucket
 	conc  int64
 	holds int64
+	s     scope // whose state this is (its own copies of the strings)
 }
 
 // idle reports whether e carries no state: it can be dropped and later
@@ -47,10 +48,16 @@ func (e *entry) idle(now int64) bool {
 	return e.holds == 0 && e.conc == 0 && e.req.full(now) && e.tok.full(now)
 }
 
+// shard holds the entries of the scopes that hash onto it, keyed by that
+// 64-bit hash (computed once per decision, for the shard and the key,
+// instead of a map hashing the scope's strings again); an entry whose hash
+// another scope already holds — a collision, which no two live scopes are
+// expected ever to have — lives in coll.
 type shard struct {
-	mu sync.Mutex
-	m  map[scope]*entry
-	_  [40]byte // keep neighbouring shards' mutexes off one cache line
+	mu   sync.Mutex
+	m    map[uint64]*entry
+	coll map[scope]*entry
+	_    [32]byte // keep neighbouring shards' mutexes off one cache line
 }
 
 // memory is the in-process backend: scopes hashed onto shards. It is safe
@@ -63,36 +70,54 @@ type memory struct {
 func newMemory() *memory {
 	m := &memory{seed: maphash.MakeSeed()}
 	for i := range m.shards {
-		m.shards[i].m = make(map[scope]*entry)
+		m.shards[i].m = make(map[uint64]*entry)
 	}
 	return m
 }
 
-// shardOf returns the index of the shard that holds s.
-func (m *memory) shardOf(s scope) int {
+// hashOf returns s's 64-bit hash.
+func (m *memory) hashOf(s scope) uint64 {
 	h := maphash.String(m.seed, s.id)
 	if s.model != "" {
 		h ^= maphash.String(m.seed, s.model) * 0x9e3779b97f4a7c15
 	}
-	h ^= uint64(s.kind) * 0xff51afd7ed558ccd
-	return int(h % numShards)
+	return h ^ uint64(s.kind)*0xff51afd7ed558ccd
 }
 
-// get returns the entry of s in shard sh, creating it. sh's lock must be
-// held. Creating an entry copies the scope's strings, so that the entry
-// does not pin a caller's buffers.
-func (sh *shard) get(s scope) *entry {
-	if e, ok := sh.m[s]; ok {
+// shardOf returns the index of the shard that holds the scope of hash h.
+func shardOf(h uint64) int { return int(h % numShards) }
+
+// get returns the entry of s (hash h) in shard sh, creating it. sh's lock
+// must be held. Creating an entry copies the scope's strings, so that the
+// entry does not pin a caller's buffers.
+func (sh *shard) get(s scope, h uint64) *entry {
+	if e := sh.m[h]; e != nil {
+		if e.s == s {
+			return e
+		}
+		if e := sh.coll[s]; e != nil {
+			return e
+		}
+		e := &entry{s: scope{kind: s.kind, id: cloneString(s.id), model: cloneString(s.model)}}
+		if sh.coll == nil {
+			sh.coll = make(map[scope]*entry)
+		}
+		sh.coll[e.s] = e
 		return e
 	}
-	e := &entry{}
-	sh.m[scope{kind: s.kind, id: cloneString(s.id), model: cloneString(s.model)}] = e
+	e := &entry{s: scope{kind: s.kind, id: cloneString(s.id), model: cloneString(s.model)}}
+	sh.m[h] = e
 	return e
 }
 
-// lookup returns the entry of s in sh without creating it (nil when
-// absent). sh's lock must be held.
-func (sh *shard) lookup(s scope) *entry { return sh.m[s] }
+// lookup returns the entry of s (hash h) in sh without creating it (nil
+// when absent). sh's lock must be held.
+func (sh *shard) lookup(s scope, h uint64) *entry {
+	if e := sh.m[h]; e != nil && e.s == s {
+		return e
+	}
+	return sh.coll[s]
+}
 
 // sweep drops the idle entries of every shard and returns how many it
 // dropped. The limiter's janitor runs it periodically.
@@ -101,9 +126,15 @@ func (m *memory) sweep(now int64) int {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		for s, e := range sh.m {
+		for h, e := range sh.m {
 			if e.idle(now) {
-				delete(sh.m, s)
+				delete(sh.m, h)
+				n++
+			}
+		}
+		for s, e := range sh.coll {
+			if e.idle(now) {
+				delete(sh.coll, s)
 				n++
 			}
 		}
@@ -118,7 +149,7 @@ func (m *memory) size() int {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		n += len(sh.m)
+		n += len(sh.m) + len(sh.coll)
 		sh.mu.Unlock()
 	}
 	return n

@@ -25,8 +25,21 @@ type check struct {
 	// Filled in by the backend.
 	req, tok result
 	inUse    int64  // concurrency slots in use after the decision
-	e        *entry // memory backend: the scope's entry
+	e        *entry // memory backend: the scope's entry (preset by pin)
 	sh       int    // memory backend: the index of its shard
+}
+
+// pin presets c's memory entry from a concurrency slot the ticket holds
+// on the same scope: the slot keeps the entry in its shard (holds > 0, so
+// the janitor never sweeps it) until the ticket settles, so the decision
+// skips the scope's hashing and map lookup.
+func (c *check) pin(t *Ticket) {
+	for i := 0; i < t.nslots; i++ {
+		if sl := &t.slots[i]; !sl.redis && sl.s == c.s {
+			c.e, c.sh = sl.e, sl.sh
+			return
+		}
+	}
 }
 
 // budgetCheck refuses a scope (a key, a team, an end user) whose spend in
@@ -72,11 +85,6 @@ func (p *plan) add(c check) {
 	p.n++
 }
 
-func (p *plan) addBudget(b budgetCheck) {
-	p.budgets[p.nb] = b
-	p.nb++
-}
-
 // budgetFail is plan.fail for a refusal by budget j.
 func budgetFail(j int) int { return -1 - j }
 
@@ -111,27 +119,35 @@ const concurrencyRetry = time.Second
 // scope, and applies all or nothing.
 func (m *memory) exec(p *plan, now int64) {
 	var idx [maxChecks]int
+	var hs [maxChecks]uint64
 	for i := 0; i < p.n; i++ {
-		idx[i] = m.shardOf(p.checks[i].s)
+		if c := &p.checks[i]; c.e != nil {
+			idx[i] = c.sh // a pinned entry (pin): no lookup
+		} else {
+			hs[i] = m.hashOf(c.s)
+			idx[i] = shardOf(hs[i])
+		}
 	}
 	var order [maxChecks]int
 	no := lockOrder(idx[:p.n], &order)
 	for _, i := range order[:no] {
 		m.shards[i].mu.Lock()
 	}
-	m.run(p, now, &idx)
+	m.run(p, now, &idx, &hs)
 	for _, i := range order[:no] {
 		m.shards[i].mu.Unlock()
 	}
 }
 
 // run is exec with the shards locked.
-func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
+func (m *memory) run(p *plan, now int64, idx *[maxChecks]int, hs *[maxChecks]uint64) {
 	p.ok, p.reason, p.retry = true, ReasonNone, 0
 	var req, tok [maxChecks]bucket
 	for i := 0; i < p.n; i++ {
 		c := &p.checks[i]
-		c.e, c.sh = m.shards[idx[i]].get(c.s), idx[i]
+		if c.e == nil {
+			c.e, c.sh = m.shards[idx[i]].get(c.s, hs[i]), idx[i]
+		}
 		e := c.e
 		if c.maxc > 0 && e.conc >= c.maxc {
 			p.refuse(i, ReasonConcurrency, concurrencyRetry)

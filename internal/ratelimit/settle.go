@@ -34,6 +34,7 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 		s.e.holds--
 		sh.mu.Unlock()
 	}
+	var released [maxBudgets]bool // memory holds released with their charge
 	if t.hasKey {
 		pu := u.Pricing()
 		cost, ok := t.prices.Cost(t.model, pu)
@@ -42,19 +43,19 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 		}
 		if cost > 0 {
 			k := &t.key
-			l.book.add(k.ID, cost, now)
+			l.charge(t, l.book, k.ID, cost, now, &released)
 			if l.rds != nil && k.BudgetUSD > 0 {
 				redisOp().spend(l.rds, scope{kind: scopeKey, id: k.ID}, parsePeriod(k.BudgetPeriod), cost, now, 0)
 			}
 			if tm := &k.Team; tm.ID != "" {
-				l.book.add(tm.SpendID, cost, now)
+				l.charge(t, l.book, tm.SpendID, cost, now, &released)
 				if l.rds != nil && tm.BudgetUSD > 0 {
 					redisOp().spend(l.rds, scope{kind: scopeTeam, id: tm.ID}, parsePeriod(tm.BudgetPeriod), cost, now, 0)
 				}
 			}
 			for i := 0; i < t.nusers; i++ {
 				ub := &t.users[i]
-				l.users.add(ub.id, cost, now)
+				l.charge(t, l.users, ub.id, cost, now, &released)
 				if l.rds != nil {
 					redisOp().spend(l.rds, ub.s, parsePeriod(ub.period), cost, now, now.Add(l.userTTL).UnixMilli())
 				}
@@ -65,6 +66,9 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 	// in between sees neither.
 	for i := 0; i < t.nbudgets; i++ {
 		b := &t.budgets[i]
+		if released[i] {
+			continue
+		}
 		if b.redis {
 			redisOp().unhold(l.rds, b.s, b.member)
 		} else {
@@ -74,6 +78,20 @@ func (l *Limiter) settle(t *Ticket, u Usage) {
 	if op != nil {
 		l.rds.enqueue(op)
 	}
+}
+
+// charge adds cost to id's spend in book; when the ticket holds a cost on
+// that entry in memory, the hold is released in the same step (and marked
+// in released).
+func (l *Limiter) charge(t *Ticket, book *spendBook, id string, cost float64, now time.Time, released *[maxBudgets]bool) {
+	for i := 0; i < t.nbudgets; i++ {
+		if b := &t.budgets[i]; !b.redis && b.book == book && b.id == id {
+			book.chargeEntry(b.ks, cost, now, b.usd)
+			released[i] = true
+			return
+		}
+	}
+	book.add(id, cost, now)
 }
 
 // settleHold reconciles one memory reservation to actual tokens and drops

@@ -67,10 +67,11 @@ func (l *Limiter) snapshot(ctx context.Context, sc scope, spendID string, rpm, t
 }
 
 func (l *Limiter) memPeek(sc scope, rpm, tpm, maxc int64, now time.Time, s *Snapshot) {
-	sh := &l.mem.shards[l.mem.shardOf(sc)]
+	h := l.mem.hashOf(sc)
+	sh := &l.mem.shards[shardOf(h)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e := sh.lookup(sc)
+	e := sh.lookup(sc, h)
 	if e == nil {
 		e = &entry{}
 	}

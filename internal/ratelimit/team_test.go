@@ -314,3 +314,24 @@ func TestEndUserForget(t *testing.T) {
 		t.Errorf("long user kept as %q", u)
 	}
 }
+
+// TestShardCollision: two scopes with the same 64-bit hash keep separate
+// entries, found again, and swept when idle.
+func TestShardCollision(t *testing.T) {
+	m := newMemory()
+	sh := &m.shards[0]
+	a, b := scope{kind: scopeKey, id: "a"}, scope{kind: scopeTeam, id: "b"}
+	ea, eb := sh.get(a, 42), sh.get(b, 42)
+	if ea == eb || sh.get(a, 42) != ea || sh.get(b, 42) != eb || sh.lookup(b, 42) != eb || sh.lookup(a, 42) != ea {
+		t.Fatal("colliding scopes share or lose their entries")
+	}
+	if sh.lookup(scope{kind: scopeKey, id: "c"}, 42) != nil {
+		t.Error("a third scope with the hash found an entry")
+	}
+	if m.size() != 2 {
+		t.Errorf("size %d, want 2", m.size())
+	}
+	if n := m.sweep(0); n != 2 || m.size() != 0 {
+		t.Errorf("swept %d, %d left: want both swept", n, m.size())
+	}
+}
