@@ -96,6 +96,37 @@ func BenchmarkRequestGoverned(b *testing.B) {
 	}
 }
 
+// BenchmarkRequestTeam is BenchmarkRequest for a key in a team with an rpm
+// and a budget: one team, no end users.
+func BenchmarkRequestTeam(b *testing.B) {
+	k := benchKey
+	k.Team = Team{ID: "team-1", SpendID: "team:team-1", RPM: 1_000_000_000, BudgetUSD: 1e12, BudgetPeriod: "month"}
+	benchRequest(b, &k, "")
+}
+
+// BenchmarkRequestEndUser is BenchmarkRequest with an end-user rpm and
+// budget on the key, for a request with a user.
+func BenchmarkRequestEndUser(b *testing.B) {
+	k := benchKey
+	k.EndUsers = EndUserLimits{RPM: 1_000_000_000, BudgetUSD: 1e12, BudgetPeriod: "month"}
+	benchRequest(b, &k, "user-1234")
+}
+
+func benchRequest(b *testing.B, k *Key, user string) {
+	l := benchLimiter(b)
+	ml := ModelLimit{RPM: 1_000_000_000, TPM: 1_000_000_000_000}
+	var tk Ticket
+	b.ReportAllocs()
+	for b.Loop() {
+		tk.Reset()
+		l.Admit(&tk, k)
+		tk.SetEndUser(user)
+		l.Reserve(&tk, "gpt-4o-mini", ml, l.Estimate(300, 256))
+		l.AdmitTarget(&tk, "openai", "gpt-4o-mini", 400)
+		tk.Settle(Usage{Input: 60, Output: 16})
+	}
+}
+
 // BenchmarkAdmitParallel spreads 1,000 keys over the shards from every
 // core.
 func BenchmarkAdmitParallel(b *testing.B) {
