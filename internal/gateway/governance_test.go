@@ -153,3 +153,38 @@ func TestTeamLimitsTwoInstances(t *testing.T) {
 		t.Errorf("%d requests on a team of rpm %d over two instances: %d refused, want %d", n+k, n, refused, k)
 	}
 }
+
+// TestAdminTeamEnforced: a team made through the admin API limits the key
+// made in it at once; a PATCH of its budget takes effect at once too.
+func TestAdminTeamEnforced(t *testing.T) {
+	s := newStackYAML(t, nil, governanceConfig)
+	if st := s.admin(t, "POST", "/admin/v1/teams", `{"id":"made","rpm":2}`, adminToken, nil); st != 201 {
+		t.Fatalf("create team: %d", st)
+	}
+	var k struct {
+		Key    string `json:"key"`
+		TeamID string `json:"team_id"`
+	}
+	if st := s.admin(t, "POST", "/admin/v1/keys", `{"name":"in made","team_id":"made"}`, adminToken, &k); st != 201 || k.TeamID != "made" {
+		t.Fatalf("create key: %d %+v", st, k)
+	}
+	var codes []int
+	for range 3 {
+		resp, b := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer(k.Key))
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == 429 && !strings.Contains(b, `team \"made\"`) {
+			t.Errorf("refusal does not name the team: %s", b)
+		}
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 {
+		t.Fatalf("three requests on a team of rpm 2: %v", codes)
+	}
+	// A budget set later applies to the next request: spent > $0 budget.
+	if st := s.admin(t, "PATCH", "/admin/v1/teams/made", `{"rpm":0,"budget_usd":0.000001}`, adminToken, nil); st != 200 {
+		t.Fatalf("patch: %d", st)
+	}
+	resp, b := s.post(t, "/v1/chat/completions", govBody, withTokens(bearer(k.Key)))
+	if resp.StatusCode != 429 || !strings.Contains(b, `"code":"insufficient_quota"`) || !strings.Contains(b, `team \"made\"`) {
+		t.Errorf("after a budget smaller than one request: %d %s", resp.StatusCode, b)
+	}
+}
