@@ -241,13 +241,6 @@ func (b *spendBook) forget(now time.Time, ttl time.Duration) int {
 	return n
 }
 
-// unhold releases a cost held by hold.
-func (b *spendBook) unhold(id string, est float64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.unholdLocked(b.keys[id], est)
-}
-
 // unholdEntry releases a cost held by hold on the entry hold returned.
 func (b *spendBook) unholdEntry(k *keySpend, est float64) {
 	b.mu.Lock()
