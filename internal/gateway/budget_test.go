@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -164,5 +165,44 @@ func TestFailedAttemptBilled(t *testing.T) {
 	st, body = getPath(t, s, "/v1/key", bearer("sk-static-budget5"))
 	if st != 200 || json.Unmarshal([]byte(body), &kv) != nil || math.Abs(kv.SpendUSD-want) > 1e-12 {
 		t.Errorf("after a refusal: %d %s, want spend $%g", st, body, want)
+	}
+}
+
+// TestCutStreamBilled: a stream the upstream breaks off before its usage
+// is charged the prompt estimate and the tokens received so far, in the
+// same format and translated.
+func TestCutStreamBilled(t *testing.T) {
+	const n = 10 // tokens sent before the upstream disconnects
+	body := `{"model":"gpt-4o-mini","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	prompt := float64((len(body)+3)/4) * budgetIn
+	for _, tc := range []struct {
+		name, path string
+		hdr        map[string]string
+	}{
+		{"same format", "/v1/chat/completions", bearer("sk-static-budget5")},
+		{"translated", "/v1/messages", map[string]string{"x-api-key": "sk-static-budget5", "anthropic-version": "2023-06-01"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStackYAML(t, nil, budgetConfig)
+			tc.hdr["X-Mock-Disconnect-After"] = strconv.Itoa(n)
+			tc.hdr["X-Mock-Tokens"] = "50"
+			resp, b := s.post(t, tc.path, body, tc.hdr)
+			if resp.StatusCode != 200 || !strings.Contains(b, "data:") {
+				t.Fatalf("stream: %d %s", resp.StatusCode, b)
+			}
+			st, kb := getPath(t, s, "/v1/key", bearer("sk-static-budget5"))
+			var kv struct {
+				SpendUSD float64 `json:"spend_usd"`
+			}
+			if st != 200 || json.Unmarshal([]byte(kb), &kv) != nil {
+				t.Fatalf("GET /v1/key: %d %s", st, kb)
+			}
+			// One token per delta; the same-format count may be off by the
+			// events around the text.
+			lo, hi := prompt+float64(n-2)*budgetOut, prompt+float64(n+1)*budgetOut
+			if kv.SpendUSD < lo-1e-12 || kv.SpendUSD > hi+1e-12 {
+				t.Errorf("charged $%g for a stream cut after %d tokens, want $%g–$%g", kv.SpendUSD, n, lo, hi)
+			}
+		})
 	}
 }

@@ -84,7 +84,7 @@ func (x *exchange) settle() {
 	dur := time.Since(x.start)
 	var cost float64 // of the upstream's reported usage, for metrics and the log
 	priced := true
-	if x.usage.Valid || x.failedPrompt > 0 {
+	if x.usage.Valid || x.failedPrompt > 0 || x.cutStream() {
 		cost, priced = x.costOf(x.billedUsage())
 	} else if x.attempts > 0 {
 		_, priced = x.costOf(ratelimit.Usage{})

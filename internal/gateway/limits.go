@@ -54,11 +54,30 @@ func (x *exchange) billFailed(ue *provider.UpstreamError) {
 }
 
 // billedUsage is the usage the exchange is charged: the upstream's
-// reported usage plus the prompts of failed attempts it was billed for.
+// reported usage (for a cut stream, at least the tokens received so far)
+// plus the prompts of failed attempts it was billed for.
 func (x *exchange) billedUsage() ratelimit.Usage {
 	u := x.reportedUsage()
+	if x.cutStream() {
+		u.Output = max(u.Output, x.streamedOutput())
+	}
 	u.Input += x.failedPrompt
 	return u
+}
+
+// cutStream reports a stream that began and did not reach its end: the
+// client left, or the upstream broke off.
+func (x *exchange) cutStream() bool { return x.stream && !x.sawTerminal && x.deltas > 0 }
+
+// streamedOutput estimates the output tokens a cut stream received: one
+// per event that carried output (the translated path counts deltas
+// exactly; the same-format path every event but the first, which opens
+// the reply). Providers bill what they generated, at least this.
+func (x *exchange) streamedOutput() int64 {
+	if x.translated() {
+		return x.deltas
+	}
+	return max(x.deltas-1, 0)
 }
 
 // limitKey is the limiter's view of a key policy and its team.
@@ -155,6 +174,9 @@ func (x *exchange) settleLimits() {
 	switch {
 	case x.usage.Valid:
 		x.ticket.Settle(x.billedUsage())
+	case x.cutStream():
+		// Cut without usage: the prompt estimate and the tokens received.
+		x.ticket.Settle(ratelimit.Usage{Input: x.promptEst + x.failedPrompt, Output: x.streamedOutput()})
 	case x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499:
 		// Served (or cut) without usage: keep the estimate as charged.
 		x.ticket.Settle(ratelimit.Usage{Input: x.ticket.Reserved() + x.failedPrompt})

@@ -38,6 +38,10 @@ type relayState struct {
 	hideUsage   bool
 	sawTerminal bool
 	seqNext     int64 // Responses: the sequence_number after the upstream's last event
+	// deltas counts the events of the stream that carried output (its
+	// tokens received so far, one per delta as best counted): what a cut
+	// stream is charged for when its usage says less (streamedUsage).
+	deltas int64
 	conn        net.Conn
 	writeTO     time.Duration
 	bodyStream  fasthttp.ReadCloserWithError // guarded by mu once the timer runs
@@ -57,7 +61,7 @@ type relayState struct {
 // watcher call reads neither.
 func (r *relayState) reset() {
 	r.stream, r.raw, r.hideUsage, r.sawTerminal, r.done = false, false, false, false, false
-	r.seqNext, r.writeTO = 0, 0
+	r.seqNext, r.writeTO, r.deltas = 0, 0, 0
 	r.conn, r.bodyStream, r.timer, r.watchDone = nil, nil, nil, nil
 	r.watchStop.Store(false)
 	r.clientBytes.Store(false)
@@ -311,6 +315,8 @@ func (x *exchange) event(ev *sse.Event) (hide bool) {
 	end, usageOnly := x.format.Hooks().StreamEvent(x.op, ev.Name, ev.Data, &x.usage, &x.seqNext)
 	if end {
 		x.sawTerminal = true
+	} else if !usageOnly {
+		x.deltas++ // streamedUsage discounts the first, which opens the reply
 	}
 	return usageOnly && x.hideUsage
 }

@@ -163,15 +163,22 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		r.Provider = x.up.Name()
 	}
 	u := x.reportedUsage()
+	estimated := false
 	if !x.usage.Valid && x.attempts > 0 && x.status > 0 && x.status < 400 || x.status == 499 && x.attempts > 0 && !x.usage.Valid {
 		// Served without usage: estimate the prompt as limits do.
 		u = ratelimit.Usage{Input: int64(x.bodyLen+3) / 4}
-		r.TokensEstimated = true
-		cost, _ = x.costOf(u)
+		estimated = true
+	}
+	if x.cutStream() && u.Output < x.streamedOutput() {
+		// A cut stream: at least the tokens received so far.
+		u.Output, estimated = x.streamedOutput(), true
 	}
 	if x.failedPrompt > 0 {
 		// Failed attempts the upstream was likely billed for (billFailed).
 		u.Input += x.failedPrompt
+		estimated = true
+	}
+	if estimated {
 		r.TokensEstimated = true
 		cost, _ = x.costOf(u)
 	}

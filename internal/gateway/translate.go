@@ -444,6 +444,8 @@ func (x *exchange) fillTranslated() {
 func (x *exchange) translatedEvent(ev *canon.Event) bool {
 	xl := x.xl
 	switch ev.Kind {
+	case canon.EvDelta:
+		x.deltas++
 	case canon.EvUsage:
 		xl.usage.Merge(&ev.Usage)
 		x.usage = xl.usage
