@@ -2,7 +2,9 @@ package ratelimit
 
 import (
 	"math/big"
+	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -243,15 +245,18 @@ func TestBucketLimitChange(t *testing.T) {
 	}
 }
 
-func TestLockOrder(t *testing.T) {
+func TestLockSet(t *testing.T) {
 	for _, tt := range []struct {
 		in   []int
 		want []int
-	}{{[]int{5}, []int{5}}, {[]int{5, 3}, []int{3, 5}}, {[]int{3, 5}, []int{3, 5}}, {[]int{4, 4}, []int{4}}} {
-		var out [maxChecks]int
-		n := lockOrder(tt.in, &out)
-		if n != len(tt.want) || (n == 2 && (out[0] != tt.want[0] || out[1] != tt.want[1])) || out[0] != tt.want[0] {
-			t.Errorf("lockOrder(%v) = %v", tt.in, out[:n])
+	}{{[]int{5}, []int{5}}, {[]int{5, 3}, []int{3, 5}}, {[]int{3, 5}, []int{3, 5}}, {[]int{4, 4}, []int{4}},
+		{[]int{63, 0, 17, 0, 63}, []int{0, 17, 63}}} {
+		var got []int
+		for s := lockSet(tt.in); s != 0; s &= s - 1 {
+			got = append(got, bits.TrailingZeros64(s))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("lockSet(%v) in order: %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

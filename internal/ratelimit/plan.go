@@ -1,6 +1,9 @@
 package ratelimit
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // maxChecks is the most scopes one decision touches. Reserve: the key's
 // tokens, the key's use of a model, the team's tokens, the end user of the
@@ -128,14 +131,13 @@ func (m *memory) exec(p *plan, now int64) {
 			idx[i] = shardOf(hs[i])
 		}
 	}
-	var order [maxChecks]int
-	no := lockOrder(idx[:p.n], &order)
-	for _, i := range order[:no] {
-		m.shards[i].mu.Lock()
+	set := lockSet(idx[:p.n])
+	for s := set; s != 0; s &= s - 1 {
+		m.shards[bits.TrailingZeros64(s)].mu.Lock()
 	}
 	m.run(p, now, &idx, &hs)
-	for _, i := range order[:no] {
-		m.shards[i].mu.Unlock()
+	for s := set; s != 0; s &= s - 1 {
+		m.shards[bits.TrailingZeros64(s)].mu.Unlock()
 	}
 }
 
@@ -221,28 +223,16 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int, hs *[maxChecks]uin
 	}
 }
 
-// lockOrder writes the distinct shard indexes of idx to out in ascending
-// order and returns how many there are.
-func lockOrder(idx []int, out *[maxChecks]int) int {
-	n := 0
+// lockSet returns the distinct shard indexes of idx as a bit set: taken
+// lowest bit first, they are locked in ascending order, so two decisions
+// never deadlock.
+func lockSet(idx []int) uint64 {
+	var set uint64
 	for _, i := range idx {
-		pos, dup := n, false
-		for j := 0; j < n; j++ {
-			if out[j] == i {
-				dup = true
-				break
-			}
-			if out[j] > i {
-				pos = j
-				break
-			}
-		}
-		if dup {
-			continue
-		}
-		copy(out[pos+1:n+1], out[pos:n])
-		out[pos] = i
-		n++
+		set |= 1 << uint(i)
 	}
-	return n
+	return set
 }
+
+// The shards of a decision fit a lockSet.
+var _ [64 - numShards]struct{}
