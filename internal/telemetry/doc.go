@@ -116,13 +116,16 @@
 // write finds one missing (another instance's retention). Retention drops
 // whole day partitions that ended before now minus the retention, hourly.
 // Indexes: (time, request_id) for logs newest first and usage over a time
-// range, (key_id, time, request_id) for one key's logs, unique
-// (request_id, time) for lookups and de-duplication; request_id makes the
-// keyset order total. Writes are binary COPY (pgcopy.go). With
+// range; (key_id, time, request_id), (end_user, time, request_id) and
+// (team, time, request_id) for the logs of one key, end user or team;
+// unique (request_id, time) for lookups and de-duplication; request_id
+// makes the keyset order total. Writes are binary COPY (pgcopy.go), in a
+// transaction that also adds the batch to the usage rollups. With
 // PostgresOptions.Dedup each batch is COPYed into a session temporary
-// table and moved with INSERT ... ON CONFLICT DO NOTHING; without it a
-// batch is one plain COPY, and only a batch that hits the unique index (a
-// replay) is retried that way. Text is made storable first (NUL bytes
+// table and moved with INSERT ... ON CONFLICT DO NOTHING RETURNING (the
+// rows inserted, which are what the rollups get); without it a batch is
+// one plain COPY (all or nothing), and only a batch that hits the unique
+// index (a replay) is retried that way. Text is made storable first (NUL bytes
 // dropped, invalid UTF-8 replaced), so no client-supplied value can fail
 // a batch forever; a batch PostgreSQL still refuses as data (SQLSTATE
 // class 22 or 23) is returned as ErrRejected, which the pipeline narrows
@@ -133,19 +136,45 @@
 // OpenSQLite opens its own file (data_dir/telemetry.db) in WAL mode with
 // synchronous=NORMAL (durable across a process crash), migrates it
 // (migrations/sqlite, the same schema_migrations shape), and writes each
-// batch in one transaction of INSERT OR IGNORE. It has the same indexes;
-// retention deletes old rows hourly.
+// batch in one transaction of INSERT OR IGNORE, adding the rows inserted
+// to the usage rollups. It has the same indexes; retention deletes old
+// rows hourly.
+//
+// # Usage rollups
+//
+// Both sinks keep two rollup tables (rollup.go, the 0002 migrations):
+// usage_daily, the sums GET /admin/v1/usage returns per UTC day, key,
+// team and model, and usage_daily_end_user, the same per end user too.
+// Each write aggregates the records it inserted in Go and adds them with
+// one UPSERT per group, in the transaction that stores the rows; a replay
+// that inserts nothing adds nothing. So a day's rollup rows always sum
+// exactly that day's rows, and a usage query over [Since, Until) reads
+// the whole UTC days in the range from a rollup (usage_daily_end_user
+// only when grouping by end user) and the partial days at either end from
+// request_logs, in one SQL statement (one snapshot): the answer is the
+// raw rows' answer, costs to floating-point rounding (the sums are added
+// in another order). Retention keeps the rollups equal to the rows:
+// PostgreSQL deletes a day's rollup rows in the transaction that drops
+// its partition; SQLite deletes the rollups of the days before the
+// cutoff's day and sums that day again from the rows it keeps. Migration
+// 0002 fills the rollups from the rows already there. Rows written by an
+// older binary after the migration (a rolling upgrade of several
+// instances on one database) are missing from the rollups: upgrade every
+// instance that writes to a database together.
 //
 // # Queries
 //
 // Logs returns records newest first, by (time, request_id), with keyset
 // pagination: NextCursor is an opaque base64url encoding of the last
 // row's (time, request_id), and the next page asks for rows before it —
-// never OFFSET, so each page costs the same however deep. Usage sums
-// requests, errors (status >= 400, 499 included), tokens and cost per
-// group of key, model and UTC day over [Since, Until). Both use the time
-// or key index (TestPostgresQueriesUseIndexes checks the plans on 100,000
-// rows; bench/scripts/telemetry-10m.sh times them on 10 million). Only
+// never OFFSET, so each page costs the same however deep; it filters by
+// request id, key, model, status, end user, team and time. Usage sums
+// requests, errors (status >= 400, 499 included), tokens (prompt,
+// completion, cached, cache-write, reasoning) and cost per group of any
+// of key, team, model, end user and UTC day over [Since, Until), from the
+// rollups and the time index. TestPostgresQueriesUseIndexes checks the
+// plans on 100,000 rows; bench/scripts/telemetry-10m.sh times them on 10
+// million. Only
 // fixed SQL and whitelisted column names become query text; every value
 // is a parameter. Invalid queries (bad cursor, negative limit, until
 // before since, unknown group) return a *QueryError, which wraps

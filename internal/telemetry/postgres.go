@@ -237,7 +237,8 @@ func (s *Postgres) maintainLocked(ctx context.Context) error {
 	return nil
 }
 
-// Prune drops the day partitions that end at or before before.
+// Prune drops the day partitions that end at or before before, and the
+// days' rollups with them.
 func (s *Postgres) Prune(ctx context.Context, before time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,7 +263,14 @@ func (s *Postgres) pruneLocked(ctx context.Context, before time.Time) error {
 				return err
 			}
 			// The name is partitionName(d) again, not the catalog's text.
-			_, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d))
+			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d)); err != nil {
+				return err
+			}
+			// The day's rollups go with its rows, in the same transaction.
+			if _, err := tx.Exec(ctx, `DELETE FROM usage_daily WHERE day = $1`, dayStart(d)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `DELETE FROM usage_daily_end_user WHERE day = $1`, dayStart(d))
 			return err
 		})
 		if err != nil {
@@ -327,6 +335,12 @@ func (s *Postgres) Write(ctx context.Context, batch []Record) error {
 	if !s.opts.Dedup && pgCode(err) == "23505" {
 		err = s.copy(ctx, batch, true)
 	}
+	if c := pgCode(err); c == "40P01" || c == "40001" {
+		// A deadlock or serialization failure (writers adding to the
+		// same rollup rows; their order makes this unexpected): the
+		// transaction rolled back as a whole, so try once more.
+		err = s.copy(ctx, batch, s.opts.Dedup)
+	}
 	if err == nil {
 		return nil
 	}
@@ -344,9 +358,11 @@ func pgCode(err error) string {
 	return ""
 }
 
-// copy writes batch with COPY (binary, see pgcopy.go): straight into
-// request_logs, or with dedup into a per-session staging table and then
-// on with ON CONFLICT DO NOTHING, in one transaction.
+// copy writes batch with COPY (binary, see pgcopy.go) and adds what it
+// inserted to the usage rollups, in one transaction: straight into
+// request_logs (all or nothing, so the rollups get the whole batch), or
+// with dedup into a per-session staging table and then on with ON
+// CONFLICT DO NOTHING, whose RETURNING names the rows inserted.
 func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -359,16 +375,17 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 	}()
 	*bp = appendPGCopy((*bp)[:0], batch)
 	data := *bp
-	if !dedup {
-		conn, err := s.pool.Acquire(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Release()
-		_, err = conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyLogs)
-		return err
-	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ru := newRollup(pgText)
+		if !dedup {
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyLogs); err != nil {
+				return err
+			}
+			for i := range batch {
+				ru.add(&batch[i])
+			}
+			return pgAddRollup(ctx, tx, ru)
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS request_logs_stage
 (LIKE request_logs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return err
@@ -376,13 +393,81 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyStage); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO request_logs (`+columnList+`) SELECT `+columnList+
-			` FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING`)
-		return err
+		rows, err := tx.Query(ctx, pgInsertStage)
+		if err != nil {
+			return err
+		}
+		var r Record
+		var status int32
+		_, err = pgx.ForEachRow(rows, []any{&r.Time, &r.KeyID, &r.Team, &r.Model, &r.EndUser, &status,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.CostUSD},
+			func() error {
+				r.Status = int(status)
+				ru.add(&r)
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		return pgAddRollup(ctx, tx, ru)
 	})
 }
 
 var (
-	pgCopyLogs  = "COPY request_logs (" + columnList + ") FROM STDIN (FORMAT binary)"
-	pgCopyStage = "COPY request_logs_stage (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgCopyLogs    = "COPY request_logs (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgCopyStage   = "COPY request_logs_stage (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgInsertStage = "INSERT INTO request_logs (" + columnList + ") SELECT " + columnList +
+		" FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING RETURNING time, key_id, team, model, end_user, status," +
+		" prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd"
 )
+
+// pgAddRollup adds ru to the two rollups, each one statement over arrays
+// (one row per group, in the order rows sorts them), sent together.
+func pgAddRollup(ctx context.Context, tx pgx.Tx, ru *rollup) error {
+	if ru.empty() {
+		return nil
+	}
+	byEndUser, byKey := ru.rows()
+	b := &pgx.Batch{}
+	b.Queue(pgRollupEndUser, pgRollupArgs(byEndUser, true)...)
+	b.Queue(pgRollupKey, pgRollupArgs(byKey, false)...)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+var (
+	pgRollupEndUser = rollupUpsert("usage_daily_end_user", "INSERT INTO usage_daily_end_user "+rollupInsertColumns(true)+
+		" SELECT date '1970-01-01' + d, k, t, m, u, n, e, p, c, cr, cw, r, cost FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::text[],"+
+		" $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::float8[]) AS x(d, k, t, m, u, n, e, p, c, cr, cw, r, cost)", true)
+	pgRollupKey = rollupUpsert("usage_daily", "INSERT INTO usage_daily "+rollupInsertColumns(false)+
+		" SELECT date '1970-01-01' + d, k, t, m, n, e, p, c, cr, cw, r, cost FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[],"+
+		" $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::float8[]) AS x(d, k, t, m, n, e, p, c, cr, cw, r, cost)", false)
+)
+
+// pgRollupArgs are the arrays of pgRollupEndUser or pgRollupKey.
+func pgRollupArgs(rows []rollupRow, endUser bool) []any {
+	n := len(rows)
+	days := make([]int32, n)
+	keys, teams, models, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sums := make([][]int64, 7)
+	for i := range sums {
+		sums[i] = make([]int64, n)
+	}
+	costs := make([]float64, n)
+	for i := range rows {
+		r := &rows[i]
+		days[i] = int32(r.day)
+		keys[i], teams[i], models[i], users[i] = r.keyID, r.team, r.model, r.endUser
+		for j, v := range [...]int64{r.requests, r.errors, r.prompt, r.completion, r.cached, r.cacheWrite, r.reasoning} {
+			sums[j][i] = v
+		}
+		costs[i] = r.cost
+	}
+	args := []any{days, keys, teams, models}
+	if endUser {
+		args = append(args, users)
+	}
+	for _, s := range sums {
+		args = append(args, s)
+	}
+	return append(args, costs)
+}

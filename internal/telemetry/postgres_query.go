@@ -30,7 +30,7 @@ func (s *Postgres) Logs(ctx context.Context, q LogQuery) (LogPage, error) {
 			&r.EndUser, &r.ClientIP, &r.UserAgent, &r.Route, &r.Format, &r.Model,
 			&r.Provider, &r.UpstreamModel, &r.Stream, &status, &r.ErrorCode, &attempts,
 			&r.Fallback, &lat, &ttft, &up, &over,
-			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.TokensEstimated,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.TokensEstimated,
 			&r.CostUSD, &r.Guardrails, &r.RateLimit, &r.RequestBody, &r.ResponseBody); err != nil {
 			return LogPage{}, fmt.Errorf("telemetry: postgres logs: %w", err)
 		}
@@ -51,6 +51,11 @@ func (s *Postgres) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 	if err != nil {
 		return nil, err
 	}
+	return s.usage(ctx, p)
+}
+
+// usage answers a planned usage query (p.raw: from request_logs alone).
+func (s *Postgres) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 	if err := s.ensureReady(ctx); err != nil {
 		return nil, err
 	}

@@ -16,10 +16,15 @@ const (
 
 // Group-by values of UsageQuery.
 const (
-	GroupKey   = "key"
-	GroupModel = "model"
-	GroupDay   = "day"
+	GroupKey     = "key"
+	GroupTeam    = "team"
+	GroupModel   = "model"
+	GroupEndUser = "end_user"
+	GroupDay     = "day"
 )
+
+// Groups are the group-by values, in the order of a usage row's columns.
+var Groups = []string{GroupKey, GroupTeam, GroupModel, GroupEndUser, GroupDay}
 
 // LogQuery selects records for GET /admin/v1/logs. Empty fields match
 // everything; Since is inclusive and Until exclusive.
@@ -28,6 +33,9 @@ type LogQuery struct {
 	KeyID     string
 	Model     string
 	EndUser   string
+	// Team matches the row's team: the key's team id, or the free-text
+	// team label of a key that has no team id.
+	Team string
 	// Status matches one HTTP status; 0 = any.
 	Status int
 	Since  time.Time
@@ -48,8 +56,9 @@ type LogPage struct {
 }
 
 // UsageQuery selects what GET /admin/v1/usage sums: the records with
-// Since <= time < Until (a zero bound is open), grouped by any of
-// GroupKey, GroupModel, GroupDay (UTC); no group gives one total row.
+// Since <= time < Until (a zero bound is open), grouped by any
+// combination of Groups (day is the UTC day); no group gives one total
+// row.
 type UsageQuery struct {
 	Since   time.Time
 	Until   time.Time
@@ -58,16 +67,22 @@ type UsageQuery struct {
 
 // UsageRow is the sums of one group. Errors counts statuses >= 400 (499,
 // the client going away, included). Rows come ordered by their group
-// values.
+// values. A group column the query did not ask for is empty, and so is
+// one whose value is empty (no team, no end user): both are left out of
+// the JSON.
 type UsageRow struct {
 	KeyID            string  `json:"key_id,omitempty"`
+	Team             string  `json:"team,omitempty"`
 	Model            string  `json:"model,omitempty"`
+	EndUser          string  `json:"end_user,omitempty"`
 	Day              string  `json:"day,omitempty"`
 	Requests         int64   `json:"requests"`
 	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	CachedTokens     int64   `json:"cached_tokens"`
+	CacheWriteTokens int64   `json:"cache_write_tokens"`
+	ReasoningTokens  int64   `json:"reasoning_tokens"`
 	CostUSD          float64 `json:"cost_usd"`
 }
 
@@ -173,8 +188,12 @@ func (p logPlan) page(rows []Record) LogPage {
 
 // usagePlan is a validated UsageQuery: which groups, in canonical order.
 type usagePlan struct {
-	q                   UsageQuery
-	byKey, byModel, day bool
+	q UsageQuery
+	// group[i] is set when Groups[i] is asked for.
+	group [len(groupCols)]bool
+	// raw answers from request_logs alone, never from the rollups (the
+	// tests compare both answers).
+	raw bool
 }
 
 func planUsage(q UsageQuery) (usagePlan, error) {
@@ -183,18 +202,67 @@ func planUsage(q UsageQuery) (usagePlan, error) {
 		return p, &QueryError{Param: "until", Msg: "must not be before since"}
 	}
 	for _, g := range q.GroupBy {
-		switch g {
-		case GroupKey:
-			p.byKey = true
-		case GroupModel:
-			p.byModel = true
-		case GroupDay:
-			p.day = true
-		default:
-			return p, &QueryError{Param: "group_by", Msg: "unknown group " + quoteShort(g) + ": want key, model or day"}
+		i := slices.Index(Groups, g)
+		if i < 0 {
+			return p, &QueryError{Param: "group_by", Msg: "unknown group " + quoteShort(g) + ": want key, team, model, end_user or day"}
 		}
+		p.group[i] = true
 	}
 	return p, nil
+}
+
+func (p usagePlan) byEndUser() bool { return p.group[groupEndUser] }
+
+// rollupSpan is how a usage query splits [Since, Until): the whole UTC
+// days [lo, hi) come from the rollups, and the partial days at either end
+// from request_logs. A day's rollup holds exactly its rows' sums (see
+// doc.go), so the answer is the raw rows' answer.
+type rollupSpan struct {
+	ok bool // false: the range holds no whole day; read request_logs alone
+	// lo and hi are UTC day numbers; loOpen and hiOpen mean no bound.
+	lo, hi         int64
+	loOpen, hiOpen bool
+	// head is [Since, start of lo) and tail [start of hi, Until); a zero
+	// time means that part is empty.
+	headFrom, headTo, tailFrom, tailTo time.Time
+}
+
+// Day numbers the rollups can be asked about: years 1 to 9999, where a
+// day's "YYYY-MM-DD" sorts as its number does.
+var (
+	minRollupDay = dayOf(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))
+	maxRollupDay = dayOf(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+)
+
+func (p usagePlan) span() rollupSpan {
+	if p.raw {
+		return rollupSpan{}
+	}
+	s := rollupSpan{loOpen: p.q.Since.IsZero(), hiOpen: p.q.Until.IsZero()}
+	if !s.loOpen {
+		s.lo = dayOf(p.q.Since)
+		if start := dayStart(s.lo); start.Before(p.q.Since) {
+			s.lo++
+			s.headFrom, s.headTo = p.q.Since, dayStart(s.lo)
+		}
+		if s.lo < minRollupDay || s.lo > maxRollupDay {
+			return rollupSpan{}
+		}
+	}
+	if !s.hiOpen {
+		s.hi = dayOf(p.q.Until)
+		if start := dayStart(s.hi); start.Before(p.q.Until) {
+			s.tailFrom, s.tailTo = start, p.q.Until
+		}
+		if s.hi < minRollupDay || s.hi > maxRollupDay {
+			return rollupSpan{}
+		}
+	}
+	if !s.loOpen && !s.hiOpen && s.lo >= s.hi {
+		return rollupSpan{}
+	}
+	s.ok = true
+	return s
 }
 
 // quoteShort quotes a client value for an error message, cut to 40 bytes.

@@ -118,11 +118,22 @@ func (s *SQLite) Write(ctx context.Context, batch []Record) error {
 	}
 	defer stmt.Close()
 	args := make([]any, len(columns))
+	ru := newRollup(nil)
 	for i := range batch {
 		sqliteArgs(args, &batch[i])
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
 			return fmt.Errorf("telemetry: sqlite write: %w", err)
 		}
+		// 0 rows: a duplicate (a replay) that INSERT OR IGNORE skipped.
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("telemetry: sqlite write: %w", err)
+		} else if n > 0 {
+			ru.add(&batch[i])
+		}
+	}
+	if err := sqliteAddRollup(ctx, tx, ru); err != nil {
+		return fmt.Errorf("telemetry: sqlite write: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("telemetry: sqlite write: %w", err)
@@ -157,12 +168,14 @@ func sqliteArgs(v []any, x *Record) {
 	v[23] = x.PromptTokens
 	v[24] = x.CompletionTokens
 	v[25] = x.CachedTokens
-	v[26] = x.TokensEstimated
-	v[27] = x.CostUSD
-	v[28] = jsonOrNil(len(x.Guardrails) > 0, x.Guardrails)
-	v[29] = x.RateLimit
-	v[30] = nilIfEmpty(x.RequestBody)
-	v[31] = nilIfEmpty(x.ResponseBody)
+	v[26] = x.CacheWriteTokens
+	v[27] = x.ReasoningTokens
+	v[28] = x.TokensEstimated
+	v[29] = x.CostUSD
+	v[30] = jsonOrNil(len(x.Guardrails) > 0, x.Guardrails)
+	v[31] = x.RateLimit
+	v[32] = nilIfEmpty(x.RequestBody)
+	v[33] = nilIfEmpty(x.ResponseBody)
 }
 
 // jsonOrNil is v as JSON text, or NULL when !set. Maps of strings and
@@ -196,14 +209,121 @@ func (s *SQLite) maybePrune(ctx context.Context) {
 	}
 }
 
-// Prune deletes the rows older than before.
+// Prune deletes the rows older than before, and keeps the rollups equal
+// to the rows, in one transaction: the rollups of the days before
+// before's day go, and that day's, which lost only some of its rows, are
+// summed again from the rows it keeps.
 func (s *SQLite) Prune(ctx context.Context, before time.Time) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM request_logs WHERE time < ?`, before.UnixNano())
+	n, err := s.prune(ctx, before)
 	if err != nil {
 		return fmt.Errorf("telemetry: sqlite prune: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	if n > 0 {
 		s.log.Info("telemetry: sqlite rows deleted by retention", "rows", n)
+	}
+	return nil
+}
+
+func (s *SQLite) prune(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `DELETE FROM request_logs WHERE time < ?`, before.UnixNano())
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	day := dayOf(before)
+	for _, table := range []string{"usage_daily", "usage_daily_end_user"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE day < ?`, dayText(day)); err != nil {
+			return 0, err
+		}
+	}
+	if dayStart(day).Before(before) {
+		if err := sqliteResumDay(ctx, tx, day); err != nil {
+			return 0, err
+		}
+	}
+	return n, tx.Commit()
+}
+
+// sqliteResumDay replaces a day's rollups by the sums of its rows.
+func sqliteResumDay(ctx context.Context, tx *sql.Tx, day int64) error {
+	text := dayText(day)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM usage_daily WHERE day = ?`, []any{text}},
+		{`DELETE FROM usage_daily_end_user WHERE day = ?`, []any{text}},
+		{`INSERT INTO usage_daily_end_user ` + rollupInsertColumns(true) + ` SELECT ?, key_id, team, model, end_user, ` +
+			sqliteRawSums + ` FROM request_logs WHERE time >= ? AND time < ? GROUP BY key_id, team, model, end_user`,
+			[]any{text, dayStart(day).UnixNano(), dayStart(day + 1).UnixNano()}},
+		{`INSERT INTO usage_daily ` + rollupInsertColumns(false) + ` SELECT day, key_id, team, model, ` +
+			sqliteRollupSums + ` FROM usage_daily_end_user WHERE day = ? GROUP BY key_id, team, model`, []any{text}},
+	} {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	sqliteRawSums    = "count(*), " + sumsOf(rawTerms[1:])
+	sqliteRollupSums = sumsOf(rollupTerms)
+)
+
+func sumsOf(terms []string) string {
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i] = "sum(" + t + ")"
+	}
+	return strings.Join(out, ", ")
+}
+
+var (
+	sqliteRollupEndUser = rollupUpsert("usage_daily_end_user", "INSERT INTO usage_daily_end_user "+rollupInsertColumns(true)+
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", true)
+	sqliteRollupKey = rollupUpsert("usage_daily", "INSERT INTO usage_daily "+rollupInsertColumns(false)+
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false)
+)
+
+// sqliteAddRollup adds ru to the two rollups, a row at a time.
+func sqliteAddRollup(ctx context.Context, tx *sql.Tx, ru *rollup) error {
+	if ru.empty() {
+		return nil
+	}
+	byEndUser, byKey := ru.rows()
+	for _, t := range []struct {
+		sql     string
+		rows    []rollupRow
+		endUser bool
+	}{{sqliteRollupEndUser, byEndUser, true}, {sqliteRollupKey, byKey, false}} {
+		stmt, err := tx.PrepareContext(ctx, t.sql)
+		if err != nil {
+			return err
+		}
+		for i := range t.rows {
+			r := &t.rows[i]
+			args := []any{dayText(r.day), r.keyID, r.team, r.model}
+			if t.endUser {
+				args = append(args, r.endUser)
+			}
+			args = append(args, r.requests, r.errors, r.prompt, r.completion, r.cached, r.cacheWrite, r.reasoning, r.cost)
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				_ = stmt.Close()
+				return err
+			}
+		}
+		if err := stmt.Close(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -229,7 +349,7 @@ func (s *SQLite) Logs(ctx context.Context, q LogQuery) (LogPage, error) {
 			&r.EndUser, &r.ClientIP, &r.UserAgent, &r.Route, &r.Format, &r.Model,
 			&r.Provider, &r.UpstreamModel, &r.Stream, &r.Status, &r.ErrorCode, &r.Attempts,
 			&r.Fallback, &lat, &ttft, &up, &over,
-			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.TokensEstimated,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.TokensEstimated,
 			&r.CostUSD, &verdicts, &r.RateLimit, &r.RequestBody, &r.ResponseBody); err != nil {
 			return LogPage{}, fmt.Errorf("telemetry: sqlite logs: %w", err)
 		}
@@ -259,6 +379,11 @@ func (s *SQLite) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.usage(ctx, p)
+}
+
+// usage answers a planned usage query (p.raw: from request_logs alone).
+func (s *SQLite) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 	query, args := usageSQL(sqliteDialect, p)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
