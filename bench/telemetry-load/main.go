@@ -67,7 +67,14 @@ func run() error {
 	}
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sink, err := telemetry.OpenPostgres(ctx, o.url, telemetry.PostgresOptions{Dedup: o.dedup, Logger: logger, MaxConns: int32(o.workers + 2)})
+	end := time.Now().UTC().Truncate(time.Microsecond)
+	start := end.Add(-time.Duration(o.days) * 24 * time.Hour)
+	// The sink's clock stands still at the first row's time while it
+	// loads, as if the rows arrived as they happened: no day has ended, so
+	// none is rolled up while loading; Finalize then rolls up every day
+	// but today, as the sink does once each day ends.
+	sink, err := telemetry.OpenPostgres(ctx, o.url, telemetry.PostgresOptions{Dedup: o.dedup, Logger: logger,
+		MaxConns: int32(o.workers + 2), Clock: func() time.Time { return start }})
 	if err != nil {
 		return err
 	}
@@ -75,12 +82,20 @@ func run() error {
 	if err := sink.Ping(ctx); err != nil {
 		return err
 	}
-	end := time.Now().UTC().Truncate(time.Microsecond)
-	start := end.Add(-time.Duration(o.days) * 24 * time.Hour)
 	if !o.queriesOnly {
 		if err := load(ctx, sink, o, start, end); err != nil {
 			return err
 		}
+	}
+	t0 := time.Now()
+	n, err := sink.Finalize(ctx, end)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		took := time.Since(t0)
+		fmt.Printf("rolled up %d days in %v (%v a day; the sink does one as each day ends)\n",
+			n, took.Round(time.Millisecond), (took / time.Duration(n)).Round(time.Millisecond))
 	}
 	if err := analyze(ctx, o.url); err != nil {
 		return err
@@ -148,7 +163,7 @@ func analyze(ctx context.Context, url string) error {
 	}
 	defer conn.Close(ctx)
 	t0 := time.Now()
-	if _, err := conn.Exec(ctx, "ANALYZE request_logs"); err != nil {
+	if _, err := conn.Exec(ctx, "ANALYZE request_logs, usage_daily_model, usage_daily_key, usage_daily_key_model, usage_daily_end_user"); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	var rows int64
@@ -162,6 +177,14 @@ FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 're
 	}
 	fmt.Printf("ANALYZE took %v; request_logs: about %d rows, %s on disk (indexes %s)\n",
 		time.Since(t0).Round(time.Millisecond), rows, size, indexes)
+	for _, table := range []string{"usage_daily_model", "usage_daily_key", "usage_daily_key_model", "usage_daily_end_user"} {
+		err := conn.QueryRow(ctx, `SELECT c.reltuples::bigint, pg_size_pretty(pg_total_relation_size(c.oid))
+FROM pg_class c WHERE c.oid = $1::regclass`, table).Scan(&rows, &size)
+		if err != nil {
+			return fmt.Errorf("table size: %w", err)
+		}
+		fmt.Printf("%s: about %d rows, %s on disk\n", table, rows, size)
+	}
 	return nil
 }
 
@@ -171,9 +194,11 @@ var statuses = []int{200, 200, 200, 200, 200, 200, 200, 200, 429, 400, 502, 499}
 func row(rng *rand.Rand, o options, i int, t time.Time) telemetry.Record {
 	prompt := int64(50 + rng.IntN(2000))
 	completion := int64(10 + rng.IntN(500))
+	key := rng.IntN(o.keys)
 	return telemetry.Record{
 		RequestID: fmt.Sprintf("req-%011d", i), Time: t,
-		KeyID: fmt.Sprintf("key_%04d", rng.IntN(o.keys)), KeyName: "bench key", Team: "bench",
+		// Each key belongs to one of 20 teams.
+		KeyID: fmt.Sprintf("key_%04d", key), KeyName: "bench key", Team: fmt.Sprintf("team-%02d", key%20),
 		EndUser: fmt.Sprintf("user-%d", rng.IntN(100_000)), ClientIP: "10.0.0.1", UserAgent: "openai-python/1.40.0",
 		Route: "/v1/chat/completions", Format: "openai", Model: fmt.Sprintf("model-%02d", rng.IntN(o.models)),
 		Provider: "openai", UpstreamModel: "gpt-4o-mini-2024-07-18", Stream: rng.IntN(2) == 0,
@@ -181,6 +206,7 @@ func row(rng *rand.Rand, o options, i int, t time.Time) telemetry.Record {
 		Latency: time.Duration(200+rng.IntN(3000)) * time.Millisecond, TTFT: time.Duration(50+rng.IntN(500)) * time.Millisecond,
 		UpstreamTime: time.Duration(190+rng.IntN(3000)) * time.Millisecond, Overhead: time.Duration(50+rng.IntN(300)) * time.Microsecond,
 		PromptTokens: prompt, CompletionTokens: completion, CachedTokens: int64(rng.IntN(64)),
+		CacheWriteTokens: int64(rng.IntN(16)), ReasoningTokens: rng.Int64N(completion),
 		CostUSD: float64(prompt)*0.15e-6 + float64(completion)*0.6e-6,
 	}
 }
@@ -225,11 +251,21 @@ func queries(ctx context.Context, sink *telemetry.Postgres, o options, start, en
 		{"logs: one key, one day", logs(telemetry.LogQuery{KeyID: "key_0042", Since: day, Until: day.Add(24 * time.Hour)})},
 		{"logs: one key, 10 pages of 100 (cursor)", deep},
 		{"logs: model + status 429, one hour", logs(telemetry.LogQuery{Model: "model-07", Status: 429, Since: day, Until: day.Add(time.Hour)})},
-		{"logs: end user, all time (no index: filter)", logs(telemetry.LogQuery{EndUser: "user-4242", Since: start})},
+		{"logs: end user, all time", logs(telemetry.LogQuery{EndUser: "user-4242", Since: start})},
+		{"logs: one team, newest page", logs(telemetry.LogQuery{Team: "team-07"})},
 		{"usage: one hour by key, model", usage(telemetry.UsageQuery{Since: day, Until: day.Add(time.Hour), GroupBy: []string{"key", "model"}})},
 		{"usage: one day by key, model", usage(telemetry.UsageQuery{Since: day, Until: day.Add(24 * time.Hour), GroupBy: []string{"key", "model"}})},
-		{"usage: all days by day", usage(telemetry.UsageQuery{Since: start, Until: end.Add(time.Hour), GroupBy: []string{"day"}})},
-		{"usage: all days by key, model", usage(telemetry.UsageQuery{Since: start, Until: end.Add(time.Hour), GroupBy: []string{"key", "model"}})},
+		{"usage: one day and an hour by key, model", usage(telemetry.UsageQuery{Since: day, Until: day.Add(25 * time.Hour), GroupBy: []string{"key", "model"}})},
+	}
+	// The whole range, from a time of day (not midnight) to an hour past
+	// the last row: whole days from the rollups, both ends from the rows.
+	all := fmt.Sprintf("usage: all %d days", o.days)
+	for _, g := range [][]string{nil, {"day"}, {"model"}, {"team", "model"}, {"key"}, {"key", "day"}, {"key", "model"}, {"end_user"}} {
+		name := all + ", total"
+		if g != nil {
+			name = all + " by " + strings.Join(g, ", ")
+		}
+		qs = append(qs, query{name, usage(telemetry.UsageQuery{Since: start, Until: end.Add(time.Hour), GroupBy: g})})
 	}
 	var b strings.Builder
 	b.WriteString("| query | rows | median | slowest |\n|---|---:|---:|---:|\n")

@@ -71,7 +71,10 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 	if n := pgCount(t, s, ""); n != 100_000 {
 		t.Fatalf("%d rows loaded", n)
 	}
-	if _, err := s.pool.Exec(context.Background(), "ANALYZE request_logs, usage_daily, usage_daily_end_user"); err != nil {
+	if n, err := s.Finalize(context.Background(), start.Add(5*24*time.Hour)); err != nil || n != 5 {
+		t.Fatalf("Finalize = %d, %v; want 5 days rolled up", n, err)
+	}
+	if _, err := s.pool.Exec(context.Background(), "ANALYZE request_logs, usage_daily_model, usage_daily_key, usage_daily_key_model, usage_daily_end_user"); err != nil {
 		t.Fatal(err)
 	}
 	day3 := start.Add(48 * time.Hour)
@@ -120,10 +123,12 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 		// is small), the partial ends from request_logs by time.
 		{"usage of 3 days and a bit by team, model", func() (string, []any) {
 			p, _ := planUsage(UsageQuery{Since: start.Add(20 * time.Hour), Until: day3.Add(30 * time.Hour), GroupBy: []string{"team", "model"}})
+			p.finalized, p.finalizedOK = dayOf(start)+5, true
 			return usageSQL(pgDialect, p)
 		}, "time_request_id"},
 		{"usage of 3 days and a bit by end user", func() (string, []any) {
 			p, _ := planUsage(UsageQuery{Since: start.Add(20 * time.Hour), Until: day3.Add(30 * time.Hour), GroupBy: []string{"end_user"}})
+			p.finalized, p.finalizedOK = dayOf(start)+5, true
 			return usageSQL(pgDialect, p)
 		}, "time_request_id"},
 	}

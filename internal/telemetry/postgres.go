@@ -54,6 +54,8 @@ type Postgres struct {
 	nextMaint time.Time
 
 	bufs sync.Pool // *[]byte COPY buffers
+
+	roll *roller // rolls up ended days (postgres_rollup.go)
 }
 
 // pgPartitionLock serializes partition DDL (create, drop) across
@@ -90,6 +92,7 @@ func OpenPostgres(ctx context.Context, url string, opts PostgresOptions) (*Postg
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.roll = newRoller(s.Finalize, s.log)
 	return s, nil
 }
 
@@ -98,6 +101,7 @@ func (s *Postgres) Name() string { return "postgres" }
 
 // Close implements Sink.
 func (s *Postgres) Close() error {
+	s.roll.close()
 	s.pool.Close()
 	return nil
 }
@@ -267,11 +271,12 @@ func (s *Postgres) pruneLocked(ctx context.Context, before time.Time) error {
 				return err
 			}
 			// The day's rollups go with its rows, in the same transaction.
-			if _, err := tx.Exec(ctx, `DELETE FROM usage_daily WHERE day = $1`, dayStart(d)); err != nil {
-				return err
+			for _, t := range rollupTables {
+				if _, err := tx.Exec(ctx, `DELETE FROM `+t.name+` WHERE day = $1`, dayStart(d)); err != nil {
+					return err
+				}
 			}
-			_, err := tx.Exec(ctx, `DELETE FROM usage_daily_end_user WHERE day = $1`, dayStart(d))
-			return err
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("telemetry: postgres: drop partition %s: %w", partitionName(d), err)
@@ -319,6 +324,7 @@ func (s *Postgres) Write(ctx context.Context, batch []Record) error {
 	if err := s.prepare(ctx, batch); err != nil {
 		return err
 	}
+	s.roll.kick(s.now())
 	err := s.copy(ctx, batch, s.opts.Dedup)
 	if pgCode(err) == "23514" {
 		// "no partition of relation found for row": another instance's
@@ -359,10 +365,11 @@ func pgCode(err error) string {
 }
 
 // copy writes batch with COPY (binary, see pgcopy.go) and adds what it
-// inserted to the usage rollups, in one transaction: straight into
-// request_logs (all or nothing, so the rollups get the whole batch), or
-// with dedup into a per-session staging table and then on with ON
-// CONFLICT DO NOTHING, whose RETURNING names the rows inserted.
+// inserted for rolled-up days to the rollups, in one transaction holding
+// the shared rollup locks of the batch's days (pgLockDays): straight into
+// request_logs (all or nothing), or with dedup into a per-session staging
+// table and then on with ON CONFLICT DO NOTHING, whose RETURNING names the
+// rows inserted.
 func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -376,7 +383,10 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 	*bp = appendPGCopy((*bp)[:0], batch)
 	data := *bp
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ru := newRollup(pgText)
+		ru, err := pgLockDays(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
 		if !dedup {
 			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyLogs); err != nil {
 				return err
@@ -420,54 +430,3 @@ var (
 		" FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING RETURNING time, key_id, team, model, end_user, status," +
 		" prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd"
 )
-
-// pgAddRollup adds ru to the two rollups, each one statement over arrays
-// (one row per group, in the order rows sorts them), sent together.
-func pgAddRollup(ctx context.Context, tx pgx.Tx, ru *rollup) error {
-	if ru.empty() {
-		return nil
-	}
-	byEndUser, byKey := ru.rows()
-	b := &pgx.Batch{}
-	b.Queue(pgRollupEndUser, pgRollupArgs(byEndUser, true)...)
-	b.Queue(pgRollupKey, pgRollupArgs(byKey, false)...)
-	return tx.SendBatch(ctx, b).Close()
-}
-
-var (
-	pgRollupEndUser = rollupUpsert("usage_daily_end_user", "INSERT INTO usage_daily_end_user "+rollupInsertColumns(true)+
-		" SELECT date '1970-01-01' + d, k, t, m, u, n, e, p, c, cr, cw, r, cost FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::text[],"+
-		" $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::float8[]) AS x(d, k, t, m, u, n, e, p, c, cr, cw, r, cost)", true)
-	pgRollupKey = rollupUpsert("usage_daily", "INSERT INTO usage_daily "+rollupInsertColumns(false)+
-		" SELECT date '1970-01-01' + d, k, t, m, n, e, p, c, cr, cw, r, cost FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[],"+
-		" $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::float8[]) AS x(d, k, t, m, n, e, p, c, cr, cw, r, cost)", false)
-)
-
-// pgRollupArgs are the arrays of pgRollupEndUser or pgRollupKey.
-func pgRollupArgs(rows []rollupRow, endUser bool) []any {
-	n := len(rows)
-	days := make([]int32, n)
-	keys, teams, models, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	sums := make([][]int64, 7)
-	for i := range sums {
-		sums[i] = make([]int64, n)
-	}
-	costs := make([]float64, n)
-	for i := range rows {
-		r := &rows[i]
-		days[i] = int32(r.day)
-		keys[i], teams[i], models[i], users[i] = r.keyID, r.team, r.model, r.endUser
-		for j, v := range [...]int64{r.requests, r.errors, r.prompt, r.completion, r.cached, r.cacheWrite, r.reasoning} {
-			sums[j][i] = v
-		}
-		costs[i] = r.cost
-	}
-	args := []any{days, keys, teams, models}
-	if endUser {
-		args = append(args, users)
-	}
-	for _, s := range sums {
-		args = append(args, s)
-	}
-	return append(args, costs)
-}

@@ -59,6 +59,12 @@ func (s *Postgres) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 	if err := s.ensureReady(ctx); err != nil {
 		return nil, err
 	}
+	if !p.raw {
+		var err error
+		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
+			return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
+		}
+	}
 	query, args := usageSQL(pgDialect, p)
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
@@ -83,4 +89,9 @@ func (s *Postgres) ensureReady(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.readyLocked(ctx)
+}
+
+// finalizedBefore is the first day not rolled up (ok false: none is).
+func (s *Postgres) finalizedBefore(ctx context.Context) (int64, bool, error) {
+	return pgFinalized(ctx, s.pool)
 }

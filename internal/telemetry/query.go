@@ -191,6 +191,12 @@ type usagePlan struct {
 	q UsageQuery
 	// group[i] is set when Groups[i] is asked for.
 	group [len(groupCols)]bool
+	// finalized is the first UTC day not rolled up (every day before it
+	// is); finalizedOK false: no day is. The sink reads it before the
+	// query (it only ever grows, so a query that reads the rows of a day
+	// finalized meanwhile still answers right).
+	finalized   int64
+	finalizedOK bool
 	// raw answers from request_logs alone, never from the rollups (the
 	// tests compare both answers).
 	raw bool
@@ -211,20 +217,18 @@ func planUsage(q UsageQuery) (usagePlan, error) {
 	return p, nil
 }
 
-func (p usagePlan) byEndUser() bool { return p.group[groupEndUser] }
-
 // rollupSpan is how a usage query splits [Since, Until): the whole UTC
-// days [lo, hi) come from the rollups, and the partial days at either end
-// from request_logs. A day's rollup holds exactly its rows' sums (see
-// doc.go), so the answer is the raw rows' answer.
+// days [lo, hi) that are finalized come from a rollup table, the rest
+// (the partial first and last days, and days not finalized) from
+// request_logs.
 type rollupSpan struct {
-	ok bool // false: the range holds no whole day; read request_logs alone
-	// lo and hi are UTC day numbers; loOpen and hiOpen mean no bound.
-	lo, hi         int64
-	loOpen, hiOpen bool
-	// head is [Since, start of lo) and tail [start of hi, Until); a zero
-	// time means that part is empty.
-	headFrom, headTo, tailFrom, tailTo time.Time
+	ok bool // false: no finalized whole day in range; read request_logs alone
+	// lo and hi are UTC day numbers; loOpen means no lower bound.
+	lo, hi int64
+	loOpen bool
+	// raw are the [from, to) ranges read from request_logs; a zero time
+	// is an open bound.
+	raw [][2]time.Time
 }
 
 // Day numbers the rollups can be asked about: years 1 to 9999, where a
@@ -235,31 +239,27 @@ var (
 )
 
 func (p usagePlan) span() rollupSpan {
-	if p.raw {
+	if p.raw || !p.finalizedOK {
 		return rollupSpan{}
 	}
-	s := rollupSpan{loOpen: p.q.Since.IsZero(), hiOpen: p.q.Until.IsZero()}
+	s := rollupSpan{loOpen: p.q.Since.IsZero(), hi: p.finalized}
 	if !s.loOpen {
 		s.lo = dayOf(p.q.Since)
-		if start := dayStart(s.lo); start.Before(p.q.Since) {
+		if dayStart(s.lo).Before(p.q.Since) {
 			s.lo++
-			s.headFrom, s.headTo = p.q.Since, dayStart(s.lo)
-		}
-		if s.lo < minRollupDay || s.lo > maxRollupDay {
-			return rollupSpan{}
 		}
 	}
-	if !s.hiOpen {
-		s.hi = dayOf(p.q.Until)
-		if start := dayStart(s.hi); start.Before(p.q.Until) {
-			s.tailFrom, s.tailTo = start, p.q.Until
-		}
-		if s.hi < minRollupDay || s.hi > maxRollupDay {
-			return rollupSpan{}
-		}
+	if !p.q.Until.IsZero() {
+		s.hi = min(s.hi, dayOf(p.q.Until))
 	}
-	if !s.loOpen && !s.hiOpen && s.lo >= s.hi {
+	if (!s.loOpen && (s.lo >= s.hi || s.lo < minRollupDay)) || s.hi > maxRollupDay {
 		return rollupSpan{}
+	}
+	if !s.loOpen && p.q.Since.Before(dayStart(s.lo)) {
+		s.raw = append(s.raw, [2]time.Time{p.q.Since, dayStart(s.lo)})
+	}
+	if p.q.Until.IsZero() || dayStart(s.hi).Before(p.q.Until) {
+		s.raw = append(s.raw, [2]time.Time{dayStart(s.hi), p.q.Until})
 	}
 	s.ok = true
 	return s

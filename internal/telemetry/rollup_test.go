@@ -7,9 +7,11 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-gw/sluice/internal/migrate"
@@ -21,6 +23,8 @@ import (
 type planner interface {
 	Sink
 	Pruner
+	Finalize(ctx context.Context, now time.Time) (int, error)
+	finalizedBefore(ctx context.Context) (int64, bool, error)
 	usage(ctx context.Context, p usagePlan) ([]UsageRow, error)
 }
 
@@ -87,30 +91,47 @@ func randomUsageQuery(rng *rand.Rand) UsageQuery {
 }
 
 // testRollups writes random batches (replays and duplicates within a
-// batch included) and checks that random usage
-// queries answer the same from the rollups as from the rows alone, and as
-// computed here; then again after retention deleted the oldest rows.
+// batch included) over 8 days, rolls up the first 6, writes as many again
+// (late rows for rolled-up days, replays of rows already rolled up), and
+// checks that random usage queries answer the same from the rollups as
+// from the rows alone, and as computed here; then again after retention
+// deleted the oldest rows.
 func testRollups(t *testing.T, s planner) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
 	seed := rng.Uint64()
 	t.Logf("seed %d", seed)
 	rng = rand.New(rand.NewPCG(7, seed))
-	all := randomRecords(rng, 3000, 0)
-	for i := 0; i < len(all); {
-		n := 1 + rng.IntN(400)
-		batch := append([]Record{}, all[i:min(i+n, len(all))]...)
-		if i > 0 && rng.IntN(3) == 0 {
-			// A replay: records already written come again.
-			batch = append(batch, all[rng.IntN(i)])
+	// The rollups start on the first day (the sink's clock): nothing is
+	// rolled up yet.
+	if n, err := s.Finalize(ctx, rollupStart); err != nil || n != 0 {
+		t.Fatalf("Finalize at the start = %d, %v", n, err)
+	}
+	all := randomRecords(rng, 4000, 0)
+	write := func(from, to int) {
+		for i := from; i < to; {
+			n := 1 + rng.IntN(400)
+			batch := append([]Record{}, all[i:min(i+n, to)]...)
+			if i > 0 && rng.IntN(3) == 0 {
+				// A replay: records already written come again.
+				batch = append(batch, all[rng.IntN(i)])
+			}
+			if len(batch) > 1 && rng.IntN(3) == 0 {
+				batch = append(batch, batch[0])
+			}
+			if err := s.Write(ctx, batch); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			i += n
 		}
-		if len(batch) > 1 && rng.IntN(3) == 0 {
-			batch = append(batch, batch[0])
-		}
-		if err := s.Write(ctx, batch); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-		i += n
+	}
+	write(0, 2000)
+	if n, err := s.Finalize(ctx, rollupStart.Add(6*24*time.Hour+time.Minute)); err != nil || n != 6 {
+		t.Fatalf("Finalize of 6 days = %d, %v", n, err)
+	}
+	write(2000, len(all))
+	if n, err := s.Finalize(ctx, rollupStart.Add(6*24*time.Hour+time.Hour)); err != nil || n != 0 {
+		t.Fatalf("Finalize again = %d, %v", n, err)
 	}
 	check := func(t *testing.T, kept []Record) {
 		for i := range 60 {
@@ -120,6 +141,9 @@ func testRollups(t *testing.T, s planner) {
 			}
 			p, err := planUsage(q)
 			if err != nil {
+				t.Fatal(err)
+			}
+			if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
 				t.Fatal(err)
 			}
 			rollups := p.span().ok
@@ -161,7 +185,12 @@ func testRollups(t *testing.T, s planner) {
 }
 
 func TestSQLiteRollups(t *testing.T) {
-	testRollups(t, openTestSQLite(t, filepath.Join(t.TempDir(), SQLiteFile)))
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), SQLiteFile), SQLiteOptions{Clock: func() time.Time { return rollupStart }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	testRollups(t, s)
 }
 
 func TestPostgresRollups(t *testing.T) {
@@ -213,6 +242,9 @@ func checkBackfill(t *testing.T, s planner, rng *rand.Rand, rows []Record) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
+			t.Fatal(err)
+		}
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Logf("since %v until %v group_by %v, rollups used: %v", q.Since, q.Until, q.GroupBy, p.span().ok)
 			sameUsage(t, got, expectUsage(rows, q))
@@ -238,10 +270,17 @@ func TestSQLiteRollupBackfill(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	rows := oldRows(rng)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range rows {
-		if _, err := db.ExecContext(ctx, oldInsert(sqliteDialect), oldInsertArgs(sqliteDialect, &rows[i])...); err != nil {
+		if _, err := tx.ExecContext(ctx, oldInsert(sqliteDialect), oldInsertArgs(sqliteDialect, &rows[i])...); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
 	}
 	_ = db.Close()
 	checkBackfill(t, openTestSQLite(t, path), rng, rows)
@@ -270,14 +309,91 @@ func TestPostgresRollupBackfill(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	rows := oldRows(rng)
+	b := &pgx.Batch{}
 	for i := range rows {
-		if _, err := pool.Exec(ctx, oldInsert(pgDialect), oldInsertArgs(pgDialect, &rows[i])...); err != nil {
-			t.Fatal(err)
-		}
+		b.Queue(oldInsert(pgDialect), oldInsertArgs(pgDialect, &rows[i])...)
+	}
+	if err := pool.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
 	}
 	s := openTestPostgres(t, url, PostgresOptions{Clock: func() time.Time { return rollupStart }})
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
 	checkBackfill(t, s, rng, rows)
+}
+
+// testRollupRace writes rows of two days from several goroutines while
+// the days are rolled up: whichever commits first, no row may be missing
+// from the rollups or counted twice.
+func testRollupRace(t *testing.T, s planner) {
+	ctx := context.Background()
+	if _, err := s.Finalize(ctx, rollupStart); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	all := randomRecords(rng, 3000, 0)
+	for i := range all {
+		// Days 0 and 1 only.
+		all[i].Time = rollupStart.Add(time.Duration(rng.Int64N(int64(48*time.Hour))) / time.Microsecond * time.Microsecond)
+	}
+	const writers = 4
+	errs := make(chan error, writers+1)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * 50; i < len(all); i += writers * 50 {
+				if err := s.Write(ctx, all[i:min(i+50, len(all))]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Day 0 ends, then day 1, while the writers write.
+		for _, h := range []int{24, 48} {
+			if _, err := s.Finalize(ctx, rollupStart.Add(time.Duration(h)*time.Hour)); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if day, ok, err := s.finalizedBefore(ctx); err != nil || !ok || day != dayOf(rollupStart)+2 {
+		t.Fatalf("finalized before day %d (%v, %v), want %d", day, ok, err, dayOf(rollupStart)+2)
+	}
+	for _, g := range [][]string{nil, {"day"}, {"key", "team", "model", "end_user", "day"}} {
+		got, err := s.Usage(ctx, UsageQuery{GroupBy: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameUsage(t, got, expectUsage(all, UsageQuery{GroupBy: g}))
+	}
+}
+
+func TestSQLiteRollupRace(t *testing.T) {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), SQLiteFile), SQLiteOptions{Clock: func() time.Time { return rollupStart }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	testRollupRace(t, s)
+}
+
+func TestPostgresRollupRace(t *testing.T) {
+	for _, dedup := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dedup=%v", dedup), func(t *testing.T) {
+			s := openTestPostgres(t, testenv.Postgres(t), PostgresOptions{Dedup: dedup, MaxConns: 8, Clock: func() time.Time { return rollupStart }})
+			testRollupRace(t, s)
+		})
+	}
 }

@@ -32,8 +32,10 @@ type dialect struct {
 	dayExpr string
 	// rollupDayExpr is a rollup row's day as "YYYY-MM-DD".
 	rollupDayExpr string
-	// dayArg converts a UTC day number to the rollups' day column type.
-	dayArg func(day int64) any
+	// dayArg converts a UTC day number to the rollups' day column type,
+	// and dayCast gives a parameter that type where nothing else does.
+	dayArg  func(day int64) any
+	dayCast string
 	// sumInt wraps an integer sum so it scans as int64.
 	sumInt func(col string) string
 }
@@ -44,6 +46,7 @@ var pgDialect = dialect{
 	dayExpr:       "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
 	rollupDayExpr: "to_char(day, 'YYYY-MM-DD')",
 	dayArg:        func(day int64) any { return dayStart(day) },
+	dayCast:       "::date",
 	sumInt:        func(col string) string { return "COALESCE(sum(" + col + "), 0)::bigint" },
 }
 
@@ -147,12 +150,10 @@ const (
 )
 
 // rawTerms are what a request_logs row adds to each sum of a usage row,
-// in UsageRow's order (requests, errors, tokens, cost); rollupTerms what a
-// rollup row adds.
+// in UsageRow's order (requests, errors, tokens, cost); a rollup row adds
+// its rollupColumns.
 var (
 	rawTerms = []string{"1", "CASE WHEN status >= 400 THEN 1 ELSE 0 END",
-		"prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd"}
-	rollupTerms = []string{"requests", "errors",
 		"prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd"}
 	// partTerms are the sums of the parts, as usageSelect names them.
 	partTerms = []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"}
@@ -160,11 +161,11 @@ var (
 
 // usageSQL sums per group over [since, until). Its columns are the chosen
 // groups in the order of Groups, then requests, errors, the five token
-// sums and cost. Without whole days in the range (or with p.raw) it reads
-// request_logs through the time index; otherwise the whole days come from
-// a rollup (usage_daily_end_user when grouping by end user, else
-// usage_daily) and the partial days at either end from request_logs, each
-// part summed per group and the parts summed again.
+// sums and cost. Without finalized whole days in the range (or with
+// p.raw) it reads request_logs through the time index; otherwise those
+// days come from the smallest rollup table that keeps the groups, and the
+// rest of the range from request_logs, each part summed per group and the
+// parts summed again, in one statement (one snapshot).
 func usageSQL(d dialect, p usagePlan) (string, []any) {
 	w := where{d: d}
 	sp := p.span()
@@ -172,24 +173,14 @@ func usageSQL(d dialect, p usagePlan) (string, []any) {
 		conds := w.timeRange(p.q.Since, p.q.Until)
 		return usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", conds, true), w.args
 	}
-	var parts []string
-	if !sp.headFrom.IsZero() {
-		parts = append(parts, usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", w.timeRange(sp.headFrom, sp.headTo), false))
-	}
-	table := "usage_daily"
-	if p.group[groupEndUser] {
-		table = "usage_daily_end_user"
-	}
 	var conds []string
 	if !sp.loOpen {
 		conds = append(conds, w.param("day >= ?", d.dayArg(sp.lo)))
 	}
-	if !sp.hiOpen {
-		conds = append(conds, w.param("day < ?", d.dayArg(sp.hi)))
-	}
-	parts = append(parts, usageSelect(d, p, rollupTerms, d.rollupDayExpr, table, conds, false))
-	if !sp.tailFrom.IsZero() {
-		parts = append(parts, usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", w.timeRange(sp.tailFrom, sp.tailTo), false))
+	conds = append(conds, w.param("day < ?", d.dayArg(sp.hi)))
+	parts := []string{usageSelect(d, p, rollupColumns, d.rollupDayExpr, tableFor(p).name, conds, false)}
+	for _, r := range sp.raw {
+		parts = append(parts, usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", w.timeRange(r[0], r[1]), false))
 	}
 	from := "(" + strings.Join(parts, " UNION ALL ") + ") parts"
 	return usageSelect(d, p, partTerms, "day", from, nil, true), w.args

@@ -42,6 +42,8 @@ type SQLite struct {
 
 	mu        sync.Mutex // guards nextPrune
 	nextPrune time.Time
+
+	roll *roller // rolls up ended days (sqlite_rollup.go)
 }
 
 // OpenSQLite opens (creating it and its directory when missing) the
@@ -81,6 +83,7 @@ func OpenSQLite(path string, opts SQLiteOptions) (*SQLite, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
+	s.roll = newRoller(s.Finalize, s.log)
 	return s, nil
 }
 
@@ -88,7 +91,10 @@ func OpenSQLite(path string, opts SQLiteOptions) (*SQLite, error) {
 func (s *SQLite) Name() string { return "sqlite" }
 
 // Close implements Sink.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	s.roll.close()
+	return s.db.Close()
+}
 
 // Ping implements Sink.
 func (s *SQLite) Ping(ctx context.Context) error {
@@ -107,6 +113,7 @@ func (s *SQLite) Write(ctx context.Context, batch []Record) error {
 		return nil
 	}
 	s.maybePrune(ctx)
+	s.roll.kick(s.now())
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("telemetry: sqlite write: %w", err)
@@ -117,8 +124,11 @@ func (s *SQLite) Write(ctx context.Context, batch []Record) error {
 		return fmt.Errorf("telemetry: sqlite write: %w", err)
 	}
 	defer stmt.Close()
+	ru, err := sqliteRollup(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("telemetry: sqlite write: %w", err)
+	}
 	args := make([]any, len(columns))
-	ru := newRollup(nil)
 	for i := range batch {
 		sqliteArgs(args, &batch[i])
 		res, err := stmt.ExecContext(ctx, args...)
@@ -210,9 +220,7 @@ func (s *SQLite) maybePrune(ctx context.Context) {
 }
 
 // Prune deletes the rows older than before, and keeps the rollups equal
-// to the rows, in one transaction: the rollups of the days before
-// before's day go, and that day's, which lost only some of its rows, are
-// summed again from the rows it keeps.
+// to the rows (sqlite_rollup.go).
 func (s *SQLite) Prune(ctx context.Context, before time.Time) error {
 	n, err := s.prune(ctx, before)
 	if err != nil {
@@ -220,110 +228,6 @@ func (s *SQLite) Prune(ctx context.Context, before time.Time) error {
 	}
 	if n > 0 {
 		s.log.Info("telemetry: sqlite rows deleted by retention", "rows", n)
-	}
-	return nil
-}
-
-func (s *SQLite) prune(ctx context.Context, before time.Time) (int64, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, `DELETE FROM request_logs WHERE time < ?`, before.UnixNano())
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
-		return 0, err
-	}
-	day := dayOf(before)
-	for _, table := range []string{"usage_daily", "usage_daily_end_user"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE day < ?`, dayText(day)); err != nil {
-			return 0, err
-		}
-	}
-	if dayStart(day).Before(before) {
-		if err := sqliteResumDay(ctx, tx, day); err != nil {
-			return 0, err
-		}
-	}
-	return n, tx.Commit()
-}
-
-// sqliteResumDay replaces a day's rollups by the sums of its rows.
-func sqliteResumDay(ctx context.Context, tx *sql.Tx, day int64) error {
-	text := dayText(day)
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`DELETE FROM usage_daily WHERE day = ?`, []any{text}},
-		{`DELETE FROM usage_daily_end_user WHERE day = ?`, []any{text}},
-		{`INSERT INTO usage_daily_end_user ` + rollupInsertColumns(true) + ` SELECT ?, key_id, team, model, end_user, ` +
-			sqliteRawSums + ` FROM request_logs WHERE time >= ? AND time < ? GROUP BY key_id, team, model, end_user`,
-			[]any{text, dayStart(day).UnixNano(), dayStart(day + 1).UnixNano()}},
-		{`INSERT INTO usage_daily ` + rollupInsertColumns(false) + ` SELECT day, key_id, team, model, ` +
-			sqliteRollupSums + ` FROM usage_daily_end_user WHERE day = ? GROUP BY key_id, team, model`, []any{text}},
-	} {
-		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-var (
-	sqliteRawSums    = "count(*), " + sumsOf(rawTerms[1:])
-	sqliteRollupSums = sumsOf(rollupTerms)
-)
-
-func sumsOf(terms []string) string {
-	out := make([]string, len(terms))
-	for i, t := range terms {
-		out[i] = "sum(" + t + ")"
-	}
-	return strings.Join(out, ", ")
-}
-
-var (
-	sqliteRollupEndUser = rollupUpsert("usage_daily_end_user", "INSERT INTO usage_daily_end_user "+rollupInsertColumns(true)+
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", true)
-	sqliteRollupKey = rollupUpsert("usage_daily", "INSERT INTO usage_daily "+rollupInsertColumns(false)+
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false)
-)
-
-// sqliteAddRollup adds ru to the two rollups, a row at a time.
-func sqliteAddRollup(ctx context.Context, tx *sql.Tx, ru *rollup) error {
-	if ru.empty() {
-		return nil
-	}
-	byEndUser, byKey := ru.rows()
-	for _, t := range []struct {
-		sql     string
-		rows    []rollupRow
-		endUser bool
-	}{{sqliteRollupEndUser, byEndUser, true}, {sqliteRollupKey, byKey, false}} {
-		stmt, err := tx.PrepareContext(ctx, t.sql)
-		if err != nil {
-			return err
-		}
-		for i := range t.rows {
-			r := &t.rows[i]
-			args := []any{dayText(r.day), r.keyID, r.team, r.model}
-			if t.endUser {
-				args = append(args, r.endUser)
-			}
-			args = append(args, r.requests, r.errors, r.prompt, r.completion, r.cached, r.cacheWrite, r.reasoning, r.cost)
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				_ = stmt.Close()
-				return err
-			}
-		}
-		if err := stmt.Close(); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -384,6 +288,12 @@ func (s *SQLite) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 
 // usage answers a planned usage query (p.raw: from request_logs alone).
 func (s *SQLite) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
+	if !p.raw {
+		var err error
+		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
+			return nil, fmt.Errorf("telemetry: sqlite usage: %w", err)
+		}
+	}
 	query, args := usageSQL(sqliteDialect, p)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
