@@ -1,4 +1,5 @@
-// The admin API client of "sluice keys" and what it prints.
+// The admin API client of "sluice keys" (and "sluice teams") and what it
+// prints.
 
 package main
 
@@ -22,6 +23,28 @@ import (
 	"github.com/sluice-gw/sluice/internal/auth"
 )
 
+// name is the command the CLI runs as, for messages: "sluice keys" unless
+// prog says otherwise.
+func (c *keysCLI) name() string {
+	if c.prog == "" {
+		return "sluice keys"
+	}
+	return c.prog
+}
+
+// what is what the command's IDs name: "key" unless noun says otherwise.
+func (c *keysCLI) what() string {
+	if c.noun == "" {
+		return "key"
+	}
+	return c.noun
+}
+
+// errorf reports a failure on stderr, after the command's name.
+func (c *keysCLI) errorf(format string, a ...any) {
+	fmt.Fprintf(c.stderr, "%s: %s", c.name(), fmt.Sprintf(format, a...))
+}
+
 // setup resolves the admin URL and token, after the flags. It returns 0,
 // or the exit status of a mistake it reported.
 func (c *keysCLI) setup() int {
@@ -30,7 +53,7 @@ func (c *keysCLI) setup() int {
 		token = c.getenv(envAdminToken)
 	}
 	if token == "" {
-		fmt.Fprintf(c.stderr, "sluice keys: no admin token: set %s or pass --admin-token\n", envAdminToken)
+		c.errorf("no admin token: set %s or pass --admin-token\n", envAdminToken)
 		return 2
 	}
 	c.token.v = token
@@ -43,15 +66,15 @@ func (c *keysCLI) setup() int {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fmt.Fprintf(c.stderr, "sluice keys: --url %q: must be an http:// or https:// URL such as %s\n", keysSanitize(raw), defaultAdminURL)
+		c.errorf("--url %q: must be an http:// or https:// URL such as %s\n", keysSanitize(raw), defaultAdminURL)
 		return 2
 	}
 	if u.User != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: --url must not hold credentials: pass the token with %s or --admin-token\n", envAdminToken)
+		c.errorf("--url must not hold credentials: pass the token with %s or --admin-token\n", envAdminToken)
 		return 2
 	}
 	if c.timeout <= 0 {
-		fmt.Fprintf(c.stderr, "sluice keys: --timeout must be positive\n")
+		c.errorf("--timeout must be positive\n")
 		return 2
 	}
 	c.base = strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
@@ -77,7 +100,7 @@ func (c *keysCLI) call(method, path string, query url.Values, body []byte) (resp
 	}
 	req, err := http.NewRequest(method, target, rd)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
+		c.errorf("%v\n", err)
 		return nil, false
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.v)
@@ -98,7 +121,7 @@ func (c *keysCLI) call(method, path string, query url.Values, body []byte) (resp
 		return nil, false
 	}
 	if len(resp) > maxAdminBody {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API's answer is over %d MiB\n", maxAdminBody>>20)
+		c.errorf("the admin API's answer is over %d MiB\n", maxAdminBody>>20)
 		return nil, false
 	}
 	if res.StatusCode/100 != 2 {
@@ -113,15 +136,15 @@ func (c *keysCLI) reportTransport(err error) {
 	var ne net.Error
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		fmt.Fprintf(c.stderr, "sluice keys: cannot connect to the admin API at %s: connection refused (is the gateway running there? see --url and %s)\n", c.base, envAdminURL)
+		c.errorf("cannot connect to the admin API at %s: connection refused (is the gateway running there? see --url and %s)\n", c.base, envAdminURL)
 	case errors.As(err, &ne) && ne.Timeout():
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API at %s did not answer within %s (see --timeout)\n", c.base, c.timeout)
+		c.errorf("the admin API at %s did not answer within %s (see --timeout)\n", c.base, c.timeout)
 	default:
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		fmt.Fprintf(c.stderr, "sluice keys: request to the admin API at %s failed: %s\n", c.base, c.clean(err.Error()))
+		c.errorf("request to the admin API at %s failed: %s\n", c.base, c.clean(err.Error()))
 	}
 }
 
@@ -139,10 +162,10 @@ func (c *keysCLI) reportStatus(res *http.Response, body []byte) {
 		if p := e.Error.Param; p != "" && !strings.Contains(msg, p) {
 			msg = p + ": " + msg
 		}
-		fmt.Fprintf(c.stderr, "sluice keys: %s (HTTP %d)\n", c.clean(msg), res.StatusCode)
+		c.errorf("%s (HTTP %d)\n", c.clean(msg), res.StatusCode)
 		return
 	}
-	msg := fmt.Sprintf("sluice keys: the admin API at %s answered HTTP %s", c.base, res.Status)
+	msg := fmt.Sprintf("%s: the admin API at %s answered HTTP %s", c.name(), c.base, res.Status)
 	if loc := res.Header.Get("Location"); res.StatusCode/100 == 3 && loc != "" {
 		msg += fmt.Sprintf(" (a redirect to %s: use that --url)", c.clean(loc))
 	} else if line, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n"); line != "" {
@@ -168,12 +191,12 @@ func (c *keysCLI) clean(s string) string {
 func (c *keysCLI) printJSON(body []byte) int {
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, bytes.TrimSpace(body), "", "  "); err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API answered with malformed JSON: %v\n", err)
+		c.errorf("the admin API answered with malformed JSON: %v\n", err)
 		return 1
 	}
 	buf.WriteByte('\n')
 	if _, err := c.stdout.Write(buf.Bytes()); err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
+		c.errorf("%v\n", err)
 		return 1
 	}
 	return 0
@@ -182,7 +205,7 @@ func (c *keysCLI) printJSON(body []byte) int {
 // decode decodes a successful answer into v. It returns the exit status.
 func (c *keysCLI) decode(body []byte, v any) int {
 	if err := json.Unmarshal(body, v); err != nil {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API answered with an unexpected body: %v\n", err)
+		c.errorf("the admin API answered with an unexpected body: %v\n", err)
 		return 1
 	}
 	return 0
@@ -218,7 +241,7 @@ func (c *keysCLI) pages(path string, q url.Values, all bool) (items []json.RawMe
 			break
 		}
 		if seen[next] {
-			fmt.Fprintf(c.stderr, "sluice keys: the admin API returned the same next_cursor twice\n")
+			c.errorf("the admin API returned the same next_cursor twice\n")
 			return nil, "", 1, true
 		}
 		seen[next] = true
@@ -230,7 +253,7 @@ func (c *keysCLI) pages(path string, q url.Values, all bool) (items []json.RawMe
 		}
 		b, err := json.Marshal(keysPage{Data: items})
 		if err != nil {
-			fmt.Fprintf(c.stderr, "sluice keys: %v\n", err)
+			c.errorf("%v\n", err)
 			return nil, "", 1, true
 		}
 		return nil, "", c.printJSON(b), true
@@ -255,7 +278,7 @@ func (c *keysCLI) printCreated(body []byte) int {
 		return code
 	}
 	if k.Secret == "" {
-		fmt.Fprintf(c.stderr, "sluice keys: the admin API's answer holds no secret\n")
+		c.errorf("the admin API's answer holds no secret\n")
 		return 1
 	}
 	c.keyTable([]auth.Key{k.Key})

@@ -74,6 +74,11 @@ type keysCLI struct {
 	// Set by setup.
 	base   string // admin API root, without a trailing slash
 	client *http.Client
+
+	// prog and noun name the command and what its IDs name, for
+	// messages: "sluice keys" and "key" when empty ("sluice teams" and
+	// "team" for teamsCLI).
+	prog, noun string
 }
 
 // keysTokenFlag is a flag value that never shows itself, not even as a
@@ -136,7 +141,8 @@ func (c *keysCLI) run(args []string) int {
 	return 2
 }
 
-// keysCommand is the flag set and help text of one "sluice keys" command.
+// keysCommand is the flag set and help text of one "sluice keys" (or
+// "sluice teams") command.
 type keysCommand struct {
 	c        *keysCLI
 	fs       *flag.FlagSet
@@ -146,13 +152,13 @@ type keysCommand struct {
 }
 
 func (c *keysCLI) command(name, synopsis, about string, npos int) *keysCommand {
-	fs := flag.NewFlagSet("sluice keys "+name, flag.ContinueOnError)
+	fs := flag.NewFlagSet(c.name()+" "+name, flag.ContinueOnError)
 	c.commonFlags(fs)
 	return &keysCommand{c: c, fs: fs, synopsis: synopsis, about: about, npos: npos}
 }
 
 func (cmd *keysCommand) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: sluice keys %s\n\n%s\n\nFlags:\n", cmd.synopsis, cmd.about)
+	fmt.Fprintf(w, "Usage: %s %s\n\n%s\n\nFlags:\n", cmd.c.name(), cmd.synopsis, cmd.about)
 	printFlags(w, cmd.fs)
 }
 
@@ -184,7 +190,7 @@ func (cmd *keysCommand) parse(args []string) (pos []string, code int, ok bool) {
 	}
 	switch {
 	case len(pos) < cmd.npos:
-		return nil, cmd.fail("missing the key ID"), false
+		return nil, cmd.fail("missing the %s ID", cmd.c.what()), false
 	case len(pos) > cmd.npos:
 		return nil, cmd.fail("unexpected argument %q", pos[cmd.npos]), false
 	}
@@ -192,7 +198,7 @@ func (cmd *keysCommand) parse(args []string) (pos []string, code int, ok bool) {
 	// read "a/../b" as another key's path: refuse such IDs here.
 	for _, id := range pos {
 		if id == "" || id == "." || id == ".." || strings.Contains(id, "/") {
-			return nil, cmd.fail("%q is not a key ID", id), false
+			return nil, cmd.fail("%q is not a %s ID", id, cmd.c.what()), false
 		}
 	}
 	return pos, 0, true

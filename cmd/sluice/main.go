@@ -1,5 +1,6 @@
-// Command sluice is the Sluice AI gateway: serve, mock, bench, keys, config
-// check, pricing and version. main only parses the subcommand and hands over.
+// Command sluice is the Sluice AI gateway: serve, mock, bench, keys, logs,
+// usage, config check, pricing and version. main only parses the subcommand
+// and hands over.
 package main
 
 import (
@@ -20,6 +21,9 @@ Usage:
   sluice mock [flags]            run the mock LLM server
   sluice bench [flags]           load-test gateways against the mock
   sluice keys ...                manage virtual keys
+  sluice logs [flags]            show request logs; --follow for new ones
+  sluice usage [flags]           sum requests, tokens and cost per key, team,
+                                 model, end user or day
   sluice config check --config FILE
                                  validate a config file
   sluice pricing list|check      print the price catalog; find unpriced models
@@ -49,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBench(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
+	case "logs":
+		return cmdLogs(rest, stdout, stderr)
+	case "usage":
+		return cmdUsage(rest, stdout, stderr)
 	case "pricing":
 		return cmdPricing(rest, stdout, stderr)
 	case "version", "--version":
