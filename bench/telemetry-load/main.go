@@ -7,6 +7,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +34,7 @@ func main() {
 
 type options struct {
 	url         string
+	sqlite      string
 	rows        int
 	days        int
 	keys        int
@@ -48,6 +50,7 @@ type options struct {
 func run() error {
 	var o options
 	flag.StringVar(&o.url, "url", os.Getenv("SLUICE_BENCH_POSTGRES"), "postgres:// URL of the database to load (default $SLUICE_BENCH_POSTGRES)")
+	flag.StringVar(&o.sqlite, "sqlite", "", "load the SQLite sink's `FILE` instead of PostgreSQL")
 	flag.IntVar(&o.rows, "rows", 10_000_000, "rows to load")
 	flag.IntVar(&o.days, "days", 30, "days the rows span, ending now")
 	flag.IntVar(&o.keys, "keys", 1000, "distinct key ids")
@@ -59,7 +62,7 @@ func run() error {
 	flag.BoolVar(&o.queriesOnly, "queries-only", false, "skip loading; time the queries on the rows there")
 	flag.IntVar(&o.runs, "runs", 5, "runs of each query (the median and the slowest are reported)")
 	flag.Parse()
-	if o.url == "" {
+	if o.url == "" && o.sqlite == "" {
 		return errors.New("no database: pass -url or set SLUICE_BENCH_POSTGRES")
 	}
 	if o.rows <= 0 || o.days <= 0 || o.keys <= 0 || o.models <= 0 || o.batch <= 0 || o.workers <= 0 || o.runs <= 0 {
@@ -73,10 +76,21 @@ func run() error {
 	// loads, as if the rows arrived as they happened: no day has ended, so
 	// none is rolled up while loading; Finalize then rolls up every day
 	// but today, as the sink does once each day ends.
-	sink, err := telemetry.OpenPostgres(ctx, o.url, telemetry.PostgresOptions{Dedup: o.dedup, Logger: logger,
-		MaxConns: int32(o.workers + 2), Clock: func() time.Time { return start }})
-	if err != nil {
-		return err
+	clock := func() time.Time { return start }
+	var sink benchSink
+	if o.sqlite != "" {
+		s, err := telemetry.OpenSQLite(o.sqlite, telemetry.SQLiteOptions{Logger: logger, Clock: clock})
+		if err != nil {
+			return err
+		}
+		sink = s
+	} else {
+		s, err := telemetry.OpenPostgres(ctx, o.url, telemetry.PostgresOptions{Dedup: o.dedup, Logger: logger,
+			MaxConns: int32(o.workers + 2), Clock: clock})
+		if err != nil {
+			return err
+		}
+		sink = s
 	}
 	defer sink.Close()
 	if err := sink.Ping(ctx); err != nil {
@@ -97,14 +111,20 @@ func run() error {
 		fmt.Printf("rolled up %d days in %v (%v a day; the sink does one as each day ends)\n",
 			n, took.Round(time.Millisecond), (took / time.Duration(n)).Round(time.Millisecond))
 	}
-	if err := analyze(ctx, o.url); err != nil {
+	if err := analyze(ctx, o); err != nil {
 		return err
 	}
 	return queries(ctx, sink, o, start, end)
 }
 
 // load writes o.rows rows spread evenly over [start, end).
-func load(ctx context.Context, sink *telemetry.Postgres, o options, start, end time.Time) error {
+// benchSink is what the loader needs of a sink.
+type benchSink interface {
+	telemetry.Sink
+	Finalize(ctx context.Context, now time.Time) (int, error)
+}
+
+func load(ctx context.Context, sink benchSink, o options, start, end time.Time) error {
 	page, err := sink.Logs(ctx, telemetry.LogQuery{Limit: 1})
 	if err != nil {
 		return err
@@ -156,8 +176,11 @@ func load(ctx context.Context, sink *telemetry.Postgres, o options, start, end t
 }
 
 // analyze refreshes the planner's statistics and prints the table's size.
-func analyze(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
+func analyze(ctx context.Context, o options) error {
+	if o.sqlite != "" {
+		return analyzeSQLite(ctx, o.sqlite)
+	}
+	conn, err := pgx.Connect(ctx, o.url)
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
@@ -184,6 +207,32 @@ FROM pg_class c WHERE c.oid = $1::regclass`, table).Scan(&rows, &size)
 			return fmt.Errorf("table size: %w", err)
 		}
 		fmt.Printf("%s: about %d rows, %s on disk\n", table, rows, size)
+	}
+	return nil
+}
+
+// analyzeSQLite runs ANALYZE on the SQLite file and prints its size.
+func analyzeSQLite(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer db.Close()
+	t0 := time.Now()
+	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ANALYZE took %v; %s: %d MB\n", time.Since(t0).Round(time.Millisecond), path, fi.Size()>>20)
+	for _, table := range []string{"request_logs", "usage_daily_model", "usage_daily_key", "usage_daily_key_model", "usage_daily_end_user"} {
+		var n int64
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d rows\n", table, n)
 	}
 	return nil
 }
@@ -217,7 +266,7 @@ type query struct {
 }
 
 // queries times the admin API's queries and prints a Markdown table.
-func queries(ctx context.Context, sink *telemetry.Postgres, o options, start, end time.Time) error {
+func queries(ctx context.Context, sink benchSink, o options, start, end time.Time) error {
 	day := end.Add(-36 * time.Hour).Truncate(24 * time.Hour)
 	logs := func(q telemetry.LogQuery) func(context.Context) (int, error) {
 		return func(ctx context.Context) (int, error) {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -144,12 +145,18 @@ type cliRun struct {
 	stdout, stderr string
 }
 
-// runAdmin runs a logs or usage command line against a.
+// run runs a logs or usage command line against a.
 func (a *fakeAdmin) run(cmd string, wait func(context.Context) bool, args ...string) cliRun {
+	return runAdmin(a.t, a.srv.URL, time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), cmd, wait, args...)
+}
+
+// runAdmin runs a logs or usage command line against the admin API at
+// base, at the time now; wait is --follow's pause (nil: none expected).
+func runAdmin(t *testing.T, base string, now time.Time, cmd string, wait func(context.Context) bool, args ...string) cliRun {
 	var stdout, stderr bytes.Buffer
-	c := &keysCLI{stdout: &stdout, stderr: &stderr, now: func() time.Time { return time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) },
+	c := &keysCLI{stdout: &stdout, stderr: &stderr, now: func() time.Time { return now },
 		getenv: func(k string) string {
-			return map[string]string{envAdminToken: adminTestToken, envAdminURL: a.srv.URL}[k]
+			return map[string]string{envAdminToken: adminTestToken, envAdminURL: base}[k]
 		}, prog: "sluice " + cmd, timeout: 10 * time.Second}
 	if cmd == "usage" {
 		c.timeout = 30 * time.Second // cmdUsage's
@@ -158,7 +165,7 @@ func (a *fakeAdmin) run(cmd string, wait func(context.Context) bool, args ...str
 	if cmd == "logs" {
 		l := &logsCLI{c: c, wait: wait}
 		if wait == nil {
-			l.wait = func(context.Context) bool { a.t.Fatal("logs waited without --follow"); return false }
+			l.wait = func(context.Context) bool { t.Error("logs waited without --follow"); return false }
 		}
 		code = l.run(context.Background(), args)
 	} else {
@@ -284,5 +291,80 @@ func TestLogsFollow(t *testing.T) {
 				t.Errorf("queries %q", sent)
 			}
 		})
+	}
+}
+
+// TestLogsAndUsageAgainstGateway runs both commands against a real
+// "sluice serve" (SQLite request logs) in front of the mock.
+func TestLogsAndUsageAgainstGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	cfg := fmt.Sprintf(`
+server: {listen: 127.0.0.1:0}
+data_dir: %q
+admin: {token: %s}
+auth:
+  enabled: true
+  keys:
+    - {key: sk-e2e-payments, id: payments-app, team: payments}
+    - {key: sk-e2e-search, id: search-app}
+telemetry: {enabled: true, flush_interval: 10ms}
+providers:
+  - {name: openai, kind: openai, base_url: "http://%s/v1"}
+models:
+  - {name: gpt-4o-mini, targets: [{provider: openai}]}
+`, t.TempDir(), adminTestToken, startMock(t))
+	var logs syncBuffer
+	_, addr, _ := startProcess(t, cfg, &logs)
+	for _, r := range []struct{ key, user string }{{"sk-e2e-payments", "alice"}, {"sk-e2e-payments", "bob"}, {"sk-e2e-search", "alice"}} {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions",
+			strings.NewReader(`{"model":"gpt-4o-mini","user":"`+r.user+`","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+r.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", r.key, resp.StatusCode)
+		}
+	}
+	run := func(cmd string, args ...string) cliRun {
+		return runAdmin(t, "http://"+addr, time.Now(), cmd, nil, args...)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var r cliRun
+	for {
+		r = run("logs", "--json")
+		var page telemetry.LogPage
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &page) != nil {
+			t.Fatalf("logs --json: %+v", r)
+		}
+		if len(page.Data) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows logged, want 3", len(page.Data))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r = run("logs", "--team", "payments", "--end-user", "bob")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 2 ||
+		!strings.Contains(lines[1], "payments-app") || !strings.Contains(lines[1], "bob") {
+		t.Errorf("logs --team payments --end-user bob: %+v", r)
+	}
+	r = run("usage", "--group-by", "team,end_user", "--since", "1h", "--csv")
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		f := strings.Split(line, ",")
+		got = append(got, strings.Join(f[:3], ","))
+	}
+	want := []string{"team,end_user,requests", ",alice,1", "payments,alice,1", "payments,bob,1"}
+	if r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("usage --csv: got %q, want %q (%+v)", got, want, r)
+	}
+	if strings.Contains(logs.String(), adminTestToken) {
+		t.Error("the gateway logged the admin token")
 	}
 }
