@@ -116,8 +116,8 @@
 // write finds one missing (another instance's retention). Retention drops
 // whole day partitions that ended before now minus the retention, hourly.
 // Indexes: (time, request_id) for logs newest first and usage over a time
-// range; (key_id, time, request_id), (end_user, time, request_id) and
-// (team, time, request_id) for the logs of one key, end user or team;
+// range (and the logs of a team, filtered); (key_id, time, request_id)
+// and (end_user, time, request_id) for the logs of one key or end user;
 // unique (request_id, time) for lookups and de-duplication; request_id
 // makes the keyset order total. Writes are binary COPY (pgcopy.go), one
 // transaction per batch (which also adds rows of rolled-up days to the

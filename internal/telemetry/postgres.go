@@ -403,6 +403,11 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyStage); err != nil {
 			return err
 		}
+		if !ru.wantsAny(batch) {
+			// No row of a rolled-up day: nothing to learn from RETURNING.
+			_, err := tx.Exec(ctx, pgInsertStageQuiet)
+			return err
+		}
 		rows, err := tx.Query(ctx, pgInsertStage)
 		if err != nil {
 			return err
@@ -424,9 +429,10 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 }
 
 var (
-	pgCopyLogs    = "COPY request_logs (" + columnList + ") FROM STDIN (FORMAT binary)"
-	pgCopyStage   = "COPY request_logs_stage (" + columnList + ") FROM STDIN (FORMAT binary)"
-	pgInsertStage = "INSERT INTO request_logs (" + columnList + ") SELECT " + columnList +
-		" FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING RETURNING time, key_id, team, model, end_user, status," +
+	pgCopyLogs         = "COPY request_logs (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgCopyStage        = "COPY request_logs_stage (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgInsertStageQuiet = "INSERT INTO request_logs (" + columnList + ") SELECT " + columnList +
+		" FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING"
+	pgInsertStage = pgInsertStageQuiet + " RETURNING time, key_id, team, model, end_user, status," +
 		" prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd"
 )

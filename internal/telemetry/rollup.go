@@ -187,6 +187,16 @@ func newRollup(text func(string) string, finalized int64, ok bool) *rollup {
 // wants reports whether a record of this time must be added.
 func (r *rollup) wants(day int64) bool { return r.ok && day < r.finalized }
 
+// wantsAny reports whether any record of batch is of a rolled-up day.
+func (r *rollup) wantsAny(batch []Record) bool {
+	for i := range batch {
+		if r.wants(dayOf(batch[i].Time)) {
+			return true
+		}
+	}
+	return false
+}
+
 // add counts one inserted record, if its day is finalized.
 func (r *rollup) add(rec *Record) {
 	day := dayOf(rec.Time)

@@ -9,7 +9,6 @@ ALTER TABLE request_logs ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 
 ALTER TABLE request_logs ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX request_logs_end_user_time ON request_logs (end_user, time, request_id);
-CREATE INDEX request_logs_team_time ON request_logs (team, time, request_id);
 
 CREATE TABLE usage_daily_model (
     day                TEXT    NOT NULL,
