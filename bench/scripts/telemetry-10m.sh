@@ -4,7 +4,8 @@
 # Loads ROWS request-log rows (default 10,000,000, over the last DAYS days, default 30) into
 # the PostgreSQL database at $SLUICE_BENCH_POSTGRES through Sluice's own telemetry sink
 # (binary COPY in batches of 1000, WRITERS concurrent writers, default 2; the schema and
-# day partitions are created as sluice serve would), runs ANALYZE, then times the admin
+# day partitions are created as sluice serve would), rolls up every day before today into
+# the usage rollups (as the sink does once each day ends), runs ANALYZE, then times the admin
 # API's logs and usage queries (RUNS runs each, default 5) and prints a Markdown table:
 # rows answered, median and slowest time. The loader is bench/telemetry-load.
 #

@@ -15,7 +15,7 @@ func TestHelpWritesFlagsWithTwoDashes(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve"}, {"config"}, {"config", "check"}, {"mock"}, {"bench"},
 		{"keys"}, {"keys", "create"}, {"keys", "list"}, {"keys", "get"}, {"keys", "update"},
-		{"keys", "revoke"}, {"keys", "rotate"}, {"keys", "audit"},
+		{"keys", "revoke"}, {"keys", "rotate"}, {"keys", "audit"}, {"logs"}, {"usage"},
 		{"teams"}, {"teams", "create"}, {"teams", "list"}, {"teams", "get"}, {"teams", "update"}, {"teams", "delete"},
 	} {
 		name := strings.Join(args, " ")

@@ -1,6 +1,6 @@
 // Command sluice is the Sluice AI gateway: serve, mock, bench, keys, teams,
-// config check, pricing and version. main only parses the subcommand and
-// hands over.
+// logs, usage, config check, pricing and version. main only parses the
+// subcommand and hands over.
 package main
 
 import (
@@ -22,6 +22,9 @@ Usage:
   sluice bench [flags]           load-test gateways against the mock
   sluice keys ...                manage virtual keys
   sluice teams ...               manage teams: keys that share limits and a budget
+  sluice logs [flags]            show request logs; --follow for new ones
+  sluice usage [flags]           sum requests, tokens and cost per key, team,
+                                 model, end user or day
   sluice config check --config FILE
                                  validate a config file
   sluice pricing list|check      print the price catalog; find unpriced models
@@ -53,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdKeys(rest, stdout, stderr)
 	case "teams":
 		return cmdTeams(rest, stdout, stderr)
+	case "logs":
+		return cmdLogs(rest, stdout, stderr)
+	case "usage":
+		return cmdUsage(rest, stdout, stderr)
 	case "pricing":
 		return cmdPricing(rest, stdout, stderr)
 	case "version", "--version":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -183,6 +184,7 @@ func (x *exchange) record(dur time.Duration, cost float64) {
 		cost, _ = x.costOf(u)
 	}
 	r.PromptTokens, r.CompletionTokens, r.CachedTokens = u.Input, u.Output, u.CachedInput
+	r.CacheWriteTokens, r.ReasoningTokens = u.CacheWrite, u.Reasoning
 	r.CostUSD = cost
 	for _, v := range x.verdicts {
 		r.Guardrails = append(r.Guardrails, telemetry.Verdict{Rule: v.Rule, Action: v.Action.String(), Scope: v.Scope.String(), Count: v.Count})
@@ -234,6 +236,7 @@ func (g *Gateway) adminLogs(ctx *fasthttp.RequestCtx) {
 		KeyID:     string(args.Peek("key_id")),
 		Model:     string(args.Peek("model")),
 		EndUser:   string(args.Peek("end_user")),
+		Team:      string(args.Peek("team")),
 		Cursor:    string(args.Peek("cursor")),
 	}
 	var herr *HTTPError
@@ -279,13 +282,13 @@ func (g *Gateway) adminUsage(ctx *fasthttp.RequestCtx) {
 	q.Since, q.Until, herr = timeRange(args)
 	if gb := string(args.Peek("group_by")); gb != "" && herr == nil {
 		for _, f := range strings.Split(gb, ",") {
-			switch f = strings.TrimSpace(f); f {
-			case "key", "model", "day":
-				q.GroupBy = append(q.GroupBy, f)
-			default:
+			f = strings.TrimSpace(f)
+			if !slices.Contains(telemetry.Groups, f) {
 				herr = &HTTPError{Status: 400, Code: CodeInvalidRequest, Param: "group_by",
-					Msg: "unknown group_by " + quote(f) + ": use a comma-separated list of key, model and day"}
+					Msg: "unknown group_by " + quote(f) + ": use a comma-separated list of key, team, model, end_user and day"}
+				break
 			}
+			q.GroupBy = append(q.GroupBy, f)
 		}
 	}
 	if herr != nil {

@@ -178,7 +178,7 @@ func TestRequestLogs(t *testing.T) {
 	}
 
 	// Bad queries are 400s that name the parameter.
-	for _, q := range []string{"usage?group_by=team", "logs?since=yesterday", "logs?limit=0", "logs?cursor=garbage"} {
+	for _, q := range []string{"usage?group_by=user", "usage?group_by=key,,day", "logs?since=yesterday", "logs?limit=0", "logs?cursor=garbage"} {
 		var e openAIError
 		if code := s.admin(t, "GET", "/admin/v1/"+q, "", adminToken, &e); code != 400 {
 			t.Errorf("%s: status %d, want 400 (%+v)", q, code, e)
@@ -197,4 +197,78 @@ func page2Cursor(t *testing.T, s *stack) string {
 	}
 	s.admin(t, "GET", "/admin/v1/logs?limit=3", "", adminToken, &page)
 	return page.NextCursor
+}
+
+// TestUsageByTeamAndEndUser groups usage by the new groups, and filters
+// logs by team.
+func TestUsageByTeamAndEndUser(t *testing.T) {
+	cfg := strings.Replace(logsConfig, "    - {key: sk-plain, id: plain}\n",
+		"    - {key: sk-plain, id: plain}\n    - {key: sk-payments, id: payments-app, team: payments}\n", 1)
+	s := newStackYAML(t, nil, cfg)
+	chat := func(key, user string) {
+		resp, body := s.post(t, "/v1/chat/completions",
+			`{"model":"gpt-4o-mini","user":"`+user+`","messages":[{"role":"user","content":"hi"}]}`, bearer(key))
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s/%s: %d %s", key, user, resp.StatusCode, body)
+		}
+	}
+	chat("sk-plain", "alice")
+	chat("sk-payments", "alice")
+	chat("sk-payments", "bob")
+	chat("sk-payments", "bob")
+	waitLogs(t, s, "", 4)
+
+	type row struct {
+		Team     string  `json:"team"`
+		EndUser  string  `json:"end_user"`
+		KeyID    string  `json:"key_id"`
+		Requests int64   `json:"requests"`
+		CostUSD  float64 `json:"cost_usd"`
+	}
+	var usage struct {
+		Data []row `json:"data"`
+	}
+	if code := s.admin(t, "GET", "/admin/v1/usage?group_by=team,end_user", "", adminToken, &usage); code != 200 {
+		t.Fatalf("usage: %d", code)
+	}
+	want := []row{{"", "alice", "", 1, 0}, {"payments", "alice", "", 1, 0}, {"payments", "bob", "", 2, 0}}
+	if len(usage.Data) != len(want) {
+		t.Fatalf("usage by team, end user: %+v", usage.Data)
+	}
+	for i, w := range want {
+		g := usage.Data[i]
+		if g.CostUSD <= 0 {
+			t.Errorf("row %d: no cost: %+v", i, g)
+		}
+		g.CostUSD = 0
+		if g != w {
+			t.Errorf("row %d = %+v, want %+v", i, g, w)
+		}
+	}
+
+	// The same through the rollups: a range of whole days around now.
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	q := "since=" + day.Add(-24*time.Hour).Format(time.RFC3339) + "&until=" + day.Add(48*time.Hour).Format(time.RFC3339)
+	var whole struct {
+		Data []row `json:"data"`
+	}
+	if code := s.admin(t, "GET", "/admin/v1/usage?group_by=team,end_user&"+q, "", adminToken, &whole); code != 200 {
+		t.Fatalf("usage: %d", code)
+	}
+	if len(whole.Data) != 3 || whole.Data[2].Requests != 2 || whole.Data[2].EndUser != "bob" {
+		t.Errorf("usage of whole days: %+v", whole.Data)
+	}
+
+	rows := waitLogs(t, s, "team=payments", 3)
+	if len(rows) != 3 {
+		t.Fatalf("logs of team payments: %d rows", len(rows))
+	}
+	for _, r := range rows {
+		if r.KeyID != "payments-app" {
+			t.Errorf("logs?team=payments has %+v", r)
+		}
+	}
+	if rows := waitLogs(t, s, "team=payments&end_user=alice", 1); len(rows) != 1 {
+		t.Errorf("logs of team payments, end user alice: %+v", rows)
+	}
 }

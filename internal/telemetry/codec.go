@@ -19,7 +19,11 @@ import (
 // times as varint seconds + uvarint nanoseconds, floats as 8 little-endian
 // bytes, tags as a count + key/value strings, verdicts as a count + (rule,
 // action, scope, varint count), bodies as uvarint (length+1) with 0 = nil.
-const codecVersion = 1
+//
+// Version 2 added the cache-write and reasoning token counts after the
+// cached tokens. decodeBatch reads version 1 too (a spool left by an
+// older binary), with those counts 0.
+const codecVersion = 2
 
 // errCodec is a payload that does not decode; the frame CRC makes this a
 // bug or a version mismatch, never a torn write.
@@ -95,6 +99,8 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = binary.AppendVarint(dst, r.PromptTokens)
 	dst = binary.AppendVarint(dst, r.CompletionTokens)
 	dst = binary.AppendVarint(dst, r.CachedTokens)
+	dst = binary.AppendVarint(dst, r.CacheWriteTokens)
+	dst = binary.AppendVarint(dst, r.ReasoningTokens)
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.CostUSD))
 	dst = binary.AppendUvarint(dst, uint64(len(r.Guardrails)))
 	for _, v := range r.Guardrails {
@@ -112,8 +118,9 @@ func appendRecord(dst []byte, r *Record) []byte {
 // decoder reads a payload; the first error sticks and every later read
 // returns zero values.
 type decoder struct {
-	b   []byte
-	err error
+	b       []byte
+	err     error
+	version byte
 }
 
 func (d *decoder) fail() {
@@ -200,9 +207,11 @@ func (d *decoder) int() int {
 // decodeBatch appends the records of payload to dst.
 func decodeBatch(dst []Record, payload []byte) ([]Record, error) {
 	d := decoder{b: payload}
-	if v := d.byte1(); v != codecVersion {
+	v := d.byte1()
+	if v != 1 && v != codecVersion {
 		return dst, fmt.Errorf("%w: version %d", errCodec, v)
 	}
+	d.version = v
 	// A record takes at least 38 bytes (one per field, 8 for the cost),
 	// which bounds the count a corrupt payload can claim.
 	n := d.count(38)
@@ -260,6 +269,10 @@ func (d *decoder) record(r *Record) {
 	r.PromptTokens = d.varint()
 	r.CompletionTokens = d.varint()
 	r.CachedTokens = d.varint()
+	if d.version >= 2 {
+		r.CacheWriteTokens = d.varint()
+		r.ReasoningTokens = d.varint()
+	}
 	if c := d.raw(8); c != nil {
 		r.CostUSD = math.Float64frombits(binary.LittleEndian.Uint64(c))
 	}

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -64,6 +65,30 @@ func TestCodecRejectsTruncatedAndTrailing(t *testing.T) {
 	bad[0] = 99
 	if _, err := decodeBatch(nil, bad); !errors.Is(err, errCodec) {
 		t.Fatalf("unknown version: err = %v, want errCodec", err)
+	}
+}
+
+// TestCodecReadsVersion1 decodes a spool payload written before the
+// cache-write and reasoning counts (testdata/spool-v1.bin, by the
+// version-1 encoder): a spool left by an older binary still replays.
+func TestCodecReadsVersion1(t *testing.T) {
+	payload, err := os.ReadFile("testdata/spool-v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload[0] != 1 {
+		t.Fatalf("testdata/spool-v1.bin is version %d", payload[0])
+	}
+	got, err := decodeBatch(nil, payload)
+	if err != nil {
+		t.Fatalf("decodeBatch: %v", err)
+	}
+	want := sampleRecord(7, time.Date(2025, 3, 4, 5, 6, 7, 891011121, time.UTC))
+	want.ErrorCode = "rate_limit_exceeded"
+	want.RequestBody = []byte(`{"x":1}`)
+	want.CacheWriteTokens, want.ReasoningTokens = 0, 0 // not in version 1
+	if len(got) != 2 || !reflect.DeepEqual(got[0], want) || got[1].RequestID != "y" || !got[1].Time.Equal(time.Unix(0, 1)) {
+		t.Fatalf("got %+v\nwant [%+v {y ...}]", got, want)
 	}
 }
 

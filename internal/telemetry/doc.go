@@ -116,13 +116,15 @@
 // write finds one missing (another instance's retention). Retention drops
 // whole day partitions that ended before now minus the retention, hourly.
 // Indexes: (time, request_id) for logs newest first and usage over a time
-// range, (key_id, time, request_id) for one key's logs, unique
-// (request_id, time) for lookups and de-duplication; request_id makes the
-// keyset order total. Writes are binary COPY (pgcopy.go). With
-// PostgresOptions.Dedup each batch is COPYed into a session temporary
-// table and moved with INSERT ... ON CONFLICT DO NOTHING; without it a
-// batch is one plain COPY, and only a batch that hits the unique index (a
-// replay) is retried that way. Text is made storable first (NUL bytes
+// range (and the logs of a team, filtered); (key_id, time, request_id)
+// and (end_user, time, request_id) for the logs of one key or end user;
+// unique (request_id, time) for lookups and de-duplication; request_id
+// makes the keyset order total. Writes are binary COPY (pgcopy.go), one
+// transaction per batch (which also adds rows of rolled-up days to the
+// usage rollups). With PostgresOptions.Dedup each batch is COPYed into a
+// session temporary table and moved with INSERT ... ON CONFLICT DO
+// NOTHING; without it a batch is one plain COPY, and only a batch that
+// hits the unique index (a replay) is retried that way. Text is made storable first (NUL bytes
 // dropped, invalid UTF-8 replaced), so no client-supplied value can fail
 // a batch forever; a batch PostgreSQL still refuses as data (SQLSTATE
 // class 22 or 23) is returned as ErrRejected, which the pipeline narrows
@@ -133,19 +135,59 @@
 // OpenSQLite opens its own file (data_dir/telemetry.db) in WAL mode with
 // synchronous=NORMAL (durable across a process crash), migrates it
 // (migrations/sqlite, the same schema_migrations shape), and writes each
-// batch in one transaction of INSERT OR IGNORE. It has the same indexes;
-// retention deletes old rows hourly.
+// batch in one transaction of INSERT OR IGNORE. It has the same indexes
+// and rollups; retention deletes old rows hourly.
+//
+// # Usage rollups
+//
+// Both sinks keep four rollup tables (rollup.go, the 0002 migrations):
+// per UTC day, the sums GET /admin/v1/usage returns, per (team, model),
+// (key, team), (key, team, model) and (key, team, model, end user); a
+// query reads the smallest that has its groups. A day is rolled up once it
+// has ended: in the background (the sink's roller, kicked by writes; a
+// failure is logged and retried a minute later) one transaction sums the
+// day's rows into the four tables and moves usage_rollup_state's
+// finalized_before past it. A record written later for a rolled-up day (a
+// spool replay, a late batch) is aggregated in Go with the others of its
+// batch and added to the four tables with one UPSERT each, in the
+// transaction that stores it, and only if it was inserted (PostgreSQL:
+// COPY is all or nothing, the dedup path's INSERT ... RETURNING names the
+// rows; SQLite: INSERT OR IGNORE's rows affected). Writes of today's rows,
+// the usual case, touch no rollup. In PostgreSQL a day's advisory lock
+// orders the two: each write holds the shared locks of its batch's days
+// before it reads finalized_before, the roll-up holds the day's lock
+// exclusively, so a row is either summed by the roll-up or added by its
+// write, never both or neither (TestPostgresRollupRace); days without rows
+// are skipped under a lock every write holds shared. SQLite's
+// transactions are serial.
+//
+// So a rolled-up day's rollup rows always sum exactly its rows, and a
+// usage query over [Since, Until) reads the rolled-up whole UTC days in
+// its range from a rollup table and the rest (the partial first and last
+// days, today, any day not rolled up yet) from request_logs, in one SQL
+// statement: the answer is the rows' answer, costs to floating-point
+// rounding (the sums are added in another order). Retention keeps the
+// rollups equal to the rows: PostgreSQL deletes a day's rollup rows in
+// the transaction that drops its partition; SQLite deletes the rollups of
+// the days before the cutoff's day and sums that day again from the rows
+// it keeps. Migration 0002 rolls up the days before today from the rows
+// already there; rows that an older binary writes afterwards for those
+// days (a rolling upgrade's replays) are not: upgrade together every
+// instance that writes to one database.
 //
 // # Queries
 //
 // Logs returns records newest first, by (time, request_id), with keyset
 // pagination: NextCursor is an opaque base64url encoding of the last
 // row's (time, request_id), and the next page asks for rows before it —
-// never OFFSET, so each page costs the same however deep. Usage sums
-// requests, errors (status >= 400, 499 included), tokens and cost per
-// group of key, model and UTC day over [Since, Until). Both use the time
-// or key index (TestPostgresQueriesUseIndexes checks the plans on 100,000
-// rows; bench/scripts/telemetry-10m.sh times them on 10 million). Only
+// never OFFSET, so each page costs the same however deep; it filters by
+// request id, key, model, status, end user, team and time. Usage sums
+// requests, errors (status >= 400, 499 included), tokens (prompt,
+// completion, cached, cache-write, reasoning) and cost per group of any
+// of key, team, model, end user and UTC day over [Since, Until), from the
+// rollups and the time index. TestPostgresQueriesUseIndexes checks the
+// plans on 100,000 rows; bench/scripts/telemetry-10m.sh times them on 10
+// million. Only
 // fixed SQL and whitelisted column names become query text; every value
 // is a parameter. Invalid queries (bad cursor, negative limit, until
 // before since, unknown group) return a *QueryError, which wraps

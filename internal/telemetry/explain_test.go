@@ -20,6 +20,9 @@ func loadRows(tb testing.TB, s *Postgres, n, days, keys int, start time.Time) {
 	for i := range n {
 		r := sampleRecord(i, start.Add(time.Duration(i)*step))
 		r.KeyID = fmt.Sprintf("key_%d", (i*7919)%keys)
+		// Many end users and teams, each a small share of the rows.
+		r.EndUser = fmt.Sprintf("user-%d", (i*104729)%5000)
+		r.Team = fmt.Sprintf("team-%d", (i*31)%100)
 		r.Guardrails = nil
 		batch = append(batch, r)
 		if len(batch) == cap(batch) || i == n-1 {
@@ -68,7 +71,10 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 	if n := pgCount(t, s, ""); n != 100_000 {
 		t.Fatalf("%d rows loaded", n)
 	}
-	if _, err := s.pool.Exec(context.Background(), "ANALYZE request_logs"); err != nil {
+	if n, err := s.Finalize(context.Background(), start.Add(5*24*time.Hour)); err != nil || n != 5 {
+		t.Fatalf("Finalize = %d, %v; want 5 days rolled up", n, err)
+	}
+	if _, err := s.pool.Exec(context.Background(), "ANALYZE request_logs, usage_daily_model, usage_daily_key, usage_daily_key_model, usage_daily_end_user"); err != nil {
 		t.Fatal(err)
 	}
 	day3 := start.Add(48 * time.Hour)
@@ -101,8 +107,29 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 			p, _ := planLogs(LogQuery{Since: day3, Until: day3.Add(time.Hour), Model: "gpt-4o-mini"})
 			return logsSQL(pgDialect, p)
 		}, "time_request_id"},
+		{"logs of one end user", func() (string, []any) {
+			p, _ := planLogs(LogQuery{EndUser: "user-4242"})
+			return logsSQL(pgDialect, p)
+		}, "end_user_time"},
+		// Team has no index of its own: the time index, filtered.
+		{"logs of one team and an hour", func() (string, []any) {
+			p, _ := planLogs(LogQuery{Team: "team-7", Since: day3, Until: day3.Add(time.Hour)})
+			return logsSQL(pgDialect, p)
+		}, "time_request_id"},
 		{"usage of an hour by key, model, day", func() (string, []any) {
 			p, _ := planUsage(UsageQuery{Since: day3, Until: day3.Add(time.Hour), GroupBy: []string{"key", "model", "day"}})
+			return usageSQL(pgDialect, p)
+		}, "time_request_id"},
+		// Whole days from the rollup (whose table it may read whole: it
+		// is small), the partial ends from request_logs by time.
+		{"usage of 3 days and a bit by team, model", func() (string, []any) {
+			p, _ := planUsage(UsageQuery{Since: start.Add(20 * time.Hour), Until: day3.Add(30 * time.Hour), GroupBy: []string{"team", "model"}})
+			p.finalized, p.finalizedOK = dayOf(start)+5, true
+			return usageSQL(pgDialect, p)
+		}, "time_request_id"},
+		{"usage of 3 days and a bit by end user", func() (string, []any) {
+			p, _ := planUsage(UsageQuery{Since: start.Add(20 * time.Hour), Until: day3.Add(30 * time.Hour), GroupBy: []string{"end_user"}})
+			p.finalized, p.finalizedOK = dayOf(start)+5, true
 			return usageSQL(pgDialect, p)
 		}, "time_request_id"},
 	}
@@ -110,7 +137,7 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q, args := tt.sql()
 			plan := explain(t, s, q, args)
-			if strings.Contains(plan, "Seq Scan") {
+			if strings.Contains(plan, "Seq Scan on request_logs") {
 				t.Fatalf("sequential scan:\n%s", plan)
 			}
 			if !strings.Contains(plan, "Index") || !strings.Contains(plan, tt.index) {

@@ -142,6 +142,8 @@ func sampleRecord(i int, t time.Time) Record {
 		PromptTokens:     int64(100 + i%50),
 		CompletionTokens: int64(20 + i%10),
 		CachedTokens:     int64(i % 4),
+		CacheWriteTokens: int64(i % 3),
+		ReasoningTokens:  int64(i % 5),
 		CostUSD:          0.000123,
 		Guardrails:       []Verdict{{Rule: "email", Action: "redact", Scope: "input", Count: 1}},
 	}

@@ -80,6 +80,8 @@ func appendPGRow(dst []byte, r *Record) []byte {
 	dst = pgInt8(dst, r.PromptTokens)
 	dst = pgInt8(dst, r.CompletionTokens)
 	dst = pgInt8(dst, r.CachedTokens)
+	dst = pgInt8(dst, r.CacheWriteTokens)
+	dst = pgInt8(dst, r.ReasoningTokens)
 	dst = pgBool(dst, r.TokensEstimated)
 	dst = pgInt8(dst, int64(math.Float64bits(r.CostUSD)))
 	if len(r.Guardrails) == 0 {

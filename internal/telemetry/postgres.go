@@ -54,6 +54,8 @@ type Postgres struct {
 	nextMaint time.Time
 
 	bufs sync.Pool // *[]byte COPY buffers
+
+	roll *roller // rolls up ended days (postgres_rollup.go)
 }
 
 // pgPartitionLock serializes partition DDL (create, drop) across
@@ -90,6 +92,7 @@ func OpenPostgres(ctx context.Context, url string, opts PostgresOptions) (*Postg
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.roll = newRoller(s.Finalize, s.log)
 	return s, nil
 }
 
@@ -98,6 +101,7 @@ func (s *Postgres) Name() string { return "postgres" }
 
 // Close implements Sink.
 func (s *Postgres) Close() error {
+	s.roll.close()
 	s.pool.Close()
 	return nil
 }
@@ -237,7 +241,8 @@ func (s *Postgres) maintainLocked(ctx context.Context) error {
 	return nil
 }
 
-// Prune drops the day partitions that end at or before before.
+// Prune drops the day partitions that end at or before before, and the
+// days' rollups with them.
 func (s *Postgres) Prune(ctx context.Context, before time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,8 +267,16 @@ func (s *Postgres) pruneLocked(ctx context.Context, before time.Time) error {
 				return err
 			}
 			// The name is partitionName(d) again, not the catalog's text.
-			_, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d))
-			return err
+			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d)); err != nil {
+				return err
+			}
+			// The day's rollups go with its rows, in the same transaction.
+			for _, t := range rollupTables {
+				if _, err := tx.Exec(ctx, `DELETE FROM `+t.name+` WHERE day = $1`, dayStart(d)); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("telemetry: postgres: drop partition %s: %w", partitionName(d), err)
@@ -311,6 +324,7 @@ func (s *Postgres) Write(ctx context.Context, batch []Record) error {
 	if err := s.prepare(ctx, batch); err != nil {
 		return err
 	}
+	s.roll.kick(s.now())
 	err := s.copy(ctx, batch, s.opts.Dedup)
 	if pgCode(err) == "23514" {
 		// "no partition of relation found for row": another instance's
@@ -326,6 +340,12 @@ func (s *Postgres) Write(ctx context.Context, batch []Record) error {
 	}
 	if !s.opts.Dedup && pgCode(err) == "23505" {
 		err = s.copy(ctx, batch, true)
+	}
+	if c := pgCode(err); c == "40P01" || c == "40001" {
+		// A deadlock or serialization failure (writers adding to the
+		// same rollup rows; their order makes this unexpected): the
+		// transaction rolled back as a whole, so try once more.
+		err = s.copy(ctx, batch, s.opts.Dedup)
 	}
 	if err == nil {
 		return nil
@@ -344,9 +364,12 @@ func pgCode(err error) string {
 	return ""
 }
 
-// copy writes batch with COPY (binary, see pgcopy.go): straight into
-// request_logs, or with dedup into a per-session staging table and then
-// on with ON CONFLICT DO NOTHING, in one transaction.
+// copy writes batch with COPY (binary, see pgcopy.go) and adds what it
+// inserted for rolled-up days to the rollups, in one transaction holding
+// the shared rollup locks of the batch's days (pgLockDays): straight into
+// request_logs (all or nothing), or with dedup into a per-session staging
+// table and then on with ON CONFLICT DO NOTHING, whose RETURNING names the
+// rows inserted.
 func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -359,16 +382,20 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 	}()
 	*bp = appendPGCopy((*bp)[:0], batch)
 	data := *bp
-	if !dedup {
-		conn, err := s.pool.Acquire(ctx)
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ru, err := pgLockDays(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
-		defer conn.Release()
-		_, err = conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyLogs)
-		return err
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if !dedup {
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyLogs); err != nil {
+				return err
+			}
+			for i := range batch {
+				ru.add(&batch[i])
+			}
+			return pgAddRollup(ctx, tx, ru)
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS request_logs_stage
 (LIKE request_logs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return err
@@ -376,13 +403,36 @@ func (s *Postgres) copy(ctx context.Context, batch []Record, dedup bool) error {
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), pgCopyStage); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO request_logs (`+columnList+`) SELECT `+columnList+
-			` FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING`)
-		return err
+		if !ru.wantsAny(batch) {
+			// No row of a rolled-up day: nothing to learn from RETURNING.
+			_, err := tx.Exec(ctx, pgInsertStageQuiet)
+			return err
+		}
+		rows, err := tx.Query(ctx, pgInsertStage)
+		if err != nil {
+			return err
+		}
+		var r Record
+		var status int32
+		_, err = pgx.ForEachRow(rows, []any{&r.Time, &r.KeyID, &r.Team, &r.Model, &r.EndUser, &status,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.CostUSD},
+			func() error {
+				r.Status = int(status)
+				ru.add(&r)
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		return pgAddRollup(ctx, tx, ru)
 	})
 }
 
 var (
-	pgCopyLogs  = "COPY request_logs (" + columnList + ") FROM STDIN (FORMAT binary)"
-	pgCopyStage = "COPY request_logs_stage (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgCopyLogs         = "COPY request_logs (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgCopyStage        = "COPY request_logs_stage (" + columnList + ") FROM STDIN (FORMAT binary)"
+	pgInsertStageQuiet = "INSERT INTO request_logs (" + columnList + ") SELECT " + columnList +
+		" FROM request_logs_stage ON CONFLICT (request_id, time) DO NOTHING"
+	pgInsertStage = pgInsertStageQuiet + " RETURNING time, key_id, team, model, end_user, status," +
+		" prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd"
 )

@@ -30,7 +30,7 @@ func (s *Postgres) Logs(ctx context.Context, q LogQuery) (LogPage, error) {
 			&r.EndUser, &r.ClientIP, &r.UserAgent, &r.Route, &r.Format, &r.Model,
 			&r.Provider, &r.UpstreamModel, &r.Stream, &status, &r.ErrorCode, &attempts,
 			&r.Fallback, &lat, &ttft, &up, &over,
-			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.TokensEstimated,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.TokensEstimated,
 			&r.CostUSD, &r.Guardrails, &r.RateLimit, &r.RequestBody, &r.ResponseBody); err != nil {
 			return LogPage{}, fmt.Errorf("telemetry: postgres logs: %w", err)
 		}
@@ -51,8 +51,19 @@ func (s *Postgres) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 	if err != nil {
 		return nil, err
 	}
+	return s.usage(ctx, p)
+}
+
+// usage answers a planned usage query (p.raw: from request_logs alone).
+func (s *Postgres) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 	if err := s.ensureReady(ctx); err != nil {
 		return nil, err
+	}
+	if !p.raw {
+		var err error
+		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
+			return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
+		}
 	}
 	query, args := usageSQL(pgDialect, p)
 	rows, err := s.pool.Query(ctx, query, args...)
@@ -78,4 +89,9 @@ func (s *Postgres) ensureReady(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.readyLocked(ctx)
+}
+
+// finalizedBefore is the first day not rolled up (ok false: none is).
+func (s *Postgres) finalizedBefore(ctx context.Context) (int64, bool, error) {
+	return pgFinalized(ctx, s.pool)
 }

@@ -16,10 +16,15 @@ const (
 
 // Group-by values of UsageQuery.
 const (
-	GroupKey   = "key"
-	GroupModel = "model"
-	GroupDay   = "day"
+	GroupKey     = "key"
+	GroupTeam    = "team"
+	GroupModel   = "model"
+	GroupEndUser = "end_user"
+	GroupDay     = "day"
 )
+
+// Groups are the group-by values, in the order of a usage row's columns.
+var Groups = []string{GroupKey, GroupTeam, GroupModel, GroupEndUser, GroupDay}
 
 // LogQuery selects records for GET /admin/v1/logs. Empty fields match
 // everything; Since is inclusive and Until exclusive.
@@ -28,6 +33,9 @@ type LogQuery struct {
 	KeyID     string
 	Model     string
 	EndUser   string
+	// Team matches the row's team: the key's team id, or the free-text
+	// team label of a key that has no team id.
+	Team string
 	// Status matches one HTTP status; 0 = any.
 	Status int
 	Since  time.Time
@@ -48,8 +56,9 @@ type LogPage struct {
 }
 
 // UsageQuery selects what GET /admin/v1/usage sums: the records with
-// Since <= time < Until (a zero bound is open), grouped by any of
-// GroupKey, GroupModel, GroupDay (UTC); no group gives one total row.
+// Since <= time < Until (a zero bound is open), grouped by any
+// combination of Groups (day is the UTC day); no group gives one total
+// row.
 type UsageQuery struct {
 	Since   time.Time
 	Until   time.Time
@@ -58,16 +67,22 @@ type UsageQuery struct {
 
 // UsageRow is the sums of one group. Errors counts statuses >= 400 (499,
 // the client going away, included). Rows come ordered by their group
-// values.
+// values. A group column the query did not ask for is empty, and so is
+// one whose value is empty (no team, no end user): both are left out of
+// the JSON.
 type UsageRow struct {
 	KeyID            string  `json:"key_id,omitempty"`
+	Team             string  `json:"team,omitempty"`
 	Model            string  `json:"model,omitempty"`
+	EndUser          string  `json:"end_user,omitempty"`
 	Day              string  `json:"day,omitempty"`
 	Requests         int64   `json:"requests"`
 	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	CachedTokens     int64   `json:"cached_tokens"`
+	CacheWriteTokens int64   `json:"cache_write_tokens"`
+	ReasoningTokens  int64   `json:"reasoning_tokens"`
 	CostUSD          float64 `json:"cost_usd"`
 }
 
@@ -173,8 +188,18 @@ func (p logPlan) page(rows []Record) LogPage {
 
 // usagePlan is a validated UsageQuery: which groups, in canonical order.
 type usagePlan struct {
-	q                   UsageQuery
-	byKey, byModel, day bool
+	q UsageQuery
+	// group[i] is set when Groups[i] is asked for.
+	group [len(groupCols)]bool
+	// finalized is the first UTC day not rolled up (every day before it
+	// is); finalizedOK false: no day is. The sink reads it before the
+	// query (it only ever grows, so a query that reads the rows of a day
+	// finalized meanwhile still answers right).
+	finalized   int64
+	finalizedOK bool
+	// raw answers from request_logs alone, never from the rollups (the
+	// tests compare both answers).
+	raw bool
 }
 
 func planUsage(q UsageQuery) (usagePlan, error) {
@@ -183,18 +208,61 @@ func planUsage(q UsageQuery) (usagePlan, error) {
 		return p, &QueryError{Param: "until", Msg: "must not be before since"}
 	}
 	for _, g := range q.GroupBy {
-		switch g {
-		case GroupKey:
-			p.byKey = true
-		case GroupModel:
-			p.byModel = true
-		case GroupDay:
-			p.day = true
-		default:
-			return p, &QueryError{Param: "group_by", Msg: "unknown group " + quoteShort(g) + ": want key, model or day"}
+		i := slices.Index(Groups, g)
+		if i < 0 {
+			return p, &QueryError{Param: "group_by", Msg: "unknown group " + quoteShort(g) + ": want key, team, model, end_user or day"}
 		}
+		p.group[i] = true
 	}
 	return p, nil
+}
+
+// rollupSpan is how a usage query splits [Since, Until): the whole UTC
+// days [lo, hi) that are finalized come from a rollup table, the rest
+// (the partial first and last days, and days not finalized) from
+// request_logs.
+type rollupSpan struct {
+	ok bool // false: no finalized whole day in range; read request_logs alone
+	// lo and hi are UTC day numbers; loOpen means no lower bound.
+	lo, hi int64
+	loOpen bool
+	// raw are the [from, to) ranges read from request_logs; a zero time
+	// is an open bound.
+	raw [][2]time.Time
+}
+
+// Day numbers the rollups can be asked about: years 1 to 9999, where a
+// day's "YYYY-MM-DD" sorts as its number does.
+var (
+	minRollupDay = dayOf(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))
+	maxRollupDay = dayOf(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+)
+
+func (p usagePlan) span() rollupSpan {
+	if p.raw || !p.finalizedOK {
+		return rollupSpan{}
+	}
+	s := rollupSpan{loOpen: p.q.Since.IsZero(), hi: p.finalized}
+	if !s.loOpen {
+		s.lo = dayOf(p.q.Since)
+		if dayStart(s.lo).Before(p.q.Since) {
+			s.lo++
+		}
+	}
+	if !p.q.Until.IsZero() {
+		s.hi = min(s.hi, dayOf(p.q.Until))
+	}
+	if (!s.loOpen && (s.lo >= s.hi || s.lo < minRollupDay)) || s.hi > maxRollupDay {
+		return rollupSpan{}
+	}
+	if !s.loOpen && p.q.Since.Before(dayStart(s.lo)) {
+		s.raw = append(s.raw, [2]time.Time{p.q.Since, dayStart(s.lo)})
+	}
+	if p.q.Until.IsZero() || dayStart(s.hi).Before(p.q.Until) {
+		s.raw = append(s.raw, [2]time.Time{dayStart(s.hi), p.q.Until})
+	}
+	s.ok = true
+	return s
 }
 
 // quoteShort quotes a client value for an error message, cut to 40 bytes.

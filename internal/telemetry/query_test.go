@@ -67,7 +67,8 @@ func TestQueryValidation(t *testing.T) {
 	}{
 		{"no groups", UsageQuery{}, ""},
 		{"all groups", UsageQuery{GroupBy: []string{"day", "model", "key"}}, ""},
-		{"unknown group", UsageQuery{GroupBy: []string{"team"}}, "group_by"},
+		{"every group", UsageQuery{GroupBy: []string{"end_user", "team", "day", "model", "key"}}, ""},
+		{"unknown group", UsageQuery{GroupBy: []string{"user"}}, "group_by"},
 		{"case matters", UsageQuery{GroupBy: []string{"Key"}}, "group_by"},
 		{"until before since", UsageQuery{Since: now, Until: now.Add(-time.Hour)}, "until"},
 	}
@@ -96,7 +97,7 @@ func checkQueryErr(t *testing.T, err error, param string) {
 // TestSQLOnlyFromWhitelist checks that no query value reaches the SQL text.
 func TestSQLOnlyFromWhitelist(t *testing.T) {
 	evil := "x' OR 1=1; DROP TABLE request_logs; --"
-	p, err := planLogs(LogQuery{RequestID: evil, KeyID: evil, Model: evil, EndUser: evil, Status: 200,
+	p, err := planLogs(LogQuery{RequestID: evil, KeyID: evil, Model: evil, EndUser: evil, Team: evil, Status: 200,
 		Since: time.Unix(1, 0), Until: time.Unix(2, 0), Cursor: encodeCursor(time.Unix(1, 5), evil)})
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +107,8 @@ func TestSQLOnlyFromWhitelist(t *testing.T) {
 		if strings.Contains(sql, "DROP") || strings.Contains(sql, "1=1") {
 			t.Fatalf("value in SQL: %s", sql)
 		}
-		if len(args) != 10 {
-			t.Fatalf("%d args, want 10", len(args))
+		if len(args) != 11 {
+			t.Fatalf("%d args, want 11", len(args))
 		}
 	}
 }

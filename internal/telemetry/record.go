@@ -54,9 +54,18 @@ type Record struct {
 	// Overhead is the gateway's own time: Latency minus UpstreamTime.
 	Overhead time.Duration `json:"overhead_us"`
 
+	// PromptTokens counts every input token, cache reads and writes
+	// included; CompletionTokens every output token, reasoning included.
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
-	CachedTokens     int64 `json:"cached_tokens"`
+	// CachedTokens are the prompt tokens read from the provider's cache.
+	CachedTokens int64 `json:"cached_tokens"`
+	// CacheWriteTokens are the prompt tokens written to the provider's
+	// cache (Anthropic, Bedrock).
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	// ReasoningTokens are the completion tokens spent reasoning, where
+	// the provider reports them.
+	ReasoningTokens int64 `json:"reasoning_tokens"`
 	// TokensEstimated is set when the upstream reported no usage.
 	TokensEstimated bool    `json:"tokens_estimated"`
 	CostUSD         float64 `json:"cost_usd"`
@@ -108,6 +117,8 @@ type recordJSON struct {
 	PromptTokens     int64             `json:"prompt_tokens"`
 	CompletionTokens int64             `json:"completion_tokens"`
 	CachedTokens     int64             `json:"cached_tokens"`
+	CacheWriteTokens int64             `json:"cache_write_tokens"`
+	ReasoningTokens  int64             `json:"reasoning_tokens"`
 	TokensEstimated  bool              `json:"tokens_estimated"`
 	CostUSD          float64           `json:"cost_usd"`
 	Guardrails       []Verdict         `json:"guardrails,omitempty"`
@@ -134,6 +145,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		LatencyMS: millis(r.Latency), TTFTMS: millis(r.TTFT), UpstreamMS: millis(r.UpstreamTime),
 		OverheadUS:   r.Overhead.Microseconds(),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, CachedTokens: r.CachedTokens,
+		CacheWriteTokens: r.CacheWriteTokens, ReasoningTokens: r.ReasoningTokens,
 		TokensEstimated: r.TokensEstimated, CostUSD: r.CostUSD,
 		Guardrails: r.Guardrails, RateLimit: r.RateLimit,
 		RequestBody: string(r.RequestBody), ResponseBody: string(r.ResponseBody),
@@ -157,6 +169,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Latency: fromMillis(j.LatencyMS), TTFT: fromMillis(j.TTFTMS), UpstreamTime: fromMillis(j.UpstreamMS),
 		Overhead:     time.Duration(j.OverheadUS) * time.Microsecond,
 		PromptTokens: j.PromptTokens, CompletionTokens: j.CompletionTokens, CachedTokens: j.CachedTokens,
+		CacheWriteTokens: j.CacheWriteTokens, ReasoningTokens: j.ReasoningTokens,
 		TokensEstimated: j.TokensEstimated, CostUSD: j.CostUSD,
 		Guardrails: j.Guardrails, RateLimit: j.RateLimit,
 	}

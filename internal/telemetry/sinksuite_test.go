@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -24,6 +25,7 @@ func suiteRecords() []Record {
 		r := sampleRecord(i, suiteStart.Add(time.Duration(i/2)*97*time.Minute+time.Duration(i/2)*time.Microsecond))
 		r.KeyID = fmt.Sprintf("key_%d", i%3)
 		r.EndUser = fmt.Sprintf("user-%d", i%4)
+		r.Team = []string{"platform", "data", ""}[i%5%3]
 		if i == 5 {
 			r.RequestBody = []byte(`{"model":"gpt-4o-mini","messages":[]}`)
 			r.ResponseBody = []byte(`{"id":"x"}`)
@@ -50,6 +52,7 @@ func expectLogs(all []Record, q LogQuery) []Record {
 			q.KeyID != "" && r.KeyID != q.KeyID,
 			q.Model != "" && r.Model != q.Model,
 			q.EndUser != "" && r.EndUser != q.EndUser,
+			q.Team != "" && r.Team != q.Team,
 			q.Status != 0 && r.Status != q.Status,
 			!q.Since.IsZero() && r.Time.Before(q.Since),
 			!q.Until.IsZero() && !r.Time.Before(q.Until):
@@ -68,25 +71,21 @@ func expectLogs(all []Record, q LogQuery) []Record {
 
 func expectUsage(all []Record, q UsageQuery) []UsageRow {
 	p, _ := planUsage(q)
-	sums := map[[3]string]*UsageRow{}
-	var keys [][3]string
+	sums := map[[5]string]*UsageRow{}
+	var keys [][5]string
 	for _, r := range all {
 		if (!q.Since.IsZero() && r.Time.Before(q.Since)) || (!q.Until.IsZero() && !r.Time.Before(q.Until)) {
 			continue
 		}
-		var k [3]string
-		if p.byKey {
-			k[0] = r.KeyID
-		}
-		if p.byModel {
-			k[1] = r.Model
-		}
-		if p.day {
-			k[2] = r.Time.UTC().Format("2006-01-02")
+		var k [5]string
+		for i, v := range [...]string{r.KeyID, r.Team, r.Model, r.EndUser, r.Time.UTC().Format("2006-01-02")} {
+			if p.group[i] {
+				k[i] = v
+			}
 		}
 		row, ok := sums[k]
 		if !ok {
-			row = &UsageRow{KeyID: k[0], Model: k[1], Day: k[2]}
+			row = &UsageRow{KeyID: k[0], Team: k[1], Model: k[2], EndUser: k[3], Day: k[4]}
 			sums[k] = row
 			keys = append(keys, k)
 		}
@@ -97,10 +96,17 @@ func expectUsage(all []Record, q UsageQuery) []UsageRow {
 		row.PromptTokens += r.PromptTokens
 		row.CompletionTokens += r.CompletionTokens
 		row.CachedTokens += r.CachedTokens
+		row.CacheWriteTokens += r.CacheWriteTokens
+		row.ReasoningTokens += r.ReasoningTokens
 		row.CostUSD += r.CostUSD
 	}
-	slices.SortFunc(keys, func(a, b [3]string) int {
-		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]), cmp.Compare(a[2], b[2]))
+	slices.SortFunc(keys, func(a, b [5]string) int {
+		for i := range a {
+			if c := cmp.Compare(a[i], b[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
 	})
 	out := []UsageRow{}
 	for _, k := range keys {
@@ -110,6 +116,25 @@ func expectUsage(all []Record, q UsageQuery) []UsageRow {
 		out = append(out, UsageRow{})
 	}
 	return out
+}
+
+// sameUsage compares usage answers: integers exactly, costs to 1e-9
+// relative (float sums depend on the order of their terms).
+func sameUsage(t *testing.T, got, want []UsageRow) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d\ngot  %+v\nwant %+v", len(got), len(want), got, want)
+	}
+	for i := range got {
+		w, g := want[i], got[i]
+		if diff := math.Abs(g.CostUSD - w.CostUSD); diff > 1e-9*math.Max(1, math.Abs(w.CostUSD)) {
+			t.Errorf("row %d cost %v, want %v", i, g.CostUSD, w.CostUSD)
+		}
+		g.CostUSD = w.CostUSD
+		if g != w {
+			t.Errorf("row %d: got %+v, want %+v", i, g, w)
+		}
+	}
 }
 
 // sameRecord compares what a sink returns with what was written.
@@ -190,6 +215,8 @@ func testSinkSuite(t *testing.T, sink Sink) {
 		{"key", LogQuery{KeyID: "key_1"}},
 		{"model", LogQuery{Model: "claude-3-5-haiku"}},
 		{"end_user", LogQuery{EndUser: "user-2"}},
+		{"team", LogQuery{Team: "data"}},
+		{"team and end user", LogQuery{Team: "platform", EndUser: "user-1"}},
 		{"status", LogQuery{Status: 429}},
 		{"since", LogQuery{Since: day2}},
 		{"until", LogQuery{Until: day2}},
@@ -243,7 +270,8 @@ func testSinkSuite(t *testing.T, sink Sink) {
 		}
 	})
 
-	groupings := [][]string{nil, {"key"}, {"model"}, {"day"}, {"key", "model"}, {"day", "key"}, {"model", "day", "key"}, {"key", "key"}}
+	groupings := [][]string{nil, {"key"}, {"model"}, {"day"}, {"team"}, {"end_user"}, {"key", "model"}, {"day", "key"},
+		{"model", "day", "key"}, {"key", "key"}, {"team", "end_user"}, {"end_user", "day", "model", "team", "key"}}
 	for _, g := range groupings {
 		for _, rng := range []struct {
 			name         string
@@ -251,6 +279,10 @@ func testSinkSuite(t *testing.T, sink Sink) {
 		}{
 			{"all time", time.Time{}, time.Time{}},
 			{"day 2", day2, day2.Add(24 * time.Hour)},
+			{"partial days", day2.Add(-90 * time.Minute), day2.Add(26 * time.Hour)},
+			{"since only", day2.Add(time.Hour), time.Time{}},
+			{"until only", time.Time{}, day2.Add(30 * time.Hour)},
+			{"within a day", day2.Add(time.Hour), day2.Add(5 * time.Hour)},
 			{"empty", day2.Add(-1000 * time.Hour), day2.Add(-999 * time.Hour)},
 		} {
 			t.Run(fmt.Sprintf("usage/%v/%s", g, rng.name), func(t *testing.T) {
@@ -259,20 +291,7 @@ func testSinkSuite(t *testing.T, sink Sink) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := expectUsage(all, q)
-				if len(got) != len(want) {
-					t.Fatalf("got %+v\nwant %+v", got, want)
-				}
-				for i := range got {
-					w, g := want[i], got[i]
-					if diff := g.CostUSD - w.CostUSD; diff > 1e-9 || diff < -1e-9 {
-						t.Errorf("row %d cost %v, want %v", i, g.CostUSD, w.CostUSD)
-					}
-					g.CostUSD = w.CostUSD
-					if g != w {
-						t.Errorf("row %d: got %+v, want %+v", i, g, w)
-					}
-				}
+				sameUsage(t, got, expectUsage(all, q))
 			})
 		}
 	}

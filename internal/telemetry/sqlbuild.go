@@ -13,7 +13,8 @@ var columns = []string{
 	"end_user", "client_ip", "user_agent", "route", "format", "model",
 	"provider", "upstream_model", "stream", "status", "error_code", "attempts",
 	"fallback", "latency_ns", "ttft_ns", "upstream_ns", "overhead_ns",
-	"prompt_tokens", "completion_tokens", "cached_tokens", "tokens_estimated",
+	"prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens",
+	"reasoning_tokens", "tokens_estimated",
 	"cost_usd", "guardrails", "rate_limit", "request_body", "response_body",
 }
 
@@ -29,23 +30,38 @@ type dialect struct {
 	timeArg func(time.Time) any
 	// dayExpr is the UTC day of time as "YYYY-MM-DD".
 	dayExpr string
+	// rollupDayExpr is a rollup row's day as "YYYY-MM-DD".
+	rollupDayExpr string
+	// dayArg converts a UTC day number to the rollups' day column type,
+	// and dayCast gives a parameter that type where nothing else does.
+	dayArg  func(day int64) any
+	dayCast string
 	// sumInt wraps an integer sum so it scans as int64.
 	sumInt func(col string) string
 }
 
 var pgDialect = dialect{
-	param:   func(n int) string { return "$" + strconv.Itoa(n) },
-	timeArg: func(t time.Time) any { return t.UTC() },
-	dayExpr: "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-	sumInt:  func(col string) string { return "COALESCE(sum(" + col + "), 0)::bigint" },
+	param:         func(n int) string { return "$" + strconv.Itoa(n) },
+	timeArg:       func(t time.Time) any { return t.UTC() },
+	dayExpr:       "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+	rollupDayExpr: "to_char(day, 'YYYY-MM-DD')",
+	dayArg:        func(day int64) any { return dayStart(day) },
+	dayCast:       "::date",
+	sumInt:        func(col string) string { return "COALESCE(sum(" + col + "), 0)::bigint" },
 }
 
 var sqliteDialect = dialect{
 	param:   func(int) string { return "?" },
 	timeArg: func(t time.Time) any { return t.UnixNano() },
-	dayExpr: "strftime('%Y-%m-%d', time / 1000000000, 'unixepoch')",
-	sumInt:  func(col string) string { return "COALESCE(sum(" + col + "), 0)" },
+	// Integer division truncates toward zero: floor times before 1970.
+	dayExpr:       "strftime('%Y-%m-%d', (time - (time < 0) * 999999999) / 1000000000, 'unixepoch')",
+	rollupDayExpr: "day",
+	dayArg:        func(day int64) any { return dayText(day) },
+	sumInt:        func(col string) string { return "COALESCE(sum(" + col + "), 0)" },
 }
+
+// dayText is a UTC day number as "YYYY-MM-DD".
+func dayText(day int64) string { return dayStart(day).Format(time.DateOnly) }
 
 // where collects conditions and their parameters.
 type where struct {
@@ -66,6 +82,12 @@ func (w *where) add(expr string, args ...any) {
 	}
 	b.WriteString(expr)
 	w.conds = append(w.conds, b.String())
+}
+
+// param returns expr with its "?" replaced by the next parameter, arg.
+func (w *where) param(expr string, arg any) string {
+	w.args = append(w.args, arg)
+	return strings.Replace(expr, "?", w.d.param(len(w.args)), 1)
 }
 
 func (w *where) sql() string {
@@ -94,6 +116,9 @@ func logsSQL(d dialect, p logPlan) (string, []any) {
 	if q.EndUser != "" {
 		w.add("end_user = ?", q.EndUser)
 	}
+	if q.Team != "" {
+		w.add("team = ?", q.Team)
+	}
 	if q.Status != 0 {
 		w.add("status = ?", q.Status)
 	}
@@ -111,55 +136,125 @@ func logsSQL(d dialect, p logPlan) (string, []any) {
 		" ORDER BY time DESC, request_id DESC LIMIT " + d.param(len(w.args)), w.args
 }
 
-// usageSQL sums per group over [since, until), through the time index.
-// Its columns are the chosen groups in the order key, model, day, then
-// requests, errors, the three token sums and cost.
+// groupCols are the columns of Groups, in the same order; day is an
+// expression (dialect.dayExpr, rollupDayExpr).
+var groupCols = [...]string{"key_id", "team", "model", "end_user", "day"}
+
+// Indexes of groupCols and Groups.
+const (
+	groupKey = iota
+	groupTeam
+	groupModel
+	groupEndUser
+	groupDay
+)
+
+// rawTerms are what a request_logs row adds to each sum of a usage row,
+// in UsageRow's order (requests, errors, tokens, cost); a rollup row adds
+// its rollupColumns.
+var (
+	rawTerms = []string{"1", "CASE WHEN status >= 400 THEN 1 ELSE 0 END",
+		"prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd"}
+	// partTerms are the sums of the parts, as usageSelect names them.
+	partTerms = []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"}
+)
+
+// usageSQL sums per group over [since, until). Its columns are the chosen
+// groups in the order of Groups, then requests, errors, the five token
+// sums and cost. Without finalized whole days in the range (or with
+// p.raw) it reads request_logs through the time index; otherwise those
+// days come from the smallest rollup table that keeps the groups, and the
+// rest of the range from request_logs, each part summed per group and the
+// parts summed again, in one statement (one snapshot).
 func usageSQL(d dialect, p usagePlan) (string, []any) {
-	var groups []string
-	if p.byKey {
-		groups = append(groups, "key_id")
-	}
-	if p.byModel {
-		groups = append(groups, "model")
-	}
-	if p.day {
-		groups = append(groups, d.dayExpr)
-	}
-	sel := append([]string{}, groups...)
-	sel = append(sel,
-		"count(*)",
-		d.sumInt("CASE WHEN status >= 400 THEN 1 ELSE 0 END"),
-		d.sumInt("prompt_tokens"), d.sumInt("completion_tokens"), d.sumInt("cached_tokens"),
-		"COALESCE(sum(cost_usd), 0)")
 	w := where{d: d}
-	if !p.q.Since.IsZero() {
-		w.add("time >= ?", d.timeArg(p.q.Since))
+	sp := p.span()
+	if !sp.ok {
+		conds := w.timeRange(p.q.Since, p.q.Until)
+		return usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", conds, true), w.args
 	}
-	if !p.q.Until.IsZero() {
-		w.add("time < ?", d.timeArg(p.q.Until))
+	var conds []string
+	if !sp.loOpen {
+		conds = append(conds, w.param("day >= ?", d.dayArg(sp.lo)))
 	}
-	s := "SELECT " + strings.Join(sel, ", ") + " FROM request_logs" + w.sql()
-	if len(groups) > 0 {
-		pos := make([]string, len(groups))
-		for i := range groups {
-			pos[i] = strconv.Itoa(i + 1)
+	conds = append(conds, w.param("day < ?", d.dayArg(sp.hi)))
+	parts := []string{usageSelect(d, p, rollupColumns, d.rollupDayExpr, tableFor(p).name, conds, false)}
+	for _, r := range sp.raw {
+		parts = append(parts, usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", w.timeRange(r[0], r[1]), false))
+	}
+	from := "(" + strings.Join(parts, " UNION ALL ") + ") parts"
+	return usageSelect(d, p, partTerms, "day", from, nil, true), w.args
+}
+
+// timeRange is the conditions of since <= time < until; a zero bound is
+// open.
+func (w *where) timeRange(since, until time.Time) []string {
+	var conds []string
+	if !since.IsZero() {
+		conds = append(conds, w.param("time >= ?", w.d.timeArg(since)))
+	}
+	if !until.IsZero() {
+		conds = append(conds, w.param("time < ?", w.d.timeArg(until)))
+	}
+	return conds
+}
+
+// usageSelect is SELECT groups, sums FROM from WHERE conds GROUP BY
+// groups, summing terms (rawTerms, rollupTerms or partTerms). A part (top
+// false) names its columns for the query around it (groups by their
+// names, the sums s0, s1, ...); the top query scans as int64s and a
+// float64 (no NULL sums) and orders its rows.
+func usageSelect(d dialect, p usagePlan, terms []string, dayExpr, from string, conds []string, top bool) string {
+	var sel, pos []string
+	for i, on := range p.group {
+		if !on {
+			continue
 		}
-		s += " GROUP BY " + strings.Join(pos, ", ") + " ORDER BY " + strings.Join(pos, ", ")
+		col := groupCols[i]
+		if i == groupDay {
+			col = dayExpr + " AS day"
+		}
+		sel = append(sel, col)
+		pos = append(pos, strconv.Itoa(len(sel)))
 	}
-	return s, w.args
+	for i, t := range terms {
+		var s string
+		switch {
+		case t == "1":
+			s = "count(*)"
+		case !top:
+			s = "sum(" + t + ")"
+		case i == len(terms)-1:
+			s = "COALESCE(sum(" + t + "), 0)" // cost, a float
+		default:
+			s = d.sumInt(t)
+		}
+		if !top {
+			s += " AS " + partTerms[i]
+		}
+		sel = append(sel, s)
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + from
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	if len(pos) > 0 {
+		q += " GROUP BY " + strings.Join(pos, ", ")
+		if top {
+			q += " ORDER BY " + strings.Join(pos, ", ")
+		}
+	}
+	return q
 }
 
 // usageDest is where a usage row's columns scan to, in usageSQL's order.
 func usageDest(p usagePlan, r *UsageRow) []any {
 	var dst []any
-	if p.byKey {
-		dst = append(dst, &r.KeyID)
+	for i, on := range p.group {
+		if on {
+			dst = append(dst, [...]*string{&r.KeyID, &r.Team, &r.Model, &r.EndUser, &r.Day}[i])
+		}
 	}
-	if p.byModel {
-		dst = append(dst, &r.Model)
-	}
-	if p.day {
-		dst = append(dst, &r.Day)
-	}
-	return append(dst, &r.Requests, &r.Errors, &r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CostUSD)
+	return append(dst, &r.Requests, &r.Errors, &r.PromptTokens, &r.CompletionTokens, &r.CachedTokens,
+		&r.CacheWriteTokens, &r.ReasoningTokens, &r.CostUSD)
 }

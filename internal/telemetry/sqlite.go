@@ -42,6 +42,8 @@ type SQLite struct {
 
 	mu        sync.Mutex // guards nextPrune
 	nextPrune time.Time
+
+	roll *roller // rolls up ended days (sqlite_rollup.go)
 }
 
 // OpenSQLite opens (creating it and its directory when missing) the
@@ -81,6 +83,7 @@ func OpenSQLite(path string, opts SQLiteOptions) (*SQLite, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
+	s.roll = newRoller(s.Finalize, s.log)
 	return s, nil
 }
 
@@ -88,7 +91,10 @@ func OpenSQLite(path string, opts SQLiteOptions) (*SQLite, error) {
 func (s *SQLite) Name() string { return "sqlite" }
 
 // Close implements Sink.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	s.roll.close()
+	return s.db.Close()
+}
 
 // Ping implements Sink.
 func (s *SQLite) Ping(ctx context.Context) error {
@@ -107,6 +113,7 @@ func (s *SQLite) Write(ctx context.Context, batch []Record) error {
 		return nil
 	}
 	s.maybePrune(ctx)
+	s.roll.kick(s.now())
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("telemetry: sqlite write: %w", err)
@@ -117,12 +124,26 @@ func (s *SQLite) Write(ctx context.Context, batch []Record) error {
 		return fmt.Errorf("telemetry: sqlite write: %w", err)
 	}
 	defer stmt.Close()
+	ru, err := sqliteRollup(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("telemetry: sqlite write: %w", err)
+	}
 	args := make([]any, len(columns))
 	for i := range batch {
 		sqliteArgs(args, &batch[i])
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
 			return fmt.Errorf("telemetry: sqlite write: %w", err)
 		}
+		// 0 rows: a duplicate (a replay) that INSERT OR IGNORE skipped.
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("telemetry: sqlite write: %w", err)
+		} else if n > 0 {
+			ru.add(&batch[i])
+		}
+	}
+	if err := sqliteAddRollup(ctx, tx, ru); err != nil {
+		return fmt.Errorf("telemetry: sqlite write: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("telemetry: sqlite write: %w", err)
@@ -157,12 +178,14 @@ func sqliteArgs(v []any, x *Record) {
 	v[23] = x.PromptTokens
 	v[24] = x.CompletionTokens
 	v[25] = x.CachedTokens
-	v[26] = x.TokensEstimated
-	v[27] = x.CostUSD
-	v[28] = jsonOrNil(len(x.Guardrails) > 0, x.Guardrails)
-	v[29] = x.RateLimit
-	v[30] = nilIfEmpty(x.RequestBody)
-	v[31] = nilIfEmpty(x.ResponseBody)
+	v[26] = x.CacheWriteTokens
+	v[27] = x.ReasoningTokens
+	v[28] = x.TokensEstimated
+	v[29] = x.CostUSD
+	v[30] = jsonOrNil(len(x.Guardrails) > 0, x.Guardrails)
+	v[31] = x.RateLimit
+	v[32] = nilIfEmpty(x.RequestBody)
+	v[33] = nilIfEmpty(x.ResponseBody)
 }
 
 // jsonOrNil is v as JSON text, or NULL when !set. Maps of strings and
@@ -196,13 +219,14 @@ func (s *SQLite) maybePrune(ctx context.Context) {
 	}
 }
 
-// Prune deletes the rows older than before.
+// Prune deletes the rows older than before, and keeps the rollups equal
+// to the rows (sqlite_rollup.go).
 func (s *SQLite) Prune(ctx context.Context, before time.Time) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM request_logs WHERE time < ?`, before.UnixNano())
+	n, err := s.prune(ctx, before)
 	if err != nil {
 		return fmt.Errorf("telemetry: sqlite prune: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	if n > 0 {
 		s.log.Info("telemetry: sqlite rows deleted by retention", "rows", n)
 	}
 	return nil
@@ -229,7 +253,7 @@ func (s *SQLite) Logs(ctx context.Context, q LogQuery) (LogPage, error) {
 			&r.EndUser, &r.ClientIP, &r.UserAgent, &r.Route, &r.Format, &r.Model,
 			&r.Provider, &r.UpstreamModel, &r.Stream, &r.Status, &r.ErrorCode, &r.Attempts,
 			&r.Fallback, &lat, &ttft, &up, &over,
-			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.TokensEstimated,
+			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.TokensEstimated,
 			&r.CostUSD, &verdicts, &r.RateLimit, &r.RequestBody, &r.ResponseBody); err != nil {
 			return LogPage{}, fmt.Errorf("telemetry: sqlite logs: %w", err)
 		}
@@ -258,6 +282,17 @@ func (s *SQLite) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 	p, err := planUsage(q)
 	if err != nil {
 		return nil, err
+	}
+	return s.usage(ctx, p)
+}
+
+// usage answers a planned usage query (p.raw: from request_logs alone).
+func (s *SQLite) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
+	if !p.raw {
+		var err error
+		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
+			return nil, fmt.Errorf("telemetry: sqlite usage: %w", err)
+		}
 	}
 	query, args := usageSQL(sqliteDialect, p)
 	rows, err := s.db.QueryContext(ctx, query, args...)
