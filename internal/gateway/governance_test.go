@@ -188,3 +188,38 @@ func TestAdminTeamEnforced(t *testing.T) {
 		t.Errorf("after a budget smaller than one request: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestUsageByTeamObject: the log rows of a team's keys name the team's id,
+// so usage groups by team and logs filter by it.
+func TestUsageByTeamObject(t *testing.T) {
+	cfg := governanceConfig + `
+telemetry:
+  enabled: true
+  flush_interval: 10ms
+`
+	s := newStackYAML(t, nil, cfg)
+	for _, k := range []string{"sk-shared-a", "sk-shared-b", "sk-app"} {
+		if resp, b := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer(k)); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", k, resp.StatusCode, b)
+		}
+	}
+	if rows := waitLogs(t, s, "team=shared", 2); len(rows) != 2 {
+		t.Fatalf("logs?team=shared: %d rows, want the two keys' requests", len(rows))
+	}
+	var usage struct {
+		Data []struct {
+			Team     string `json:"team"`
+			Requests int64  `json:"requests"`
+		} `json:"data"`
+	}
+	if code := s.admin(t, "GET", "/admin/v1/usage?group_by=team", "", adminToken, &usage); code != 200 {
+		t.Fatalf("usage: %d", code)
+	}
+	got := map[string]int64{}
+	for _, r := range usage.Data {
+		got[r.Team] = r.Requests
+	}
+	if len(got) != 2 || got["shared"] != 2 || got[""] != 1 {
+		t.Errorf("usage by team: %+v, want shared: 2 and none: 1", usage.Data)
+	}
+}
