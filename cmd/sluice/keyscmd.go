@@ -99,45 +99,43 @@ func (c *keysCLI) commonFlags(fs *flag.FlagSet) {
 }
 
 func (c *keysCLI) run(args []string) int {
+	return c.dispatch("sluice keys", keysUsage, args, map[string]func([]string) int{
+		"create": c.create, "list": c.list, "get": c.get, "update": c.update,
+		"revoke": c.revoke, "rotate": c.rotate, "audit": c.audit,
+	})
+}
+
+// dispatch parses the flags common to an admin API command (prog, such as
+// "sluice keys") and runs the subcommand of subs its first argument names;
+// "help" and --help print usage.
+func (c *keysCLI) dispatch(prog, usage string, args []string, subs map[string]func([]string) int) int {
 	c.timeout = 10 * time.Second
-	fs := flag.NewFlagSet("sluice keys", flag.ContinueOnError)
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	c.commonFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(c.stdout, keysUsage)
+			fmt.Fprint(c.stdout, usage)
 			return 0
 		}
-		fmt.Fprintf(c.stderr, "sluice keys: %v\n\n%s", err, keysUsage)
+		fmt.Fprintf(c.stderr, "%s: %v\n\n%s", prog, err, usage)
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprint(c.stderr, keysUsage)
+		fmt.Fprint(c.stderr, usage)
 		return 2
 	}
 	sub, rest := fs.Arg(0), fs.Args()[1:]
-	switch sub {
-	case "create":
-		return c.create(rest)
-	case "list":
-		return c.list(rest)
-	case "get":
-		return c.get(rest)
-	case "update":
-		return c.update(rest)
-	case "revoke":
-		return c.revoke(rest)
-	case "rotate":
-		return c.rotate(rest)
-	case "audit":
-		return c.audit(rest)
-	case "help":
+	if run, ok := subs[sub]; ok {
+		return run(rest)
+	}
+	if sub == "help" {
 		if len(rest) > 0 {
-			return c.run([]string{rest[0], "--help"})
+			return c.dispatch(prog, usage, []string{rest[0], "--help"}, subs)
 		}
-		fmt.Fprint(c.stdout, keysUsage)
+		fmt.Fprint(c.stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(c.stderr, "sluice keys: unknown command %q\n\n%s", sub, keysUsage)
+	fmt.Fprintf(c.stderr, "%s: unknown command %q\n\n%s", prog, sub, usage)
 	return 2
 }
 

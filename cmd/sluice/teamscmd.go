@@ -59,42 +59,9 @@ type teamsCLI struct{ keysCLI }
 
 func (c *teamsCLI) run(args []string) int {
 	c.prog, c.noun = "sluice teams", "team"
-	c.timeout = 10 * time.Second
-	fs := flag.NewFlagSet("sluice teams", flag.ContinueOnError)
-	c.commonFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(c.stdout, teamsUsage)
-			return 0
-		}
-		fmt.Fprintf(c.stderr, "sluice teams: %v\n\n%s", err, teamsUsage)
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprint(c.stderr, teamsUsage)
-		return 2
-	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	switch sub {
-	case "create":
-		return c.create(rest)
-	case "list":
-		return c.list(rest)
-	case "get":
-		return c.get(rest)
-	case "update":
-		return c.update(rest)
-	case "delete":
-		return c.delete(rest)
-	case "help":
-		if len(rest) > 0 {
-			return c.run([]string{rest[0], "--help"})
-		}
-		fmt.Fprint(c.stdout, teamsUsage)
-		return 0
-	}
-	fmt.Fprintf(c.stderr, "sluice teams: unknown command %q\n\n%s", sub, teamsUsage)
-	return 2
+	return c.dispatch("sluice teams", teamsUsage, args, map[string]func([]string) int{
+		"create": c.create, "list": c.list, "get": c.get, "update": c.update, "delete": c.delete,
+	})
 }
 
 func teamPath(id string) string { return teamsPath + "/" + url.PathEscape(id) }
