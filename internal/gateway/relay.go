@@ -41,7 +41,7 @@ type relayState struct {
 	// deltas counts the events of the stream that carried output (its
 	// tokens received so far, one per delta as best counted): what a cut
 	// stream is charged for when its usage says less (streamedUsage).
-	deltas int64
+	deltas      int64
 	conn        net.Conn
 	writeTO     time.Duration
 	bodyStream  fasthttp.ReadCloserWithError // guarded by mu once the timer runs
