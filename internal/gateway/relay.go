@@ -40,7 +40,7 @@ type relayState struct {
 	seqNext     int64 // Responses: the sequence_number after the upstream's last event
 	// deltas counts the events of the stream that carried output (its
 	// tokens received so far, one per delta as best counted): what a cut
-	// stream is charged for when its usage says less (streamedUsage).
+	// stream is charged for when its usage says less (streamedOutput).
 	deltas      int64
 	conn        net.Conn
 	writeTO     time.Duration
@@ -316,7 +316,7 @@ func (x *exchange) event(ev *sse.Event) (hide bool) {
 	if end {
 		x.sawTerminal = true
 	} else if !usageOnly {
-		x.deltas++ // streamedUsage discounts the first, which opens the reply
+		x.deltas++ // streamedOutput discounts the first, which opens the reply
 	}
 	return usageOnly && x.hideUsage
 }
