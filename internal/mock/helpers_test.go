@@ -43,15 +43,32 @@ func (f *fakeClock) recorded() []time.Duration {
 	return append([]time.Duration(nil), f.sleeps...)
 }
 
-// testLogger writes the server's logs to the test log.
+// testLogger writes the server's logs to the test log until the test ends:
+// a server goroutine may still log after its Shutdown returned (fasthttp's
+// workers), and t.Log racing with the end of the test is a data race in
+// the testing package (seen in CI with -race).
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &tWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.ended = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t testing.TB }
+type tWriter struct {
+	t     testing.TB
+	mu    sync.Mutex
+	ended bool
+}
 
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w *tWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
