@@ -177,7 +177,7 @@ func usageCSV(c *keysCLI, cols []int, rows []telemetry.UsageRow) int {
 		r := &rows[k]
 		var rec []string
 		for _, i := range cols {
-			rec = append(rec, usageGroup(r, i))
+			rec = append(rec, csvCell(usageGroup(r, i)))
 		}
 		for _, v := range usageSums(r) {
 			rec = append(rec, strconv.FormatInt(v, 10))
@@ -190,4 +190,15 @@ func usageCSV(c *keysCLI, cols []int, rows []telemetry.UsageRow) int {
 		return 1
 	}
 	return 0
+}
+
+// csvCell keeps a spreadsheet from reading a value as a formula: one that
+// starts with =, +, -, @, a tab or a carriage return (an end user's name is
+// whatever a client sent) gets a leading apostrophe, which spreadsheets show
+// as text and do not evaluate.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }

@@ -119,3 +119,14 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+func TestCSVCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice": "alice", "": "", "=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2",
+		"@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "a=b": "a=b", "2026-12-01": "2026-12-01",
+	} {
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
