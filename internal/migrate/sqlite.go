@@ -3,8 +3,12 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteSchemaMigrations is the SQLite definition of schema_migrations:
@@ -31,7 +35,7 @@ func SQLite(ctx context.Context, db *sql.DB, component string, ms []Migration) (
 	if err := checkArgs(component, ms); err != nil {
 		return 0, err
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := beginSQLite(ctx, db)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: begin: %w", err)
 	}
@@ -73,4 +77,34 @@ func sqliteDone(ctx context.Context, tx *sql.Tx, component string) (map[int]bool
 		done[v] = true
 	}
 	return done, rows.Err()
+}
+
+// busyRetryFor bounds how long beginSQLite retries a BEGIN that SQLite
+// refused as busy.
+const busyRetryFor = 10 * time.Second
+
+// beginSQLite begins the migration's transaction. SQLite can refuse a
+// BEGIN IMMEDIATE with SQLITE_BUSY without waiting out the busy timeout —
+// seen when several connections open a new file at once and one of them is
+// switching it to WAL (TestApply's concurrent appliers, about one run in
+// fifty) — so a busy refusal is retried, with a growing pause, until
+// busyRetryFor or ctx ends. Other errors return at once.
+func beginSQLite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	deadline := time.Now().Add(busyRetryFor)
+	pause := 5 * time.Millisecond
+	for {
+		tx, err := db.BeginTx(ctx, nil)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return tx, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
 }
