@@ -418,9 +418,15 @@ func (c *keysCLI) update(args []string) int {
 }
 
 func (c *keysCLI) list(args []string) int {
-	cmd := c.command("list", "list [--limit N] [--all]",
-		"List keys (GET /admin/v1/keys): static keys first, then the others\nin creation order, revoked ones included.", 0)
-	limit, cursor, all := keysPageFlags(cmd.fs, "keys")
+	return listObjects(c, args, "keys", keysPath,
+		"List keys (GET /admin/v1/keys): static keys first, then the others\nin creation order, revoked ones included.", c.keyTable)
+}
+
+// listObjects runs "list" for the objects under path (keys or teams,
+// plural names them): a page, or every page with --all, printed by table.
+func listObjects[T any](c *keysCLI, args []string, plural, path, about string, table func([]T)) int {
+	cmd := c.command("list", "list [--limit N] [--all]", about, 0)
+	limit, cursor, all := keysPageFlags(cmd.fs, plural)
 	if _, code, ok := cmd.parse(args); !ok {
 		return code
 	}
@@ -430,19 +436,19 @@ func (c *keysCLI) list(args []string) int {
 	if code := c.setup(); code != 0 {
 		return code
 	}
-	items, next, code, done := c.pages(keysPath, keysPageQuery(*limit, *cursor), *all)
+	items, next, code, done := c.pages(path, keysPageQuery(*limit, *cursor), *all)
 	if done {
 		return code
 	}
-	keys := make([]auth.Key, len(items))
+	objs := make([]T, len(items))
 	for i, it := range items {
-		if code := c.decode(it, &keys[i]); code != 0 {
+		if code := c.decode(it, &objs[i]); code != 0 {
 			return code
 		}
 	}
-	c.keyTable(keys)
+	table(objs)
 	if next != "" {
-		fmt.Fprintf(c.stderr, "more keys follow: run with --all, or --cursor %s for the next page\n", keysSanitize(next))
+		fmt.Fprintf(c.stderr, "more %s follow: run with --all, or --cursor %s for the next page\n", plural, keysSanitize(next))
 	}
 	return 0
 }

@@ -253,33 +253,8 @@ func (c *teamsCLI) update(args []string) int {
 }
 
 func (c *teamsCLI) list(args []string) int {
-	cmd := c.command("list", "list [--limit N] [--all]",
-		"List teams (GET /admin/v1/teams): static teams (auth.teams of the\nconfig) first, then the others in creation order.", 0)
-	limit, cursor, all := keysPageFlags(cmd.fs, "teams")
-	if _, code, ok := cmd.parse(args); !ok {
-		return code
-	}
-	if *limit < 0 {
-		return cmd.fail("--limit must not be negative")
-	}
-	if code := c.setup(); code != 0 {
-		return code
-	}
-	items, next, code, done := c.pages(teamsPath, keysPageQuery(*limit, *cursor), *all)
-	if done {
-		return code
-	}
-	teams := make([]auth.Team, len(items))
-	for i, it := range items {
-		if code := c.decode(it, &teams[i]); code != 0 {
-			return code
-		}
-	}
-	c.teamTable(teams)
-	if next != "" {
-		fmt.Fprintf(c.stderr, "more teams follow: run with --all, or --cursor %s for the next page\n", keysSanitize(next))
-	}
-	return 0
+	return listObjects(&c.keysCLI, args, "teams", teamsPath,
+		"List teams (GET /admin/v1/teams): static teams (auth.teams of the\nconfig) first, then the others in creation order.", c.teamTable)
 }
 
 // byID runs a command that takes one team ID and sends no body.
