@@ -212,52 +212,79 @@ func (s *sqlStore) Create(ctx context.Context, rec Record, audit AuditEntry) (Re
 }
 
 func (s *sqlStore) Update(ctx context.Context, id string, fn func(*Record) (*AuditEntry, error)) (Record, error) {
-	var out Record
+	return readModifyWrite(ctx, s.db, "update key",
+		func(q querier) (Record, error) {
+			recs, err := queryRecords(ctx, q, qGet, id)
+			if err != nil {
+				return Record{}, fmt.Errorf("read key: %w", err)
+			}
+			if len(recs) == 0 {
+				return Record{}, ErrNotFound
+			}
+			return recs[0], nil
+		},
+		func(_ querier, r *Record) (*AuditEntry, error) { return fn(r) },
+		func(q querier, r *Record, v int64) error {
+			r.Version = v
+			args, err := recordArgs(s.db, r)
+			if err != nil {
+				return err
+			}
+			if err := q.exec(ctx, qUpdate, args...); err != nil {
+				return fmt.Errorf("update key: %w", err)
+			}
+			return nil
+		})
+}
+
+// readModifyWrite is the write of one stored object (a key, a team):
+// inside a transaction that first bumps the version counter — its row lock
+// excludes every other writer, so that versions commit in order and
+// read-modify-write is safe — it reads the object (get), lets fn change
+// it, and writes it back at the new version (put) with the audit entry fn
+// returns. When fn returns no entry, nothing is written (the bump rolls
+// back) and the object is returned as read; when fn or get fails with a
+// caller's error (isCallerError) it is returned as is, other errors
+// wrapped as "auth store: what: …".
+func readModifyWrite[R any](ctx context.Context, db backend, what string, get func(querier) (R, error),
+	fn func(querier, *R) (*AuditEntry, error), put func(querier, *R, int64) error) (R, error) {
+	var out R
 	errUnchanged := errors.New("unchanged")
-	err := s.db.tx(ctx, func(q querier) error {
-		// Bump first: the counter's row lock serializes writers, so that
-		// versions commit in order and read-modify-write is safe.
+	err := db.tx(ctx, func(q querier) error {
 		v, err := bump(ctx, q)
 		if err != nil {
 			return err
 		}
-		recs, err := queryRecords(ctx, q, qGet, id)
+		read, err := get(q)
 		if err != nil {
-			return fmt.Errorf("read key: %w", err)
+			return err
 		}
-		if len(recs) == 0 {
-			return ErrNotFound
-		}
-		rec := recs[0]
-		audit, err := fn(&rec)
+		rec := read
+		audit, err := fn(q, &rec)
 		if err != nil {
 			return err
 		}
 		if audit == nil {
-			out = recs[0]
+			out = read
 			return errUnchanged // roll back the bump
 		}
-		rec.Version = v
-		args, err := recordArgs(s.db, &rec)
-		if err != nil {
+		if err := put(q, &rec, v); err != nil {
 			return err
 		}
-		if err := q.exec(ctx, qUpdate, args...); err != nil {
-			return fmt.Errorf("update key: %w", err)
-		}
-		if err := insertAudit(ctx, s.db, q, audit); err != nil {
+		if err := insertAudit(ctx, db, q, audit); err != nil {
 			return err
 		}
 		out = rec
 		return nil
 	})
+	var zero R
 	switch {
 	case errors.Is(err, errUnchanged):
 		return out, nil
 	case err != nil && isCallerError(err):
-		return Record{}, err
+		return zero, err
 	case err != nil:
-		return Record{}, fmt.Errorf("auth store: update key: %w", err)
+		return zero, fmt.Errorf("auth store: %s: %w", what, err)
 	}
 	return out, nil
 }

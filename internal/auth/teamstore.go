@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -116,52 +115,29 @@ func (s *sqlStore) DeleteTeam(ctx context.Context, id string, audit AuditEntry) 
 // that excludes every other writer, and writes the record back with the
 // audit entry fn returns (nothing when it returns nil).
 func (s *sqlStore) writeTeam(ctx context.Context, id string, fn func(querier, *TeamRecord) (*AuditEntry, error)) (TeamRecord, error) {
-	var out TeamRecord
-	errUnchanged := errors.New("unchanged")
-	err := s.db.tx(ctx, func(q querier) error {
-		v, err := bump(ctx, q)
-		if err != nil {
-			return err
-		}
-		recs, err := queryTeams(ctx, q, qTeamGet, id)
-		if err != nil {
-			return fmt.Errorf("read team: %w", err)
-		}
-		if len(recs) == 0 || recs[0].Deleted {
-			return ErrTeamNotFound
-		}
-		rec := recs[0]
-		audit, err := fn(q, &rec)
-		if err != nil {
-			return err
-		}
-		if audit == nil {
-			out = recs[0]
-			return errUnchanged // roll back the bump
-		}
-		rec.Version = v
-		args, err := teamArgs(s.db, &rec)
-		if err != nil {
-			return err
-		}
-		if err := q.exec(ctx, qTeamUpdate, args...); err != nil {
-			return fmt.Errorf("update team: %w", err)
-		}
-		if err := insertAudit(ctx, s.db, q, audit); err != nil {
-			return err
-		}
-		out = rec
-		return nil
-	})
-	switch {
-	case errors.Is(err, errUnchanged):
-		return out, nil
-	case err != nil && isCallerError(err):
-		return TeamRecord{}, err
-	case err != nil:
-		return TeamRecord{}, fmt.Errorf("auth store: write team: %w", err)
-	}
-	return out, nil
+	return readModifyWrite(ctx, s.db, "write team",
+		func(q querier) (TeamRecord, error) {
+			recs, err := queryTeams(ctx, q, qTeamGet, id)
+			if err != nil {
+				return TeamRecord{}, fmt.Errorf("read team: %w", err)
+			}
+			if len(recs) == 0 || recs[0].Deleted {
+				return TeamRecord{}, ErrTeamNotFound
+			}
+			return recs[0], nil
+		},
+		fn,
+		func(q querier, r *TeamRecord, v int64) error {
+			r.Version = v
+			args, err := teamArgs(s.db, r)
+			if err != nil {
+				return err
+			}
+			if err := q.exec(ctx, qTeamUpdate, args...); err != nil {
+				return fmt.Errorf("update team: %w", err)
+			}
+			return nil
+		})
 }
 
 func queryTeams(ctx context.Context, q querier, query string, args ...any) ([]TeamRecord, error) {
