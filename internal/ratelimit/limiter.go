@@ -369,15 +369,10 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	}
 	p := plan{checks: t.cs[:2]}
 	if rpm > 0 || tpm > 0 || maxc > 0 {
-		c := &p.checks[0]
-		*c = check{s: scope{kind: scopeKey, id: k.ID}, rpm: clampLimit(rpm), tpm: clampLimit(tpm), maxc: max(maxc, 0)}
-		if c.maxc > 0 && l.rds != nil {
-			c.member = l.slotMember()
-		}
-		p.n = 1
+		l.addRate(&p, scope{kind: scopeKey, id: k.ID}, rpm, tpm, maxc)
 	}
 	if team {
-		p.add(l.rateCheck(scope{kind: scopeTeam, id: tm.ID}, tm.RPM, tm.TPM, tm.MaxConcurrent))
+		l.addRate(&p, scope{kind: scopeTeam, id: tm.ID}, tm.RPM, tm.TPM, tm.MaxConcurrent)
 	}
 	redis, ok := l.exec(&p, l.now())
 	if !ok {
@@ -396,14 +391,15 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	return allowed
 }
 
-// rateCheck is the check of Admit for one scope: a request, the tokens
-// window reported, a concurrency slot.
-func (l *Limiter) rateCheck(s scope, rpm, tpm, maxc int64) check {
-	c := check{s: s, rpm: clampLimit(max(rpm, 0)), tpm: clampLimit(max(tpm, 0)), maxc: max(maxc, 0)}
+// addRate adds Admit's check of one scope, written in place: a request,
+// the tokens window reported, a concurrency slot.
+func (l *Limiter) addRate(p *plan, s scope, rpm, tpm, maxc int64) {
+	c := &p.checks[p.n]
+	p.n++
+	*c = check{s: s, rpm: clampLimit(max(rpm, 0)), tpm: clampLimit(max(tpm, 0)), maxc: max(maxc, 0)}
 	if c.maxc > 0 && l.rds != nil {
 		c.member = l.slotMember()
 	}
-	return c
 }
 
 // Reserve is ReserveTokens with an estimate of tokens output tokens (the

@@ -83,11 +83,6 @@ type plan struct {
 	retry  time.Duration
 }
 
-func (p *plan) add(c check) {
-	p.checks[p.n] = c
-	p.n++
-}
-
 // budgetFail is plan.fail for a refusal by budget j.
 func budgetFail(j int) int { return -1 - j }
 
