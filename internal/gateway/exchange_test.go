@@ -183,9 +183,10 @@ func (f *filler) fill(v reflect.Value, path string) {
 			f.fill(v.Field(i), path+"."+v.Type().Field(i).Name)
 		}
 		if path == "exchange.limitState.ticket" {
-			// The ticket's Reset clears the holds its counts say are in
-			// use: count every entry in use, so that all must be cleared.
-			for _, n := range [][2]string{{"nslots", "slots"}, {"nholds", "holds"}, {"nbudgets", "budgets"}, {"nusers", "users"}} {
+			// The ticket's Reset clears the end users' budgets its count
+			// says are in use: count every entry in use, so that all must
+			// be cleared.
+			for _, n := range [][2]string{{"nusers", "users"}} {
 				settable(v.FieldByName(n[0])).SetInt(int64(v.FieldByName(n[1]).Len()))
 			}
 		}

@@ -108,9 +108,6 @@ type keySpend struct {
 	// (memory backend), holds how many hold it; see hold.
 	held  float64
 	holds int
-	// last is when the entry was last added to or held against (unix
-	// ns); forget drops entries idle for longer than their TTL.
-	last int64
 }
 
 // spendBook tracks spend per key. With a store, a background loop writes
@@ -139,32 +136,19 @@ func newSpendBook(store SpendStore, log *slog.Logger) *spendBook {
 	return &spendBook{store: store, log: log, keys: map[string]*keySpend{}}
 }
 
-// add records usd spent by key id at now.
-func (b *spendBook) add(id string, usd float64, now time.Time) {
-	b.mu.Lock()
+// addLocked records usd spent by key id at now; b.mu is held.
+func (b *spendBook) addLocked(id string, usd float64, now time.Time) {
 	k := b.keys[id]
 	if k == nil {
 		k = &keySpend{}
 		b.keys[cloneString(id)] = k
 	}
 	k.addLocked(usd, now)
-	b.mu.Unlock()
-}
-
-// chargeEntry records usd spent on the entry k that hold returned and
-// releases the est it holds, in one step: the cost is there before the
-// hold goes, so no admission sees neither.
-func (b *spendBook) chargeEntry(k *keySpend, usd float64, now time.Time, est float64) {
-	b.mu.Lock()
-	k.addLocked(usd, now)
-	b.unholdLocked(k, est)
-	b.mu.Unlock()
 }
 
 // addLocked records usd spent at now; the book's lock is held.
 func (k *keySpend) addLocked(usd float64, now time.Time) {
 	day := dayOf(now)
-	k.last = now.UnixNano()
 	if n := len(k.local); n > 0 && k.local[n-1].day == day {
 		k.local[n-1].usd += usd
 	} else {
@@ -188,6 +172,11 @@ func (b *spendBook) spend(id string, p period, now time.Time) float64 {
 func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool, e *keySpend) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.holdLocked(id, p, now, budget, est)
+}
+
+// holdLocked is hold with b.mu held.
+func (b *spendBook) holdLocked(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool, e *keySpend) {
 	k := b.keys[id]
 	spend = b.spendLocked(k, p, now)
 	if k != nil {
@@ -203,42 +192,9 @@ func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64
 		}
 		k.held += est
 		k.holds++
-		k.last = now.UnixNano()
 		return spend, held, true, k
 	}
 	return spend, held, true, nil
-}
-
-// forget drops the entries of a book without a store (end users) that
-// nothing holds and that were last used more than ttl before now, and
-// folds the days before the current month of the others into their total:
-// memory stays bounded by the end users active within ttl.
-func (b *spendBook) forget(now time.Time, ttl time.Duration) int {
-	if b.store != nil {
-		return 0
-	}
-	cut := now.Add(-ttl).UnixNano()
-	month := monthStartDay(now)
-	n := 0
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for id, k := range b.keys {
-		if k.holds == 0 && k.last < cut {
-			delete(b.keys, id)
-			n++
-			continue
-		}
-		kept := k.local[:0]
-		for _, a := range k.local {
-			if a.day < month {
-				k.base[periodTotal] += a.usd
-			} else {
-				kept = append(kept, a)
-			}
-		}
-		k.local = kept
-	}
-	return n
 }
 
 // unholdEntry releases a cost held by hold on the entry hold returned.

@@ -1,7 +1,8 @@
 // Package ratelimit enforces Sluice's rate limits, concurrency limits and
-// budgets: requests and tokens per minute per key, per key and model, and
-// per provider target; requests in flight per key; spend per key per UTC
-// day, month or in total.
+// budgets: requests and tokens per minute per key, per key and model, per
+// team (shared by its keys), per end user (the request's user, under a key
+// or a team) and per provider target; requests in flight per key and per
+// team; spend per key, team and end user per UTC day, month or in total.
 //
 // # Semantics
 //
@@ -29,9 +30,12 @@
 //
 // # Backends
 //
-// In memory (the default): scopes are hashed onto 64 locked shards; an
-// admission for a known scope takes one or two locks and allocates
-// nothing; idle scopes (full buckets, nothing held) are swept. With Redis
+// In memory (the default): scopes are hashed onto 64 locked shards; a
+// decision locks the shards of its scopes at once, allocates nothing for
+// known scopes, and Settle locks them once more, together; idle scopes
+// (full buckets, nothing held; for an end user, no spend within
+// limits.end_users.idle_ttl) are swept. An end user's spend lives in its
+// scope's entry; a key's and a team's in a spend book. With Redis
 // (limits.redis.url), every admission is one Lua script call, one round
 // trip, decided with the Redis server's clock; buckets expire when they
 // are full again. Settlements are written in pipelined batches off the

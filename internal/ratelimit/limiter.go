@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-gw/sluice/internal/config"
-	"github.com/sluice-gw/sluice/internal/pricing"
 )
 
 // Key is what the limiter needs of a virtual key; the gateway fills it
@@ -197,9 +196,9 @@ type Limiter struct {
 	mem      *memory
 	rds      *redisBackend // nil: memory only
 	failMode string
-	book     *spendBook // keys' and teams' spend (persisted with a SpendStore)
-	users    *spendBook // end users' spend: in memory only, forgotten when idle
-	userTTL  time.Duration
+	book     *spendBook    // keys' and teams' spend (persisted with a SpendStore)
+	userTTL  time.Duration // end users' spend (in their entries) is forgotten after this idle time
+	cal      calendar
 	met      *metricSet
 	instance string // random id of this process, for Redis slot members
 	slotSeq  atomic.Uint64
@@ -253,7 +252,6 @@ func New(cfg *config.Config, deps Deps) (*Limiter, error) {
 		return nil, fmt.Errorf("ratelimit: register metrics: %w", err)
 	}
 	l.book = newSpendBook(deps.Spend, l.log)
-	l.users = newSpendBook(nil, l.log)
 	l.userTTL = lc.EndUsers.IdleTTL.D()
 	if l.userTTL <= 0 {
 		l.userTTL = config.DefaultEndUserIdleTTL
@@ -303,8 +301,7 @@ func (l *Limiter) janitor() {
 			return
 		case <-t.C:
 			now := l.now()
-			l.mem.sweep(now.UnixNano())
-			l.users.forget(now, l.userTTL)
+			l.mem.sweep(now.UnixNano(), now.Add(-l.userTTL).UnixNano())
 		}
 	}
 }
@@ -367,7 +364,7 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	if rpm <= 0 && tpm <= 0 && maxc <= 0 && !team {
 		return allowed
 	}
-	p := plan{checks: t.cs[:2]}
+	p := plan{checks: t.cs[admitAt:reserveAt]}
 	if rpm > 0 || tpm > 0 || maxc > 0 {
 		l.addRate(&p, scope{kind: scopeKey, id: k.ID}, rpm, tpm, maxc)
 	}
@@ -382,12 +379,9 @@ func (l *Limiter) Admit(t *Ticket, k *Key) Decision {
 	if !p.ok {
 		return l.refusal(&p, t)
 	}
-	for i := 0; i < p.n; i++ {
-		if c := &p.checks[i]; c.maxc > 0 { // 0 when fail_mode open admitted it
-			t.slots[t.nslots] = slotHold{redis: redis, s: c.s, e: c.e, sh: c.sh, member: c.member}
-			t.nslots++
-		}
-	}
+	// The checks with maxc > 0 hold a slot (0 when fail_mode open
+	// admitted them).
+	t.nadmit, t.admitRedis = p.n, redis
 	return allowed
 }
 
@@ -399,129 +393,6 @@ func (l *Limiter) addRate(p *plan, s scope, rpm, tpm, maxc int64) {
 	*c = check{s: s, rpm: clampLimit(max(rpm, 0)), tpm: clampLimit(max(tpm, 0)), maxc: max(maxc, 0)}
 	if c.maxc > 0 && l.rds != nil {
 		c.member = l.slotMember()
-	}
-}
-
-// Reserve is ReserveTokens with an estimate of tokens output tokens (the
-// budget's cost estimate prices them all at the output rate).
-func (l *Limiter) Reserve(t *Ticket, model string, ml ModelLimit, tokens int64) Decision {
-	return l.ReserveTokens(t, model, ml, TokenEstimate{Output: tokens})
-}
-
-// ReserveTokens checks what needs the model, the end user and the token
-// estimate (pipeline stage 5): the key's tokens per minute, the key's own
-// limits for model (ml, from the key's model_limits; zero: none), the
-// team's tokens per minute, the end user's limits (of the key and of the
-// team, when the ticket has an end user: SetEndUser), and the budgets of
-// the key, the team and the end user. est is the estimate (see
-// EstimateTokens); each tpm limit reserves at most its own size. Each
-// budget also holds the estimate's cost at model's price (none when model
-// has no price): the request is refused when the spend in the period plus
-// the costs held by requests in flight plus this one exceed the budget.
-// The reservations are reconciled to actual usage, and the held costs
-// replaced by the actual cost, by Settle. Call it at most once per ticket,
-// after Admit.
-func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est TokenEstimate) Decision {
-	if !t.hasKey {
-		return allowed
-	}
-	tokens := est.Total()
-	t.model = model
-	k := &t.key
-	tm := &k.Team
-	_, tpm, _ := l.keyLimits(k)
-	p := plan{checks: t.cs[:], budgets: t.bs[:]}
-	if tpm > 0 {
-		lim := clampLimit(tpm)
-		c := &p.checks[p.n]
-		*c = check{s: scope{kind: scopeKey, id: k.ID}, tpm: lim, tokens: reserve(tokens, lim)}
-		c.pin(t)
-		p.n++
-	}
-	if ml.RPM > 0 || ml.TPM > 0 {
-		p.addTokens(scope{kind: scopeKeyModel, id: k.ID, model: model}, ml.RPM, ml.TPM, tokens)
-	}
-	if tm.ID != "" && tm.TPM > 0 {
-		lim := clampLimit(tm.TPM)
-		c := &p.checks[p.n]
-		*c = check{s: scope{kind: scopeTeam, id: tm.ID}, tpm: lim, tokens: reserve(tokens, lim)}
-		c.pin(t)
-		p.n++
-	}
-	if t.user != "" {
-		if eu := &k.EndUsers; eu.rates() {
-			p.addTokens(scope{kind: scopeKeyUser, id: k.ID, model: t.user}, eu.RPM, eu.TPM, tokens)
-		}
-		if eu := &tm.EndUsers; tm.ID != "" && eu.rates() {
-			p.addTokens(scope{kind: scopeTeamUser, id: tm.ID, model: t.user}, eu.RPM, eu.TPM, tokens)
-		}
-	}
-	now := l.now()
-	p.at = now
-	if k.BudgetUSD > 0 || tm.ID != "" && tm.BudgetUSD > 0 || t.nusers > 0 {
-		cost, _ := t.prices.Cost(model, pricing.Usage{Input: max(est.Input, 0), Output: max(est.Output, 0)})
-		if k.BudgetUSD > 0 {
-			l.budget(&p, scope{kind: scopeKey, id: k.ID}, k.ID, l.book, k.BudgetUSD, k.BudgetPeriod, cost)
-		}
-		if tm.ID != "" && tm.BudgetUSD > 0 {
-			l.budget(&p, scope{kind: scopeTeam, id: tm.ID}, tm.SpendID, l.book, tm.BudgetUSD, tm.BudgetPeriod, cost)
-		}
-		for i := 0; i < t.nusers; i++ {
-			u := &t.users[i]
-			l.budget(&p, u.s, u.id, l.users, u.usd, u.period, cost)
-		}
-	}
-	if p.n == 0 && p.nb == 0 {
-		return allowed
-	}
-	redis, ok := l.exec(&p, now)
-	if !ok {
-		return l.unavailable()
-	}
-	t.note(&p)
-	if !p.ok {
-		return l.refusal(&p, t)
-	}
-	for i := 0; i < p.n; i++ {
-		c := &p.checks[i]
-		if c.tokens > 0 {
-			t.hold(tokenHold{s: c.s, limit: c.tpm, reserved: int64(c.tokens), redis: redis, e: c.e, sh: c.sh})
-		}
-	}
-	for j := 0; j < p.nb; j++ {
-		if b := &p.budgets[j]; b.est > 0 {
-			t.budgets[t.nbudgets] = budgetHold{usd: b.est, redis: redis, member: b.member, s: b.s, id: b.id, book: b.book, ks: b.ks}
-			t.nbudgets++
-		}
-	}
-	return allowed
-}
-
-// budget adds to p the check of one budget: a key's, a team's or an end
-// user's, whose spend is kept under id in book; est is the request's
-// estimated cost to hold.
-func (l *Limiter) budget(p *plan, s scope, id string, book *spendBook, usd float64, per string, est float64) {
-	b := &p.budgets[p.nb]
-	p.nb++
-	*b = budgetCheck{s: s, id: id, book: book, usd: usd, period: parsePeriod(per), est: est}
-	if l.rds != nil {
-		b.known = book.spend(id, b.period, p.at)
-		if b.est > 0 {
-			b.member = holdMember(l.slotMember(), b.est)
-		}
-	}
-}
-
-// addTokens adds a check of ReserveTokens or AdmitTarget for a scope with
-// its own request and token limits (a key's model, an end user, a target),
-// written in place.
-func (p *plan) addTokens(s scope, rpm, tpm, tokens int64) {
-	c := &p.checks[p.n]
-	p.n++
-	*c = check{s: s, rpm: clampLimit(max(rpm, 0))}
-	if tpm > 0 {
-		c.tpm = clampLimit(tpm)
-		c.tokens = reserve(tokens, c.tpm)
 	}
 }
 
@@ -541,7 +412,7 @@ func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) D
 		return allowed
 	}
 	t.limiter = l
-	p := plan{checks: t.cs[:1]}
+	p := plan{checks: t.cs[targetAt:numChecks]}
 	p.addTokens(scope{kind: scopeTarget, id: provider, model: model}, lim.RPM, lim.TPM, tokens)
 	redis, ok := l.exec(&p, l.now())
 	if !ok {
@@ -550,18 +421,11 @@ func (l *Limiter) AdmitTarget(t *Ticket, provider, model string, tokens int64) D
 	if !p.ok {
 		return l.refusal(&p, nil)
 	}
-	if c := &p.checks[0]; c.tokens > 0 {
-		t.hold(tokenHold{s: c.s, limit: c.tpm, reserved: int64(c.tokens), redis: redis, e: c.e, sh: c.sh, target: true})
+	if p.checks[0].tokens > 0 {
+		t.state.CompareAndSwap(ticketIdle, ticketOpen)
+		t.target, t.tgtRedis = true, redis
 	}
 	return allowed
-}
-
-// reserve bounds a reservation by the limit (and by at least one token).
-func reserve(tokens int64, limit uint64) uint64 {
-	if tokens < 1 {
-		tokens = 1
-	}
-	return min(uint64(tokens), limit)
 }
 
 // exec runs p on Redis when it is configured and up, else as the fail mode

@@ -305,7 +305,7 @@ func TestNoLeak(t *testing.T) {
 	}
 	// Once every bucket is full again, nothing is left to keep.
 	clock.Add(maxDebtPeriods * Period)
-	l.mem.sweep(clock.Now().UnixNano())
+	l.mem.sweep(clock.Now().UnixNano(), clock.Now().UnixNano())
 	if n := l.mem.size(); n != 0 {
 		t.Errorf("%d scopes left after the sweep", n)
 	}

@@ -39,13 +39,16 @@ type entry struct {
 	tok   bucket
 	conc  int64
 	holds int64
-	s     scope // whose state this is (its own copies of the strings)
+	s     scope      // whose state this is (its own copies of the strings)
+	user  *userSpend // an end user's spend (enduser.go); nil for other scopes
 }
 
-// idle reports whether e carries no state: it can be dropped and later
-// recreated (full) without changing any decision.
-func (e *entry) idle(now int64) bool {
-	return e.holds == 0 && e.conc == 0 && e.req.full(now) && e.tok.full(now)
+// idle reports whether e carries no state that matters at now: it can be
+// dropped and later recreated (full) without changing any decision. An
+// end user's spend matters until its last use is before userCut.
+func (e *entry) idle(now, userCut int64) bool {
+	return e.holds == 0 && e.conc == 0 && e.req.full(now) && e.tok.full(now) &&
+		(e.user == nil || e.user.last < userCut)
 }
 
 // shard holds the entries of the scopes that hash onto it, keyed by that
@@ -77,11 +80,21 @@ func newMemory() *memory {
 
 // hashOf returns s's 64-bit hash.
 func (m *memory) hashOf(s scope) uint64 {
-	h := maphash.String(m.seed, s.id)
+	var hm uint64
 	if s.model != "" {
-		h ^= maphash.String(m.seed, s.model) * 0x9e3779b97f4a7c15
+		hm = m.str(s.model)
 	}
-	return h ^ uint64(s.kind)*0xff51afd7ed558ccd
+	return mixHash(m.str(s.id), hm, s.kind)
+}
+
+// str hashes one of a scope's strings.
+func (m *memory) str(s string) uint64 { return maphash.String(m.seed, s) }
+
+// mixHash combines the hashes of a scope's id and model (0: none) and its
+// kind into the scope's hash: a request's scopes share ids (the key's, the
+// team's) and names (the end user's, the model's), hashed once for all.
+func mixHash(hid, hmodel uint64, k scopeKind) uint64 {
+	return hid ^ hmodel*0x9e3779b97f4a7c15 ^ uint64(k)*0xff51afd7ed558ccd
 }
 
 // shardOf returns the index of the shard that holds the scope of hash h.
@@ -119,21 +132,22 @@ func (sh *shard) lookup(s scope, h uint64) *entry {
 	return sh.coll[s]
 }
 
-// sweep drops the idle entries of every shard and returns how many it
-// dropped. The limiter's janitor runs it periodically.
-func (m *memory) sweep(now int64) int {
+// sweep drops the idle entries of every shard (end users' spend last used
+// before userCut included) and returns how many it dropped. The limiter's
+// janitor runs it periodically.
+func (m *memory) sweep(now, userCut int64) int {
 	n := 0
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		for h, e := range sh.m {
-			if e.idle(now) {
+			if e.idle(now, userCut) {
 				delete(sh.m, h)
 				n++
 			}
 		}
 		for s, e := range sh.coll {
-			if e.idle(now) {
+			if e.idle(now, userCut) {
 				delete(sh.coll, s)
 				n++
 			}

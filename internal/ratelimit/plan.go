@@ -30,16 +30,21 @@ type check struct {
 	inUse    int64  // concurrency slots in use after the decision
 	e        *entry // memory backend: the scope's entry (preset by pin)
 	sh       int    // memory backend: the index of its shard
+	h        uint64 // memory backend: the scope's hash (0: not known yet)
 }
 
 // pin presets c's memory entry from a concurrency slot the ticket holds
-// on the same scope: the slot keeps the entry in its shard (holds > 0, so
-// the janitor never sweeps it) until the ticket settles, so the decision
-// skips the scope's hashing and map lookup.
+// on the same scope (Admit's checks are the key's and its team's: the same
+// kind is the same scope): the slot keeps the entry in its shard (holds >
+// 0, so the janitor never sweeps it) until the ticket settles, so the
+// decision skips the scope's hashing and map lookup.
 func (c *check) pin(t *Ticket) {
-	for i := 0; i < t.nslots; i++ {
-		if sl := &t.slots[i]; !sl.redis && sl.s == c.s {
-			c.e, c.sh = sl.e, sl.sh
+	if t.admitRedis {
+		return
+	}
+	for i := range t.nadmit {
+		if a := &t.cs[admitAt+i]; a.maxc > 0 && a.s.kind == c.s.kind {
+			c.e, c.sh = a.e, a.sh
 			return
 		}
 	}
@@ -50,9 +55,12 @@ func (c *check) pin(t *Ticket) {
 // held by its requests in flight plus est would exceed it; when admitted,
 // est is held until settle.
 type budgetCheck struct {
-	s      scope      // whose budget (Redis key names)
-	id     string     // its id in book
-	book   *spendBook // where its spend is kept in memory
+	s    scope      // whose budget (Redis key names)
+	id   string     // its id in book
+	book *spendBook // where its spend is kept in memory; nil: in entry
+	// entry: for an end user, 1 + the index of the check whose memory
+	// entry keeps its spend (enduser.go); 0 for a book's.
+	entry  int
 	usd    float64
 	period period
 	known  float64 // Redis: spend this instance knows of (store + local)
@@ -60,9 +68,12 @@ type budgetCheck struct {
 	member string  // Redis: the hold's member, when est > 0
 	// Filled in by the backend: the spend in the period and the costs
 	// held by the scope's requests in flight (this one's not included);
-	// memory: the entry holding est.
+	// memory: the book's entry holding est, or the end user's scope entry
+	// (and its shard) holding it.
 	spend, held float64
 	ks          *keySpend
+	e           *entry
+	sh          int
 }
 
 // plan is one admission decision: every check passes and is applied, or
@@ -75,6 +86,7 @@ type plan struct {
 	budgets []budgetCheck
 	nb      int
 	at      time.Time // the decision's time (memory: budget periods)
+	cal     calDay    // at's day, for end users' budgets
 
 	// Outcome.
 	ok     bool
@@ -85,6 +97,15 @@ type plan struct {
 
 // budgetFail is plan.fail for a refusal by budget j.
 func budgetFail(j int) int { return -1 - j }
+
+// holding reports whether an admitted budget check holds a cost until
+// settle: with Redis, an estimate (its member); in memory, an entry.
+func (b *budgetCheck) holding(redis bool) bool {
+	if redis {
+		return b.est > 0
+	}
+	return b.ks != nil || b.e != nil
+}
 
 // failedBudget returns the budget that refused p, or nil.
 func (p *plan) failedBudget() *budgetCheck {
@@ -117,33 +138,34 @@ const concurrencyRetry = time.Second
 // scope, and applies all or nothing.
 func (m *memory) exec(p *plan, now int64) {
 	var idx [maxChecks]int
-	var hs [maxChecks]uint64
 	for i := 0; i < p.n; i++ {
 		if c := &p.checks[i]; c.e != nil {
 			idx[i] = c.sh // a pinned entry (pin): no lookup
 		} else {
-			hs[i] = m.hashOf(c.s)
-			idx[i] = shardOf(hs[i])
+			if c.h == 0 {
+				c.h = m.hashOf(c.s)
+			}
+			idx[i] = shardOf(c.h)
 		}
 	}
 	set := lockSet(idx[:p.n])
 	for s := set; s != 0; s &= s - 1 {
 		m.shards[bits.TrailingZeros64(s)].mu.Lock()
 	}
-	m.run(p, now, &idx, &hs)
+	m.run(p, now, &idx)
 	for s := set; s != 0; s &= s - 1 {
 		m.shards[bits.TrailingZeros64(s)].mu.Unlock()
 	}
 }
 
 // run is exec with the shards locked.
-func (m *memory) run(p *plan, now int64, idx *[maxChecks]int, hs *[maxChecks]uint64) {
+func (m *memory) run(p *plan, now int64, idx *[maxChecks]int) {
 	p.ok, p.reason, p.retry = true, ReasonNone, 0
 	var req, tok [maxChecks]bucket
 	for i := 0; i < p.n; i++ {
 		c := &p.checks[i]
 		if c.e == nil {
-			c.e, c.sh = m.shards[idx[i]].get(c.s, hs[i]), idx[i]
+			c.e, c.sh = m.shards[idx[i]].get(c.s, c.h), idx[i]
 		}
 		e := c.e
 		if c.maxc > 0 && e.conc >= c.maxc {
@@ -168,24 +190,7 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int, hs *[maxChecks]uin
 		}
 	}
 	if p.ok && p.nb > 0 {
-		// Last, so that a refusal holds nothing: the other checks passed.
-		// Each budget holds in turn; a refusal gives back the holds taken
-		// before it (in between, another decision may see them: it errs
-		// towards refusing, never towards overspending).
-		for j := 0; j < p.nb; j++ {
-			b := &p.budgets[j]
-			var ok bool
-			b.spend, b.held, ok, b.ks = b.book.hold(b.id, b.period, p.at, b.usd, b.est)
-			if !ok {
-				for k := 0; k < j; k++ {
-					if h := &p.budgets[k]; h.ks != nil {
-						h.book.unholdEntry(h.ks, h.est)
-					}
-				}
-				p.refuse(budgetFail(j), ReasonBudget, 0)
-				break
-			}
-		}
+		m.holdBudgets(p, now)
 	}
 	if !p.ok {
 		// Nothing is applied; report the scopes as they are.
@@ -215,6 +220,56 @@ func (m *memory) run(p *plan, now int64, idx *[maxChecks]int, hs *[maxChecks]uin
 		if c.tokens > 0 {
 			e.holds++
 		}
+	}
+}
+
+// holdBudgets decides p's budgets, after its other checks passed (so that
+// a refusal holds nothing): each holds in turn, and a refusal gives back
+// the holds taken before it (in between, another decision may see them:
+// it errs towards refusing, never towards overspending). An end user's
+// budget is kept in its check's entry, whose shard is locked; the others
+// in a spend book, locked once for all of them (shards, then book: the
+// order settle takes too).
+func (m *memory) holdBudgets(p *plan, now int64) {
+	var book *spendBook // locked
+	for j := 0; j < p.nb; j++ {
+		b := &p.budgets[j]
+		var ok bool
+		if b.entry > 0 {
+			c := &p.checks[b.entry-1]
+			b.spend, b.held, ok = c.e.holdUser(b.period, p.cal, now, b.usd, b.est)
+			if ok {
+				b.e, b.sh = c.e, c.sh
+			}
+		} else {
+			if book != b.book {
+				if book != nil {
+					book.mu.Unlock()
+				}
+				book = b.book
+				book.mu.Lock()
+			}
+			b.spend, b.held, ok, b.ks = book.holdLocked(b.id, b.period, p.at, b.usd, b.est)
+		}
+		if !ok {
+			for k := 0; k < j; k++ {
+				switch h := &p.budgets[k]; {
+				case h.e != nil:
+					h.e.user.unhold(h.est)
+					h.e.holds--
+					h.e = nil
+				case h.ks != nil && h.book == book:
+					book.unholdLocked(h.ks, h.est)
+				case h.ks != nil:
+					h.book.unholdEntry(h.ks, h.est)
+				}
+			}
+			p.refuse(budgetFail(j), ReasonBudget, 0)
+			break
+		}
+	}
+	if book != nil {
+		book.mu.Unlock()
 	}
 }
 

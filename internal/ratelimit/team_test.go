@@ -297,18 +297,19 @@ func TestEndUserForget(t *testing.T) {
 	clock.Add(50 * time.Minute)
 	spend("active")
 	clock.Add(20 * time.Minute)
-	if n := l.users.forget(clock.Now(), time.Hour); n != 2 {
+	now := clock.Now()
+	if n := l.mem.sweep(now.UnixNano(), now.Add(-time.Hour).UnixNano()); n != 2 {
 		t.Errorf("forgot %d end users, want 2 (idle and the long name)", n)
 	}
-	l.users.mu.Lock()
-	defer l.users.mu.Unlock()
-	if len(l.users.keys) != 1 {
-		t.Errorf("%d end users kept, want 1", len(l.users.keys))
+	if n := l.mem.size(); n != 1 {
+		t.Errorf("%d end users kept, want 1", n)
 	}
-	for id := range l.users.keys {
-		if !strings.HasSuffix(id, "active") {
-			t.Errorf("kept %q", id)
-		}
+	cd := l.cal.at(now)
+	if got := l.mem.userSpent(scope{kind: scopeKeyUser, id: "app", model: "active"}, periodTotal, cd); got <= 0 {
+		t.Errorf("the active end user's spend is %v, want it kept", got)
+	}
+	if got := l.mem.userSpent(scope{kind: scopeKeyUser, id: "app", model: "idle"}, periodTotal, cd); got != 0 {
+		t.Errorf("the idle end user's spend is %v, want it forgotten", got)
 	}
 	if u := userName(long); len(u) != len("sha256:")+64 {
 		t.Errorf("long user kept as %q", u)
@@ -331,7 +332,81 @@ func TestShardCollision(t *testing.T) {
 	if m.size() != 2 {
 		t.Errorf("size %d, want 2", m.size())
 	}
-	if n := m.sweep(0); n != 2 || m.size() != 0 {
+	if n := m.sweep(0, 0); n != 2 || m.size() != 0 {
 		t.Errorf("swept %d, %d left: want both swept", n, m.size())
+	}
+}
+
+// TestGovernedSettleReleasesAll: requests that pass every scope (a key
+// with limits and a budget, its team's, end users' under both), one
+// refused by its end user's budget and one retried on a second target
+// leave no slot, reservation or held cost behind, in entries or in the
+// spend book; the end users' spend is kept until their idle TTL.
+func TestGovernedSettleReleasesAll(t *testing.T) {
+	clock := newClock()
+	cfg := testConfig(1000, 1_000_000)
+	cfg.Limits.EndUsers.IdleTTL = config.Duration(time.Hour)
+	l := newTestLimiter(t, cfg, clock, nil)
+	eu := EndUserLimits{RPM: 100, TPM: 100_000, BudgetUSD: 0.01, BudgetPeriod: "day"}
+	k := &Key{ID: "gov", RPM: 100, TPM: 100_000, MaxConcurrent: 10, BudgetUSD: 1, BudgetPeriod: "month", EndUsers: eu,
+		Team: Team{ID: "t", SpendID: "team:t", RPM: 100, TPM: 100_000, MaxConcurrent: 10, BudgetUSD: 1, EndUsers: eu}}
+	refused := 0
+	for i := range 12 {
+		user := []string{"ann", "bob"}[i%2]
+		var tk Ticket
+		if d := l.Admit(&tk, k); !d.Allowed {
+			t.Fatalf("admit %d: %+v", i, d)
+		}
+		tk.SetEndUser(user)
+		d := l.Reserve(&tk, "gpt-4o-mini", ModelLimit{RPM: 100, TPM: 100_000}, 100)
+		if !d.Allowed {
+			if d.Reason != ReasonBudget || d.Scope != ScopeEndUser {
+				t.Fatalf("request %d refused by %+v, want an end user's budget", i, d)
+			}
+			refused++
+			tk.Release()
+			continue
+		}
+		l.AdmitTarget(&tk, "openai", "gpt-4o-mini", 100)
+		l.AdmitTarget(&tk, "openai", "gpt-4o-mini", 100) // a retry: the first is refunded
+		tk.Settle(Usage{Input: 1000, Output: 1000})      // $0.003 at $1/$2 per million
+	}
+	// Each end user's $0.01: after 3 requests of $0.003, the 4th's
+	// estimate (100 output tokens: $0.0002) still fits and it spends
+	// $0.003 (a budget bounds the estimate, not the actual cost); the 5th
+	// and 6th are refused.
+	if refused != 4 {
+		t.Errorf("%d refused by the end users' budgets, want 4", refused)
+	}
+	for i := range l.mem.shards {
+		sh := &l.mem.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.m {
+			if e.conc != 0 || e.holds != 0 || e.user != nil && (e.user.holds != 0 || e.user.held != 0) {
+				t.Errorf("scope %+v: %d slots, %d holds, user %+v left", e.s, e.conc, e.holds, e.user)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	l.book.mu.Lock()
+	for id, ks := range l.book.keys {
+		if ks.holds != 0 || ks.held != 0 {
+			t.Errorf("spend of %s: %d holds, $%v held left", id, ks.holds, ks.held)
+		}
+	}
+	l.book.mu.Unlock()
+	if got := l.mem.userSpent(scope{kind: scopeTeamUser, id: "t", model: "ann"}, periodDay, l.cal.at(clock.Now())); got < 0.012-1e-12 || got > 0.012+1e-12 {
+		t.Errorf("ann's spend under the team %v, want 0.012", got)
+	}
+	clock.Add(maxDebtPeriods * Period)
+	now := clock.Now()
+	if n := l.mem.sweep(now.UnixNano(), now.Add(-time.Hour).UnixNano()); l.mem.size() != 4 {
+		t.Errorf("swept %d, %d left: want the 4 end users' entries kept for their TTL", n, l.mem.size())
+	}
+	clock.Add(time.Hour)
+	now = clock.Now()
+	l.mem.sweep(now.UnixNano(), now.Add(-time.Hour).UnixNano())
+	if n := l.mem.size(); n != 0 {
+		t.Errorf("%d scopes left once the end users were idle for the TTL", n)
 	}
 }

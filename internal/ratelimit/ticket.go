@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"sync/atomic"
 
 	"github.com/sluice-gw/sluice/internal/pricing"
@@ -16,13 +15,17 @@ const (
 	ticketSettled               // settled; further Settle calls do nothing
 )
 
-// maxHolds bounds the token reservations of one ticket: the key, the key's
-// model, the team, two end users, and one target.
-const maxHolds = 6
-
-// maxSlots bounds the concurrency slots of one ticket: the key's and its
-// team's.
-const maxSlots = 2
+// The ticket's scratch room for checks is split by decision, so that a
+// decision's checks stay where they are until settle, which reads its
+// holds from them (a token reservation: tokens > 0; a concurrency slot:
+// maxc > 0), instead of copying them out: Admit's (the key, its team),
+// ReserveTokens' (maxChecks), and AdmitTarget's (one).
+const (
+	admitAt   = 0
+	reserveAt = admitAt + 2
+	targetAt  = reserveAt + maxChecks
+	numChecks = targetAt + 1
+)
 
 // maxUsers bounds the end-user budgets of one ticket: under the key's
 // end_user_limits and under the team's.
@@ -40,73 +43,41 @@ const maxUserLen = 128
 // Settle and Release may race with each other: exactly one of them
 // settles.
 type Ticket struct {
-	limiter  *Limiter
-	prices   *pricing.Table // in force when the key was admitted
-	state    atomic.Uint32
-	key      Key
-	hasKey   bool
-	model    string // public model, for pricing
-	upModel  string // upstream model, for pricing when model has no price
-	slots    [maxSlots]slotHold
-	nslots   int
-	holds    [maxHolds]tokenHold
-	nholds   int
-	budgets  [maxBudgets]budgetHold
-	nbudgets int
-	user     string // the end user, when the key or team limits end users
-	users    [maxUsers]userBudget
-	nusers   int
-	req      Window
-	tok      Window
+	limiter *Limiter
+	prices  *pricing.Table // in force when the key was admitted
+	state   atomic.Uint32
+	key     Key
+	hasKey  bool
+	model   string // public model, for pricing
+	upModel string // upstream model, for pricing when model has no price
+	// What the decisions hold, in cs and bs: Admit's first nadmit
+	// checks (slots), ReserveTokens' first nres checks (token
+	// reservations) and nresb budgets (held costs), AdmitTarget's check
+	// when target; and whether Redis decided each (its holds are there).
+	nadmit, nres, nresb            int
+	target                         bool
+	admitRedis, resRedis, tgtRedis bool
+	user                           string // the end user, when the key or team limits end users
+	users                          [maxUsers]userBudget
+	nusers                         int
+	req                            Window
+	tok                            Window
 
-	// Scratch room for the plans of this ticket's decisions: a plan
-	// writes each entry it uses in full, so Reset leaves them alone
-	// (zeroing them on every decision cost ~300 instructions a request).
-	// What they keep alive until overwritten is bounded: a few entries
-	// and names per pooled ticket.
-	cs [maxChecks]check
+	// Scratch room for the plans of this ticket's decisions (admitAt,
+	// reserveAt, targetAt): a plan writes each entry it uses in full, so
+	// Reset leaves them alone (zeroing them on every decision cost ~300
+	// instructions a request). What they keep alive until overwritten is
+	// bounded: a few entries and names per pooled ticket.
+	cs [numChecks]check
 	bs [maxBudgets]budgetCheck
 }
 
 // userBudget is an end user's budget: under the key's end_user_limits or
-// the team's.
+// the team's. Its spend lives in the memory entry of s (enduser.go).
 type userBudget struct {
 	s      scope
-	id     string // in the limiter's end-user spend book
 	usd    float64
-	period string
-}
-
-// slotHold is a held concurrency slot.
-type slotHold struct {
-	redis  bool
-	s      scope
-	e      *entry // memory
-	sh     int    // memory: e's shard
-	member string
-}
-
-// budgetHold is the estimated cost held against a budget from Reserve to
-// settle.
-type budgetHold struct {
-	usd    float64
-	redis  bool
-	member string // Redis: the hold's member
-	s      scope  // whose budget
-	id     string // its id in book
-	book   *spendBook
-	ks     *keySpend // memory: the entry holding usd
-}
-
-// tokenHold is a token reservation to reconcile.
-type tokenHold struct {
-	s        scope
-	limit    uint64
-	reserved int64
-	redis    bool
-	e        *entry // memory
-	sh       int    // memory: e's shard
-	target   bool
+	period period
 }
 
 // Reset empties a settled (or never used) ticket for reuse. Resetting a
@@ -117,22 +88,14 @@ func (t *Ticket) Reset() {
 	t.key = Key{}
 	t.hasKey = false
 	t.model, t.upModel = "", ""
-	// Only the entries in use hold anything (pointers and strings, which
-	// the GC must not keep alive): zero those, one by one (cheaper than
-	// zeroing the arrays, or clear's call, for the one to three in use).
-	for i := range t.nslots {
-		t.slots[i] = slotHold{}
-	}
-	for i := range t.nholds {
-		t.holds[i] = tokenHold{}
-	}
-	for i := range t.nbudgets {
-		t.budgets[i] = budgetHold{}
-	}
+	// The checks and budgets live in the scratch room (cs, bs), which
+	// each decision overwrites; the end users' budgets name the request's
+	// user, which the GC must not keep alive: zero those in use.
 	for i := range t.nusers {
 		t.users[i] = userBudget{}
 	}
-	t.nslots, t.nholds, t.nbudgets, t.nusers = 0, 0, 0, 0
+	t.nadmit, t.nres, t.nresb, t.target, t.nusers = 0, 0, 0, false, 0
+	t.admitRedis, t.resRedis, t.tgtRedis = false, false, false
 	t.user = ""
 	t.req, t.tok = Window{}, Window{}
 }
@@ -148,9 +111,9 @@ func (t *Ticket) Tokens() Window { return t.tok }
 // Reserved returns the tokens reserved for the key (its own tpm limit, or
 // its model's when only that has one); 0 when none.
 func (t *Ticket) Reserved() int64 {
-	for i := 0; i < t.nholds; i++ {
-		if !t.holds[i].target {
-			return t.holds[i].reserved
+	for i := range t.nres {
+		if c := &t.cs[reserveAt+i]; c.tokens > 0 {
+			return int64(c.tokens)
 		}
 	}
 	return 0
@@ -167,9 +130,10 @@ func (t *Ticket) attach(l *Limiter, k *Key) {
 // SetEndUser names the request's end user (its "user" field; Anthropic:
 // metadata.user_id) for ReserveTokens and Settle. Call it after Admit and
 // before ReserveTokens. It does nothing unless the key or its team has
-// end-user limits; then it copies user (a name longer than maxUserLen is
-// keyed by its SHA-256). An empty user is no end user: no end-user limit
-// applies.
+// end-user limits. user is referenced, not copied (as Reserve's model):
+// it must stay unchanged until Settle or Release returns; a name longer
+// than maxUserLen is keyed by its SHA-256. An empty user is no end user:
+// no end-user limit applies.
 func (t *Ticket) SetEndUser(user string) {
 	if !t.hasKey || len(user) == 0 {
 		return
@@ -180,27 +144,16 @@ func (t *Ticket) SetEndUser(user string) {
 	if !keyEU && !teamEU {
 		return
 	}
-	// One allocation: the first budget's id holds the name (user may view
-	// a request's buffer, which does not outlive the request's handler).
-	name := userName(user)
+	t.user = userName(user)
 	if keyEU && k.EndUsers.BudgetUSD > 0 {
-		id := "k\x00" + k.ID + "\x00" + name
-		t.user = id[len(id)-len(name):]
 		t.users[t.nusers] = userBudget{s: scope{kind: scopeKeyUser, id: k.ID, model: t.user},
-			id: id, usd: k.EndUsers.BudgetUSD, period: k.EndUsers.BudgetPeriod}
+			usd: k.EndUsers.BudgetUSD, period: parsePeriod(k.EndUsers.BudgetPeriod)}
 		t.nusers++
 	}
 	if teamEU && tm.EndUsers.BudgetUSD > 0 {
-		id := "t\x00" + tm.ID + "\x00" + name
-		if t.user == "" {
-			t.user = id[len(id)-len(name):]
-		}
 		t.users[t.nusers] = userBudget{s: scope{kind: scopeTeamUser, id: tm.ID, model: t.user},
-			id: id, usd: tm.EndUsers.BudgetUSD, period: tm.EndUsers.BudgetPeriod}
+			usd: tm.EndUsers.BudgetUSD, period: parsePeriod(tm.EndUsers.BudgetPeriod)}
 		t.nusers++
-	}
-	if t.user == "" {
-		t.user = strings.Clone(name)
 	}
 }
 
@@ -237,29 +190,26 @@ func tighter(w *Window, n Window) {
 	}
 }
 
-func (t *Ticket) hold(h tokenHold) {
-	t.state.CompareAndSwap(ticketIdle, ticketOpen)
-	if t.nholds == maxHolds {
-		// Cannot happen through the API (Reserve once, one target at a
-		// time); give it back rather than lose track of it.
-		t.limiter.settleHold(&h, h.reserved, t.limiter.now())
-		return
+// idHash returns the memory backend's hash of the id of the key (kind
+// scopeKey) or its team (scopeTeam): recovered from Admit's check of that
+// scope when it was hashed, else hashed now.
+func (t *Ticket) idHash(kind scopeKind) uint64 {
+	for i := range t.nadmit {
+		if a := &t.cs[admitAt+i]; a.s.kind == kind && a.h != 0 {
+			return a.h ^ mixHash(0, 0, kind)
+		}
 	}
-	t.holds[t.nholds] = h
-	t.nholds++
+	if kind == scopeTeam {
+		return t.limiter.mem.str(t.key.Team.ID)
+	}
+	return t.limiter.mem.str(t.key.ID)
 }
 
 // dropTarget refunds and forgets the ticket's target reservation.
 func (t *Ticket) dropTarget() {
-	for i := 0; i < t.nholds; i++ {
-		if t.holds[i].target {
-			h := t.holds[i]
-			t.limiter.settleHold(&h, 0, t.limiter.now())
-			t.holds[i] = t.holds[t.nholds-1]
-			t.holds[t.nholds-1] = tokenHold{}
-			t.nholds--
-			return
-		}
+	if t.target {
+		t.target = false
+		t.limiter.settleCheck(&t.cs[targetAt], t.tgtRedis, 0, t.limiter.now())
 	}
 }
 
