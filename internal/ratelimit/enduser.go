@@ -65,19 +65,29 @@ func (u *userSpend) spent(p period, cd calDay) float64 {
 	return u.total
 }
 
-// add records usd spent on day cd at now (unix ns).
+// add records usd spent on day cd at now (unix ns). Periods only move
+// forward: a cost settled late with the day before's date (two settles
+// straddling midnight, a clock stepped back) counts in total, and in the
+// month when it is the same, never resetting the newer period's sum.
 func (u *userSpend) add(usd float64, cd calDay, now int64) {
-	if u.day != cd.day {
+	if cd.day > u.day {
 		u.day, u.dayUSD = cd.day, 0
 	}
-	if u.month != cd.month {
+	if cd.month > u.month {
 		u.month, u.monthUSD = cd.month, 0
 	}
-	u.dayUSD += usd
-	u.monthUSD += usd
+	if cd.day == u.day {
+		u.dayUSD += usd
+	}
+	if cd.month == u.month {
+		u.monthUSD += usd
+	}
 	u.total += usd
-	u.last = now
+	u.last = max(u.last, now)
 }
+
+// newUserSpend is an end user's spend starting on day cd.
+func newUserSpend(cd calDay) *userSpend { return &userSpend{day: cd.day, month: cd.month} }
 
 // unhold releases est held by a request.
 func (u *userSpend) unhold(est float64) {
@@ -104,7 +114,7 @@ func (e *entry) holdUser(p period, cd calDay, now int64, budget, est float64) (s
 		return spend, held, false
 	}
 	if u == nil {
-		u = &userSpend{}
+		u = newUserSpend(cd)
 		e.user = u
 	}
 	u.held += est
@@ -147,7 +157,7 @@ func (m *memory) chargeUser(s scope, usd float64, cd calDay, now int64) {
 	sh.mu.Lock()
 	e := sh.get(s, h)
 	if e.user == nil {
-		e.user = &userSpend{}
+		e.user = newUserSpend(cd)
 	}
 	e.user.add(usd, cd, now)
 	sh.mu.Unlock()

@@ -45,10 +45,11 @@ type entry struct {
 
 // idle reports whether e carries no state that matters at now: it can be
 // dropped and later recreated (full) without changing any decision. An
-// end user's spend matters until its last use is before userCut.
+// end user's spend matters until its last use is before userCut (none
+// spent, as on an unpriced model: it does not matter).
 func (e *entry) idle(now, userCut int64) bool {
 	return e.holds == 0 && e.conc == 0 && e.req.full(now) && e.tok.full(now) &&
-		(e.user == nil || e.user.last < userCut)
+		(e.user == nil || e.user.last < userCut || e.user.total == 0)
 }
 
 // shard holds the entries of the scopes that hash onto it, keyed by that

@@ -43,8 +43,8 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 	}
 	if ml.RPM > 0 || ml.TPM > 0 {
 		c := p.addTokens(scope{kind: scopeKeyModel, id: k.ID, model: model}, ml.RPM, ml.TPM, tokens)
-		if mem {
-			c.h = mixHash(t.idHash(scopeKey), l.mem.str(model), scopeKeyModel)
+		if mem && model != "" { // as hashOf: an empty model hashes as none
+			c.h = mixHash(t.idHash(l.mem, scopeKey), l.mem.str(model), scopeKeyModel)
 		}
 	}
 	if tm.ID != "" && tm.TPM > 0 {
@@ -66,14 +66,14 @@ func (l *Limiter) ReserveTokens(t *Ticket, model string, ml ModelLimit, est Toke
 			c := p.addTokens(scope{kind: scopeKeyUser, id: k.ID, model: t.user}, eu.RPM, eu.TPM, tokens)
 			uchk[0] = p.n
 			if mem {
-				c.h = mixHash(t.idHash(scopeKey), hu, scopeKeyUser)
+				c.h = mixHash(t.idHash(l.mem, scopeKey), hu, scopeKeyUser)
 			}
 		}
 		if eu := &tm.EndUsers; tm.ID != "" && eu.any() {
 			c := p.addTokens(scope{kind: scopeTeamUser, id: tm.ID, model: t.user}, eu.RPM, eu.TPM, tokens)
 			uchk[1] = p.n
 			if mem {
-				c.h = mixHash(t.idHash(scopeTeam), hu, scopeTeamUser)
+				c.h = mixHash(t.idHash(l.mem, scopeTeam), hu, scopeTeamUser)
 			}
 		}
 	}

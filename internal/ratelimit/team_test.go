@@ -410,3 +410,60 @@ func TestGovernedSettleReleasesAll(t *testing.T) {
 		t.Errorf("%d scopes left once the end users were idle for the TTL", n)
 	}
 }
+
+// TestUserSpendForwardOnly: a cost settled late with the day before's date
+// (two settles straddling midnight) counts in total and its month, and
+// never resets the newer day's or month's sum.
+func TestUserSpendForwardOnly(t *testing.T) {
+	d100, d101 := calDay{day: 100, month: 90}, calDay{day: 101, month: 101}
+	u := newUserSpend(d100)
+	u.add(1, d100, 1)
+	u.add(2, d101, 3) // a new day and month
+	u.add(4, d100, 2) // late, dated the day before
+	if got := u.spent(periodDay, d101); got != 2 {
+		t.Errorf("day %v, want 2", got)
+	}
+	if got := u.spent(periodMonth, d101); got != 2 {
+		t.Errorf("month %v, want 2", got)
+	}
+	if got := u.spent(periodTotal, d101); got != 7 {
+		t.Errorf("total %v, want 7", got)
+	}
+	if u.last != 3 {
+		t.Errorf("last %d, want 3 (the latest)", u.last)
+	}
+	same := calDay{day: 102, month: 101}
+	u.add(8, same, 4)
+	u.add(16, d101, 4) // late, the same month
+	if got := u.spent(periodMonth, same); got != 26 {
+		t.Errorf("month %v, want 26", got)
+	}
+}
+
+// TestUnpricedEndUsersNotKept: end users with a budget whose requests cost
+// nothing (an unpriced model) are swept with their buckets, not kept for
+// the idle TTL.
+func TestUnpricedEndUsersNotKept(t *testing.T) {
+	clock := newClock()
+	cfg := testConfig(0, 0)
+	cfg.Limits.EndUsers.IdleTTL = config.Duration(time.Hour)
+	l := newTestLimiter(t, cfg, clock, nil)
+	key := &Key{ID: "app", EndUsers: EndUserLimits{BudgetUSD: 10}}
+	for i := range 10 {
+		var tk Ticket
+		l.Admit(&tk, key)
+		tk.SetEndUser(fmt.Sprint("u", i))
+		if d := l.Reserve(&tk, "unpriced", ModelLimit{}, 10); !d.Allowed {
+			t.Fatal(d)
+		}
+		tk.Settle(Usage{Output: 10})
+	}
+	if n := l.mem.size(); n != 10 {
+		t.Fatalf("%d entries, want the 10 end users'", n)
+	}
+	now := clock.Now()
+	l.mem.sweep(now.UnixNano(), now.Add(-time.Hour).UnixNano())
+	if n := l.mem.size(); n != 0 {
+		t.Errorf("%d end users kept with nothing spent", n)
+	}
+}

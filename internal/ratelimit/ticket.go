@@ -190,19 +190,21 @@ func tighter(w *Window, n Window) {
 	}
 }
 
-// idHash returns the memory backend's hash of the id of the key (kind
+// idHash returns the memory backend m's hash of the id of the key (kind
 // scopeKey) or its team (scopeTeam): recovered from Admit's check of that
-// scope when it was hashed, else hashed now.
-func (t *Ticket) idHash(kind scopeKind) uint64 {
-	for i := range t.nadmit {
-		if a := &t.cs[admitAt+i]; a.s.kind == kind && a.h != 0 {
-			return a.h ^ mixHash(0, 0, kind)
+// scope when memory decided it, else hashed now.
+func (t *Ticket) idHash(m *memory, kind scopeKind) uint64 {
+	if !t.admitRedis {
+		for i := range t.nadmit {
+			if a := &t.cs[admitAt+i]; a.s.kind == kind && a.h != 0 {
+				return a.h ^ mixHash(0, 0, kind)
+			}
 		}
 	}
 	if kind == scopeTeam {
-		return t.limiter.mem.str(t.key.Team.ID)
+		return m.str(t.key.Team.ID)
 	}
-	return t.limiter.mem.str(t.key.ID)
+	return m.str(t.key.ID)
 }
 
 // dropTarget refunds and forgets the ticket's target reservation.
