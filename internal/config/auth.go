@@ -11,7 +11,7 @@ import (
 // environment (${SLUICE_POSTGRES_URL}, ${SLUICE_REDIS_URL}); an expansion
 // that yields "" leaves the embedded default in place.
 type Storage struct {
-	// PostgresURL, when set, holds virtual keys (and, later, request logs)
+	// PostgresURL, when set, holds virtual keys, teams and request logs
 	// in PostgreSQL: a postgres:// URL or a "key=value ..." connection
 	// string. Empty: SQLite in DataDir/sluice.db.
 	PostgresURL Secret `yaml:"postgres_url"`
