@@ -48,8 +48,8 @@ release:
 	VERSION='$(VERSION)' GO='$(GO)' scripts/release.sh
 
 # The same commit builds a byte-identical linux/amd64 release twice, in two
-# clones at different paths; RELEASE_CHECK_CACHE=separate also gives each
-# build its own empty GOCACHE (docs/releases.md).
+# clones at different paths, each with its own empty GOCACHE (two cold
+# builds, minutes; RELEASE_CHECK_CACHE=shared for seconds) (docs/releases.md).
 release-check:
 	GO='$(GO)' scripts/release-check.sh
 
