@@ -7,7 +7,7 @@
 #
 # By default (RELEASE_CHECK_CACHE=separate) each build has its own empty
 # GOCACHE, so nothing one compiled is reused by the other: two cold builds,
-# about 1.5 to 2 minutes each on a 2-core machine. RELEASE_CHECK_CACHE=shared
+# about 1.5 to 2.5 minutes each on a 2-core machine. RELEASE_CHECK_CACHE=shared
 # uses the usual GOCACHE for both: seconds once it is warm, but then the
 # binary is assembled from one set of compiled packages, so only paths,
 # environment and the cache keys are compared.
