@@ -5,7 +5,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test check fmt bench-go clean
+.PHONY: all build run test check fmt bench-go clean release release-check
 
 all: build
 
@@ -39,7 +39,19 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/provider ./internal/sse ./internal/gateway ./internal/auth
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
+
+# Release binaries for linux/amd64, linux/arm64 and darwin/arm64 in dist/,
+# static and reproducible, with SHA256SUMS and a CycloneDX SBOM each; refuses
+# a tree with changes not committed unless ALLOW_DIRTY=1 (docs/releases.md).
+release:
+	VERSION='$(VERSION)' GO='$(GO)' scripts/release.sh
+
+# The same commit builds a byte-identical linux/amd64 release twice, in two
+# clones at different paths, each with its own empty GOCACHE (two cold
+# builds, minutes; RELEASE_CHECK_CACHE=shared for seconds) (docs/releases.md).
+release-check:
+	GO='$(GO)' scripts/release-check.sh
 
 # The standard comparison: direct (the mock) vs Sluice tiers vs nginx proxy_pass, sized for
 # a 2-core machine; writes bench/results/<date>-<host>/ (see docs/benchmarks.md).

@@ -7,12 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 const usage = `sluice — an AI gateway
 
@@ -28,7 +23,8 @@ Usage:
   sluice config check --config FILE
                                  validate a config file
   sluice pricing list|check      print the price catalog; find unpriced models
-  sluice version                 print the version
+  sluice version [--json]        print the version, the commit and whether
+                                 its tree was clean
 
 Run "sluice COMMAND --help" for a command's flags.
 `
@@ -63,22 +59,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "pricing":
 		return cmdPricing(rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintf(stdout, "sluice %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		return 0
+		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", cmd, usage)
 	return 2
-}
-
-func buildVersion() string {
-	if version != "dev" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return version
 }
