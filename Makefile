@@ -13,7 +13,7 @@ all: build
 # minutes with nothing else to show, so say so first.
 build:
 	@echo 'building sluice (first build takes a few minutes)…'
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sluice
+	$(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sluice
 
 # The quick start: the in-process mock and the gateway on embedded defaults.
 # Prints a curl line to try once the gateway is ready; Ctrl-C stops it.
