@@ -163,9 +163,10 @@ var (
 // groups in the order of Groups, then requests, errors, the five token
 // sums and cost. Without finalized whole days in the range (or with
 // p.raw) it reads request_logs through the time index; otherwise those
-// days come from the smallest rollup table that keeps the groups, and the
-// rest of the range from request_logs, each part summed per group and the
-// parts summed again, in one statement (one snapshot).
+// days come from the smallest rollup table that keeps the groups (and
+// its coarse buckets, if it has them), and the rest of the range from
+// request_logs, each part summed per group and the parts summed again,
+// in one statement (one snapshot).
 func usageSQL(d dialect, p usagePlan) (string, []any) {
 	w := where{d: d}
 	sp := p.span()
@@ -173,12 +174,13 @@ func usageSQL(d dialect, p usagePlan) (string, []any) {
 		conds := w.timeRange(p.q.Since, p.q.Until)
 		return usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", conds, true), w.args
 	}
-	var conds []string
-	if !sp.loOpen {
-		conds = append(conds, w.param("day >= ?", d.dayArg(sp.lo)))
+	var parts []string
+	if len(sp.days) > 0 {
+		parts = append(parts, usageSelect(d, p, rollupColumns, d.rollupDayExpr, sp.table.name, []string{w.dayConds(sp.days)}, false))
 	}
-	conds = append(conds, w.param("day < ?", d.dayArg(sp.hi)))
-	parts := []string{usageSelect(d, p, rollupColumns, d.rollupDayExpr, tableFor(p).name, conds, false)}
+	if len(sp.spans) > 0 {
+		parts = append(parts, usageSelect(d, p, rollupColumns, "", sp.spanTable.name, []string{w.spanConds(sp.spans)}, false))
+	}
 	for _, r := range sp.raw {
 		parts = append(parts, usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", w.timeRange(r[0], r[1]), false))
 	}
