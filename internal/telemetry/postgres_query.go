@@ -57,8 +57,9 @@ func (s *Postgres) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 }
 
 // pgUsageWorkMem is the work_mem of a usage query: a 90-day answer by
-// end user holds some 100,000 groups, which spill to disk under the
-// default 4 MB (docs/benchmarks.md).
+// end user holds some 100,000 groups (about 80 MB of hash table), which
+// spill to disk under the default 4 MB; PostgreSQL lets a hash table grow
+// to hash_mem_multiplier (2) times this (docs/benchmarks.md).
 const pgUsageWorkMem = "64MB"
 
 // usage answers a planned usage query (p.raw: from request_logs alone),
@@ -77,7 +78,9 @@ func (s *Postgres) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `SELECT set_config('work_mem', $1, true)`, pgUsageWorkMem); err != nil {
+		// JIT compiles these plans (their cost passes jit_above_cost) for
+		// some 50 ms, more than it saves on them.
+		if _, err := tx.Exec(ctx, `SELECT set_config('work_mem', $1, true), set_config('jit', 'off', true)`, pgUsageWorkMem); err != nil {
 			return err
 		}
 		query, args := usageSQL(pgDialect, p)

@@ -182,7 +182,7 @@ func testRollups(t *testing.T, s planner, days int) {
 
 	// Retention in the middle of a day: PostgreSQL drops the days before
 	// (whole partitions), SQLite deletes up to the very instant.
-	before := dayAt(days/4).Add(7*time.Hour + 30*time.Minute)
+	before := dayAt(days / 4).Add(7*time.Hour + 30*time.Minute)
 	if err := s.Prune(ctx, before); err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
@@ -340,7 +340,7 @@ func TestPostgresRollupBackfill(t *testing.T) {
 	if _, err := migrate.Postgres(ctx, pool, migrationComponent, ms[:1]); err != nil {
 		t.Fatal(err)
 	}
-	for d := dayOf(rollupStart); d < dayOf(rollupStart)+8; d++ {
+	for d := dayOf(rollupStart); d < dayOf(rollupStart)+150; d++ {
 		if _, err := pool.Exec(ctx, fmt.Sprintf(`CREATE TABLE %s PARTITION OF request_logs FOR VALUES FROM ('%s') TO ('%s')`,
 			partitionName(d), dayStart(d).Format(time.RFC3339), dayStart(d+1).Format(time.RFC3339))); err != nil {
 			t.Fatal(err)
@@ -364,7 +364,8 @@ func TestPostgresRollupBackfill(t *testing.T) {
 
 // testRollupRace writes rows of two days from several goroutines while
 // the days are rolled up: whichever commits first, no row may be missing
-// from the rollups or counted twice.
+// from the rollups or counted twice. The two days are a 2-day bucket of
+// the coarse tier (rollupStart's day number is even), built with day 1.
 func testRollupRace(t *testing.T, s planner) {
 	ctx := context.Background()
 	if _, err := s.Finalize(ctx, rollupStart); err != nil {
@@ -410,7 +411,9 @@ func testRollupRace(t *testing.T, s planner) {
 	if st, err := s.rollupState(ctx); err != nil || !st.ok || st.finalized != dayOf(rollupStart)+2 {
 		t.Fatalf("finalized before day %d (%v, %v), want %d", st.finalized, st.ok, err, dayOf(rollupStart)+2)
 	}
-	for _, g := range [][]string{nil, {"day"}, {"key", "team", "model", "end_user", "day"}} {
+	// By end user and by key and model: the 2-day bucket of days 0 and 1,
+	// built while late rows of day 0 were written.
+	for _, g := range [][]string{nil, {"day"}, {"key", "team", "model", "end_user", "day"}, {"end_user"}, {"key", "model"}} {
 		got, err := s.Usage(ctx, UsageQuery{GroupBy: g})
 		if err != nil {
 			t.Fatal(err)

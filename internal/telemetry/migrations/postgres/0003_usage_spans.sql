@@ -17,7 +17,10 @@
 --
 -- This migration builds every complete bucket from the daily rollups
 -- already there, narrowest first (each width reads the one before: about
--- two reads of the daily tables in all).
+-- two reads of the daily tables in all), inserting each width's rows in
+-- key order, so that a bucket's rows lie together as the sink's own
+-- builds (one bucket per statement) leave them: a query reads a few
+-- buckets, and scattered rows made it read most of a width's pages.
 
 ALTER TABLE usage_rollup_state ADD COLUMN spans_from DATE;
 
@@ -58,81 +61,93 @@ SELECT 2, date '1970-01-01' + ((day - date '1970-01-01') & -2), key_id, team, mo
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_daily_key_model
 WHERE day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -2) FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 4, date '1970-01-01' + ((day - date '1970-01-01') & -4), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 2 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -4) FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 8, date '1970-01-01' + ((day - date '1970-01-01') & -8), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 4 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -8) FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 16, date '1970-01-01' + ((day - date '1970-01-01') & -16), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 8 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -16) FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 32, date '1970-01-01' + ((day - date '1970-01-01') & -32), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 16 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -32) FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 64, date '1970-01-01' + ((day - date '1970-01-01') & -64), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 32 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_end_user
 SELECT 2, date '1970-01-01' + ((day - date '1970-01-01') & -2), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_daily_end_user
 WHERE day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -2) FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 4, date '1970-01-01' + ((day - date '1970-01-01') & -4), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 2 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -4) FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 8, date '1970-01-01' + ((day - date '1970-01-01') & -8), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 4 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -8) FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 16, date '1970-01-01' + ((day - date '1970-01-01') & -16), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 8 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -16) FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 32, date '1970-01-01' + ((day - date '1970-01-01') & -32), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 16 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -32) FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 64, date '1970-01-01' + ((day - date '1970-01-01') & -64), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 32 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;

@@ -44,81 +44,93 @@ SELECT 2, date(((unixepoch(day) / 86400) & -2) * 86400, 'unixepoch'), key_id, te
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_daily_key_model
 WHERE day < (SELECT date(((unixepoch(finalized_before) / 86400) & -2) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 4, date(((unixepoch(day) / 86400) & -4) * 86400, 'unixepoch'), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 2 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -4) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 8, date(((unixepoch(day) / 86400) & -8) * 86400, 'unixepoch'), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 4 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -8) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 16, date(((unixepoch(day) / 86400) & -16) * 86400, 'unixepoch'), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 8 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -16) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 32, date(((unixepoch(day) / 86400) & -32) * 86400, 'unixepoch'), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 16 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -32) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 64, date(((unixepoch(day) / 86400) & -64) * 86400, 'unixepoch'), key_id, team, model,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 32 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -64) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3, 4, 5;
+GROUP BY 2, 3, 4, 5
+ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_end_user
 SELECT 2, date(((unixepoch(day) / 86400) & -2) * 86400, 'unixepoch'), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_daily_end_user
 WHERE day < (SELECT date(((unixepoch(finalized_before) / 86400) & -2) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 4, date(((unixepoch(day) / 86400) & -4) * 86400, 'unixepoch'), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 2 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -4) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 8, date(((unixepoch(day) / 86400) & -8) * 86400, 'unixepoch'), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 4 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -8) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 16, date(((unixepoch(day) / 86400) & -16) * 86400, 'unixepoch'), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 8 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -16) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 32, date(((unixepoch(day) / 86400) & -32) * 86400, 'unixepoch'), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 16 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -32) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 64, date(((unixepoch(day) / 86400) & -64) * 86400, 'unixepoch'), end_user,
        sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 32 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -64) * 86400, 'unixepoch') FROM usage_rollup_state)
-GROUP BY 2, 3;
+GROUP BY 2, 3
+ORDER BY 2, 3;
