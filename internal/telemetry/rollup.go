@@ -20,7 +20,9 @@ import (
 // replay, a late batch) is added to the four tables in the transaction
 // that stores it, and only if it was inserted (a duplicate adds nothing).
 // So a finalized day's rollup rows always sum exactly its rows; days not
-// finalized are read from request_logs.
+// finalized are read from request_logs. Two of the tables have a coarse
+// tier too, buckets of 2 to 64 days (span.go, the 0003 migrations), kept
+// the same way.
 
 // rollupTable is one rollup table and the groups it keeps besides day.
 type rollupTable struct {
@@ -101,16 +103,20 @@ func (t rollupTable) upsert(head string) string {
 
 // sumSQL sums rawTerms (over request_logs) or rollupColumns (over a
 // rollup table) for an INSERT ... SELECT.
-func sumSQL(raw bool) string {
+func sumSQL(d dialect, raw bool) string {
 	terms := rollupColumns
 	if raw {
 		terms = rawTerms
 	}
 	out := make([]string, len(terms))
 	for i, t := range terms {
-		out[i] = "sum(" + t + ")"
-		if t == "1" {
+		switch {
+		case t == "1":
 			out[i] = "count(*)"
+		case i == len(terms)-1: // cost, a float
+			out[i] = "sum(" + t + ")"
+		default:
+			out[i] = d.sum + "(" + t + ")"
 		}
 	}
 	return strings.Join(out, ", ")
@@ -124,10 +130,10 @@ func sumSQL(raw bool) string {
 func rollupFill(d dialect) []string {
 	last := rollupTables[len(rollupTables)-1]
 	out := []string{"INSERT INTO " + last.name + " " + last.insertColumns() + " SELECT " + d.param(1) + d.dayCast + ", " +
-		last.dimCols() + ", " + sumSQL(true) + " FROM request_logs WHERE time >= " + d.param(2) +
+		last.dimCols() + ", " + sumSQL(d, true) + " FROM request_logs WHERE time >= " + d.param(2) +
 		" AND time < " + d.param(3) + " GROUP BY " + last.dimCols()}
 	for _, t := range rollupTables[:len(rollupTables)-1] {
-		out = append(out, "INSERT INTO "+t.name+" "+t.insertColumns()+" SELECT day, "+t.dimCols()+", "+sumSQL(false)+
+		out = append(out, "INSERT INTO "+t.name+" "+t.insertColumns()+" SELECT day, "+t.dimCols()+", "+sumSQL(d, false)+
 			" FROM "+last.name+" WHERE day = "+d.param(1)+" GROUP BY day, "+t.dimCols())
 	}
 	return out

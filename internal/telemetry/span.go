@@ -3,7 +3,6 @@ package telemetry
 import (
 	"context"
 	"math"
-	"strings"
 )
 
 // The coarse tier of the usage rollups (the 0003 migrations). Two daily
@@ -147,32 +146,22 @@ func cover(lo, hi int64, loOpen bool, from int64) (days []dayRange, spans []span
 	return days, spans
 }
 
-// dayConds is the condition that a daily table's day is in one of rs.
-func (w *where) dayConds(rs []dayRange) string {
-	var or []string
-	for _, r := range rs {
-		var c string // parameters in the order they appear (SQLite's are "?")
-		if !r.open {
-			c = w.param("day >= ?", w.d.dayArg(r.from)) + " AND "
-		}
-		c += w.param("day < ?", w.d.dayArg(r.to))
-		or = append(or, "("+c+")")
+// dayConds are the conditions that a daily table's day is in r.
+func (w *where) dayConds(r dayRange) []string {
+	var c []string // parameters in the order they appear (SQLite's are "?")
+	if !r.open {
+		c = append(c, w.param("day >= ?", w.d.dayArg(r.from)))
 	}
-	return "(" + strings.Join(or, " OR ") + ")"
+	return append(c, w.param("day < ?", w.d.dayArg(r.to)))
 }
 
-// spanConds is the condition that a span table's bucket is one of rs.
-func (w *where) spanConds(rs []spanRange) string {
-	var or []string
-	for _, r := range rs {
-		c := w.param("days = ?", r.days)
-		if !r.open {
-			c += " AND " + w.param("day >= ?", w.d.dayArg(r.from))
-		}
-		c += " AND " + w.param("day < ?", w.d.dayArg(r.to))
-		or = append(or, "("+c+")")
+// spanConds are the conditions that a span table's bucket is one of r.
+func (w *where) spanConds(r spanRange) []string {
+	c := []string{w.param("days = ?", r.days)}
+	if !r.open {
+		c = append(c, w.param("day >= ?", w.d.dayArg(r.from)))
 	}
-	return "(" + strings.Join(or, " OR ") + ")"
+	return append(c, w.param("day < ?", w.d.dayArg(r.to)))
 }
 
 // execer runs one statement in the transaction of a roll-up.
@@ -187,7 +176,7 @@ type spanBuild struct{ del, fromDays, fromHalves string }
 func newSpanBuild(d dialect, t rollupTable) spanBuild {
 	base := rollupTables[t.base]
 	head := "INSERT INTO " + t.name + " " + t.insertColumns() + " SELECT CAST(" + d.param(1) + " AS INTEGER), " + d.param(2) + d.dayCast + ", " +
-		t.dimCols() + ", " + sumSQL(false) + " FROM "
+		t.dimCols() + ", " + sumSQL(d, false) + " FROM "
 	return spanBuild{
 		del:      "DELETE FROM " + t.name + " WHERE days = " + d.param(1) + " AND day = " + d.param(2),
 		fromDays: head + base.name + " WHERE day >= " + d.param(3) + " AND day < " + d.param(4) + " GROUP BY " + t.dimCols(),

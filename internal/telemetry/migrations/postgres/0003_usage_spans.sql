@@ -24,6 +24,12 @@
 
 ALTER TABLE usage_rollup_state ADD COLUMN spans_from DATE;
 
+-- The sum of bigints as a bigint (an error on overflow), which usage
+-- queries and roll-ups use: sum(bigint) adds in 128 bits and returns a
+-- numeric, and cost about 40% of a 90-day usage query by end user on 10
+-- million rows (docs/benchmarks.md).
+CREATE AGGREGATE usage_sum(bigint) (SFUNC = int8pl, STYPE = bigint, COMBINEFUNC = int8pl, PARALLEL = SAFE);
+
 CREATE TABLE usage_span_key_model (
     days               INTEGER          NOT NULL,
     day                DATE             NOT NULL,
@@ -58,7 +64,8 @@ CREATE TABLE usage_span_end_user (
 
 INSERT INTO usage_span_key_model
 SELECT 2, date '1970-01-01' + ((day - date '1970-01-01') & -2), key_id, team, model,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_daily_key_model
 WHERE day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -2) FROM usage_rollup_state)
 GROUP BY 2, 3, 4, 5
@@ -66,7 +73,8 @@ ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 4, date '1970-01-01' + ((day - date '1970-01-01') & -4), key_id, team, model,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 2 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -4) FROM usage_rollup_state)
 GROUP BY 2, 3, 4, 5
@@ -74,7 +82,8 @@ ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 8, date '1970-01-01' + ((day - date '1970-01-01') & -8), key_id, team, model,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 4 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -8) FROM usage_rollup_state)
 GROUP BY 2, 3, 4, 5
@@ -82,7 +91,8 @@ ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 16, date '1970-01-01' + ((day - date '1970-01-01') & -16), key_id, team, model,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 8 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -16) FROM usage_rollup_state)
 GROUP BY 2, 3, 4, 5
@@ -90,7 +100,8 @@ ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 32, date '1970-01-01' + ((day - date '1970-01-01') & -32), key_id, team, model,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 16 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -32) FROM usage_rollup_state)
 GROUP BY 2, 3, 4, 5
@@ -98,7 +109,8 @@ ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_key_model
 SELECT 64, date '1970-01-01' + ((day - date '1970-01-01') & -64), key_id, team, model,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_key_model
 WHERE days = 32 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) FROM usage_rollup_state)
 GROUP BY 2, 3, 4, 5
@@ -106,7 +118,8 @@ ORDER BY 2, 3, 4, 5;
 
 INSERT INTO usage_span_end_user
 SELECT 2, date '1970-01-01' + ((day - date '1970-01-01') & -2), end_user,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_daily_end_user
 WHERE day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -2) FROM usage_rollup_state)
 GROUP BY 2, 3
@@ -114,7 +127,8 @@ ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 4, date '1970-01-01' + ((day - date '1970-01-01') & -4), end_user,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 2 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -4) FROM usage_rollup_state)
 GROUP BY 2, 3
@@ -122,7 +136,8 @@ ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 8, date '1970-01-01' + ((day - date '1970-01-01') & -8), end_user,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 4 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -8) FROM usage_rollup_state)
 GROUP BY 2, 3
@@ -130,7 +145,8 @@ ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 16, date '1970-01-01' + ((day - date '1970-01-01') & -16), end_user,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 8 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -16) FROM usage_rollup_state)
 GROUP BY 2, 3
@@ -138,7 +154,8 @@ ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 32, date '1970-01-01' + ((day - date '1970-01-01') & -32), end_user,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 16 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -32) FROM usage_rollup_state)
 GROUP BY 2, 3
@@ -146,7 +163,8 @@ ORDER BY 2, 3;
 
 INSERT INTO usage_span_end_user
 SELECT 64, date '1970-01-01' + ((day - date '1970-01-01') & -64), end_user,
-       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
 FROM usage_span_end_user
 WHERE days = 32 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) FROM usage_rollup_state)
 GROUP BY 2, 3
