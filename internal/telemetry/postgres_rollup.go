@@ -256,7 +256,7 @@ func pgSkipEmpty(ctx context.Context, tx pgx.Tx, today int64) (int64, error) {
 		return day, nil
 	}
 	if ok {
-		if err := buildSpans(ctx, pgDialect, pgSpanBuilds, pgExec(tx), spansDone(day, next, st.spansFrom)); err != nil {
+		if err := advanceSpans(ctx, pgDialect, pgSpanBuilds, pgExec(tx), day, next, st.spansFrom, false); err != nil {
 			return 0, err
 		}
 	}
@@ -298,7 +298,7 @@ func pgRollUp(ctx context.Context, tx pgx.Tx, day int64) error {
 			return err
 		}
 	}
-	if err := buildSpans(ctx, pgDialect, pgSpanBuilds, pgExec(tx), spansDone(day, day+1, st.spansFrom)); err != nil {
+	if err := advanceSpans(ctx, pgDialect, pgSpanBuilds, pgExec(tx), day, day+1, st.spansFrom, true); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE usage_rollup_state SET finalized_before = $1`, dayStart(day+1))

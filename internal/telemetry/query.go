@@ -270,7 +270,15 @@ func (p usagePlan) span() rollupSpan {
 	s.table = tableFor(p)
 	var ok bool
 	if s.spanTable, ok = spanFor(p); ok {
-		s.days, s.spans = cover(s.lo, s.hi, s.loOpen, p.state.spansFrom)
+		hi := s.hi
+		var open []spanRange
+		if o := openStart(s.hi); s.hi == p.state.finalized && o < s.hi && o >= p.state.spansFrom && (s.loOpen || o >= s.lo) {
+			// The range ends where the rollups do: the open bucket
+			// holds its last days.
+			hi, open = o, []spanRange{{days: openSpan, from: o, to: o + 1}}
+		}
+		s.days, s.spans = cover(s.lo, hi, s.loOpen, p.state.spansFrom)
+		s.spans = append(s.spans, open...)
 	} else {
 		s.days = []dayRange{{from: s.lo, to: s.hi, open: s.loOpen}}
 	}

@@ -290,6 +290,10 @@ func (r *rollup) rows(t rollupTable) []rollupRow {
 				add(p, s)
 			}
 		}
+		if o := openStart(r.state.finalized); o <= k.day && o >= r.state.spansFrom {
+			p.days, p.day = openSpan, o
+			add(p, s)
+		}
 	}
 	out := make([]rollupRow, 0, len(m))
 	for k, s := range m {

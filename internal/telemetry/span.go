@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"math"
+	"strconv"
 )
 
 // The coarse tier of the usage rollups (the 0003 migrations). Two daily
@@ -28,6 +29,11 @@ import (
 // Every bucket whose days are all before finalized_before and on or after
 // usage_rollup_state.spans_from is complete: a record written later for
 // one of its days is added to it with the daily rows (rollup.rows).
+// Besides, the open bucket (days 0) sums the days of the current 64-day
+// bucket that are rolled up, from its first day to finalized_before: each
+// roll-up adds its day to it, and it starts empty with each 64-day
+// bucket. A range that ends at finalized_before — "the last N days", what
+// dashboards ask — reads it instead of up to six buckets.
 // Retention drops the buckets that hold a pruned day and moves spans_from
 // past it; queries read the days before spans_from from the daily table.
 
@@ -37,6 +43,14 @@ var spanWidths = []int64{2, 4, 8, 16, 32, 64}
 
 // maxSpan is the widest bucket.
 const maxSpan = 64
+
+// openSpan is the width column of the open bucket: the days from its day
+// (a multiple of maxSpan) to finalized_before.
+const openSpan = 0
+
+// openStart is the first day of the open bucket when finalized_before is
+// fin.
+func openStart(fin int64) int64 { return alignDay(fin, maxSpan) }
 
 // noSpansFrom is spans_from when retention never dropped a bucket.
 const noSpansFrom = math.MinInt64
@@ -169,9 +183,10 @@ type execer func(ctx context.Context, sql string, args ...any) error
 
 // spanBuild is the SQL that builds a bucket of t: the delete of any rows
 // it has (none expected; makes a retry safe), then the insert of the sums
-// of its two halves — from the daily base table for 2-day buckets. Their
-// parameters: buildArgs.
-type spanBuild struct{ del, fromDays, fromHalves string }
+// of its two halves — from the daily base table for 2-day buckets (their
+// parameters: buildSpans); and the SQL that empties the open bucket and
+// adds a day to it.
+type spanBuild struct{ del, fromDays, fromHalves, delOpen, addOpen string }
 
 func newSpanBuild(d dialect, t rollupTable) spanBuild {
 	base := rollupTables[t.base]
@@ -182,7 +197,36 @@ func newSpanBuild(d dialect, t rollupTable) spanBuild {
 		fromDays: head + base.name + " WHERE day >= " + d.param(3) + " AND day < " + d.param(4) + " GROUP BY " + t.dimCols(),
 		fromHalves: head + t.name + " WHERE days = " + d.param(3) + " AND day >= " + d.param(4) + " AND day < " + d.param(5) +
 			" GROUP BY " + t.dimCols(),
+		delOpen: "DELETE FROM " + t.name + " WHERE days = " + strconv.Itoa(openSpan),
+		// In the order writes lock the rows they add to (rollup.rows),
+		// which writes of the bucket's other days do meanwhile.
+		addOpen: t.upsert("INSERT INTO " + t.name + " " + t.insertColumns() + " SELECT " + strconv.Itoa(openSpan) + ", " +
+			d.param(1) + d.dayCast + ", " + t.dimCols() + ", " + sumSQL(d, false) + " FROM " + base.name +
+			" WHERE day = " + d.param(2) + " GROUP BY " + t.dimCols() + " ORDER BY " + d.byteOrder(t.dimCols())),
 	}
+}
+
+// advanceSpans keeps the coarse tier as finalized_before moves from a to
+// b, over days without rows or (rolled) by rolling up day a: it builds the
+// buckets that completes (spansDone), empties the open bucket when b is in
+// another 64-day bucket than a, and adds a rolled-up day to it.
+func advanceSpans(ctx context.Context, d dialect, builds []spanBuild, exec execer, a, b, from int64, rolled bool) error {
+	if err := buildSpans(ctx, d, builds, exec, spansDone(a, b, from)); err != nil {
+		return err
+	}
+	for _, sb := range builds {
+		if openStart(b) != openStart(a) {
+			if err := exec(ctx, sb.delOpen); err != nil {
+				return err
+			}
+		}
+		if o := openStart(b); rolled && o <= a && o >= from {
+			if err := exec(ctx, sb.addOpen, d.dayArg(o), d.dayArg(a)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // buildSpans builds buckets (spansDone's) of every span table.
@@ -216,10 +260,11 @@ func spanBuilds(d dialect) []spanBuild {
 }
 
 // pruneSpans deletes the buckets of every span table that hold a day
-// before first (whose rows retention deleted, wholly or partly).
+// before first (whose rows retention deleted, wholly or partly), the open
+// one included.
 func pruneSpans(ctx context.Context, d dialect, exec execer, first int64) error {
 	for _, t := range spanTables {
-		for _, w := range spanWidths {
+		for _, w := range append([]int64{openSpan}, spanWidths...) {
 			// Per width, so that each delete is a range of the key.
 			if err := exec(ctx, "DELETE FROM "+t.name+" WHERE days = "+d.param(1)+" AND day < "+d.param(2), w, d.dayArg(first)); err != nil {
 				return err

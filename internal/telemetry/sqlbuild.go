@@ -42,6 +42,9 @@ type dialect struct {
 	// (docs/benchmarks.md), so its sink defines usage_sum (migration
 	// 0003: bigint addition, an error on overflow, as SQLite's sum).
 	sum string
+	// byteOrder makes an ORDER BY list sort text as Go compares strings
+	// (bytes), as writes lock rollup rows.
+	byteOrder func(cols string) string
 }
 
 var pgDialect = dialect{
@@ -52,6 +55,9 @@ var pgDialect = dialect{
 	dayArg:        func(day int64) any { return dayStart(day) },
 	dayCast:       "::date",
 	sum:           "usage_sum",
+	byteOrder: func(cols string) string {
+		return strings.ReplaceAll(cols, ",", ` COLLATE "C",`) + ` COLLATE "C"`
+	},
 }
 
 var sqliteDialect = dialect{
@@ -62,6 +68,7 @@ var sqliteDialect = dialect{
 	rollupDayExpr: "day",
 	dayArg:        func(day int64) any { return dayText(day) },
 	sum:           "sum",
+	byteOrder:     func(cols string) string { return cols }, // BINARY, the default
 }
 
 // dayText is a UTC day number as "YYYY-MM-DD".

@@ -130,10 +130,10 @@ func sqliteExec(tx *sql.Tx) execer {
 	}
 }
 
-// sqliteBuildSpans builds the buckets that finalized_before moving from a
-// to b completes (spansDone).
-func sqliteBuildSpans(ctx context.Context, tx *sql.Tx, a, b, from int64) error {
-	return buildSpans(ctx, sqliteDialect, sqliteSpanBuilds, sqliteExec(tx), spansDone(a, b, from))
+// sqliteAdvanceSpans keeps the coarse tier as finalized_before moves from
+// a to b (advanceSpans).
+func sqliteAdvanceSpans(ctx context.Context, tx *sql.Tx, a, b, from int64, rolled bool) error {
+	return advanceSpans(ctx, sqliteDialect, sqliteSpanBuilds, sqliteExec(tx), a, b, from, rolled)
 }
 
 // sqliteRollUp replaces day's rollups by the sums of its rows.
@@ -205,7 +205,7 @@ func (s *SQLite) rollUpNext(ctx context.Context, today int64) (done bool, err er
 	}
 	if ok && next > day {
 		// Days without rows: the buckets their end completes.
-		if err := sqliteBuildSpans(ctx, tx, day, next, st.spansFrom); err != nil {
+		if err := sqliteAdvanceSpans(ctx, tx, day, next, st.spansFrom, false); err != nil {
 			return false, err
 		}
 	}
@@ -222,7 +222,7 @@ func (s *SQLite) rollUpNext(ctx context.Context, today int64) (done bool, err er
 	if err := sqliteRollUp(ctx, tx, day); err != nil {
 		return false, fmt.Errorf("roll up %s: %w", dayText(day), err)
 	}
-	if err := sqliteBuildSpans(ctx, tx, day, day+1, st.spansFrom); err != nil {
+	if err := sqliteAdvanceSpans(ctx, tx, day, day+1, st.spansFrom, true); err != nil {
 		return false, fmt.Errorf("roll up %s: %w", dayText(day), err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE usage_rollup_state SET finalized_before = ?`, dayText(day+1)); err != nil {

@@ -169,3 +169,21 @@ FROM usage_span_end_user
 WHERE days = 32 AND day < (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) FROM usage_rollup_state)
 GROUP BY 2, 3
 ORDER BY 2, 3;
+
+-- The open bucket (days 0): the rolled-up days of the current 64-day
+-- bucket, from its first day to finalized_before.
+INSERT INTO usage_span_key_model
+SELECT 0, s.first, key_id, team, model,
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
+FROM usage_daily_key_model, (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) AS first, finalized_before FROM usage_rollup_state) s
+WHERE day >= s.first AND day < s.finalized_before
+GROUP BY s.first, key_id, team, model;
+
+INSERT INTO usage_span_end_user
+SELECT 0, s.first, end_user,
+       usage_sum(requests), usage_sum(errors), usage_sum(prompt_tokens), usage_sum(completion_tokens),
+       usage_sum(cached_tokens), usage_sum(cache_write_tokens), usage_sum(reasoning_tokens), sum(cost_usd)
+FROM usage_daily_end_user, (SELECT date '1970-01-01' + ((finalized_before - date '1970-01-01') & -64) AS first, finalized_before FROM usage_rollup_state) s
+WHERE day >= s.first AND day < s.finalized_before
+GROUP BY s.first, end_user;

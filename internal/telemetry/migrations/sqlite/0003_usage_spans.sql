@@ -134,3 +134,19 @@ FROM usage_span_end_user
 WHERE days = 32 AND day < (SELECT date(((unixepoch(finalized_before) / 86400) & -64) * 86400, 'unixepoch') FROM usage_rollup_state)
 GROUP BY 2, 3
 ORDER BY 2, 3;
+
+-- The open bucket (days 0): the rolled-up days of the current 64-day
+-- bucket, from its first day to finalized_before.
+INSERT INTO usage_span_key_model
+SELECT 0, s.first, key_id, team, model,
+       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+FROM usage_daily_key_model, (SELECT date(((unixepoch(finalized_before) / 86400) & -64) * 86400, 'unixepoch') AS first, finalized_before FROM usage_rollup_state) s
+WHERE day >= s.first AND day < s.finalized_before
+GROUP BY s.first, key_id, team, model;
+
+INSERT INTO usage_span_end_user
+SELECT 0, s.first, end_user,
+       sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_usd)
+FROM usage_daily_end_user, (SELECT date(((unixepoch(finalized_before) / 86400) & -64) * 86400, 'unixepoch') AS first, finalized_before FROM usage_rollup_state) s
+WHERE day >= s.first AND day < s.finalized_before
+GROUP BY s.first, end_user;
