@@ -184,9 +184,14 @@
 // rollup locks of all its days), late records are added to every
 // complete bucket that holds their day, and retention drops the buckets
 // that hold a deleted day and moves usage_rollup_state.spans_from past
-// them. A query by those groups without day splits its whole rolled-up
-// days into at most two buckets of each width and two single days
-// (cover), so 90 days read some ten buckets instead of 90 days.
+// them. An open bucket sums the rolled-up days of the current 64-day
+// bucket (each roll-up adds its day). A query by those groups without day
+// splits its whole rolled-up days into at most two buckets of each width
+// and two single days (cover), and takes its last days from the open
+// bucket when it ends where the rollups do (the last N days): the last 90
+// days read 2 to 7 pieces (4 or fewer on half the days) instead of 90.
+// PostgreSQL sums the integers with usage_sum (bigint addition;
+// sum(bigint) returns a numeric and cost a third of such a query).
 //
 // # Queries
 //

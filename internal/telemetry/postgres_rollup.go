@@ -76,13 +76,6 @@ func pgRollupState(ctx context.Context, q pgQuerier) (rollupState, error) {
 	return st, nil
 }
 
-// pgFinalized reads finalized_before: every day before it is rolled up
-// (ok false: none is yet).
-func pgFinalized(ctx context.Context, q pgQuerier) (day int64, ok bool, err error) {
-	st, err := pgRollupState(ctx, q)
-	return st.finalized, st.ok, err
-}
-
 // pgAddRollup adds ru to the rollup tables of both tiers, each one
 // UPSERT over arrays (one row per group, in the order rows sorts them),
 // sent together. Nothing when the batch holds no row of a rolled-up day,

@@ -38,7 +38,7 @@ type dialect struct {
 	dayCast string
 	// sum is the aggregate that sums an integer column to an integer:
 	// PostgreSQL's sum(bigint) adds in 128 bits and returns a numeric,
-	// which costs about 40% of a 90-day usage query by end user
+	// which costs about a third of a 90-day usage query by end user
 	// (docs/benchmarks.md), so its sink defines usage_sum (migration
 	// 0003: bigint addition, an error on overflow, as SQLite's sum).
 	sum string

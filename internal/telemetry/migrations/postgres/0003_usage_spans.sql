@@ -26,7 +26,7 @@ ALTER TABLE usage_rollup_state ADD COLUMN spans_from DATE;
 
 -- The sum of bigints as a bigint (an error on overflow), which usage
 -- queries and roll-ups use: sum(bigint) adds in 128 bits and returns a
--- numeric, and cost about 40% of a 90-day usage query by end user on 10
+-- numeric, and cost about a third of a 90-day usage query by end user on 10
 -- million rows (docs/benchmarks.md).
 CREATE AGGREGATE usage_sum(bigint) (SFUNC = int8pl, STYPE = bigint, COMBINEFUNC = int8pl, PARALLEL = SAFE);
 
