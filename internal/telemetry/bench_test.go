@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -176,4 +177,25 @@ func benchSinkWrite(b *testing.B, s Sink) {
 		n++
 	}
 	b.ReportMetric(float64(n*size)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkUsageJSON encodes a usage answer of 100,000 end users as the
+// admin API does (encoding/json of {"data": rows}): the size of a 90-day
+// answer by end user in bench/scripts/telemetry-10m.sh's data.
+func BenchmarkUsageJSON(b *testing.B) {
+	rows := make([]UsageRow, 100_000)
+	for i := range rows {
+		rows[i] = UsageRow{EndUser: fmt.Sprintf("user-%d", i), Requests: 90, Errors: 30, PromptTokens: 94_000,
+			CompletionTokens: 23_000, CachedTokens: 2_900, CacheWriteTokens: 700, ReasoningTokens: 11_000, CostUSD: 0.0278613}
+	}
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		out, err := json.Marshal(map[string]any{"data": rows})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(out)
+	}
+	b.ReportMetric(float64(n), "bytes")
 }

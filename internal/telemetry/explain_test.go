@@ -124,12 +124,12 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 		// is small), the partial ends from request_logs by time.
 		{"usage of 3 days and a bit by team, model", func() (string, []any) {
 			p, _ := planUsage(UsageQuery{Since: start.Add(20 * time.Hour), Until: day3.Add(30 * time.Hour), GroupBy: []string{"team", "model"}})
-			p.finalized, p.finalizedOK = dayOf(start)+5, true
+			p.state = rollupState{finalized: dayOf(start) + 5, ok: true, spansFrom: noSpansFrom}
 			return usageSQL(pgDialect, p)
 		}, "time_request_id"},
 		{"usage of 3 days and a bit by end user", func() (string, []any) {
 			p, _ := planUsage(UsageQuery{Since: start.Add(20 * time.Hour), Until: day3.Add(30 * time.Hour), GroupBy: []string{"end_user"}})
-			p.finalized, p.finalizedOK = dayOf(start)+5, true
+			p.state = rollupState{finalized: dayOf(start) + 5, ok: true, spansFrom: noSpansFrom}
 			return usageSQL(pgDialect, p)
 		}, "time_request_id"},
 	}

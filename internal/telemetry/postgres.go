@@ -270,13 +270,19 @@ func (s *Postgres) pruneLocked(ctx context.Context, before time.Time) error {
 			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d)); err != nil {
 				return err
 			}
-			// The day's rollups go with its rows, in the same transaction.
+			// The day's rollups go with its rows, in the same transaction,
+			// and so do the coarse buckets that hold it: queries read the
+			// days before spans_from from the daily tables.
 			for _, t := range rollupTables {
 				if _, err := tx.Exec(ctx, `DELETE FROM `+t.name+` WHERE day = $1`, dayStart(d)); err != nil {
 					return err
 				}
 			}
-			return nil
+			if err := pruneSpans(ctx, pgDialect, pgExec(tx), d+1); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE usage_rollup_state SET spans_from = GREATEST(spans_from, $1)`, dayStart(d+1))
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("telemetry: postgres: drop partition %s: %w", partitionName(d), err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Logs implements Sink.
@@ -54,32 +56,49 @@ func (s *Postgres) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) 
 	return s.usage(ctx, p)
 }
 
-// usage answers a planned usage query (p.raw: from request_logs alone).
+// pgUsageWorkMem is the work_mem of a usage query: a 90-day answer by
+// end user holds some 100,000 groups (about 80 MB of hash table), which
+// spill to disk under the default 4 MB; PostgreSQL lets a hash table grow
+// to hash_mem_multiplier (2) times this (docs/benchmarks.md).
+const pgUsageWorkMem = "64MB"
+
+// usage answers a planned usage query (p.raw: from request_logs alone),
+// in one read-only REPEATABLE READ transaction, so that the rollups it
+// reads are those of the state it planned with (retention may drop a
+// coarse bucket meanwhile).
 func (s *Postgres) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 	if err := s.ensureReady(ctx); err != nil {
 		return nil, err
 	}
-	if !p.raw {
-		var err error
-		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
-			return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
-		}
-	}
-	query, args := usageSQL(pgDialect, p)
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
-	}
-	defer rows.Close()
 	out := []UsageRow{}
-	for rows.Next() {
-		var r UsageRow
-		if err := rows.Scan(usageDest(p, &r)...); err != nil {
-			return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if !p.raw {
+			var err error
+			if p.state, err = pgRollupState(ctx, tx); err != nil {
+				return err
+			}
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		// JIT compiles these plans (their cost passes jit_above_cost) for
+		// some 50 ms, more than it saves on them.
+		if _, err := tx.Exec(ctx, `SELECT set_config('work_mem', $1, true), set_config('jit', 'off', true)`, pgUsageWorkMem); err != nil {
+			return err
+		}
+		query, args := usageSQL(pgDialect, p)
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r UsageRow
+			if err := rows.Scan(usageDest(p, &r)...); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("telemetry: postgres usage: %w", err)
 	}
 	return out, nil
@@ -91,7 +110,7 @@ func (s *Postgres) ensureReady(ctx context.Context) error {
 	return s.readyLocked(ctx)
 }
 
-// finalizedBefore is the first day not rolled up (ok false: none is).
-func (s *Postgres) finalizedBefore(ctx context.Context) (int64, bool, error) {
-	return pgFinalized(ctx, s.pool)
+// rollupState reads how far the rollups go.
+func (s *Postgres) rollupState(ctx context.Context) (rollupState, error) {
+	return pgRollupState(ctx, s.pool)
 }

@@ -17,7 +17,10 @@ import (
 // locks of its batch's days and only then reads finalized_before, so it
 // either sees the day rolled up and adds its rows to the rollups, or
 // commits before the day is summed (whose exclusive lock waits for it),
-// and the sum includes its rows.
+// and the sum includes its rows. The roll-up that completes coarse
+// buckets (span.go) holds the locks of all their days, for the same
+// reason: a late row of one of those days is either in the halves the
+// bucket is summed from or added to the built bucket by its write.
 
 // pgRollupLock is the advisory lock key of a day's rollup: "sluc" and the
 // day number. pgRollupSkipLock is the key that writers hold shared
@@ -45,11 +48,11 @@ func pgLockDays(ctx context.Context, tx pgx.Tx, batch []Record) (*rollup, error)
 		return nil, err
 	}
 	// A statement of its own: its snapshot is taken after the locks.
-	day, ok, err := pgFinalized(ctx, tx)
+	st, err := pgRollupState(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	return newRollup(pgText, day, ok), nil
+	return newRollup(pgText, st), nil
 }
 
 // pgQuerier is a pool or a transaction.
@@ -57,43 +60,54 @@ type pgQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// pgFinalized reads finalized_before: every day before it is rolled up
-// (ok false: none is yet).
-func pgFinalized(ctx context.Context, q pgQuerier) (day int64, ok bool, err error) {
-	var t *time.Time
-	if err := q.QueryRow(ctx, `SELECT finalized_before FROM usage_rollup_state`).Scan(&t); err != nil {
-		return 0, false, err
+// pgRollupState reads usage_rollup_state.
+func pgRollupState(ctx context.Context, q pgQuerier) (rollupState, error) {
+	var fin, from *time.Time
+	if err := q.QueryRow(ctx, `SELECT finalized_before, spans_from FROM usage_rollup_state`).Scan(&fin, &from); err != nil {
+		return rollupState{}, err
 	}
-	if t == nil {
-		return 0, false, nil
+	st := rollupState{spansFrom: noSpansFrom}
+	if fin != nil {
+		st.finalized, st.ok = dayOf(*fin), true
 	}
-	return dayOf(*t), true, nil
+	if from != nil {
+		st.spansFrom = dayOf(*from)
+	}
+	return st, nil
 }
 
-// pgAddRollup adds ru to the four rollup tables, each one UPSERT over
-// arrays (one row per group, in the order rows sorts them), sent
-// together. Nothing when the batch holds no row of a rolled-up day, the
-// usual case (rows of today).
+// pgAddRollup adds ru to the rollup tables of both tiers, each one
+// UPSERT over arrays (one row per group, in the order rows sorts them),
+// sent together. Nothing when the batch holds no row of a rolled-up day,
+// the usual case (rows of today).
 func pgAddRollup(ctx context.Context, tx pgx.Tx, ru *rollup) error {
 	if ru.empty() {
 		return nil
 	}
 	b := &pgx.Batch{}
-	for i, t := range rollupTables {
-		b.Queue(pgRollupUpserts[i], pgRollupArgs(t, ru.rows(t))...)
+	for i, t := range allRollupTables {
+		if rows := ru.rows(t); len(rows) > 0 {
+			b.Queue(pgRollupUpserts[i], pgRollupArgs(t, rows)...)
+		}
 	}
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// pgRollupUpserts are the UPSERTs of pgAddRollup, one per rollupTables
-// entry: the day as a day number ($1), then one array per group column
-// and one per sum.
+// pgRollupUpserts are the UPSERTs of pgAddRollup, one per allRollupTables
+// entry: a span table's widths, the day as a day number, then one array
+// per group column and one per sum.
 var pgRollupUpserts = func() []string {
-	out := make([]string, len(rollupTables))
-	for i, t := range rollupTables {
+	out := make([]string, len(allRollupTables))
+	for i, t := range allRollupTables {
 		var arrays, names []string
-		n := 1
-		arrays = append(arrays, "$1::int4[]")
+		n := 0
+		if t.span {
+			n++
+			arrays = append(arrays, "$1::int4[]")
+			names = append(names, "w")
+		}
+		n++
+		arrays = append(arrays, "$"+strconv.Itoa(n)+"::int4[]")
 		names = append(names, "d")
 		for j := range t.dims {
 			n++
@@ -109,8 +123,12 @@ var pgRollupUpserts = func() []string {
 			arrays = append(arrays, "$"+strconv.Itoa(n)+typ)
 			names = append(names, "s"+strconv.Itoa(j))
 		}
-		out[i] = t.upsert("INSERT INTO " + t.name + " " + t.insertColumns() + " SELECT date '1970-01-01' + " +
-			strings.Join(names, ", ") + " FROM unnest(" + strings.Join(arrays, ", ") + ") AS x(" + strings.Join(names, ", ") + ")")
+		sel := "date '1970-01-01' + " + strings.Join(names, ", ")
+		if t.span {
+			sel = "w, date '1970-01-01' + " + strings.Join(names[1:], ", ")
+		}
+		out[i] = t.upsert("INSERT INTO " + t.name + " " + t.insertColumns() + " SELECT " + sel +
+			" FROM unnest(" + strings.Join(arrays, ", ") + ") AS x(" + strings.Join(names, ", ") + ")")
 	}
 	return out
 }()
@@ -118,6 +136,7 @@ var pgRollupUpserts = func() []string {
 // pgRollupArgs are the arrays of t's UPSERT.
 func pgRollupArgs(t rollupTable, rows []rollupRow) []any {
 	n := len(rows)
+	widths := make([]int32, n)
 	days := make([]int32, n)
 	groups := make([][]string, len(t.dims))
 	for i := range groups {
@@ -130,6 +149,7 @@ func pgRollupArgs(t rollupTable, rows []rollupRow) []any {
 	costs := make([]float64, n)
 	for i := range rows {
 		r := &rows[i]
+		widths[i] = int32(r.days)
 		days[i] = int32(r.day)
 		for j, d := range t.dims {
 			groups[j][i] = r.group(d)
@@ -140,6 +160,9 @@ func pgRollupArgs(t rollupTable, rows []rollupRow) []any {
 		costs[i] = r.cost
 	}
 	args := []any{days}
+	if t.span {
+		args = []any{widths, days}
+	}
 	for _, g := range groups {
 		args = append(args, g)
 	}
@@ -149,7 +172,18 @@ func pgRollupArgs(t rollupTable, rows []rollupRow) []any {
 	return append(args, costs)
 }
 
-var pgRollupFill = rollupFill(pgDialect)
+var (
+	pgRollupFill = rollupFill(pgDialect)
+	pgSpanBuilds = spanBuilds(pgDialect)
+)
+
+// pgExec runs statements in tx.
+func pgExec(tx pgx.Tx) execer {
+	return func(ctx context.Context, sql string, args ...any) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	}
+}
 
 // Finalize rolls up every day before now's UTC day that is not yet, one
 // day per transaction, and returns how many days it rolled up. The sink
@@ -187,12 +221,14 @@ func (s *Postgres) Finalize(ctx context.Context, now time.Time) (int, error) {
 
 // pgSkipEmpty moves finalized_before to the first day, before today, that
 // has rows (today if none does), when it is later, and returns it. Under
-// the skip lock no write is in flight, so days it skips stay empty.
+// the skip lock no write is in flight, so days it skips stay empty; the
+// buckets that their end completes are built from the days before.
 func pgSkipEmpty(ctx context.Context, tx pgx.Tx, today int64) (int64, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgRollupSkipLock); err != nil {
 		return 0, err
 	}
-	day, ok, err := pgFinalized(ctx, tx)
+	st, err := pgRollupState(ctx, tx)
+	day, ok := st.finalized, st.ok
 	if err != nil || ok && day >= today {
 		return day, err
 	}
@@ -212,19 +248,33 @@ func pgSkipEmpty(ctx context.Context, tx pgx.Tx, today int64) (int64, error) {
 	if ok && next <= day {
 		return day, nil
 	}
+	if ok {
+		if err := advanceSpans(ctx, pgDialect, pgSpanBuilds, pgExec(tx), day, next, st.spansFrom, false); err != nil {
+			return 0, err
+		}
+	}
 	_, err = tx.Exec(ctx, `UPDATE usage_rollup_state SET finalized_before = $1`, dayStart(next))
 	return next, err
 }
 
-// pgRollUp sums day's rows into the rollups and moves finalized_before
-// past it, holding the day's rollup lock, unless another instance did
-// meanwhile.
+// pgRollUp sums day's rows into the rollups, builds the buckets that end
+// with it, and moves finalized_before past it, holding the rollup locks of
+// the day and of the buckets' days (in order, as writes take them),
+// unless another instance did meanwhile.
 func pgRollUp(ctx context.Context, tx pgx.Tx, day int64) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgRollupLock(day)); err != nil {
+	first := day
+	for _, b := range spansDone(day, day+1, noSpansFrom) {
+		first = min(first, b.day)
+	}
+	var keys []int64
+	for d := first; d <= day; d++ {
+		keys = append(keys, pgRollupLock(d))
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k`, keys); err != nil {
 		return err
 	}
-	now, ok, err := pgFinalized(ctx, tx)
-	if err != nil || !ok || now != day {
+	st, err := pgRollupState(ctx, tx)
+	if err != nil || !st.ok || st.finalized != day {
 		return err
 	}
 	for _, t := range rollupTables { // none expected; makes a retry safe
@@ -240,6 +290,9 @@ func pgRollUp(ctx context.Context, tx pgx.Tx, day int64) error {
 		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return err
 		}
+	}
+	if err := advanceSpans(ctx, pgDialect, pgSpanBuilds, pgExec(tx), day, day+1, st.spansFrom, true); err != nil {
+		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE usage_rollup_state SET finalized_before = $1`, dayStart(day+1))
 	return err

@@ -191,12 +191,10 @@ type usagePlan struct {
 	q UsageQuery
 	// group[i] is set when Groups[i] is asked for.
 	group [len(groupCols)]bool
-	// finalized is the first UTC day not rolled up (every day before it
-	// is); finalizedOK false: no day is. The sink reads it before the
-	// query (it only ever grows, so a query that reads the rows of a day
-	// finalized meanwhile still answers right).
-	finalized   int64
-	finalizedOK bool
+	// state is how far the rollups went when the query started (read in
+	// the query's snapshot: PostgreSQL reads both in one transaction,
+	// SQLite checks that spans_from did not move meanwhile).
+	state rollupState
 	// raw answers from request_logs alone, never from the rollups (the
 	// tests compare both answers).
 	raw bool
@@ -218,14 +216,21 @@ func planUsage(q UsageQuery) (usagePlan, error) {
 }
 
 // rollupSpan is how a usage query splits [Since, Until): the whole UTC
-// days [lo, hi) that are finalized come from a rollup table, the rest
-// (the partial first and last days, and days not finalized) from
+// days [lo, hi) that are finalized come from the rollups, the rest (the
+// partial first and last days, and days not finalized) from
 // request_logs.
 type rollupSpan struct {
 	ok bool // false: no finalized whole day in range; read request_logs alone
 	// lo and hi are UTC day numbers; loOpen means no lower bound.
 	lo, hi int64
 	loOpen bool
+	// table is the daily rollup table, read for days; spans are the
+	// coarse buckets read from spanTable, when the groups have one
+	// (span.go). Without one, days is [lo, hi).
+	table     rollupTable
+	days      []dayRange
+	spanTable rollupTable
+	spans     []spanRange
 	// raw are the [from, to) ranges read from request_logs; a zero time
 	// is an open bound.
 	raw [][2]time.Time
@@ -239,10 +244,10 @@ var (
 )
 
 func (p usagePlan) span() rollupSpan {
-	if p.raw || !p.finalizedOK {
+	if p.raw || !p.state.ok {
 		return rollupSpan{}
 	}
-	s := rollupSpan{loOpen: p.q.Since.IsZero(), hi: p.finalized}
+	s := rollupSpan{loOpen: p.q.Since.IsZero(), hi: p.state.finalized}
 	if !s.loOpen {
 		s.lo = dayOf(p.q.Since)
 		if dayStart(s.lo).Before(p.q.Since) {
@@ -262,6 +267,21 @@ func (p usagePlan) span() rollupSpan {
 		s.raw = append(s.raw, [2]time.Time{dayStart(s.hi), p.q.Until})
 	}
 	s.ok = true
+	s.table = tableFor(p)
+	var ok bool
+	if s.spanTable, ok = spanFor(p); ok {
+		hi := s.hi
+		var open []spanRange
+		if o := openStart(s.hi); s.hi == p.state.finalized && o < s.hi && o >= p.state.spansFrom && (s.loOpen || o >= s.lo) {
+			// The range ends where the rollups do: the open bucket
+			// holds its last days.
+			hi, open = o, []spanRange{{days: openSpan, from: o, to: o + 1}}
+		}
+		s.days, s.spans = cover(s.lo, hi, s.loOpen, p.state.spansFrom)
+		s.spans = append(s.spans, open...)
+	} else {
+		s.days = []dayRange{{from: s.lo, to: s.hi, open: s.loOpen}}
+	}
 	return s
 }
 

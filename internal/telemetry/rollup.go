@@ -20,37 +20,56 @@ import (
 // replay, a late batch) is added to the four tables in the transaction
 // that stores it, and only if it was inserted (a duplicate adds nothing).
 // So a finalized day's rollup rows always sum exactly its rows; days not
-// finalized are read from request_logs.
+// finalized are read from request_logs. Two of the tables have a coarse
+// tier too, buckets of 2 to 64 days (span.go, the 0003 migrations), kept
+// the same way.
 
 // rollupTable is one rollup table and the groups it keeps besides day.
 type rollupTable struct {
 	name string
 	dims []int // indexes of groupCols, in column order
+	// span: a coarse-tier table (span.go), keyed by (days, day), whose
+	// daily counterpart is rollupTables[base].
+	span bool
+	base int
 }
 
 // rollupTables go from the smallest to the largest; a query reads the
 // first whose dims hold its groups (tableFor).
 var rollupTables = []rollupTable{
-	{"usage_daily_model", []int{groupTeam, groupModel}},
-	{"usage_daily_key", []int{groupKey, groupTeam}},
-	{"usage_daily_key_model", []int{groupKey, groupTeam, groupModel}},
-	{"usage_daily_end_user", []int{groupKey, groupTeam, groupModel, groupEndUser}},
+	{name: "usage_daily_model", dims: []int{groupTeam, groupModel}},
+	{name: "usage_daily_key", dims: []int{groupKey, groupTeam}},
+	{name: "usage_daily_key_model", dims: []int{groupKey, groupTeam, groupModel}},
+	{name: "usage_daily_end_user", dims: []int{groupKey, groupTeam, groupModel, groupEndUser}},
 }
 
 // tableFor is the smallest rollup table that keeps the groups of p.
 func tableFor(p usagePlan) rollupTable {
 	for _, t := range rollupTables {
-		ok := true
-		for i, on := range p.group {
-			if on && i != groupDay && !slices.Contains(t.dims, i) {
-				ok = false
-			}
-		}
-		if ok {
+		if t.keeps(p) {
 			return t
 		}
 	}
 	return rollupTables[len(rollupTables)-1]
+}
+
+// keeps reports whether t has every group of p but day.
+func (t rollupTable) keeps(p usagePlan) bool {
+	for i, on := range p.group {
+		if on && i != groupDay && !slices.Contains(t.dims, i) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyCols are t's columns before the groups: the day, or a span table's
+// width and first day.
+func (t rollupTable) keyCols() string {
+	if t.span {
+		return "days, day"
+	}
+	return "day"
 }
 
 // dimCols are t's group columns, comma-separated.
@@ -69,7 +88,7 @@ var rollupColumns = []string{"requests", "errors", "prompt_tokens", "completion_
 
 // insertColumns is the column list of an INSERT into t.
 func (t rollupTable) insertColumns() string {
-	return "(day, " + t.dimCols() + ", " + strings.Join(rollupColumns, ", ") + ")"
+	return "(" + t.keyCols() + ", " + t.dimCols() + ", " + strings.Join(rollupColumns, ", ") + ")"
 }
 
 // upsert is the UPSERT that adds rows to t: INSERT head, then ON CONFLICT
@@ -79,21 +98,25 @@ func (t rollupTable) upsert(head string) string {
 	for i, c := range rollupColumns {
 		set[i] = c + " = " + t.name + "." + c + " + excluded." + c
 	}
-	return head + " ON CONFLICT (day, " + t.dimCols() + ") DO UPDATE SET " + strings.Join(set, ", ")
+	return head + " ON CONFLICT (" + t.keyCols() + ", " + t.dimCols() + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
 
 // sumSQL sums rawTerms (over request_logs) or rollupColumns (over a
 // rollup table) for an INSERT ... SELECT.
-func sumSQL(raw bool) string {
+func sumSQL(d dialect, raw bool) string {
 	terms := rollupColumns
 	if raw {
 		terms = rawTerms
 	}
 	out := make([]string, len(terms))
 	for i, t := range terms {
-		out[i] = "sum(" + t + ")"
-		if t == "1" {
+		switch {
+		case t == "1":
 			out[i] = "count(*)"
+		case i == len(terms)-1: // cost, a float
+			out[i] = "sum(" + t + ")"
+		default:
+			out[i] = d.sum + "(" + t + ")"
 		}
 	}
 	return strings.Join(out, ", ")
@@ -107,10 +130,10 @@ func sumSQL(raw bool) string {
 func rollupFill(d dialect) []string {
 	last := rollupTables[len(rollupTables)-1]
 	out := []string{"INSERT INTO " + last.name + " " + last.insertColumns() + " SELECT " + d.param(1) + d.dayCast + ", " +
-		last.dimCols() + ", " + sumSQL(true) + " FROM request_logs WHERE time >= " + d.param(2) +
+		last.dimCols() + ", " + sumSQL(d, true) + " FROM request_logs WHERE time >= " + d.param(2) +
 		" AND time < " + d.param(3) + " GROUP BY " + last.dimCols()}
 	for _, t := range rollupTables[:len(rollupTables)-1] {
-		out = append(out, "INSERT INTO "+t.name+" "+t.insertColumns()+" SELECT day, "+t.dimCols()+", "+sumSQL(false)+
+		out = append(out, "INSERT INTO "+t.name+" "+t.insertColumns()+" SELECT day, "+t.dimCols()+", "+sumSQL(d, false)+
 			" FROM "+last.name+" WHERE day = "+d.param(1)+" GROUP BY day, "+t.dimCols())
 	}
 	return out
@@ -118,7 +141,8 @@ func rollupFill(d dialect) []string {
 
 // rollupKey is one group of the records a write adds.
 type rollupKey struct {
-	day                         int64 // UTC day number (dayOf)
+	day                         int64 // UTC day number (dayOf); a bucket's first day
+	days                        int64 // a bucket's width; 0 in a daily table
 	keyID, team, model, endUser string
 }
 
@@ -166,6 +190,16 @@ func (r *rollupRow) group(i int) string {
 	return [...]string{r.keyID, r.team, r.model, r.endUser}[i]
 }
 
+// rollupState is usage_rollup_state: how far the rollups go.
+type rollupState struct {
+	// finalized is the first day not rolled up; ok false: none is.
+	finalized int64
+	ok        bool
+	// spansFrom is the first day a bucket of the coarse tier may start
+	// on (retention dropped those before); noSpansFrom: any.
+	spansFrom int64
+}
+
 // rollup is the sums, per group, of the records a write inserted for
 // finalized days (those before finalized; the others are not rolled up
 // yet).
@@ -173,19 +207,17 @@ type rollup struct {
 	// text makes a group value what the sink stores (PostgreSQL drops NUL
 	// bytes and replaces invalid UTF-8), so that a rollup row's group is
 	// its rows' group; nil keeps values as they are.
-	text func(string) string
-	// finalized is the first day not rolled up; ok false: none is.
-	finalized int64
-	ok        bool
-	sums      map[rollupKey]*rollupSums
+	text  func(string) string
+	state rollupState
+	sums  map[rollupKey]*rollupSums
 }
 
-func newRollup(text func(string) string, finalized int64, ok bool) *rollup {
-	return &rollup{text: text, finalized: finalized, ok: ok}
+func newRollup(text func(string) string, st rollupState) *rollup {
+	return &rollup{text: text, state: st}
 }
 
 // wants reports whether a record of this time must be added.
-func (r *rollup) wants(day int64) bool { return r.ok && day < r.finalized }
+func (r *rollup) wants(day int64) bool { return r.state.ok && day < r.state.finalized }
 
 // wantsAny reports whether any record of batch is of a rolled-up day.
 func (r *rollup) wantsAny(batch []Record) bool {
@@ -220,11 +252,20 @@ func (r *rollup) add(rec *Record) {
 
 func (r *rollup) empty() bool { return len(r.sums) == 0 }
 
-// rows returns the rows to add to t, sorted by group: writers that add to
-// the same rows lock them in one order, so they wait for each other but
-// never deadlock.
+// rows returns the rows to add to t, sorted by key and group: writers
+// that add to the same rows lock them in one order, so they wait for each
+// other but never deadlock. A span table gets a row per complete bucket
+// that holds a record's day (one per width at most).
 func (r *rollup) rows(t rollupTable) []rollupRow {
 	m := map[rollupKey]*rollupSums{}
+	add := func(p rollupKey, s *rollupSums) {
+		if sum := m[p]; sum != nil {
+			sum.add(s)
+		} else {
+			c := *s
+			m[p] = &c
+		}
+	}
 	for k, s := range r.sums {
 		p := rollupKey{day: k.day}
 		for _, d := range t.dims {
@@ -239,11 +280,19 @@ func (r *rollup) rows(t rollupTable) []rollupRow {
 				p.endUser = k.endUser
 			}
 		}
-		if sum := m[p]; sum != nil {
-			sum.add(s)
-		} else {
-			c := *s
-			m[p] = &c
+		if !t.span {
+			add(p, s)
+			continue
+		}
+		for _, w := range spanWidths {
+			p.days, p.day = w, alignDay(k.day, w)
+			if p.day+w <= r.state.finalized && p.day >= r.state.spansFrom {
+				add(p, s)
+			}
+		}
+		if o := openStart(r.state.finalized); o <= k.day && o >= r.state.spansFrom {
+			p.days, p.day = openSpan, o
+			add(p, s)
 		}
 	}
 	out := make([]rollupRow, 0, len(m))
@@ -251,8 +300,8 @@ func (r *rollup) rows(t rollupTable) []rollupRow {
 		out = append(out, rollupRow{k, *s})
 	}
 	slices.SortFunc(out, func(a, b rollupRow) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.keyID, b.keyID), cmp.Compare(a.team, b.team),
-			cmp.Compare(a.model, b.model), cmp.Compare(a.endUser, b.endUser))
+		return cmp.Or(cmp.Compare(a.days, b.days), cmp.Compare(a.day, b.day), cmp.Compare(a.keyID, b.keyID),
+			cmp.Compare(a.team, b.team), cmp.Compare(a.model, b.model), cmp.Compare(a.endUser, b.endUser))
 	})
 	return out
 }

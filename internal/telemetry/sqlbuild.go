@@ -36,8 +36,15 @@ type dialect struct {
 	// and dayCast gives a parameter that type where nothing else does.
 	dayArg  func(day int64) any
 	dayCast string
-	// sumInt wraps an integer sum so it scans as int64.
-	sumInt func(col string) string
+	// sum is the aggregate that sums an integer column to an integer:
+	// PostgreSQL's sum(bigint) adds in 128 bits and returns a numeric,
+	// which costs about a third of a 90-day usage query by end user
+	// (docs/benchmarks.md), so its sink defines usage_sum (migration
+	// 0003: bigint addition, an error on overflow, as SQLite's sum).
+	sum string
+	// byteOrder makes an ORDER BY list sort text as Go compares strings
+	// (bytes), as writes lock rollup rows.
+	byteOrder func(cols string) string
 }
 
 var pgDialect = dialect{
@@ -47,7 +54,10 @@ var pgDialect = dialect{
 	rollupDayExpr: "to_char(day, 'YYYY-MM-DD')",
 	dayArg:        func(day int64) any { return dayStart(day) },
 	dayCast:       "::date",
-	sumInt:        func(col string) string { return "COALESCE(sum(" + col + "), 0)::bigint" },
+	sum:           "usage_sum",
+	byteOrder: func(cols string) string {
+		return strings.ReplaceAll(cols, ",", ` COLLATE "C",`) + ` COLLATE "C"`
+	},
 }
 
 var sqliteDialect = dialect{
@@ -57,7 +67,8 @@ var sqliteDialect = dialect{
 	dayExpr:       "strftime('%Y-%m-%d', (time - (time < 0) * 999999999) / 1000000000, 'unixepoch')",
 	rollupDayExpr: "day",
 	dayArg:        func(day int64) any { return dayText(day) },
-	sumInt:        func(col string) string { return "COALESCE(sum(" + col + "), 0)" },
+	sum:           "sum",
+	byteOrder:     func(cols string) string { return cols }, // BINARY, the default
 }
 
 // dayText is a UTC day number as "YYYY-MM-DD".
@@ -155,7 +166,7 @@ const (
 var (
 	rawTerms = []string{"1", "CASE WHEN status >= 400 THEN 1 ELSE 0 END",
 		"prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd"}
-	// partTerms are the sums of the parts, as usageSelect names them.
+	// partTerms are the terms of the parts, as usageSelect names them.
 	partTerms = []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"}
 )
 
@@ -163,9 +174,12 @@ var (
 // groups in the order of Groups, then requests, errors, the five token
 // sums and cost. Without finalized whole days in the range (or with
 // p.raw) it reads request_logs through the time index; otherwise those
-// days come from the smallest rollup table that keeps the groups, and the
-// rest of the range from request_logs, each part summed per group and the
-// parts summed again, in one statement (one snapshot).
+// days come from the smallest rollup table that keeps the groups (and
+// its coarse buckets, if it has them), and the rest of the range from
+// request_logs, in one statement (one snapshot) that sums the rows of
+// all the parts at once: summing each part first, then the parts' sums,
+// costs two hash tables of every group and sums of numerics (measured on
+// 10 million rows, docs/benchmarks.md).
 func usageSQL(d dialect, p usagePlan) (string, []any) {
 	w := where{d: d}
 	sp := p.span()
@@ -173,12 +187,16 @@ func usageSQL(d dialect, p usagePlan) (string, []any) {
 		conds := w.timeRange(p.q.Since, p.q.Until)
 		return usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", conds, true), w.args
 	}
-	var conds []string
-	if !sp.loOpen {
-		conds = append(conds, w.param("day >= ?", d.dayArg(sp.lo)))
+	// A part per range: each reads one range of its table's key (ORing
+	// the ranges in one part made PostgreSQL OR bitmaps, and cost about
+	// 20% more on 10 million rows).
+	var parts []string
+	for _, r := range sp.days {
+		parts = append(parts, usageSelect(d, p, rollupColumns, d.rollupDayExpr, sp.table.name, w.dayConds(r), false))
 	}
-	conds = append(conds, w.param("day < ?", d.dayArg(sp.hi)))
-	parts := []string{usageSelect(d, p, rollupColumns, d.rollupDayExpr, tableFor(p).name, conds, false)}
+	for _, r := range sp.spans {
+		parts = append(parts, usageSelect(d, p, rollupColumns, "", sp.spanTable.name, w.spanConds(r), false))
+	}
 	for _, r := range sp.raw {
 		parts = append(parts, usageSelect(d, p, rawTerms, d.dayExpr, "request_logs", w.timeRange(r[0], r[1]), false))
 	}
@@ -200,10 +218,11 @@ func (w *where) timeRange(since, until time.Time) []string {
 }
 
 // usageSelect is SELECT groups, sums FROM from WHERE conds GROUP BY
-// groups, summing terms (rawTerms, rollupTerms or partTerms). A part (top
-// false) names its columns for the query around it (groups by their
-// names, the sums s0, s1, ...); the top query scans as int64s and a
-// float64 (no NULL sums) and orders its rows.
+// groups, summing terms (rawTerms, rollupColumns or partTerms), and
+// orders its rows; its sums scan as int64s and a float64 (no NULL sums).
+// A part (top false) is SELECT groups, terms FROM from WHERE conds, one
+// row per row of from, its columns named for the query around it (groups
+// by their names, the terms s0, s1, ...).
 func usageSelect(d dialect, p usagePlan, terms []string, dayExpr, from string, conds []string, top bool) string {
 	var sel, pos []string
 	for i, on := range p.group {
@@ -220,14 +239,14 @@ func usageSelect(d dialect, p usagePlan, terms []string, dayExpr, from string, c
 	for i, t := range terms {
 		var s string
 		switch {
+		case !top:
+			s = t
 		case t == "1":
 			s = "count(*)"
-		case !top:
-			s = "sum(" + t + ")"
 		case i == len(terms)-1:
 			s = "COALESCE(sum(" + t + "), 0)" // cost, a float
 		default:
-			s = d.sumInt(t)
+			s = "COALESCE(" + d.sum + "(" + t + "), 0)"
 		}
 		if !top {
 			s += " AS " + partTerms[i]
@@ -238,11 +257,8 @@ func usageSelect(d dialect, p usagePlan, terms []string, dayExpr, from string, c
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	if len(pos) > 0 {
-		q += " GROUP BY " + strings.Join(pos, ", ")
-		if top {
-			q += " ORDER BY " + strings.Join(pos, ", ")
-		}
+	if len(pos) > 0 && top {
+		q += " GROUP BY " + strings.Join(pos, ", ") + " ORDER BY " + strings.Join(pos, ", ")
 	}
 	return q
 }

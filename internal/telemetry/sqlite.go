@@ -287,13 +287,32 @@ func (s *SQLite) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 }
 
 // usage answers a planned usage query (p.raw: from request_logs alone).
+// Its statement is a snapshot of its own, read after the rollup state it
+// is planned with: if retention moved spans_from meanwhile (dropping
+// buckets the plan may read), it is planned and run again.
 func (s *SQLite) usage(ctx context.Context, p usagePlan) ([]UsageRow, error) {
-	if !p.raw {
-		var err error
-		if p.finalized, p.finalizedOK, err = s.finalizedBefore(ctx); err != nil {
+	for {
+		if !p.raw {
+			var err error
+			if p.state, err = s.rollupState(ctx); err != nil {
+				return nil, fmt.Errorf("telemetry: sqlite usage: %w", err)
+			}
+		}
+		out, err := s.usageOnce(ctx, p)
+		if err != nil || p.raw {
+			return out, err
+		}
+		st, err := s.rollupState(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("telemetry: sqlite usage: %w", err)
 		}
+		if st.spansFrom == p.state.spansFrom {
+			return out, nil
+		}
 	}
+}
+
+func (s *SQLite) usageOnce(ctx context.Context, p usagePlan) ([]UsageRow, error) {
 	query, args := usageSQL(sqliteDialect, p)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -18,62 +18,89 @@ type sqliteQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// sqliteRollupState reads usage_rollup_state.
+func sqliteRollupState(ctx context.Context, q sqliteQuerier) (rollupState, error) {
+	var fin, from sql.NullString
+	if err := q.QueryRowContext(ctx, `SELECT finalized_before, spans_from FROM usage_rollup_state`).Scan(&fin, &from); err != nil {
+		return rollupState{}, err
+	}
+	st := rollupState{spansFrom: noSpansFrom}
+	for _, c := range []struct {
+		name string
+		s    sql.NullString
+		day  *int64
+	}{{"finalized_before", fin, &st.finalized}, {"spans_from", from, &st.spansFrom}} {
+		if !c.s.Valid {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, c.s.String)
+		if err != nil {
+			return rollupState{}, fmt.Errorf("usage_rollup_state.%s %q: %w", c.name, c.s.String, err)
+		}
+		*c.day = dayOf(t)
+	}
+	st.ok = fin.Valid
+	return st, nil
+}
+
 // sqliteFinalized reads finalized_before: every day before it is rolled
 // up (ok false: none is yet).
 func sqliteFinalized(ctx context.Context, q sqliteQuerier) (day int64, ok bool, err error) {
-	var s sql.NullString
-	if err := q.QueryRowContext(ctx, `SELECT finalized_before FROM usage_rollup_state`).Scan(&s); err != nil {
-		return 0, false, err
-	}
-	if !s.Valid {
-		return 0, false, nil
-	}
-	t, err := time.Parse(time.DateOnly, s.String)
-	if err != nil {
-		return 0, false, fmt.Errorf("usage_rollup_state.finalized_before %q: %w", s.String, err)
-	}
-	return dayOf(t), true, nil
+	st, err := sqliteRollupState(ctx, q)
+	return st.finalized, st.ok, err
 }
 
-// finalizedBefore is the first day not rolled up (ok false: none is).
-func (s *SQLite) finalizedBefore(ctx context.Context) (int64, bool, error) {
-	return sqliteFinalized(ctx, s.db)
+// rollupState reads how far the rollups go.
+func (s *SQLite) rollupState(ctx context.Context) (rollupState, error) {
+	return sqliteRollupState(ctx, s.db)
 }
 
 // sqliteRollup is the rollup of a write in tx.
 func sqliteRollup(ctx context.Context, tx *sql.Tx) (*rollup, error) {
-	day, ok, err := sqliteFinalized(ctx, tx)
+	st, err := sqliteRollupState(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	return newRollup(nil, day, ok), nil
+	return newRollup(nil, st), nil
 }
 
-// sqliteRollupUpserts are the UPSERTs of one row into each rollupTables
-// entry: day, the group columns, the sums.
+// sqliteRollupUpserts are the UPSERTs of one row into each
+// allRollupTables entry: a span table's width, the day, the group
+// columns, the sums.
 var sqliteRollupUpserts = func() []string {
-	out := make([]string, len(rollupTables))
-	for i, t := range rollupTables {
+	out := make([]string, len(allRollupTables))
+	for i, t := range allRollupTables {
 		n := 1 + len(t.dims) + len(rollupColumns)
+		if t.span {
+			n++
+		}
 		out[i] = t.upsert("INSERT INTO " + t.name + " " + t.insertColumns() +
 			" VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")")
 	}
 	return out
 }()
 
-// sqliteAddRollup adds ru to the four rollup tables, a row at a time.
-// Nothing when the batch holds no row of a rolled-up day, the usual case.
+// sqliteAddRollup adds ru to the rollup tables of both tiers, a row at a
+// time. Nothing when the batch holds no row of a rolled-up day, the usual
+// case.
 func sqliteAddRollup(ctx context.Context, tx *sql.Tx, ru *rollup) error {
 	if ru.empty() {
 		return nil
 	}
-	for i, t := range rollupTables {
+	for i, t := range allRollupTables {
+		rows := ru.rows(t)
+		if len(rows) == 0 {
+			continue
+		}
 		stmt, err := tx.PrepareContext(ctx, sqliteRollupUpserts[i])
 		if err != nil {
 			return err
 		}
-		for _, r := range ru.rows(t) {
+		for _, r := range rows {
 			args := []any{dayText(r.day)}
+			if t.span {
+				args = []any{r.days, dayText(r.day)}
+			}
 			for _, d := range t.dims {
 				args = append(args, r.group(d))
 			}
@@ -90,7 +117,24 @@ func sqliteAddRollup(ctx context.Context, tx *sql.Tx, ru *rollup) error {
 	return nil
 }
 
-var sqliteRollupFill = rollupFill(sqliteDialect)
+var (
+	sqliteRollupFill = rollupFill(sqliteDialect)
+	sqliteSpanBuilds = spanBuilds(sqliteDialect)
+)
+
+// sqliteExec runs statements in tx.
+func sqliteExec(tx *sql.Tx) execer {
+	return func(ctx context.Context, query string, args ...any) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	}
+}
+
+// sqliteAdvanceSpans keeps the coarse tier as finalized_before moves from
+// a to b (advanceSpans).
+func sqliteAdvanceSpans(ctx context.Context, tx *sql.Tx, a, b, from int64, rolled bool) error {
+	return advanceSpans(ctx, sqliteDialect, sqliteSpanBuilds, sqliteExec(tx), a, b, from, rolled)
+}
 
 // sqliteRollUp replaces day's rollups by the sums of its rows.
 func sqliteRollUp(ctx context.Context, tx *sql.Tx, day int64) error {
@@ -141,7 +185,8 @@ func (s *SQLite) rollUpNext(ctx context.Context, today int64) (done bool, err er
 		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	day, ok, err := sqliteFinalized(ctx, tx)
+	st, err := sqliteRollupState(ctx, tx)
+	day, ok := st.finalized, st.ok
 	if err != nil || ok && day >= today {
 		return true, err
 	}
@@ -158,6 +203,12 @@ func (s *SQLite) rollUpNext(ctx context.Context, today int64) (done bool, err er
 	if first.Valid {
 		next = min(next, dayOf(time.Unix(0, first.Int64)))
 	}
+	if ok && next > day {
+		// Days without rows: the buckets their end completes.
+		if err := sqliteAdvanceSpans(ctx, tx, day, next, st.spansFrom, false); err != nil {
+			return false, err
+		}
+	}
 	if !ok || next > day {
 		day = next
 	}
@@ -169,6 +220,9 @@ func (s *SQLite) rollUpNext(ctx context.Context, today int64) (done bool, err er
 	}
 	t0 := time.Now()
 	if err := sqliteRollUp(ctx, tx, day); err != nil {
+		return false, fmt.Errorf("roll up %s: %w", dayText(day), err)
+	}
+	if err := sqliteAdvanceSpans(ctx, tx, day, day+1, st.spansFrom, true); err != nil {
 		return false, fmt.Errorf("roll up %s: %w", dayText(day), err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE usage_rollup_state SET finalized_before = ?`, dayText(day+1)); err != nil {
@@ -184,7 +238,8 @@ func (s *SQLite) rollUpNext(ctx context.Context, today int64) (done bool, err er
 // prune deletes the rows older than before and keeps the rollups equal to
 // the rows, in one transaction: the rollups of the days before before's
 // day go, and that day's, which lost only some of its rows, are summed
-// again from the rows it keeps (if it is rolled up).
+// again from the rows it keeps (if it is rolled up); the coarse buckets
+// that hold any of those days go, and spans_from moves past them.
 func (s *SQLite) prune(ctx context.Context, before time.Time) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -209,10 +264,21 @@ func (s *SQLite) prune(ctx context.Context, before time.Time) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ok && day < finalized && dayStart(day).Before(before) {
-		if err := sqliteRollUp(ctx, tx, day); err != nil {
-			return 0, err
+	first := day // the first day whose rows are all kept
+	if dayStart(day).Before(before) {
+		first++
+		if ok && day < finalized {
+			if err := sqliteRollUp(ctx, tx, day); err != nil {
+				return 0, err
+			}
 		}
+	}
+	if err := pruneSpans(ctx, sqliteDialect, sqliteExec(tx), first); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE usage_rollup_state SET spans_from = max(coalesce(spans_from, ''), ?)`,
+		dayText(first)); err != nil {
+		return 0, err
 	}
 	return n, tx.Commit()
 }
