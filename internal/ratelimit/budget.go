@@ -163,19 +163,12 @@ func (b *spendBook) spend(id string, p period, now time.Time) float64 {
 	return b.spendLocked(b.keys[id], p, now)
 }
 
-// hold decides a budget check on the memory backend: it refuses when the
-// spend in the period reached budget, or when spend + the costs already
-// held + est exceed it; otherwise it holds est until unhold. It returns
+// holdLocked decides a budget check on the memory backend, b.mu held: it
+// refuses when the spend in the period reached budget, or when spend + the
+// costs already held + est exceed it; otherwise it holds est until unhold. It returns
 // the spend and the costs held before it, for the refusal's message, and
 // the entry that holds est (nil when est is 0): it stays in the book until
 // unheld, so unholdEntry can release it without looking it up.
-func (b *spendBook) hold(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool, e *keySpend) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.holdLocked(id, p, now, budget, est)
-}
-
-// holdLocked is hold with b.mu held.
 func (b *spendBook) holdLocked(id string, p period, now time.Time, budget, est float64) (spend, held float64, ok bool, e *keySpend) {
 	k := b.keys[id]
 	spend = b.spendLocked(k, p, now)

@@ -63,9 +63,6 @@ type EndUserLimits struct {
 	BudgetPeriod string
 }
 
-// rates reports whether e limits requests or tokens.
-func (e *EndUserLimits) rates() bool { return e.RPM > 0 || e.TPM > 0 }
-
 // any reports whether e sets any limit.
 func (e *EndUserLimits) any() bool { return e.RPM > 0 || e.TPM > 0 || e.BudgetUSD > 0 }
 
