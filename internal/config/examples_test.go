@@ -28,7 +28,7 @@ func benchEnv() map[string]string {
 // the design says so (L3 requires PostgreSQL).
 func needsEnv(file string) (string, bool) {
 	switch file {
-	case "l3.yaml":
+	case "l3.yaml", "multi-instance/sluice.yaml":
 		return "SLUICE_POSTGRES_URL", true
 	}
 	return "", false
@@ -39,7 +39,7 @@ func needsEnv(file string) (string, bool) {
 // config added later is covered without touching this test.
 func TestShippedConfigs(t *testing.T) {
 	var files []string
-	for _, pattern := range []string{"../../examples/*.yaml", "../../bench/configs/*.yaml"} {
+	for _, pattern := range []string{"../../examples/*.yaml", "../../examples/*/*.yaml", "../../bench/configs/*.yaml"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
@@ -50,7 +50,11 @@ func TestShippedConfigs(t *testing.T) {
 		t.Fatal("no shipped configs found")
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		name := filepath.Base(f)
+		if d := filepath.Base(filepath.Dir(f)); d != "examples" && d != "configs" {
+			name = d + "/" + name // examples/multi-instance/sluice.yaml
+		}
+		t.Run(name, func(t *testing.T) {
 			env := benchEnv()
 			env["SLUICE_DATA_DIR"] = t.TempDir()
 			t.Run("bench env", func(t *testing.T) {
@@ -63,7 +67,7 @@ func TestShippedConfigs(t *testing.T) {
 				}
 			})
 			t.Run("empty env", func(t *testing.T) {
-				if v, ok := needsEnv(filepath.Base(f)); ok {
+				if v, ok := needsEnv(name); ok {
 					_, err := Parse(f, readFile(t, f), testEnv(nil))
 					if err == nil || !strings.Contains(err.Error(), v) {
 						t.Fatalf("loads without %s, or fails without naming it: %v", v, err)
