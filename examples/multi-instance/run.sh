@@ -40,12 +40,20 @@ die() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# readpid PIDFILE: the pid in PIDFILE; fails when there is none (a process
+# that exits removes its pid file at any moment: nginx on QUIT does).
+readpid() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	echo "$pid"
+}
+
 # alive PIDFILE WORD: the process in PIDFILE runs and its command line holds
 # WORD (so a recycled pid is never taken for ours).
 alive() {
 	local pid
-	[[ -s $1 ]] || return 1
-	pid=$(<"$1")
+	pid=$(readpid "$1") || return 1
 	kill -0 "$pid" 2>/dev/null || return 1
 	[[ ! -r /proc/$pid/cmdline ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
 }
@@ -54,7 +62,7 @@ alive() {
 stop() {
 	local pid i
 	alive "$1" "$2" || return 0
-	pid=$(<"$1")
+	pid=$(readpid "$1") || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < ${3:-10} * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 0
@@ -381,8 +389,9 @@ down() {
 	local PG_BIN="" i
 	# shellcheck disable=SC1090 # written by up
 	source "$state"
-	if alive "$dir/nginx/nginx.pid" nginx; then
-		kill -QUIT "$(<"$dir/nginx/nginx.pid")" || true
+	local npid
+	if alive "$dir/nginx/nginx.pid" nginx && npid=$(readpid "$dir/nginx/nginx.pid"); then
+		kill -QUIT "$npid" || true
 		for _ in $(seq 50); do alive "$dir/nginx/nginx.pid" nginx || break; sleep 0.1; done
 		stop "$dir/nginx/nginx.pid" nginx 1
 	fi
