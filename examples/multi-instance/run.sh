@@ -149,22 +149,7 @@ next_free() {
 
 ensure_nginx() {
 	[[ -n $(nginx_bin) ]] && return 0
-	if ((EUID != 0)) || ! command -v apt-get >/dev/null; then
-		die "nginx not found; install it (apt-get install nginx-light)"
-	fi
-	say "nginx not found: installing nginx-light"
-	# Only the binary is used: keep the package from starting the
-	# distribution's own nginx service (port 80) while it installs.
-	local guard="" ok=1
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		guard=/usr/sbin/policy-rc.d
-		printf '#!/bin/sh\nexit 101\n' >"$guard"
-		chmod +x "$guard"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || ok=0
-	((ok)) && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null || ok=0; }
-	[[ -n $guard ]] && rm -f "$guard"
-	((ok)) || die "apt-get install nginx-light failed"
+	"$here/../../scripts/install-nginx.sh" || die "no nginx"
 	[[ -n $(nginx_bin) ]] || die "nginx-light installed but no nginx binary found"
 }
 
