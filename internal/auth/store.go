@@ -389,25 +389,38 @@ func queryOne(ctx context.Context, q querier, query string, args []any, dest ...
 	return rs.Err()
 }
 
-func queryRecords(ctx context.Context, q querier, query string, args ...any) ([]Record, error) {
+// scanRow is a row type that scans into its own fields (dest) and then
+// yields a T (record): recordRow, teamRow.
+type scanRow[T, R any] interface {
+	*R
+	dest() []any
+	record() (T, error)
+}
+
+// queryRows runs query and returns its rows, each scanned into a fresh R.
+func queryRows[T, R any, P scanRow[T, R]](ctx context.Context, q querier, query string, args ...any) ([]T, error) {
 	rs, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []Record
+	var out []T
 	for rs.Next() {
-		var r recordRow
-		if err := rs.Scan(r.dest()...); err != nil {
+		var r R
+		if err := rs.Scan(P(&r).dest()...); err != nil {
 			return nil, err
 		}
-		rec, err := r.record()
+		rec, err := P(&r).record()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, rec)
 	}
 	return out, rs.Err()
+}
+
+func queryRecords(ctx context.Context, q querier, query string, args ...any) ([]Record, error) {
+	return queryRows[Record, recordRow](ctx, q, query, args...)
 }
 
 // recordRow is a row of api_keys as scanned.

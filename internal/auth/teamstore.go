@@ -141,24 +141,7 @@ func (s *sqlStore) writeTeam(ctx context.Context, id string, fn func(querier, *T
 }
 
 func queryTeams(ctx context.Context, q querier, query string, args ...any) ([]TeamRecord, error) {
-	rs, err := q.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var out []TeamRecord
-	for rs.Next() {
-		var r teamRow
-		if err := rs.Scan(r.dest()...); err != nil {
-			return nil, err
-		}
-		rec, err := r.record()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, rs.Err()
+	return queryRows[TeamRecord, teamRow](ctx, q, query, args...)
 }
 
 // teamRow is a row of teams as scanned.
