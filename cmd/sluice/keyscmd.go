@@ -255,27 +255,7 @@ func declareKeyFlags(fs *flag.FlagSet, update bool) *keyFlags {
 		teamID += `; "": none`
 	}
 	fs.StringVar(&f.teamID, "team-id", "", teamID)
-	tag := "set tag `K=V` (repeatable)"
-	if update {
-		tag += "; other tags are kept"
-	}
-	fs.Func("tag", tag, func(s string) error {
-		k, _, ok := strings.Cut(s, "=")
-		if !ok || k == "" {
-			return errors.New("want NAME=VALUE")
-		}
-		f.tags = append(f.tags, s)
-		return nil
-	})
-	if update {
-		fs.Func("remove-tag", "remove the tag `NAME` (repeatable)", func(s string) error {
-			if s == "" {
-				return errors.New("want a tag name")
-			}
-			f.removeTags = append(f.removeTags, s)
-			return nil
-		})
-	}
+	declareTagFlags(fs, update, &f.tags, &f.removeTags)
 	fs.BoolVar(&f.disabled, "disabled", false, "disable the key (--disabled=false enables it)")
 	fs.BoolVar(&f.allowRoutingHeaders, "allow-routing-headers", false, "let the key's requests steer routing with headers")
 	fs.StringVar(&f.guardrails, "guardrails", "", "comma-separated guardrail `SETS` (empty: the model's)")
@@ -527,4 +507,31 @@ func (c *keysCLI) audit(args []string) int {
 		fmt.Fprintf(c.stderr, "more entries follow: run with --all, or --cursor %s for the next page\n", keysSanitize(next))
 	}
 	return 0
+}
+
+// declareTagFlags declares --tag K=V (repeatable), collected in tags, and
+// for an update --remove-tag NAME, collected in removeTags: the tag flags
+// of sluice keys and sluice teams.
+func declareTagFlags(fs *flag.FlagSet, update bool, tags, removeTags *[]string) {
+	tag := "set tag `K=V` (repeatable)"
+	if update {
+		tag += "; other tags are kept"
+	}
+	fs.Func("tag", tag, func(s string) error {
+		k, _, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return errors.New("want NAME=VALUE")
+		}
+		*tags = append(*tags, s)
+		return nil
+	})
+	if update {
+		fs.Func("remove-tag", "remove the tag `NAME` (repeatable)", func(s string) error {
+			if s == "" {
+				return errors.New("want a tag name")
+			}
+			*removeTags = append(*removeTags, s)
+			return nil
+		})
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -125,27 +124,7 @@ func declareTeamFlags(fs *flag.FlagSet, update bool) *teamFlags {
 	fs.Int64Var(&f.maxConcurrent, "max-concurrent", 0, "`N` requests in flight at once, for the team (0: no team limit)")
 	fs.Float64Var(&f.budgetUSD, "budget-usd", 0, "the team's spending budget in `USD` (0: none)")
 	fs.StringVar(&f.budgetPeriod, "budget-period", "", "budget `PERIOD`: day, month or total (UTC; default total)")
-	tag := "set tag `K=V` (repeatable)"
-	if update {
-		tag += "; other tags are kept"
-	}
-	fs.Func("tag", tag, func(s string) error {
-		k, _, ok := strings.Cut(s, "=")
-		if !ok || k == "" {
-			return errors.New("want NAME=VALUE")
-		}
-		f.tags = append(f.tags, s)
-		return nil
-	})
-	if update {
-		fs.Func("remove-tag", "remove the tag `NAME` (repeatable)", func(s string) error {
-			if s == "" {
-				return errors.New("want a tag name")
-			}
-			f.removeTags = append(f.removeTags, s)
-			return nil
-		})
-	}
+	declareTagFlags(fs, update, &f.tags, &f.removeTags)
 	f.endUsers = declareEndUserFlags(fs, "team")
 	return f
 }
