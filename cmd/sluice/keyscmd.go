@@ -309,19 +309,8 @@ func (f *keyFlags) body(fs *flag.FlagSet, update bool) (map[string]any, error) {
 		}
 	})
 	f.endUsers.add(fs, m)
-	if len(f.tags) > 0 || len(f.removeTags) > 0 {
-		tags := map[string]any{}
-		for _, t := range f.tags {
-			k, v, _ := strings.Cut(t, "=")
-			tags[k] = v
-		}
-		for _, k := range f.removeTags {
-			if _, ok := tags[k]; ok {
-				return nil, fmt.Errorf("tag %q is both set and removed", k)
-			}
-			tags[k] = nil
-		}
-		m["tags"] = tags
+	if err := addTagsPatch(m, f.tags, f.removeTags); err != nil {
+		return nil, err
 	}
 	return m, err
 }
@@ -534,4 +523,25 @@ func declareTagFlags(fs *flag.FlagSet, update bool, tags, removeTags *[]string) 
 			return nil
 		})
 	}
+}
+
+// addTagsPatch sets m["tags"] to the merge patch of --tag and --remove-tag
+// (a value per set tag, null per removed one), when either was given.
+func addTagsPatch(m map[string]any, tags, removeTags []string) error {
+	if len(tags) == 0 && len(removeTags) == 0 {
+		return nil
+	}
+	patch := map[string]any{}
+	for _, t := range tags {
+		k, v, _ := strings.Cut(t, "=")
+		patch[k] = v
+	}
+	for _, k := range removeTags {
+		if _, ok := patch[k]; ok {
+			return fmt.Errorf("tag %q is both set and removed", k)
+		}
+		patch[k] = nil
+	}
+	m["tags"] = patch
+	return nil
 }

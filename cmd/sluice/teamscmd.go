@@ -154,19 +154,8 @@ func (f *teamFlags) body(fs *flag.FlagSet) (map[string]any, error) {
 		}
 	})
 	f.endUsers.add(fs, m)
-	if len(f.tags) > 0 || len(f.removeTags) > 0 {
-		tags := map[string]any{}
-		for _, t := range f.tags {
-			k, v, _ := strings.Cut(t, "=")
-			tags[k] = v
-		}
-		for _, k := range f.removeTags {
-			if _, ok := tags[k]; ok {
-				return nil, fmt.Errorf("tag %q is both set and removed", k)
-			}
-			tags[k] = nil
-		}
-		m["tags"] = tags
+	if err := addTagsPatch(m, f.tags, f.removeTags); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
