@@ -96,6 +96,9 @@ type StaticKey struct {
 	AllowRoutingHeaders bool `yaml:"allow_routing_headers"`
 	// Guardrails names guardrail sets. Empty: the model's.
 	Guardrails []string `yaml:"guardrails"`
+	// Priority is normal or high: when Sluice is overloaded, the
+	// requests of high keys are shed last. Empty: normal.
+	Priority string `yaml:"priority"`
 }
 
 // StaticTeam is a team defined in the config file. Its fields mean what

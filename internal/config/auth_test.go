@@ -36,6 +36,7 @@ auth:
       model_limits: {gpt-4o: {rpm: 3}}
       allow_routing_headers: true
       guardrails: [strict]
+      priority: high
     - key: sk-two
       id: bench
       budget_usd: 1
@@ -75,11 +76,12 @@ guardrails:
 		strings.Join(k.Models, ",") != "gpt-4o-mini,gpt-4o" || k.RPM != 60 || k.TPM != 100000 || k.MaxConcurrent != 4 ||
 		k.BudgetUSD != 12.5 || k.BudgetPeriod != "total" || !k.ExpiresAt.Equal(want) || k.Team != "core" ||
 		k.Tags["env"] != "prod" || k.ModelLimits["gpt-4o"] != (ModelLimit{RPM: 3}) || !k.AllowRoutingHeaders ||
-		strings.Join(k.Guardrails, ",") != "strict" || k.Disabled {
+		strings.Join(k.Guardrails, ",") != "strict" || k.Disabled || k.Priority != "high" {
 		t.Errorf("first key = %+v", k)
 	}
 	if got := a.Keys[1]; got.ID != "bench" || got.BudgetPeriod != "month" || !got.Disabled || !got.ExpiresAt.IsZero() ||
-		got.TeamID != "platform" || got.EndUserLimits != (EndUserLimits{RPM: 5, BudgetUSD: 0.5, BudgetPeriod: "total"}) {
+		got.TeamID != "platform" || got.EndUserLimits != (EndUserLimits{RPM: 5, BudgetUSD: 0.5, BudgetPeriod: "total"}) ||
+		got.Priority != "" {
 		t.Errorf("second key = %+v", got)
 	}
 	if len(a.Teams) != 1 {
@@ -170,6 +172,13 @@ func TestAuthValidation(t *testing.T) {
 			}},
 		{"guardrail name", keys("    - key: sk-1\n      guardrails: [\"a b\"]\n"),
 			nil, []string{`13:20: auth.keys[0].guardrails[0]: invalid guardrail set name "a b": use letters, digits, ".", "_" and "-"`}},
+		{"priority", keys("    - key: sk-1\n      priority: urgent\n    - key: sk-2\n      priority: High\n"),
+			nil, []string{
+				`13:17: auth.keys[0].priority: unknown priority "urgent": want normal or high`,
+				`15:17: auth.keys[1].priority: unknown priority "High": want normal or high`,
+			}},
+		{"priority normal, or from an empty variable", keys("    - key: sk-1\n      priority: normal\n    - key: sk-2\n      priority: ${P}\n"),
+			nil, nil},
 		{"unknown key field", keys("    - key: sk-1\n      rpn: 1\n"),
 			nil, []string{`13:7: auth.keys[0]: unknown field "rpn"`}},
 		{"key team_id and end users", keys("    - key: sk-1\n      team_id: \"a b\"\n      end_user_limits: {rpm: -1, budget_usd: -2, budget_period: week}\n"),

@@ -237,4 +237,9 @@ func (v *validator) keyPolicy(base string, k *StaticKey) {
 			v.errf(fmt.Sprintf("%s.guardrails[%d]", base, j), "invalid guardrail set name %q: use letters, digits, \".\", \"_\" and \"-\"", g)
 		}
 	}
+	switch k.Priority {
+	case "", "normal", "high":
+	default:
+		v.errf(base+".priority", "unknown priority %q: want normal or high", k.Priority)
+	}
 }
