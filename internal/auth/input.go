@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -24,7 +25,7 @@ const (
 func fieldRole(name string) (writable bool, hint string, known bool) {
 	switch name {
 	case "name", "models", "rpm", "tpm", "max_concurrent", "budget_usd", "budget_period", "expires_at",
-		"disabled", "team", "team_id", "end_user_limits", "tags", "model_limits", "allow_routing_headers", "guardrails":
+		"disabled", "team", "team_id", "end_user_limits", "tags", "model_limits", "allow_routing_headers", "guardrails", "priority":
 		return true, "", true
 	case "revoked":
 		return false, "is read-only: DELETE the key to revoke it", true
@@ -195,6 +196,13 @@ func decodeFields(fields map[string]json.RawMessage) (KeyInput, error) {
 			err, want = json.Unmarshal(raw, &in.AllowRoutingHeaders), "true or false"
 		case "tags":
 			err, want = json.Unmarshal(raw, &in.Tags), "an object of strings"
+		case "priority":
+			// Stricter than the zero value: "" is not a priority here
+			// (null resets to normal).
+			if err = json.Unmarshal(raw, &in.Priority); err == nil && !validPriority(in.Priority) {
+				err = errBadPriority
+			}
+			want = priorityWant
 		case "expires_at":
 			var s string
 			if err = json.Unmarshal(raw, &s); err == nil {
@@ -250,8 +258,9 @@ func decodeModelLimits(raw json.RawMessage) (map[string]ModelLimit, error) {
 }
 
 // normalize gives equal inputs one form: no nil slices or maps, no
-// duplicate list entries, a budget period when there is a budget, and
-// expiry in UTC at the microsecond precision both stores keep.
+// duplicate list entries, a budget period when there is a budget, normal
+// priority when none is set, and expiry in UTC at the microsecond
+// precision both stores keep.
 func normalize(in *KeyInput) {
 	in.Models = dedupe(in.Models)
 	in.Guardrails = dedupe(in.Guardrails)
@@ -265,6 +274,9 @@ func normalize(in *KeyInput) {
 		in.BudgetPeriod = PeriodTotal
 	}
 	normalizeEndUsers(&in.EndUserLimits)
+	if in.Priority == "" {
+		in.Priority = PriorityNormal
+	}
 	if in.ExpiresAt != nil {
 		t := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		in.ExpiresAt = &t
@@ -327,12 +339,25 @@ func validateInput(in *KeyInput) error {
 	if len(in.Guardrails) > maxListLen {
 		return &FieldError{Field: "guardrails", Msg: fmt.Sprintf("at most %d names", maxListLen)}
 	}
+	if !validPriority(in.Priority) {
+		return &FieldError{Field: "priority", Msg: "must be " + priorityWant}
+	}
 	for i, g := range in.Guardrails {
 		if !setName(g) {
 			return &FieldError{Field: fmt.Sprintf("guardrails[%d]", i), Msg: `must be a guardrail set name: letters, digits, ".", "_" and "-"`}
 		}
 	}
 	return nil
+}
+
+// priorityWant is what a priority must be, as error messages say it.
+const priorityWant = `"normal" or "high"`
+
+var errBadPriority = errors.New("not a priority")
+
+// validPriority reports whether s is a key priority.
+func validPriority(s string) bool {
+	return s == PriorityNormal || s == PriorityHigh
 }
 
 // validateModels checks a models allowlist.

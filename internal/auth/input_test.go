@@ -12,7 +12,7 @@ import (
 func TestDecodeKeyInput(t *testing.T) {
 	in, err := DecodeKeyInput([]byte(`{"name":"ci","models":["gpt-4o-mini","gpt-4o-mini","gpt-4o"],"rpm":60,"tpm":1000,
 		"max_concurrent":2,"budget_usd":10.5,"expires_at":"2030-01-02T03:04:05.1234567+02:00","disabled":true,"team":"core",
-		"tags":{"env":"prod","drop":null},"model_limits":{"gpt-4o":{"rpm":5}},"allow_routing_headers":true,"guardrails":["strict"]}`))
+		"tags":{"env":"prod","drop":null},"model_limits":{"gpt-4o":{"rpm":5}},"allow_routing_headers":true,"guardrails":["strict"],"priority":"high"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +21,7 @@ func TestDecodeKeyInput(t *testing.T) {
 		Name: "ci", Models: []string{"gpt-4o-mini", "gpt-4o"}, RPM: 60, TPM: 1000, MaxConcurrent: 2, BudgetUSD: 10.5,
 		BudgetPeriod: "total", ExpiresAt: &exp, Disabled: true, Team: "core", Tags: map[string]string{"env": "prod"},
 		ModelLimits: map[string]ModelLimit{"gpt-4o": {RPM: 5}}, AllowRoutingHeaders: true, Guardrails: []string{"strict"},
+		Priority: PriorityHigh,
 	}
 	if !reflect.DeepEqual(in, want) {
 		t.Errorf("DecodeKeyInput =\n%+v\nwant\n%+v", in, want)
@@ -29,7 +30,8 @@ func TestDecodeKeyInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if empty.Models == nil || empty.Tags == nil || empty.ModelLimits == nil || empty.Guardrails == nil || empty.ExpiresAt != nil {
+	if empty.Models == nil || empty.Tags == nil || empty.ModelLimits == nil || empty.Guardrails == nil || empty.ExpiresAt != nil ||
+		empty.Priority != PriorityNormal {
 		t.Errorf("empty input not normalized: %+v", empty)
 	}
 }
@@ -72,6 +74,11 @@ func TestKeyInputErrors(t *testing.T) {
 		{`{"model_limits":{"m":{"tpm":"x"}}}`, "model_limits.m.tpm", "must be a whole number"},
 		{`{"model_limits":{"m":5}}`, "model_limits.m", `must be an object such as {"rpm": 60, "tpm": 100000}`},
 		{`{"model_limits":[1]}`, "model_limits", `must be an object of model names to {"rpm", "tpm"}`},
+		{`{"priority":"urgent"}`, "priority", `must be "normal" or "high"`},
+		{`{"priority":"High"}`, "priority", `must be "normal" or "high"`},
+		{`{"priority":""}`, "priority", `must be "normal" or "high"`},
+		{`{"priority":1}`, "priority", `must be "normal" or "high"`},
+		{`{"priority":true}`, "priority", `must be "normal" or "high"`},
 		{`{"guardrails":["a b"]}`, "guardrails[0]", `must be a guardrail set name: letters, digits, ".", "_" and "-"`},
 		{`{"name":"` + strings.Repeat("n", 257) + `"}`, "name", "must be at most 256 bytes"},
 	}
@@ -119,6 +126,8 @@ func TestMergePatch(t *testing.T) {
 		{"model limit deleted", `{"model_limits":{"b":null}}`, func(k *KeyInput) { delete(k.ModelLimits, "b") }},
 		{"model limit field reset", `{"model_limits":{"a":{"rpm":null}}}`, func(k *KeyInput) { k.ModelLimits["a"] = ModelLimit{TPM: 2} }},
 		{"budget without period gets total", `{"budget_period":null}`, func(k *KeyInput) { k.BudgetPeriod = "total" }},
+		{"priority high", `{"priority":"high"}`, func(k *KeyInput) { k.Priority = PriorityHigh }},
+		{"priority normal", `{"priority":"normal"}`, func(k *KeyInput) { k.Priority = PriorityNormal }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +145,40 @@ func TestMergePatch(t *testing.T) {
 				t.Errorf("applyPatch modified its input")
 			}
 		})
+	}
+}
+
+// TestPriorityPatch checks that a high key stays high through patches
+// that leave priority out, and that null and "normal" take it back to
+// normal.
+func TestPriorityPatch(t *testing.T) {
+	high, err := DecodeKeyInput([]byte(`{"name":"a","priority":"high"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		patch string
+		want  string
+	}{
+		{`{}`, PriorityHigh},
+		{`{"rpm":5}`, PriorityHigh},
+		{`{"priority":null}`, PriorityNormal},
+		{`{"priority":"normal"}`, PriorityNormal},
+		{`{"priority":"high"}`, PriorityHigh},
+	}
+	for _, tt := range tests {
+		t.Run(tt.patch, func(t *testing.T) {
+			got, err := applyPatch(clone(high), []byte(tt.patch))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Priority != tt.want {
+				t.Errorf("priority after %s = %q, want %q", tt.patch, got.Priority, tt.want)
+			}
+		})
+	}
+	if _, err := applyPatch(clone(high), []byte(`{"priority":"low"}`)); err == nil || err.Error() != `priority: must be "normal" or "high"` {
+		t.Errorf("bad priority in a patch: %v", err)
 	}
 }
 
@@ -158,5 +201,9 @@ func TestChanges(t *testing.T) {
 	}
 	if len(ch) != 2 || string(ch["rpm"]) != "2" || string(ch["team"]) != `"t"` {
 		t.Errorf("changes = %s", mustJSON(ch))
+	}
+	b.Priority = PriorityHigh
+	if ch, err = changes(a, b); err != nil || string(ch["priority"]) != `"high"` {
+		t.Errorf("changes to high priority = %s, %v", mustJSON(ch), err)
 	}
 }

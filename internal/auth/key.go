@@ -47,6 +47,13 @@ const (
 	PeriodTotal = "total"
 )
 
+// Priorities of a key: under overload, Sluice sheds the requests of
+// normal keys before those of high keys.
+const (
+	PriorityNormal = "normal"
+	PriorityHigh   = "high"
+)
+
 // ModelLimit is a per-model limit of a key. A zero value is the key's own
 // limit.
 type ModelLimit struct {
@@ -90,9 +97,12 @@ type Key struct {
 	ModelLimits         map[string]ModelLimit `json:"model_limits"`
 	AllowRoutingHeaders bool                  `json:"allow_routing_headers"`
 	// Guardrails names guardrail sets; empty: the model's.
-	Guardrails []string  `json:"guardrails"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Guardrails []string `json:"guardrails"`
+	// Priority is normal or high: when Sluice is overloaded, the requests
+	// of high keys are shed last.
+	Priority  string    `json:"priority"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Static marks a key from the config file (read-only); omitted for
 	// keys created through the admin API.
 	Static bool `json:"static,omitempty"`
@@ -117,6 +127,9 @@ type KeyInput struct {
 	ModelLimits         map[string]ModelLimit `json:"model_limits"`
 	AllowRoutingHeaders bool                  `json:"allow_routing_headers"`
 	Guardrails          []string              `json:"guardrails"`
+	// Priority is normal or high; "" (omitted, so that a merge patch
+	// on the zero input sees no value) normalizes to normal.
+	Priority string `json:"priority,omitempty"`
 }
 
 // Audit actions.
@@ -146,7 +159,7 @@ func (k *Key) input() KeyInput {
 		Name: k.Name, Models: k.Models, RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent,
 		BudgetUSD: k.BudgetUSD, BudgetPeriod: k.BudgetPeriod, ExpiresAt: k.ExpiresAt, Disabled: k.Disabled,
 		Team: k.Team, TeamID: k.TeamID, EndUserLimits: k.EndUserLimits, Tags: k.Tags, ModelLimits: k.ModelLimits,
-		AllowRoutingHeaders: k.AllowRoutingHeaders, Guardrails: k.Guardrails,
+		AllowRoutingHeaders: k.AllowRoutingHeaders, Guardrails: k.Guardrails, Priority: k.Priority,
 	}
 }
 
@@ -155,7 +168,7 @@ func (k *Key) setInput(in KeyInput) {
 	k.Name, k.Models, k.RPM, k.TPM, k.MaxConcurrent = in.Name, in.Models, in.RPM, in.TPM, in.MaxConcurrent
 	k.BudgetUSD, k.BudgetPeriod, k.ExpiresAt, k.Disabled = in.BudgetUSD, in.BudgetPeriod, in.ExpiresAt, in.Disabled
 	k.Team, k.Tags, k.ModelLimits, k.AllowRoutingHeaders = in.Team, in.Tags, in.ModelLimits, in.AllowRoutingHeaders
-	k.Guardrails, k.TeamID, k.EndUserLimits = in.Guardrails, in.TeamID, in.EndUserLimits
+	k.Guardrails, k.TeamID, k.EndUserLimits, k.Priority = in.Guardrails, in.TeamID, in.EndUserLimits, in.Priority
 }
 
 // clone returns k with its own copies of its slices and maps.

@@ -95,6 +95,9 @@ type Policy struct {
 	TeamPolicy *TeamPolicy
 	// EndUsers are the limits of each end user of this key.
 	EndUsers EndUserLimits
+	// HighPriority: the key's priority is high, so its requests are shed
+	// last when Sluice is overloaded; false for normal.
+	HighPriority bool
 
 	allow allowlist // the key's own allowlist
 	// graceUntil is set on the entry of a rotated key's previous secret:
@@ -146,7 +149,7 @@ func newPolicy(k *Key) *Policy {
 		RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent,
 		BudgetUSD: k.BudgetUSD, BudgetPeriod: k.BudgetPeriod,
 		Disabled: k.Disabled, AllowRoutingHeaders: k.AllowRoutingHeaders, Static: k.Static,
-		TeamID: k.TeamID, EndUsers: k.EndUserLimits,
+		TeamID: k.TeamID, EndUsers: k.EndUserLimits, HighPriority: k.Priority == PriorityHigh,
 	}
 	if len(k.Tags) > 0 {
 		p.Tags = maps.Clone(k.Tags)

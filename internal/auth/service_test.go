@@ -310,7 +310,8 @@ func TestStaticKeys(t *testing.T) {
 	clock := newFakeClock()
 	cfg := testConfig(t.TempDir(),
 		config.StaticKey{Key: "sk-a", ID: "a", Team: "t", Tags: map[string]string{"x": "y"}, ModelLimits: map[string]config.ModelLimit{"m": {RPM: 1}},
-			AllowRoutingHeaders: true, Guardrails: []string{"g"}, BudgetUSD: 2, BudgetPeriod: "month", MaxConcurrent: 3, TPM: 9},
+			AllowRoutingHeaders: true, Guardrails: []string{"g"}, BudgetUSD: 2, BudgetPeriod: "month", MaxConcurrent: 3, TPM: 9,
+			Priority: "high"},
 		config.StaticKey{Key: "sk-disabled", Disabled: true},
 		config.StaticKey{Key: "sk-expired", ExpiresAt: exp},
 	)
@@ -318,17 +319,18 @@ func TestStaticKeys(t *testing.T) {
 	s := startService(t, cfg, st, clock.Now)
 	p, status := s.Cache().Authenticate([]byte("sk-a"))
 	if status != StatusOK || p.ID != "a" || p.Team != "t" || p.Tags["x"] != "y" || p.ModelLimits["m"].RPM != 1 || !p.AllowRoutingHeaders ||
-		p.Guardrails[0] != "g" || p.BudgetUSD != 2 || p.BudgetPeriod != "month" || p.MaxConcurrent != 3 || p.TPM != 9 || !p.Allows("any") {
+		p.Guardrails[0] != "g" || p.BudgetUSD != 2 || p.BudgetPeriod != "month" || p.MaxConcurrent != 3 || p.TPM != 9 || !p.Allows("any") ||
+		!p.HighPriority {
 		t.Errorf("static policy = %v %+v", status, p)
 	}
-	if _, status := s.Cache().Authenticate([]byte("sk-disabled")); status != StatusDisabled {
-		t.Errorf("disabled static key: %v", status)
+	if p, status := s.Cache().Authenticate([]byte("sk-disabled")); status != StatusDisabled || p == nil || p.HighPriority {
+		t.Errorf("disabled static key: %v, %+v (want disabled, normal priority)", status, p)
 	}
 	if _, status := s.Cache().Authenticate([]byte("sk-expired")); status != StatusExpired {
 		t.Errorf("expired static key: %v", status)
 	}
 	k, err := s.Get(context.Background(), "a")
-	if err != nil || k.Prefix != "s" || strings.Contains(string(mustJSON(k)), "sk-a") {
+	if err != nil || k.Prefix != "s" || k.Priority != PriorityHigh || strings.Contains(string(mustJSON(k)), "sk-a") {
 		t.Errorf("static key object = %s, %v", mustJSON(k), err)
 	}
 	// Get returns a copy: changing it does not change the service.
@@ -345,6 +347,7 @@ func TestStaticKeys(t *testing.T) {
 		"bad limit":       {{Key: "sk-1", RPM: -1}},
 		"too long a key":  {{Key: config.Secret(strings.Repeat("k", MaxSecretLen+1))}},
 		"bad budget slot": {{Key: "sk-1", BudgetPeriod: "week"}},
+		"bad priority":    {{Key: "sk-1", Priority: "urgent"}},
 	} {
 		_, err := loadStatic(keys, time.Now())
 		if err == nil {
@@ -352,5 +355,63 @@ func TestStaticKeys(t *testing.T) {
 		} else if strings.Contains(err.Error(), "sk-1") || strings.Contains(err.Error(), "kkkk") {
 			t.Errorf("%s: error quotes the key: %v", name, err)
 		}
+	}
+}
+
+// TestKeyPriority follows a key's priority from create through patches to
+// the policy the request path reads and the key object the admin API shows.
+func TestKeyPriority(t *testing.T) {
+	st, _ := storeKinds()[0].open(t)
+	s := startService(t, testConfig(t.TempDir()), st, newFakeClock().Now)
+	ctx := context.Background()
+
+	normal, normalSecret := mustCreate(t, s, KeyInput{Name: "n"})
+	high, highSecret := mustCreate(t, s, KeyInput{Name: "h", Priority: PriorityHigh})
+	if normal.Priority != PriorityNormal || high.Priority != PriorityHigh {
+		t.Fatalf("created priorities %q and %q, want normal and high", normal.Priority, high.Priority)
+	}
+	if !strings.Contains(string(mustJSON(normal)), `"priority":"normal"`) {
+		t.Errorf("a key without a priority shows %s, want priority normal", mustJSON(normal))
+	}
+	policy := func(secret string) *Policy {
+		t.Helper()
+		p, status := s.Cache().Authenticate([]byte(secret))
+		if status != StatusOK {
+			t.Fatalf("authenticate: %v", status)
+		}
+		return p
+	}
+	if policy(normalSecret).HighPriority || !policy(highSecret).HighPriority {
+		t.Errorf("HighPriority: normal key %v, high key %v", policy(normalSecret).HighPriority, policy(highSecret).HighPriority)
+	}
+
+	steps := []struct {
+		patch string
+		want  bool
+	}{
+		{`{"rpm":5}`, true}, // other fields leave it as it is
+		{`{"priority":null}`, false},
+		{`{"priority":"high"}`, true},
+		{`{"priority":"normal"}`, false},
+	}
+	for _, step := range steps {
+		k, err := s.Update(ctx, high.ID, []byte(step.patch))
+		if err != nil {
+			t.Fatalf("%s: %v", step.patch, err)
+		}
+		if got := policy(highSecret).HighPriority; got != step.want || (k.Priority == PriorityHigh) != step.want {
+			t.Errorf("after %s: key priority %q, policy HighPriority %v; want high = %v", step.patch, k.Priority, got, step.want)
+		}
+	}
+	var fe *FieldError
+	if _, err := s.Update(ctx, high.ID, []byte(`{"priority":"urgent"}`)); !errors.As(err, &fe) || fe.Field != "priority" {
+		t.Errorf("bad priority: %v, want a FieldError on priority", err)
+	}
+	audit, _, err := s.Audit(ctx, high.ID, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) == 0 || string(audit[0].Changes["priority"]) != `"normal"` {
+		t.Errorf("newest audit entry = %+v, want priority changed to normal", audit)
 	}
 }

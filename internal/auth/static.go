@@ -108,6 +108,7 @@ func loadStatic(keys []config.StaticKey, now time.Time) ([]*staticKey, error) {
 			BudgetUSD: sk.BudgetUSD, BudgetPeriod: sk.BudgetPeriod, Disabled: sk.Disabled, Team: sk.Team,
 			TeamID: sk.TeamID, EndUserLimits: endUsersOf(sk.EndUserLimits),
 			Tags: maps.Clone(sk.Tags), AllowRoutingHeaders: sk.AllowRoutingHeaders, Guardrails: slices.Clone(sk.Guardrails),
+			Priority: sk.Priority,
 		}
 		if !sk.ExpiresAt.IsZero() {
 			t := sk.ExpiresAt.Time

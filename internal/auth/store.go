@@ -92,7 +92,7 @@ type Record struct {
 const (
 	keyColumns = `seq, version, id, hash, prefix, name, models, rpm, tpm, max_concurrent, budget_usd,
 budget_period, spend_usd, expires_at, disabled, revoked, team, tags, model_limits, allow_routing_headers,
-guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_limits`
+guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_limits, priority`
 	qVersion    = `SELECT version FROM api_key_version WHERE id = 1`
 	qBump       = `UPDATE api_key_version SET version = version + 1 WHERE id = 1 RETURNING version`
 	qChanges    = `SELECT ` + keyColumns + ` FROM api_keys WHERE version > $1 ORDER BY version`
@@ -101,15 +101,15 @@ guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_lim
 	qInsertAudi = `INSERT INTO api_key_audit (at, action, key_id, changes, actor) VALUES ($1, $2, $3, $4, $5)`
 	qInsert     = `INSERT INTO api_keys (version, id, hash, prefix, name, models, rpm, tpm, max_concurrent,
 budget_usd, budget_period, spend_usd, expires_at, disabled, revoked, team, tags, model_limits,
-allow_routing_headers, guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_limits)
+allow_routing_headers, guardrails, prev_hash, prev_until, created_at, updated_at, team_id, end_user_limits, priority)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-$25, $26)
+$25, $26, $27)
 RETURNING seq`
 	qUpdate = `UPDATE api_keys SET version = $1, hash = $3, prefix = $4, name = $5, models = $6, rpm = $7,
 tpm = $8, max_concurrent = $9, budget_usd = $10, budget_period = $11, spend_usd = $12, expires_at = $13,
 disabled = $14, revoked = $15, team = $16, tags = $17, model_limits = $18, allow_routing_headers = $19,
 guardrails = $20, prev_hash = $21, prev_until = $22, created_at = $23, updated_at = $24, team_id = $25,
-end_user_limits = $26 WHERE id = $2`
+end_user_limits = $26, priority = $27 WHERE id = $2`
 	auditColumns = `seq, at, action, key_id, changes, actor`
 )
 
@@ -437,7 +437,7 @@ func (r *recordRow) dest() []any {
 	return []any{&k.Seq, &k.Version, &k.ID, &r.hash, &k.Prefix, &k.Name, &r.models, &k.RPM, &k.TPM,
 		&k.MaxConcurrent, &k.BudgetUSD, &k.BudgetPeriod, &k.SpendUSD, &r.expiresAt, &k.Disabled, &k.Revoked,
 		&k.Team, &r.tags, &r.limits, &k.AllowRoutingHeaders, &r.guardrails, &r.prevHash, &r.prevUntil,
-		&r.created, &r.up, &k.TeamID, &r.endUsers}
+		&r.created, &r.up, &k.TeamID, &r.endUsers, &k.Priority}
 }
 
 func (r *recordRow) record() (Record, error) {
@@ -498,7 +498,17 @@ func recordArgs(db backend, rec *Record) ([]any, error) {
 	return []any{rec.Version, k.ID, rec.Hash[:], k.Prefix, k.Name, js[0], k.RPM, k.TPM, k.MaxConcurrent,
 		k.BudgetUSD, k.BudgetPeriod, k.SpendUSD, expires, k.Disabled, k.Revoked, k.Team, js[1], js[2],
 		k.AllowRoutingHeaders, js[3], prevHash, prevUntil, db.timeArg(k.CreatedAt), db.timeArg(k.UpdatedAt),
-		in.TeamID, js[4]}, nil
+		in.TeamID, js[4], storedPriority(in.Priority)}, nil
+}
+
+// storedPriority is a priority as the priority column keeps it: "" for
+// normal (the column's default, so rows written before the column existed
+// read the same), else its name. Reading normalizes "" back to normal.
+func storedPriority(p string) string {
+	if p == PriorityNormal {
+		return ""
+	}
+	return p
 }
 
 // dbTime scans a time from either dialect: SQLite stores unix

@@ -24,7 +24,8 @@ func testRecord(t *testing.T, name string) Record {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	exp := now.Add(time.Hour)
 	in := KeyInput{Name: name, Models: []string{"m1"}, RPM: 5, BudgetUSD: 1.25, ExpiresAt: &exp,
-		Tags: map[string]string{"k": "v"}, ModelLimits: map[string]ModelLimit{"m1": {TPM: 9}}, Guardrails: []string{"g"}}
+		Tags: map[string]string{"k": "v"}, ModelLimits: map[string]ModelLimit{"m1": {TPM: 9}}, Guardrails: []string{"g"},
+		Priority: PriorityHigh}
 	normalize(&in)
 	r := Record{Key: Key{ID: id, Prefix: prefix, CreatedAt: now, UpdatedAt: now}, Hash: Hash([]byte(secret))}
 	r.setInput(in)
@@ -96,6 +97,9 @@ func testStoreCRUD(t *testing.T, kind storeKind) {
 	if !reflect.DeepEqual(got, created) {
 		t.Errorf("Get =\n%+v\nwant\n%+v", got, created)
 	}
+	if got.Priority != PriorityHigh || storedPriorityOf(t, st, r.ID) != "high" {
+		t.Errorf("priority read back %q, stored %q; want high", got.Priority, storedPriorityOf(t, st, r.ID))
+	}
 	if _, err := st.Get(ctx, "key_missing' OR '1'='1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get of a missing id = %v, want ErrNotFound", err)
 	}
@@ -105,14 +109,20 @@ func testStoreCRUD(t *testing.T, kind storeKind) {
 	prev := [32]byte{1, 2, 3}
 	until := time.Now().UTC().Truncate(time.Microsecond).Add(time.Minute)
 	up, err := st.Update(ctx, r.ID, func(rec *Record) (*AuditEntry, error) {
-		rec.RPM, rec.PrevHash, rec.PrevUntil, rec.ExpiresAt = 99, prev, until, nil
+		rec.RPM, rec.PrevHash, rec.PrevUntil, rec.ExpiresAt, rec.Priority = 99, prev, until, nil, PriorityNormal
 		return &AuditEntry{Time: until, Action: ActionUpdate, KeyID: rec.ID, Changes: map[string]json.RawMessage{"rpm": json.RawMessage("99")}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.RPM != 99 || up.Version != 2 || up.PrevHash != prev || !up.PrevUntil.Equal(until) || up.ExpiresAt != nil {
+	if up.RPM != 99 || up.Version != 2 || up.PrevHash != prev || !up.PrevUntil.Equal(until) || up.ExpiresAt != nil ||
+		up.Priority != PriorityNormal {
 		t.Errorf("Update returned %+v", up)
+	}
+	// Normal is stored as the column's default, as rows written before
+	// the column existed have it, and reads back as normal.
+	if p := storedPriorityOf(t, st, r.ID); p != "" {
+		t.Errorf("normal priority stored as %q, want the default \"\"", p)
 	}
 	if got, _ := st.Get(ctx, r.ID); !reflect.DeepEqual(got, up) {
 		t.Errorf("Get after Update =\n%+v\nwant\n%+v", got, up)
@@ -146,6 +156,16 @@ func testStoreCRUD(t *testing.T, kind storeKind) {
 		string(entries[0].Changes["rpm"]) != "99" || !entries[0].Time.Equal(until) {
 		t.Errorf("audit = %+v", entries)
 	}
+}
+
+// storedPriorityOf reads key id's priority column as stored.
+func storedPriorityOf(t *testing.T, st Store, id string) string {
+	t.Helper()
+	var p string
+	if err := queryOne(context.Background(), st.(*sqlStore).db, `SELECT priority FROM api_keys WHERE id = $1`, []any{id}, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func testStoreChanges(t *testing.T, kind storeKind) {
