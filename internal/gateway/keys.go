@@ -68,6 +68,8 @@ type keyView struct {
 	ExpiresAt           *time.Time                 `json:"expires_at"`
 	AllowRoutingHeaders bool                       `json:"allow_routing_headers"`
 	Guardrails          []string                   `json:"guardrails"`
+	// Priority is normal or high (shed last when Sluice is overloaded).
+	Priority string `json:"priority"`
 	// Usage and spend now (present when limits are on).
 	Usage              *keyUsage  `json:"usage,omitempty"`
 	SpendUSD           float64    `json:"spend_usd"`
@@ -164,7 +166,10 @@ func (g *Gateway) serveKey(ctx *fasthttp.RequestCtx) {
 		RPM: pol.RPM, TPM: pol.TPM, MaxConcurrent: pol.MaxConcurrent, ModelLimits: pol.ModelLimits,
 		BudgetUSD: pol.BudgetUSD, BudgetPeriod: pol.BudgetPeriod,
 		AllowRoutingHeaders: pol.AllowRoutingHeaders, Guardrails: pol.Guardrails,
-		TeamID: pol.TeamID, EndUserLimits: pol.EndUsers,
+		TeamID: pol.TeamID, EndUserLimits: pol.EndUsers, Priority: auth.PriorityNormal,
+	}
+	if pol.HighPriority {
+		v.Priority = auth.PriorityHigh
 	}
 	if tp := pol.TeamPolicy; tp != nil {
 		v.TeamLimits = &teamView{ID: tp.ID, Name: tp.Name, Models: tp.Models, RPM: tp.RPM, TPM: tp.TPM,

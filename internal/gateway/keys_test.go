@@ -117,12 +117,13 @@ func (s *stack) admin(t *testing.T, method, path, body, token string, out any) i
 }
 
 type keyObject struct {
-	ID      string   `json:"id"`
-	Key     string   `json:"key"`
-	Prefix  string   `json:"prefix"`
-	Models  []string `json:"models"`
-	Revoked bool     `json:"revoked"`
-	RPM     int64    `json:"rpm"`
+	ID       string   `json:"id"`
+	Key      string   `json:"key"`
+	Prefix   string   `json:"prefix"`
+	Models   []string `json:"models"`
+	Revoked  bool     `json:"revoked"`
+	RPM      int64    `json:"rpm"`
+	Priority string   `json:"priority"`
 }
 
 func TestAdminKeyLifecycle(t *testing.T) {
@@ -142,7 +143,8 @@ func TestAdminKeyLifecycle(t *testing.T) {
 	if st := s.admin(t, "POST", "/admin/v1/keys", `{"name":"app","models":["gpt-4o-mini"],"rpm":60}`, adminToken, &k); st != 201 {
 		t.Fatalf("create: %d", st)
 	}
-	if !strings.HasPrefix(k.Key, "sk-sluice-") || len(k.Key) < len("sk-sluice-")+43 || !strings.HasPrefix(k.Key, k.Prefix) || k.RPM != 60 {
+	if !strings.HasPrefix(k.Key, "sk-sluice-") || len(k.Key) < len("sk-sluice-")+43 || !strings.HasPrefix(k.Key, k.Prefix) || k.RPM != 60 ||
+		k.Priority != "normal" {
 		t.Fatalf("created key %+v", k)
 	}
 	created := []string{k.Key}
@@ -162,9 +164,16 @@ func TestAdminKeyLifecycle(t *testing.T) {
 		t.Fatalf("list page: %d %+v", st, list)
 	}
 
+	// A priority other than normal or high is a 400 naming the field.
+	if st := s.admin(t, "PATCH", "/admin/v1/keys/"+k.ID, `{"priority":"urgent"}`, adminToken, &errBody); st != 400 ||
+		errBody.Error.Param == nil || *errBody.Error.Param != "priority" || !strings.Contains(errBody.Error.Message, `must be "normal" or "high"`) {
+		t.Fatalf("bad priority: %d %+v", st, errBody)
+	}
+
 	// PATCH narrows the allowlist: effective at once on this instance.
-	if st := s.admin(t, "PATCH", "/admin/v1/keys/"+k.ID, `{"models":["gpt-4o"]}`, adminToken, &got); st != 200 {
-		t.Fatalf("patch: %d", st)
+	if st := s.admin(t, "PATCH", "/admin/v1/keys/"+k.ID, `{"models":["gpt-4o"],"priority":"high"}`, adminToken, &got); st != 200 ||
+		got.Priority != "high" {
+		t.Fatalf("patch: %d %+v", st, got)
 	}
 	if resp, _ := s.post(t, "/v1/chat/completions", chat("gpt-4o-mini"), bearer(k.Key)); resp.StatusCode != 403 {
 		t.Fatalf("after patch: %d, want 403", resp.StatusCode)
@@ -265,5 +274,19 @@ func TestModelsAndKeyForAKey(t *testing.T) {
 	}
 	if strings.Contains(body, "sk-static-mini") {
 		t.Fatal("GET /v1/key echoes the secret")
+	}
+
+	// The key's priority: normal unless set.
+	var high keyObject
+	if st := s.admin(t, "POST", "/admin/v1/keys", `{"name":"vip","priority":"high"}`, adminToken, &high); st != 201 {
+		t.Fatalf("create a high key: %d", st)
+	}
+	for key, want := range map[string]string{"sk-static-mini": "normal", high.Key: "high"} {
+		var pv struct {
+			Priority string `json:"priority"`
+		}
+		if st, body := get("/v1/key", key); st != 200 || json.Unmarshal([]byte(body), &pv) != nil || pv.Priority != want {
+			t.Errorf("GET /v1/key priority: %d %s, want %q", st, body, want)
+		}
 	}
 }
