@@ -363,7 +363,7 @@ func (c *keysCLI) keyDetail(k *auth.Key) {
 		{"spend", fmt.Sprintf("$%.2f", k.SpendUSD)}, {"expires", expires}, {"team", k.Team},
 		{"team id", k.TeamID}, {"end users", endUsersCell(k.EndUserLimits, "no limits")},
 		{"tags", strings.Join(tags, ", ")}, {"model limits", strings.Join(limits, "; ")},
-		{"guardrails", guard}, {"routing headers", keysAllowed(k.AllowRoutingHeaders)},
+		{"guardrails", guard}, {"routing headers", keysAllowed(k.AllowRoutingHeaders)}, {"priority", keysPriority(k.Priority)},
 		{"created", keysTime(k.CreatedAt)}, {"updated", keysTime(k.UpdatedAt)},
 	}
 	if k.Static {
@@ -391,6 +391,15 @@ func keysOrDefault(s string) string {
 		return "default"
 	}
 	return s
+}
+
+// keysPriority shows a key's priority; a server from before priorities
+// sends none, which is normal.
+func keysPriority(p string) string {
+	if p == "" {
+		return auth.PriorityNormal
+	}
+	return p
 }
 
 func keysAllowed(b bool) string {

@@ -374,6 +374,10 @@ models:
 	if !strings.Contains(r.stderr, "budget_period") || !strings.HasSuffix(r.stderr, "(HTTP 400)\n") {
 		t.Errorf("bad period: %q", r.stderr)
 	}
+	r = run(1, "update", id, "--priority", "urgent")
+	if !strings.Contains(r.stderr, `priority: must be "normal" or "high"`) || !strings.HasSuffix(r.stderr, "(HTTP 400)\n") {
+		t.Errorf("bad priority: %q", r.stderr)
+	}
 	r = run(0, "rotate", id)
 	secrets = append(secrets, keysSecretRE.FindAllString(r.stdout, -1)...)
 	run(0, "revoke", id)

@@ -226,7 +226,7 @@ func keyPath(id string) string { return keysPath + "/" + url.PathEscape(id) }
 // keyFlags are the writable key fields, as flags of create and update.
 type keyFlags struct {
 	name, team, teamID, budgetPeriod string
-	expiresAt                        string
+	expiresAt, priority              string
 	models, guardrails               string
 	rpm, tpm, maxConcurrent          int64
 	budgetUSD                        float64
@@ -259,6 +259,7 @@ func declareKeyFlags(fs *flag.FlagSet, update bool) *keyFlags {
 	fs.BoolVar(&f.disabled, "disabled", false, "disable the key (--disabled=false enables it)")
 	fs.BoolVar(&f.allowRoutingHeaders, "allow-routing-headers", false, "let the key's requests steer routing with headers")
 	fs.StringVar(&f.guardrails, "guardrails", "", "comma-separated guardrail `SETS` (empty: the model's)")
+	fs.StringVar(&f.priority, "priority", "", "`PRIORITY`: normal, or high to be shed last when the gateway is overloaded (default normal)")
 	f.endUsers = declareEndUserFlags(fs, "key")
 	return f
 }
@@ -306,6 +307,8 @@ func (f *keyFlags) body(fs *flag.FlagSet, update bool) (map[string]any, error) {
 			m["allow_routing_headers"] = f.allowRoutingHeaders
 		case "guardrails":
 			m["guardrails"] = keysSplitList(f.guardrails)
+		case "priority":
+			m["priority"] = f.priority
 		}
 	})
 	f.endUsers.add(fs, m)

@@ -23,7 +23,8 @@ func TestKeysCreate(t *testing.T) {
 	a := newKeysAdmin(t)
 	r := a.run("create", "--name", "billing", "--models", "gpt-4o, claude-sonnet", "--rpm", "60", "--tpm", "100000",
 		"--max-concurrent", "4", "--budget-usd", "25.5", "--budget-period", "month", "--expires-at", "2030-01-02T03:04:05Z",
-		"--team", "payments", "--tag", "env=prod", "--tag", "owner=ana", "--allow-routing-headers", "--guardrails", "pii")
+		"--team", "payments", "--tag", "env=prod", "--tag", "owner=ana", "--allow-routing-headers", "--guardrails", "pii",
+		"--priority", "high")
 	r.expect(t, 0)
 	req := a.oneRequest(http.MethodPost, "/admin/v1/keys")
 	if req.ContentType != "application/json" {
@@ -31,7 +32,7 @@ func TestKeysCreate(t *testing.T) {
 	}
 	keysJSONEqual(t, req.Body, `{"name":"billing","models":["gpt-4o","claude-sonnet"],"rpm":60,"tpm":100000,"max_concurrent":4,
 		"budget_usd":25.5,"budget_period":"month","expires_at":"2030-01-02T03:04:05Z","team":"payments",
-		"tags":{"env":"prod","owner":"ana"},"allow_routing_headers":true,"guardrails":["pii"]}`)
+		"tags":{"env":"prod","owner":"ana"},"allow_routing_headers":true,"guardrails":["pii"],"priority":"high"}`)
 
 	rows := keysTableRows(t, r.stdout, keysHeader)
 	if len(rows) != 1 {
@@ -48,7 +49,7 @@ func TestKeysCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the ID column %q is not the created key: %v", row[0], err)
 	}
-	if row[2] != stored.Prefix || stored.Team != "payments" || stored.MaxConcurrent != 4 {
+	if row[2] != stored.Prefix || stored.Team != "payments" || stored.MaxConcurrent != 4 || stored.Priority != auth.PriorityHigh {
 		t.Errorf("stored %+v, row %q", stored, row)
 	}
 	// The secret: once, on the last line, after the warning.
@@ -176,14 +177,15 @@ func TestKeysList(t *testing.T) {
 func TestKeysGet(t *testing.T) {
 	a := newKeysAdmin(t)
 	k := a.mustCreate("reporting")
-	if _, err := a.svc.Update(context.Background(), k.ID, []byte(`{"tags":{"b":"2","a":"1"},"model_limits":{"gpt-4o":{"rpm":5}},"team":"data"}`)); err != nil {
+	if _, err := a.svc.Update(context.Background(), k.ID, []byte(`{"tags":{"b":"2","a":"1"},"model_limits":{"gpt-4o":{"rpm":5}},"team":"data","priority":"high"}`)); err != nil {
 		t.Fatal(err)
 	}
 	r := a.run("get", k.ID)
 	r.expect(t, 0)
 	a.oneRequest(http.MethodGet, "/admin/v1/keys/"+k.ID)
 	for _, want := range []string{"id:", k.ID, "name:", "reporting", "state:", "active", "tags:", "a=1, b=2",
-		"model limits:", "gpt-4o (rpm 5, tpm -)", "team:", "data", "expires:", "never", "guardrails:", "the model's"} {
+		"model limits:", "gpt-4o (rpm 5, tpm -)", "team:", "data", "expires:", "never", "guardrails:", "the model's",
+		"priority:", "high"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
@@ -224,6 +226,7 @@ func TestKeysUpdate(t *testing.T) {
 		{"all models", []string{"update", k.ID, "--models", ""}, `{"models":[]}`},
 		{"bools off", []string{"update", k.ID, "--disabled=false", "--allow-routing-headers=false", "--name", "svc2"}, `{"disabled":false,"allow_routing_headers":false,"name":"svc2"}`},
 		{"disable", []string{"update", k.ID, "--disabled"}, `{"disabled":true}`},
+		{"priority", []string{"update", k.ID, "--priority", "high"}, `{"priority":"high"}`},
 		{"team and end users", []string{"update", k.ID, "--team-id", "", "--end-user-rpm", "3", "--end-user-budget-usd", "0.5"},
 			`{"team_id":"","end_user_limits":{"rpm":3,"budget_usd":0.5}}`},
 	} {
@@ -242,7 +245,7 @@ func TestKeysUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Name != "svc2" || got.RPM != 60 || got.BudgetUSD != 10 || got.ExpiresAt != nil || !got.Disabled ||
-		len(got.Tags) != 1 || got.Tags["tier"] != "gold" {
+		len(got.Tags) != 1 || got.Tags["tier"] != "gold" || got.Priority != auth.PriorityHigh {
 		t.Errorf("after the patches: %+v", got)
 	}
 
