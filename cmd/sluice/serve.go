@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -151,6 +152,13 @@ func (c configSource) reloadLoop(ctx context.Context, g *gateway.Gateway) {
 // is cancelled, then shuts down gracefully. stopSignals restores default
 // signal handling once draining starts.
 func serve(ctx context.Context, stopSignals func(), cfg *config.Config, src configSource, log *slog.Logger, stdout io.Writer, printCurl bool) error {
+	sc := &cfg.Server
+	if sc.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(sc.MemoryLimit)) // GOMEMLIMIT: the GC works harder before the ceiling
+	}
+	log.Info("overload protection", slog.Int("max_in_flight", sc.MaxInFlight), slog.Int("max_streams", sc.MaxStreams),
+		slog.String("memory_limit", sc.MemoryLimit.String()), slog.Duration("shed_latency", sc.ShedLatency.D()),
+		slog.Int("max_conns_per_client", sc.MaxConnsPerClient))
 	var mk *mock.Server
 	if cfg.Mock.Listen != "" {
 		var err error

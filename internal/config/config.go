@@ -96,9 +96,31 @@ type Server struct {
 	// ShutdownGrace is how long in-flight requests and streams may run after
 	// SIGTERM/SIGINT before the process exits anyway. Default 30s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
-	// MaxInFlight bounds concurrent requests on /v1 routes; beyond it Sluice
-	// sheds load with 503 overloaded at once. Default 0: unbounded.
+	// MaxInFlight bounds concurrent requests on client routes; beyond it
+	// Sluice sheds load with 503 overloaded at once, and the last tenth is
+	// kept for keys of priority high. Absent: derived from the machine
+	// (DefaultMaxInFlight); 0: unbounded.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxStreams bounds the streamed replies open at once, so that long
+	// streams cannot take every slot from short requests; beyond it new
+	// streams get 503 overloaded (the last tenth kept for priority high).
+	// Absent: three quarters of max_in_flight; 0: unbounded.
+	MaxStreams int `yaml:"max_streams"`
+	// MemoryLimit is the soft memory ceiling: the Go runtime's memory limit
+	// (GOMEMLIMIT) is set to it, and new requests are shed while the
+	// process holds more than 90% of it (priority high: 100%). Absent:
+	// GOMEMLIMIT when that is set, else DefaultMemoryLimit; 0: none.
+	MemoryLimit ByteSize `yaml:"memory_limit"`
+	// ShedLatency is the CPU overload signal: while the process uses all
+	// its CPUs and goroutines wait longer than this to run (p99 of each
+	// 100 ms), a growing share of new requests is shed with 503, high
+	// priority last. Absent: DefaultShedLatency; 0: off.
+	ShedLatency Duration `yaml:"shed_latency"`
+	// MaxConnsPerClient bounds the connections one client address may hold
+	// open; a connection past it is answered 429 and closed. Loopback peers
+	// are exempt; behind trusted_proxies the forwarded client's requests in
+	// flight are counted instead. Default 0: off. Needs a restart.
+	MaxConnsPerClient int `yaml:"max_conns_per_client"`
 	// ShutdownDelay is how long /readyz reports not ready before the listener
 	// closes, so load balancers stop sending traffic first. Default 0s.
 	ShutdownDelay Duration `yaml:"shutdown_delay"`
@@ -338,6 +360,7 @@ const (
 	DefaultWriteTimeout     = 60 * time.Second
 	DefaultIdleTimeout      = 120 * time.Second
 	DefaultShutdownGrace    = 30 * time.Second
+	DefaultShedLatency      = 20 * time.Millisecond
 	DefaultConnectTimeout   = 5 * time.Second
 	DefaultFirstByteTimeout = 300 * time.Second
 	DefaultIdleReadTimeout  = 120 * time.Second

@@ -31,6 +31,7 @@ func applyDefaults(c *Config, explicit func(path string) bool) {
 	setDefault(&s.WriteTimeout, Duration(DefaultWriteTimeout))
 	setDefault(&s.IdleTimeout, Duration(DefaultIdleTimeout))
 	setDefault(&s.ShutdownGrace, Duration(DefaultShutdownGrace))
+	applyOverloadDefaults(s, explicit)
 	setDefault(&c.DataDir, DefaultDataDir)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
@@ -93,5 +94,22 @@ func setDefault[T comparable](v *T, def T) {
 	var zero T
 	if *v == zero {
 		*v = def
+	}
+}
+
+// applyOverloadDefaults derives the overload caps from the machine where the
+// file does not set them; an explicit 0 turns each off.
+func applyOverloadDefaults(s *Server, explicit func(path string) bool) {
+	if s.MemoryLimit == 0 && !explicit("server.memory_limit") {
+		s.MemoryLimit = DefaultMemoryLimit()
+	}
+	if s.MaxInFlight == 0 && !explicit("server.max_in_flight") {
+		s.MaxInFlight = DefaultMaxInFlight(s.MemoryLimit)
+	}
+	if s.MaxStreams == 0 && !explicit("server.max_streams") && s.MaxInFlight > 0 {
+		s.MaxStreams = max(s.MaxInFlight*3/4, 1)
+	}
+	if s.ShedLatency == 0 && !explicit("server.shed_latency") {
+		s.ShedLatency = Duration(DefaultShedLatency)
 	}
 }

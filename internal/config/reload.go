@@ -34,6 +34,8 @@ var restartOnly = []string{
 	"server.read_timeout",
 	"server.write_timeout",
 	"server.idle_timeout",
+	"server.memory_limit",
+	"server.max_conns_per_client",
 	"admin.listen",
 	"admin.token",
 	"log.format",

@@ -47,7 +47,11 @@ func TestReconcile(t *testing.T) {
 			changed: []string{"auth.keys"}},
 		{name: "listener and a reloadable server setting", edit: func(s string) string {
 			return strings.Replace(s, "listen: 127.0.0.1:8080, max_in_flight: 10", "listen: 127.0.0.1:8081, max_in_flight: 11", 1)
-		}, changed: []string{"server.max_in_flight"}, hard: []string{"server.listen"}},
+		}, changed: []string{"server.max_in_flight", "server.max_streams"}, // max_streams is 3/4 of it when absent
+			hard: []string{"server.listen"}},
+		{name: "memory ceiling and per-client cap need a restart", edit: func(s string) string {
+			return strings.Replace(s, "max_in_flight: 10", "max_in_flight: 10, max_streams: 7, memory_limit: 64MiB, max_conns_per_client: 8, shed_latency: 30ms", 1)
+		}, changed: []string{"server.shed_latency"}, hard: []string{"server.memory_limit", "server.max_conns_per_client"}},
 		{name: "storage and data_dir", edit: func(s string) string {
 			return strings.Replace(s, "data_dir: /tmp/a", "data_dir: /tmp/b\nstorage: {redis_url: redis://127.0.0.1:1}", 1)
 		}, hard: []string{"data_dir", "storage", "limits.redis"}}, // limits.redis.url defaults to storage.redis_url

@@ -13,6 +13,9 @@ const (
 	// buffer, so gigabytes would be a memory hazard.
 	minHeaderBytes = 1 << 10
 	maxHeaderBytes = 16 << 20
+	// minMemoryLimit is the smallest server.memory_limit: below it the Go
+	// runtime alone would keep the gateway shedding.
+	minMemoryLimit = 32 << 20
 	// maxWeight keeps the sum of a model's target weights far from overflow.
 	maxWeight = 1_000_000
 )
@@ -180,6 +183,23 @@ func (v *validator) server(s *Server) {
 	v.notNegative("server.idle_timeout", s.IdleTimeout)
 	v.notNegative("server.shutdown_grace", s.ShutdownGrace)
 	v.notNegative("server.shutdown_delay", s.ShutdownDelay)
+	v.notNegative("server.shed_latency", s.ShedLatency)
+	for _, f := range []struct {
+		path string
+		n    int64
+	}{
+		{"server.max_in_flight", int64(s.MaxInFlight)},
+		{"server.max_streams", int64(s.MaxStreams)},
+		{"server.max_conns_per_client", int64(s.MaxConnsPerClient)},
+		{"server.memory_limit", int64(s.MemoryLimit)},
+	} {
+		if f.n < 0 {
+			v.errf(f.path, "must be 0 (off) or positive, got %d", f.n)
+		}
+	}
+	if s.MemoryLimit > 0 && s.MemoryLimit < minMemoryLimit {
+		v.errf("server.memory_limit", "%s is too small: at least %s, or 0 for no ceiling", s.MemoryLimit, ByteSize(minMemoryLimit))
+	}
 }
 
 func (v *validator) tls(t *TLS) {

@@ -50,6 +50,7 @@ type exchange struct {
 	traceState  // tracing (trace.go)
 	relayState  // streaming (relay.go)
 	cancelState // a relay's cancellation by its timer or watcher (relay.go)
+	shedState   // overload protection's slots (overload.go)
 }
 
 type cancelReason int32
@@ -119,6 +120,7 @@ func (x *exchange) settle() {
 		x.rt.End()
 	}
 	x.plan.End()
+	x.settleShed()
 	g.inFlight.Add(-1)
 	g.met.InFlight().Dec()
 	x.settled = true
@@ -212,6 +214,7 @@ func (x *exchange) reset() {
 	x.logState.reset()
 	x.traceState.reset()
 	x.relayState.reset()
+	x.shedState.reset()
 }
 
 // reuse empties a buffer for the next request, keeping its capacity up to

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -72,7 +73,9 @@ type Gateway struct {
 	ready    atomic.Bool
 	draining atomic.Bool
 	inFlight atomic.Int64
-	waiters  waiters // exchanges waiting on an upstream, for clients that leave (abandon.go)
+	over     *overload    // load shedding (overload.go)
+	clients  *clientConns // per-client connection cap; nil: off (clientcap.go)
+	waiters  waiters      // exchanges waiting on an upstream, for clients that leave (abandon.go)
 
 	adminThrottle *adminThrottle // failed admin authentications per source
 	clock         route.Clock    // routing's (breakers, retry waits); nil: the real one
@@ -161,6 +164,14 @@ func New(cfg *config.Config, d Deps) (*Gateway, error) {
 		tracer:   d.Tracer,
 	}
 	g.adminThrottle = newAdminThrottle(time.Now)
+	over, err := newOverload(met)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	g.over = over
+	if n := cfg.Server.MaxConnsPerClient; n > 0 {
+		g.clients = newClientConns(n)
+	}
 	s, err := buildSnapshot(cfg, d.ConfigHash, nil, met, log, g.tel != nil, nil)
 	if err != nil {
 		return nil, err

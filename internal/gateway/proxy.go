@@ -116,6 +116,13 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, r *endpoint) {
 
 	// 7. Route and send.
 	x.stream = fields.Stream && r.op.Streams()
+	if x.stream {
+		x.streamSlot = true
+		if reason := x.g.over.admitStream(&x.s.cfg.Server, x.pol != nil && x.pol.HighPriority); reason != "" {
+			x.shed(ctx, reason, false)
+			return
+		}
+	}
 	if x.s.logBodies != logNone {
 		x.keepBody(&x.logReq, body)
 	}
@@ -136,8 +143,14 @@ func (x *exchange) enter(ctx *fasthttp.RequestCtx) bool {
 	if g.draining.Load() {
 		ctx.SetConnectionClose()
 	}
-	if max := x.s.cfg.Server.MaxInFlight; max > 0 && g.inFlight.Load() > int64(max) {
-		x.fail(ctx, errorf(503, CodeOverloaded, "Sluice is at its limit of concurrent requests; retry after a short backoff"))
+	sc := &x.s.cfg.Server
+	n := g.inFlight.Load()
+	if reason := g.over.admitEarly(sc, n); reason != "" {
+		x.shed(ctx, reason, true)
+		return false
+	}
+	if g.clients != nil && x.clientSlot(ctx, g.clients) {
+		x.shed(ctx, shedClient, true)
 		return false
 	}
 	pol, herr := g.authenticate(ctx)
@@ -146,6 +159,10 @@ func (x *exchange) enter(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	x.pol = pol
+	if reason := g.over.admit(sc, n, pol != nil && pol.HighPriority); reason != "" {
+		x.shed(ctx, reason, false)
+		return false
+	}
 	if herr := x.admitRequest(); herr != nil {
 		x.fail(ctx, herr)
 		return false

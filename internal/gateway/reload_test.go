@@ -155,7 +155,7 @@ func TestReloadReportsRestartSettings(t *testing.T) {
 	if !slices.Equal(res.NeedsRestart, []string{"server.listen", "data_dir"}) {
 		t.Errorf("needs_restart = %v", res.NeedsRestart)
 	}
-	if !slices.Equal(res.Changed, []string{"server.max_in_flight", "log.level"}) {
+	if !slices.Equal(res.Changed, []string{"server.max_in_flight", "server.max_streams", "log.level"}) { // max_streams follows max_in_flight
 		t.Errorf("changed = %v", res.Changed)
 	}
 	cfg := s.gw.Config()
@@ -295,7 +295,7 @@ func TestReloadCannotStartALimiter(t *testing.T) {
 	s.next.Store(&next)
 	res := s.gw.Reload(context.Background())
 	if res.Result != "applied" || !slices.Equal(res.NeedsRestart, []string{"providers[].limits"}) ||
-		!slices.Equal(res.Changed, []string{"server.max_in_flight", "providers"}) {
+		!slices.Equal(res.Changed, []string{"server.max_in_flight", "server.max_streams", "providers"}) {
 		t.Fatalf("reload: %+v", res)
 	}
 	for i := range 3 {

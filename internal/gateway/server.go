@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-gw/sluice/internal/config"
 )
 
 // Server is the listener side of a gateway.
@@ -71,8 +73,18 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 
 // Serve accepts connections on ln until Shutdown. The gateway reports ready
 // once it is serving.
-func (s *Server) Serve(ln net.Listener) error {
-	s.g.ready.Store(true)
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, nil) }
+
+func (s *Server) serve(ln net.Listener, tcfg *tls.Config) error {
+	g := s.g
+	if g.clients != nil { // under TLS, so the cap counts sockets
+		ln = &capListener{Listener: ln, cc: g.clients, trusted: func() []config.IPRange { return g.Config().Server.TrustedProxies }}
+	}
+	if tcfg != nil {
+		ln = tls.NewListener(ln, tcfg)
+	}
+	g.over.start(g.Config, &g.inFlight)
+	g.ready.Store(true)
 	return s.srv.Serve(ln)
 }
 
@@ -83,7 +95,7 @@ func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 		return fmt.Errorf("tls: %w", err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
-	return s.Serve(tls.NewListener(ln, cfg))
+	return s.serve(ln, cfg)
 }
 
 // Shutdown drains the gateway: /readyz fails at once, after delay the
@@ -100,6 +112,7 @@ func (s *Server) Shutdown(ctx context.Context, delay time.Duration) error {
 		}
 	}
 	err := s.srv.ShutdownWithContext(ctx)
+	s.g.over.halt()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
