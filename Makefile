@@ -5,7 +5,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test check fmt bench-go clean release release-check
+.PHONY: all build run test check fmt bench-go clean release release-check overload
 
 all: build
 
@@ -58,3 +58,9 @@ release-check:
 .PHONY: bench
 bench:
 	bench/scripts/make-bench.sh
+
+# Sluice at twice its capacity: every request answered (served or 503), none
+# hanging or reset, memory under the ceiling; reports the served p99 at half
+# and twice the knee (bench/scripts/overload.sh, docs/operations.md). ~3 min.
+overload:
+	bench/scripts/overload.sh
