@@ -24,7 +24,7 @@ import (
 // postgres OS user (the directory is chowned to it).
 type Postgres struct {
 	Dir  string // data/, the socket, server.log
-	Port int
+	Port int    // picked free by NewPostgres; may be changed before a Start
 	bin  string
 	cred *syscall.Credential
 	proc *Proc
