@@ -122,5 +122,21 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 	}
 	logChecks(o, acc, false)
 	o.Measured["status_mismatch"] = acc.StatusMismatch
+	// What the log says of each fault (a cut stream's row holds its
+	// error, where the client saw a 200 and an error event).
+	rows, err := harness.QueryRows(ctx, e.dbURL, "upstream-")
+	if err != nil {
+		return err
+	}
+	logged := map[string]map[string]int{}
+	for _, r := range rs {
+		if logged[r.Kind] == nil {
+			logged[r.Kind] = map[string]int{}
+		}
+		for _, st := range rows[r.ID] {
+			logged[r.Kind][fmt.Sprint(st)]++
+		}
+	}
+	o.Measured["logged_statuses_by_fault"] = logged
 	return nil
 }
