@@ -117,7 +117,11 @@ func suite(ctx context.Context, o options, stdout io.Writer) (*report, error) {
 		if !out.OK {
 			status = "FAIL"
 		}
-		e.say("%s: %s in %.1f s: %s", sc.name, status, out.DurationS, statusLine(out.Statuses))
+		skipped := ""
+		if out.Skipped > 0 {
+			skipped = fmt.Sprintf(" (the load skipped %d requests: %d were in flight)", out.Skipped, maxInFlight)
+		}
+		e.say("%s: %s in %.1f s: %s%s", sc.name, status, out.DurationS, statusLine(out.Statuses), skipped)
 		if err := e.restore(ctx); err != nil {
 			rep.DurationS = round1(time.Since(start).Seconds())
 			return rep, fmt.Errorf("restoring the deployment after %s: %w", sc.name, err)
