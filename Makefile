@@ -34,6 +34,16 @@ check:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# The chaos suite (docs/operations.md, "Chaos suite"): a private PostgreSQL
+# and Redis, the mock and two instances built from this tree, on loopback
+# ports of their own; each fault under load, checked against the documented
+# bounds. About a minute after the build; exits 1 when a bound is broken.
+# Results (results.json, table.txt, the processes' logs) in CHAOS_OUT.
+CHAOS_OUT ?= /tmp/sluice-chaos
+.PHONY: chaos
+chaos:
+	$(GO) run ./tools/chaos -out $(CHAOS_OUT) $(CHAOS_FLAGS)
+
 # Hot-path micro-benchmarks (see docs/benchmarks.md).
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/provider ./internal/sse ./internal/gateway ./internal/auth

@@ -1,0 +1,133 @@
+// Command chaos is Sluice's chaos suite (make chaos): it starts a private
+// PostgreSQL and Redis, the mock and two `sluice serve` instances built
+// from this tree, all on loopback ports of their own, then puts them
+// through one fault after another while load runs, and checks each
+// against the bounds docs/operations.md documents (section "Chaos
+// suite"): what clients saw, whether limits held, request-log rows lost
+// or duplicated. It prints a table, writes results.json, and exits 1 when
+// a bound is broken (2 when the suite could not run).
+//
+//	go run ./tools/chaos [-out DIR] [-only NAME,...] [-rate RPS] [-bin SLUICE]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the command's flags.
+type options struct {
+	out     string
+	only    map[string]bool
+	rate    float64
+	bin     string
+	keep    bool
+	timeout time.Duration
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var only string
+	fs.StringVar(&o.out, "out", "/tmp/sluice-chaos", "`DIR` for results.json, the table and the processes' logs")
+	fs.StringVar(&only, "only", "", "comma-separated scenario `NAMES` to run (default: all): "+strings.Join(scenarioNames(), ","))
+	fs.Float64Var(&o.rate, "rate", 100, "background load in requests a second, over both instances")
+	fs.StringVar(&o.bin, "bin", "", "a sluice `BINARY` to run instead of building ./cmd/sluice")
+	fs.BoolVar(&o.keep, "keep", false, "keep the state directory (PostgreSQL data, spools) after the run")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "chaos: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if only != "" {
+		o.only = map[string]bool{}
+		known := map[string]bool{}
+		for _, n := range scenarioNames() {
+			known[n] = true
+		}
+		for n := range strings.SplitSeq(only, ",") {
+			n = strings.TrimSpace(n)
+			if !known[n] {
+				fmt.Fprintf(stderr, "chaos: unknown scenario %q (have %s)\n", n, strings.Join(scenarioNames(), ", "))
+				return 2
+			}
+			o.only[n] = true
+		}
+	}
+	if o.rate <= 0 || o.rate > 2000 {
+		fmt.Fprintln(stderr, "chaos: -rate must be in (0, 2000]")
+		return 2
+	}
+	if runtime.GOOS != "linux" {
+		fmt.Fprintln(stderr, "chaos: needs Linux (/proc, prlimit, SIGKILL semantics)")
+		return 2
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	rep, err := suite(ctx, o, stdout)
+	if rep != nil {
+		if werr := rep.write(o.out, stdout); werr != nil {
+			fmt.Fprintf(stderr, "chaos: %v\n", werr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "chaos: %v\n", err)
+		return 2
+	}
+	if !rep.OK {
+		for _, s := range rep.Scenarios {
+			for _, c := range s.Checks {
+				if !c.OK {
+					fmt.Fprintf(stderr, "chaos: BOUND BROKEN: %s: %s: %s\n", s.Name, c.Name, c.Detail)
+				}
+			}
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "chaos: every bound held (%d scenarios, %.0f s)\n", len(rep.Scenarios), rep.DurationS)
+	return 0
+}
+
+// moduleRoot finds the directory holding go.mod, from the working
+// directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run from the Sluice tree")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/harness"
+)
+
+// report is results.json.
+type report struct {
+	Version   int        `json:"version"`
+	Started   time.Time  `json:"started"`
+	DurationS float64    `json:"duration_s"`
+	Commit    string     `json:"commit,omitempty"`
+	Machine   machine    `json:"machine"`
+	Setup     setup      `json:"setup"`
+	Scenarios []*outcome `json:"scenarios"`
+	OK        bool       `json:"ok"`
+}
+
+type machine struct {
+	CPUs   int    `json:"cpus"`
+	Kernel string `json:"kernel,omitempty"`
+}
+
+type setup struct {
+	Instances int     `json:"instances"`
+	RateRPS   float64 `json:"rate_rps"`
+	SetupS    float64 `json:"setup_s"`
+}
+
+// outcome is one scenario's record.
+type outcome struct {
+	Name      string  `json:"name"`
+	Fault     string  `json:"fault"`
+	DurationS float64 `json:"duration_s"`
+	Requests  int     `json:"requests"`
+	// Skipped: requests the load did not send because its in-flight cap
+	// was reached (the client's own shedding, reported, not a failure).
+	Skipped  int                 `json:"skipped"`
+	Statuses map[string]int      `json:"statuses"`
+	Limits   *limitResult        `json:"limits,omitempty"`
+	Logs     *harness.Accounting `json:"logs,omitempty"`
+	Measured map[string]any      `json:"measured,omitempty"`
+	Checks   []check             `json:"checks"`
+	OK       bool                `json:"ok"`
+}
+
+// limitResult says whether rate limits held in a scenario.
+type limitResult struct {
+	Held   bool   `json:"held"`
+	Detail string `json:"detail"`
+}
+
+// check is one bound: what it is, whether it held, and the numbers.
+type check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+func newOutcome(name, fault string) *outcome {
+	return &outcome{Name: name, Fault: fault, Statuses: map[string]int{}, Measured: map[string]any{}, OK: true}
+}
+
+// check records a bound.
+func (o *outcome) check(name string, ok bool, format string, args ...any) {
+	o.Checks = append(o.Checks, check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+	if !ok {
+		o.OK = false
+	}
+}
+
+// fail records that the scenario itself could not be carried out.
+func (o *outcome) fail(err error) {
+	o.check("scenario ran", false, "%v", err)
+}
+
+// addResults counts results into the status table.
+func (o *outcome) addResults(rs []harness.Result) {
+	o.Requests += len(rs)
+	for _, r := range rs {
+		o.Statuses[r.Outcome()]++
+	}
+}
+
+// statusLine is the status counts, most frequent first: "200×812 502×3".
+func statusLine(m map[string]int) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// table writes the summary table.
+func (r *report) table(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\trequests\tclients saw\tlimits\trows lost\tdup\tresult")
+	for _, s := range r.Scenarios {
+		limits := "—"
+		if s.Limits != nil {
+			limits = "held"
+			if !s.Limits.Held {
+				limits = "BROKEN"
+			}
+		}
+		lost, dup := "—", "—"
+		if s.Logs != nil {
+			lost, dup = fmt.Sprint(s.Logs.Lost), fmt.Sprint(s.Logs.Duplicated)
+			if v, ok := s.Measured["lost_allowed"]; ok {
+				lost += fmt.Sprintf(" (%v)", v)
+			}
+		}
+		res := "ok"
+		if !s.OK {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Requests, statusLine(s.Statuses), limits, lost, dup, res)
+	}
+	tw.Flush()
+}
+
+// details writes every check, one line each.
+func (r *report) details(w io.Writer) {
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(w, "\n%s — %s (%.1f s)\n", s.Name, s.Fault, s.DurationS)
+		for _, c := range s.Checks {
+			mark := "ok  "
+			if !c.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "  %s %s: %s\n", mark, c.Name, c.Detail)
+		}
+	}
+}
+
+// write prints the table and details and saves results.json and
+// table.txt in dir.
+func (r *report) write(dir string, stdout io.Writer) error {
+	var b strings.Builder
+	r.table(&b)
+	r.details(&b)
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, b.String())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	j, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nchaos: results in %s (results.json, table.txt, logs/)\n", dir)
+	return nil
+}
