@@ -97,8 +97,6 @@ type overload struct {
 	shedShare *prometheus.GaugeVec
 	schedP99  prometheus.Gauge
 
-	clients *clientConns // per-client connection counts; nil: no cap
-
 	mu      sync.Mutex
 	stop    chan struct{}
 	stopped chan struct{}
