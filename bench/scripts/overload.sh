@@ -46,16 +46,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_ready() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+# shellcheck source=bench/scripts/lib.sh
+. bench/scripts/lib.sh
 for p in "$mock_port" "$sluice_port"; do port_free "$p" || die "port $p on 127.0.0.1 is taken (set MOCK_PORT / SLUICE_PORT)"; done
 
 # Pinning: the generator on CPU 0, the servers on the rest.
