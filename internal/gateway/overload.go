@@ -72,8 +72,10 @@ const (
 	// overStreak is how many overloaded windows in a row start shedding
 	// (once it has started, each window steers).
 	overStreak = 2
-	// shedRetryAfter is the Retry-After of a shed request.
-	shedRetryAfter = "1"
+	// shedRetryAfter and shedRetryAfterMs are the Retry-After and
+	// Retry-After-Ms of a shed request (DESIGN.md: a 429 carries both).
+	shedRetryAfter   = "1"
+	shedRetryAfterMs = "1000"
 )
 
 // Memory levels the sampler sets.
@@ -399,6 +401,7 @@ func (x *exchange) shed(ctx *fasthttp.RequestCtx, reason string, early bool) {
 	}
 	x.g.over.shed.WithLabelValues(reason, prio).Inc()
 	ctx.Response.Header.Set("Retry-After", shedRetryAfter)
+	ctx.Response.Header.Set("Retry-After-Ms", shedRetryAfterMs)
 	var e *HTTPError
 	switch reason {
 	case shedInFlight:

@@ -169,6 +169,9 @@ func TestShedPerForwardedClient(t *testing.T) {
 	if resp.StatusCode != 429 || !strings.Contains(got, `"code":"rate_limit_exceeded"`) || !strings.Contains(got, "max_conns_per_client") {
 		t.Fatalf("second request of the same client: %d %s, want 429 naming max_conns_per_client", resp.StatusCode, got)
 	}
+	if ra, ms := resp.Header.Get("Retry-After"), resp.Header.Get("Retry-After-Ms"); ra != "1" || ms != "1000" {
+		t.Errorf("429: Retry-After %q, Retry-After-Ms %q; want 1 and 1000", ra, ms)
+	}
 	if resp, got := s.post(t, "/v1/chat/completions", body, from("203.0.113.10", "")); resp.StatusCode != 200 {
 		t.Fatalf("another client: %d %s", resp.StatusCode, got)
 	}
