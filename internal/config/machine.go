@@ -3,7 +3,10 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"math"
 	"os"
+	"path"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -32,13 +35,22 @@ const (
 // absent: GOMEMLIMIT when the environment sets it, else three quarters of
 // the memory available to the process (the cgroup's limit when there is
 // one, else the machine's RAM); 0 when neither can be read.
+//
+// GOMEMLIMIT=off gives 0 (no ceiling), and so does a share under the
+// smallest ceiling accepted (minMemoryLimit): a container that small is
+// better off without load shedding on memory than shedding always.
 func DefaultMemoryLimit() ByteSize {
 	if os.Getenv("GOMEMLIMIT") != "" {
-		if l := debug.SetMemoryLimit(-1); l > 0 && l < 1<<62 {
+		if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
 			return ByteSize(l)
 		}
+		return 0 // off
 	}
-	return ByteSize(float64(availableMemory()) * memoryShare)
+	l := ByteSize(float64(availableMemory()) * memoryShare)
+	if l < minMemoryLimit {
+		return 0
+	}
+	return l
 }
 
 // DefaultMaxInFlight is the in-flight cap when server.max_in_flight is
@@ -52,24 +64,55 @@ func DefaultMaxInFlight(memoryLimit ByteSize) int {
 	return max(n, 64)
 }
 
-// availableMemory is the cgroup's memory limit (v2, then v1) when one is
-// set, else MemTotal from /proc/meminfo; 0 when none can be read.
+// availableMemory is the smallest memory limit of the process's cgroup and
+// its parents (v2 memory.max: a systemd unit's MemoryMax= sits on its own
+// cgroup; v1 memory.limit_in_bytes), when one is set and below MemTotal
+// from /proc/meminfo, else MemTotal; 0 when none can be read.
 func availableMemory() int64 {
-	total := memTotal()
-	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
-		b, err := os.ReadFile(f)
+	avail := memTotal()
+	take := func(file string) {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			continue
+			return
 		}
 		v, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 		if err != nil || v <= 0 { // "max": no limit
-			continue
+			return
 		}
-		if total == 0 || v < total { // v1 reports "no limit" as a huge number
-			return v
+		if avail == 0 || v < avail { // v1 reports "no limit" as a huge number
+			avail = v
 		}
 	}
-	return total
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	for _, dir := range cgroupDirs(string(cg), "0::", "/sys/fs/cgroup") {
+		take(filepath.Join(dir, "memory.max"))
+	}
+	for _, line := range strings.Split(string(cg), "\n") {
+		if i := strings.Index(line, ":memory:"); i >= 0 {
+			for _, dir := range cgroupDirs(line[i+1:], "memory:", "/sys/fs/cgroup/memory") {
+				take(filepath.Join(dir, "memory.limit_in_bytes"))
+			}
+		}
+	}
+	return avail
+}
+
+// cgroupDirs are the directories under root of the cgroup that the line
+// of /proc/self/cgroup starting with prefix names ("0::/a/b" for v2,
+// "memory:/a/b" for v1's memory controller), and of its parents up to
+// root itself.
+func cgroupDirs(procCgroup, prefix, root string) []string {
+	dirs := []string{root}
+	for _, line := range strings.Split(procCgroup, "\n") {
+		rel, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		for p := path.Clean("/" + rel); p != "/"; p = path.Dir(p) {
+			dirs = append(dirs, filepath.Join(root, p))
+		}
+	}
+	return dirs
 }
 
 func memTotal() int64 {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +61,42 @@ func TestOverloadDefaults(t *testing.T) {
 			`14:17: server.shed_latency: must not be negative, got -1ms`,
 		})
 	})
+}
+
+// TestReloadKeepsDerivedCapsWithTheCeiling: a reload that changes the
+// memory ceiling (restart-only) keeps the caps derived from the ceiling in
+// force, not from the file's.
+func TestReloadKeepsDerivedCapsWithTheCeiling(t *testing.T) {
+	running := mustParse(t, minimal+"server: {memory_limit: 64MiB}\n", nil)
+	next := mustParse(t, minimal+"server: {memory_limit: 1GiB}\n", nil)
+	if next.Server.MaxInFlight == 1024 {
+		t.Skip("this machine derives the same cap from both ceilings")
+	}
+	ch := Reconcile(running, next)
+	s := next.Server
+	if s.MemoryLimit != 64<<20 || s.MaxInFlight != 1024 || s.MaxStreams != 768 {
+		t.Errorf("after reload: memory_limit %s, max_in_flight %d, max_streams %d; want 64MiB, 1024, 768", s.MemoryLimit, s.MaxInFlight, s.MaxStreams)
+	}
+	if len(ch.Changed) != 0 || len(ch.NeedsRestart) != 1 || ch.NeedsRestart[0] != "server.memory_limit" {
+		t.Errorf("changed %q, needs_restart %q; want none and server.memory_limit", ch.Changed, ch.NeedsRestart)
+	}
+	// An explicit cap is kept.
+	next = mustParse(t, minimal+"server: {memory_limit: 1GiB, max_in_flight: 5000}\n", nil)
+	Reconcile(running, next)
+	if next.Server.MaxInFlight != 5000 || next.Server.MaxStreams != 3750 {
+		t.Errorf("explicit cap: max_in_flight %d, max_streams %d; want 5000 and 3750", next.Server.MaxInFlight, next.Server.MaxStreams)
+	}
+}
+
+func TestCgroupDirs(t *testing.T) {
+	got := cgroupDirs("4:memory:/a/b\n0::/system.slice/sluice.service\n", "0::", "/sys/fs/cgroup")
+	want := []string{"/sys/fs/cgroup", "/sys/fs/cgroup/system.slice/sluice.service", "/sys/fs/cgroup/system.slice"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("v2: %q, want %q", got, want)
+	}
+	got = cgroupDirs("memory:/a/b", "memory:", "/sys/fs/cgroup/memory")
+	want = []string{"/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/a/b", "/sys/fs/cgroup/memory/a"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("v1: %q, want %q", got, want)
+	}
 }

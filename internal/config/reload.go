@@ -64,6 +64,7 @@ var restartOnly = []string{
 // after the reload. It reports what differs. running is not modified.
 func Reconcile(running, next *Config) Change {
 	var ch Change
+	fileMemory := next.Server.MemoryLimit
 	rv, nv := reflect.ValueOf(running).Elem(), reflect.ValueOf(next).Elem()
 	for _, path := range restartOnly {
 		r, n := fieldAt(rv, path), fieldAt(nv, path)
@@ -75,8 +76,27 @@ func Reconcile(running, next *Config) Change {
 			n.Set(r)
 		}
 	}
+	rederiveOverload(&next.Server, fileMemory)
 	diff(rv, nv, "", 2, &ch.Changed)
 	return ch
+}
+
+// rederiveOverload derives max_in_flight and max_streams again from the
+// memory ceiling in force when a reload kept the running memory_limit
+// (restart-only) over fileMemory, the file's: the file's caps were derived
+// from a ceiling that does not apply. A cap equal to what the file's
+// ceiling derives is taken as derived.
+func rederiveOverload(s *Server, fileMemory ByteSize) {
+	if s.MemoryLimit == fileMemory {
+		return
+	}
+	inFlight := s.MaxInFlight
+	if inFlight > 0 && inFlight == DefaultMaxInFlight(fileMemory) {
+		s.MaxInFlight = DefaultMaxInFlight(s.MemoryLimit)
+	}
+	if inFlight > 0 && s.MaxStreams == max(inFlight*3/4, 1) {
+		s.MaxStreams = max(s.MaxInFlight*3/4, 1)
+	}
 }
 
 // Hold makes next keep running's value at path, a YAML path of a setting

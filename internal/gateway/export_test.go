@@ -23,3 +23,7 @@ func SetShedSignals(g *Gateway, mem int32, normal, high float64) {
 	g.over.dropNormal.Store(uint64(normal * (1 << 32)))
 	g.over.dropHigh.Store(uint64(high * (1 << 32)))
 }
+
+// CountLoopbackConns makes the per-client connection cap count loopback
+// peers, which it exempts in production. Call it before g serves.
+func CountLoopbackConns(g *Gateway) { g.capLoopback = true }

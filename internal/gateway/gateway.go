@@ -75,7 +75,9 @@ type Gateway struct {
 	inFlight atomic.Int64
 	over     *overload    // load shedding (overload.go)
 	clients  *clientConns // per-client connection cap; nil: off (clientcap.go)
-	waiters  waiters      // exchanges waiting on an upstream, for clients that leave (abandon.go)
+	// capLoopback counts loopback peers against the per-client cap (tests).
+	capLoopback bool
+	waiters     waiters // exchanges waiting on an upstream, for clients that leave (abandon.go)
 
 	adminThrottle *adminThrottle // failed admin authentications per source
 	clock         route.Clock    // routing's (breakers, retry waits); nil: the real one

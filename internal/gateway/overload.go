@@ -36,8 +36,9 @@ import (
 //   - CPU (server.shed_latency): a request arriving while every CPU is
 //     busy waits in the Go scheduler's run queue before anything sees it,
 //     so that wait is the earliest sign of CPU overload. While the p99 of
-//     that wait over the last 100 ms is above shed_latency and requests
-//     are piling up (queuedPerCPU), a share of new requests is shed that grows
+//     that wait over the last 100 ms is above shed_latency and goroutines
+//     are piling up in the run queue (runnablePerCPU), a share of new
+//     requests is shed that grows
 //     by a step every 100 ms; normal keys' share first, priority high's
 //     only once every normal request is shed. Calm windows shrink them
 //     again, high priority's first.
@@ -63,12 +64,13 @@ const (
 	// twice how much it shrinks in a calm one: full shedding is reached in
 	// a second, and released in two.
 	shedStep = 0.1
-	// queuedPerCPU is how many requests per CPU must be in flight for a
-	// long scheduler wait to count as overload: a wait with few requests
-	// in flight is a pause (a GC cycle, a noisy neighbour), and shedding
-	// would not shorten it. A client that keeps fewer requests open than
-	// this cannot overload Sluice: it waits for its answers.
-	queuedPerCPU = 16
+	// runnablePerCPU is how many goroutines per CPU must be waiting to run
+	// (at the end of the window) for a long scheduler wait to count as
+	// overload: with few of them the wait is a pause (a GC cycle, a noisy
+	// neighbour, CPU quota throttling) that shedding would not shorten.
+	// Requests in flight would be the wrong count: streams and requests
+	// waiting on their upstream take no CPU.
+	runnablePerCPU = 8
 	// overStreak is how many overloaded windows in a row start shedding
 	// (once it has started, each window steers).
 	overStreak = 2
@@ -102,6 +104,7 @@ type overload struct {
 	mu      sync.Mutex
 	stop    chan struct{}
 	stopped chan struct{}
+	halted  bool // a Shutdown came: a late start starts nothing
 }
 
 func newOverload(met *smetrics.Registry) (*overload, error) {
@@ -124,21 +127,21 @@ func newOverload(met *smetrics.Registry) (*overload, error) {
 }
 
 // start runs the sampler until stopStart. Idempotent.
-func (o *overload) start(cfg func() *config.Config, inFlight *atomic.Int64) {
+func (o *overload) start(cfg func() *config.Config) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.stop != nil {
+	if o.stop != nil || o.halted {
 		return
 	}
 	o.stop, o.stopped = make(chan struct{}), make(chan struct{})
-	go o.sample(cfg, inFlight, o.stop, o.stopped)
+	go o.sample(cfg, o.stop, o.stopped)
 }
 
 // halt stops the sampler and clears what it decided.
 func (o *overload) halt() {
 	o.mu.Lock()
 	stop, stopped := o.stop, o.stopped
-	o.stop, o.stopped = nil, nil
+	o.stop, o.stopped, o.halted = nil, nil, true
 	o.mu.Unlock()
 	if stop != nil {
 		close(stop)
@@ -207,8 +210,27 @@ func (o *overload) admitStream(s *config.Server, high bool) (reason string) {
 
 func (o *overload) releaseStream() { o.streams.Add(-1) }
 
+// streamsFull reports whether a new stream would be refused now.
+func (o *overload) streamsFull(s *config.Server, high bool) bool {
+	if s.MaxStreams <= 0 {
+		return false
+	}
+	limit := int64(s.MaxStreams)
+	if !high {
+		limit = normalShare(s.MaxStreams)
+	}
+	return o.streams.Load() >= limit
+}
+
+// wantsStream reports whether the request on model route r asks for a
+// streamed reply (a bad body does not: its error comes later).
+func wantsStream(ctx *fasthttp.RequestCtx, r *endpoint) bool {
+	f, err := scanFields(ctx, r, ctx.PostBody())
+	return err == nil && f.Stream
+}
+
 // sample watches memory and the scheduler every sampleEvery.
-func (o *overload) sample(cfg func() *config.Config, inFlight *atomic.Int64, stop <-chan struct{}, stopped chan<- struct{}) {
+func (o *overload) sample(cfg func() *config.Config, stop <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
 	defer o.reset()
 	samples := []metrics.Sample{
@@ -218,6 +240,7 @@ func (o *overload) sample(cfg func() *config.Config, inFlight *atomic.Int64, sto
 		{Name: "/memory/classes/heap/free:bytes"},
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/gc/heap/live:bytes"},
+		{Name: "/sched/goroutines/runnable:goroutines"},
 	}
 	var lastGC time.Time
 	var prevCounts []uint64
@@ -273,7 +296,11 @@ func (o *overload) sample(cfg func() *config.Config, inFlight *atomic.Int64, sto
 			continue
 		}
 		cpuOn = true
-		queued := inFlight.Load() >= int64(queuedPerCPU*runtime.GOMAXPROCS(0))
+		var runnable uint64
+		if samples[6].Value.Kind() == metrics.KindUint64 {
+			runnable = samples[6].Value.Uint64()
+		}
+		queued := runnable >= uint64(runnablePerCPU*runtime.GOMAXPROCS(0))
 		over := s.ShedLatency > 0 && p99 > s.ShedLatency.D().Seconds() && queued
 		if over {
 			streak++
@@ -321,6 +348,7 @@ func (o *overload) steer(over bool) {
 
 func (o *overload) reset() {
 	o.memLevel.Store(memOK)
+	o.schedP99.Set(0)
 	o.dropNormal.Store(0)
 	o.dropHigh.Store(0)
 	o.shedShare.WithLabelValues("normal").Set(0)

@@ -1,6 +1,11 @@
 package gateway_test
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +25,7 @@ auth:
   keys:
     - {key: sk-normal, id: normal}
     - {key: sk-high, id: high, priority: high}
+    - {key: sk-rpm3, id: rpm3, rpm: 3}
 providers:
   - {name: openai, kind: openai, base_url: "${UPSTREAM}/v1", api_keys: [sk-provider-openai]}
   - {name: anthropic, kind: anthropic, base_url: "${UPSTREAM}/v1", api_keys: [sk-provider-anthropic]}
@@ -106,6 +112,11 @@ func TestShedStreams(t *testing.T) {
 	wantShed(t, s, "/v1/chat/completions", "gpt-4o-mini", "sk-normal", true, `"code":"overloaded"`, "server.max_streams")
 	wantShed(t, s, "/v1/messages", "claude-3-5-haiku", "sk-high", true, `"type":"overloaded_error"`, "server.max_streams")
 	wantShed(t, s, "/v1/chat/completions", "gpt-4o-mini", "sk-normal", false, "", "")
+	// A refused stream does not spend the key's requests per minute.
+	for range 3 {
+		wantShed(t, s, "/v1/chat/completions", "gpt-4o-mini", "sk-rpm3", true, `"code":"overloaded"`, "server.max_streams")
+	}
+	wantShed(t, s, "/v1/chat/completions", "gpt-4o-mini", "sk-rpm3", false, "", "")
 	wait()
 	// Every slot was given back, the shed ones included.
 	wantShed(t, s, "/v1/chat/completions", "gpt-4o-mini", "sk-normal", true, "", "")
@@ -178,5 +189,47 @@ func TestShedPerForwardedClient(t *testing.T) {
 	<-done
 	if resp, got := s.post(t, "/v1/chat/completions", body, from("203.0.113.9", "")); resp.StatusCode != 200 {
 		t.Fatalf("the same client once its request ended: %d %s", resp.StatusCode, got)
+	}
+}
+
+// TestShedClientConns: a connection past max_conns_per_client gets 429 in
+// the caller's format on its first request, and is closed.
+func TestShedClientConns(t *testing.T) {
+	yaml := strings.Replace(overloadConfig, "memory_limit: 0}", "memory_limit: 0, max_conns_per_client: 1}", 1)
+	s := newStackYAML(t, map[string]string{"COUNT_LOOPBACK_CONNS": "1"}, yaml)
+	first, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	send := func(c net.Conn, path, body string) *http.Response {
+		t.Helper()
+		req := "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-normal\r\nContent-Type: application/json\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := send(first, "/v1/chat/completions", chat("gpt-4o-mini")); resp.StatusCode != 200 {
+		t.Fatalf("first connection: %d", resp.StatusCode)
+	}
+	second, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	resp := send(second, "/v1/messages", chat("claude-3-5-haiku"))
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 429 || !strings.Contains(string(b), `"type":"rate_limit_error"`) || !strings.Contains(string(b), "max_conns_per_client") || !resp.Close {
+		t.Fatalf("second connection: %d close=%v %s; want 429 rate_limit_error naming max_conns_per_client, closed", resp.StatusCode, resp.Close, b)
+	}
+	if resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q, want 1", resp.Header.Get("Retry-After"))
 	}
 }

@@ -159,8 +159,16 @@ func (x *exchange) enter(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	x.pol = pol
-	if reason := g.over.admit(sc, n, pol != nil && pol.HighPriority); reason != "" {
+	high := pol != nil && pol.HighPriority
+	if reason := g.over.admit(sc, n, high); reason != "" {
 		x.shed(ctx, reason, false)
+		return false
+	}
+	if x.ep != nil && x.ep.op.Streams() && g.over.streamsFull(sc, high) && wantsStream(ctx, x.ep) {
+		// Refused before the request-count limit counts it, so a client
+		// that retries as told does not spend its own rpm; looked at only
+		// while the streams are at their cap (admitStream decides).
+		x.shed(ctx, shedStreams, false)
 		return false
 	}
 	if herr := x.admitRequest(); herr != nil {

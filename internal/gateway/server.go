@@ -15,15 +15,16 @@ import (
 
 // Server is the listener side of a gateway.
 type Server struct {
-	g   *Gateway
-	srv *fasthttp.Server
+	g      *Gateway
+	srv    *fasthttp.Server
+	client bool // the client listener: load shedding and the per-client cap apply
 }
 
 // NewServer builds the fasthttp server for g with the configured limits.
 func (g *Gateway) NewServer() *Server {
 	sc := g.Config().Server
 	maxHeader := sc.MaxHeaderBytes.Int()
-	return &Server{g: g, srv: &fasthttp.Server{
+	return &Server{g: g, client: true, srv: &fasthttp.Server{
 		Handler:               g.Handler(),
 		ErrorHandler:          g.ErrorHandler,
 		Name:                  "",
@@ -77,13 +78,16 @@ func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, nil) }
 
 func (s *Server) serve(ln net.Listener, tcfg *tls.Config) error {
 	g := s.g
-	if g.clients != nil { // under TLS, so the cap counts sockets
-		ln = &capListener{Listener: ln, cc: g.clients, trusted: func() []config.IPRange { return g.Config().Server.TrustedProxies }}
+	if s.client && g.clients != nil { // under TLS, so the cap counts sockets
+		ln = &capListener{Listener: ln, cc: g.clients, trusted: func() []config.IPRange { return g.Config().Server.TrustedProxies },
+			countLoopback: g.capLoopback}
 	}
 	if tcfg != nil {
 		ln = tls.NewListener(ln, tcfg)
 	}
-	g.over.start(g.Config, &g.inFlight)
+	if s.client {
+		g.over.start(g.Config)
+	}
 	g.ready.Store(true)
 	return s.srv.Serve(ln)
 }
@@ -112,7 +116,9 @@ func (s *Server) Shutdown(ctx context.Context, delay time.Duration) error {
 		}
 	}
 	err := s.srv.ShutdownWithContext(ctx)
-	s.g.over.halt()
+	if s.client {
+		s.g.over.halt()
+	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -245,6 +245,9 @@ func newStackYAML(t *testing.T, env map[string]string, yaml string) *stack {
 	}
 	st.clock = newRouteClock()
 	gateway.SetRouteClock(gw, st.clock)
+	if env["COUNT_LOOPBACK_CONNS"] == "1" {
+		gateway.CountLoopbackConns(gw)
+	}
 	srv := gw.NewServer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
