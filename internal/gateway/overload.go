@@ -60,9 +60,9 @@ const (
 
 const (
 	sampleEvery = 100 * time.Millisecond
-	// shedStep is how much a shed share grows in an overloaded window and
-	// twice how much it shrinks in a calm one: full shedding is reached in
-	// a second, and released in two.
+	// shedStep is the most a shed share grows in an overloaded window (when
+	// the wait is twice the threshold or more) and twice what it shrinks in
+	// a calm one.
 	shedStep = 0.1
 	// runnablePerCPU is how many goroutines per CPU must be waiting to run
 	// (at the end of the window) for a long scheduler wait to count as
@@ -310,21 +310,28 @@ func (o *overload) sample(cfg func() *config.Config, stop <-chan struct{}, stopp
 		if over && streak < overStreak && o.dropNormal.Load() == 0 {
 			continue // not yet: a single slow window is not overload
 		}
-		o.steer(over)
+		o.steer(over, p99/s.ShedLatency.D().Seconds())
 	}
 }
 
 // steer moves the CPU shed shares one step: up while overloaded (normal
 // keys' first, high priority's once normal's is full), down while calm
 // (high priority's first).
-func (o *overload) steer(over bool) {
+//
+// An overloaded window's step is in proportion to how far the wait is over
+// the threshold (ratio is wait ÷ threshold): a full step at twice it or
+// more, a small one just over it, so the share settles where the wait is
+// about the threshold instead of swinging between none and all (shed
+// requests cost CPU too, so the wait falls less than the load).
+func (o *overload) steer(over bool, ratio float64) {
 	const full = float64(1 << 32)
 	dn, dh := float64(o.dropNormal.Load())/full, float64(o.dropHigh.Load())/full
+	up := shedStep * math.Min(math.Max(ratio-1, 0.1), 1)
 	switch {
 	case over && dn < 1:
-		dn = math.Min(1, dn+shedStep)
+		dn = math.Min(1, dn+up)
 	case over:
-		dh = math.Min(1, dh+shedStep)
+		dh = math.Min(1, dh+up)
 	case dh > 0:
 		dh = math.Max(0, dh-shedStep/2)
 	default:

@@ -51,27 +51,36 @@ func TestSteer(t *testing.T) {
 		return float64(o.dropNormal.Load()) / (1 << 32), float64(o.dropHigh.Load()) / (1 << 32)
 	}
 	for range 10 {
-		o.steer(true)
+		o.steer(true, 3)
 	}
 	if n, h := share(); math.Abs(n-1) > 1e-6 || h != 0 {
 		t.Fatalf("after 10 overloaded windows: normal %v high %v, want 1 and 0", n, h)
 	}
-	o.steer(true)
-	o.steer(true)
+	o.steer(true, 3)
+	o.steer(true, 3)
 	if n, h := share(); math.Abs(n-1) > 1e-6 || math.Abs(h-0.2) > 1e-6 {
 		t.Fatalf("after 2 more: normal %v high %v, want 1 and 0.2", n, h)
 	}
 	for range 4 {
-		o.steer(false)
+		o.steer(false, 0.5)
 	}
 	if n, h := share(); math.Abs(n-1) > 1e-6 || h != 0 {
 		t.Fatalf("after 4 calm windows: normal %v high %v, want 1 and 0", n, h)
 	}
 	for range 20 {
-		o.steer(false)
+		o.steer(false, 0.5)
 	}
 	if n, h := share(); n != 0 || h != 0 {
 		t.Fatalf("after 20 more: normal %v high %v, want 0 and 0", n, h)
+	}
+	// Just over the threshold the step is small: a tenth of a full one.
+	o.steer(true, 1.05)
+	if n, _ := share(); math.Abs(n-0.01) > 1e-6 {
+		t.Fatalf("one window 5%% over: normal %v, want 0.01", n)
+	}
+	o.steer(true, 1.5)
+	if n, _ := share(); math.Abs(n-0.06) > 1e-6 {
+		t.Fatalf("then one 50%% over: normal %v, want 0.06", n)
 	}
 }
 
