@@ -9,14 +9,15 @@
 # on the machine) and writes OUT/summary.json and OUT/summary.md beside the
 # two bench reports.
 #
-# The load generator runs on CPU 0 and Sluice with the mock on the other CPUs
-# (taskset), when the machine has more than one CPU and taskset exists.
+# Sluice runs on CPUs of its own and the load generator with the mock on CPU
+# 0 (taskset), when the machine has more than one CPU and taskset exists.
 #
 # Environment (all optional):
 #   KNEE            skip the search and use this knee (requests/s)
 #   KNEE_RATES      the search's ladder (default 1000,2000,3000,4000,6000,8000,12000,16000)
 #   STEP            measured window at half and twice the knee (default 10s)
-#   MEMORY_LIMIT    Sluice's server.memory_limit (default 256MiB)
+#   MEMORY_LIMIT    Sluice's server.memory_limit (default 384MiB: the 4,096
+#                   connections `sluice bench` may open hold 230-260 MiB)
 #   MOCK_PORT       (default 9400)   SLUICE_PORT (default 9401)
 #   OUT             (default bench/results/overload-<UTC date-time>-<host>)
 #   SLUICE_BIN      a sluice binary instead of building ./cmd/sluice
@@ -27,7 +28,7 @@ cd "$root"
 
 knee_rates=${KNEE_RATES:-1000,2000,3000,4000,6000,8000,12000,16000}
 step=${STEP:-10s}
-mem=${MEMORY_LIMIT:-256MiB}
+mem=${MEMORY_LIMIT:-384MiB}
 mock_port=${MOCK_PORT:-9400}
 sluice_port=${SLUICE_PORT:-9401}
 host=$(hostname -s 2>/dev/null || hostname)
@@ -50,13 +51,16 @@ trap 'exit 130' INT TERM
 . bench/scripts/lib.sh
 for p in "$mock_port" "$sluice_port"; do port_free "$p" || die "port $p on 127.0.0.1 is taken (set MOCK_PORT / SLUICE_PORT)"; done
 
-# Pinning: the generator on CPU 0, the servers on the rest.
+# Pinning: Sluice on CPUs of its own (1..n-1), so that its CPU is what
+# overloads; the generator and the mock on CPU 0 (the mock costs a quarter of
+# what the generator does per request).
 ncpu=$(nproc)
-gen=() srv=()
+gen=() srv=() up=()
 if ((ncpu > 1)) && command -v taskset >/dev/null; then
 	gen=(taskset -c 0)
+	up=(taskset -c 0)
 	srv=(taskset -c "1-$((ncpu - 1))")
-	pinning="generator on CPU 0, Sluice and the mock on CPUs 1-$((ncpu - 1))"
+	pinning="Sluice on CPUs 1-$((ncpu - 1)), the generator and the mock on CPU 0"
 else
 	pinning="not pinned ($ncpu CPU(s) or no taskset)"
 fi
@@ -68,7 +72,7 @@ else
 	go build -trimpath -o "$tmp/sluice" ./cmd/sluice
 fi
 
-"${srv[@]}" "$tmp/sluice" mock --listen "127.0.0.1:$mock_port" --log-level warn 2>"$tmp/mock.log" &
+"${up[@]}" "$tmp/sluice" mock --listen "127.0.0.1:$mock_port" --log-level warn 2>"$tmp/mock.log" &
 mock_pid=$!
 pids+=("$mock_pid")
 wait_ready "http://127.0.0.1:$mock_port/v1/models" 10 "$mock_pid" || die "the mock did not start: $(cat "$tmp/mock.log")"

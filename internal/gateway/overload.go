@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -29,10 +30,10 @@ import (
 //     set. The last tenth of each is kept for keys of priority high.
 //   - memory (server.memory_limit): above 90% of the ceiling new requests
 //     of normal keys are shed, above 100% every new request. Memory is what
-//     the runtime holds less what it could give back without a collection
-//     finding more garbage; near the ceiling the sampler runs one (at most
-//     once a second) before it decides, so that buffers pooled during a
-//     burst do not keep it shedding after the burst.
+//     the runtime holds from the OS; near the ceiling the sampler first
+//     collects and gives free memory back (debug.FreeOSMemory, at most once
+//     a second), so that buffers pooled during a burst and free spans not
+//     yet returned do not keep it shedding after the burst.
 //   - CPU (server.shed_latency): a request arriving while every CPU is
 //     busy waits in the Go scheduler's run queue before anything sees it,
 //     so that wait is the earliest sign of CPU overload. While the p99 of
@@ -237,9 +238,6 @@ func (o *overload) sample(cfg func() *config.Config, stop <-chan struct{}, stopp
 		{Name: "/sched/latencies:seconds"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
-		{Name: "/memory/classes/heap/free:bytes"},
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/gc/heap/live:bytes"},
 		{Name: "/sched/goroutines/runnable:goroutines"},
 	}
 	var lastGC time.Time
@@ -256,18 +254,19 @@ func (o *overload) sample(cfg func() *config.Config, stop <-chan struct{}, stopp
 		s := &cfg().Server
 		metrics.Read(samples)
 
-		// Memory: what the runtime holds and cannot give back without
-		// a collection finding it dead.
+		// Memory: what the runtime holds from the OS (its part of the
+		// RSS), as GOMEMLIMIT counts it.
 		if lim := int64(s.MemoryLimit); lim > 0 && samples[1].Value.Kind() == metrics.KindUint64 {
 			level := int32(memOK)
-			held := memoryInUse(samples[1:])
+			held := memoryHeld(samples[1:])
 			if held > lim-lim/10 && time.Since(lastGC) >= time.Second {
-				// Near the ceiling: collect first, so that garbage
-				// (pooled buffers after a burst) is not taken for load.
-				runtime.GC()
+				// Near the ceiling: collect and give free memory back
+				// first, so that garbage and free spans (pooled buffers
+				// after a burst) are not taken for load.
+				debug.FreeOSMemory()
 				lastGC = time.Now()
 				metrics.Read(samples)
-				held = memoryInUse(samples[1:])
+				held = memoryHeld(samples[1:])
 			}
 			switch {
 			case held > lim:
@@ -297,8 +296,8 @@ func (o *overload) sample(cfg func() *config.Config, stop <-chan struct{}, stopp
 		}
 		cpuOn = true
 		var runnable uint64
-		if samples[6].Value.Kind() == metrics.KindUint64 {
-			runnable = samples[6].Value.Uint64()
+		if samples[3].Value.Kind() == metrics.KindUint64 {
+			runnable = samples[3].Value.Uint64()
 		}
 		queued := runnable >= uint64(runnablePerCPU*runtime.GOMAXPROCS(0))
 		over := s.ShedLatency > 0 && p99 > s.ShedLatency.D().Seconds() && queued
@@ -362,19 +361,13 @@ func (o *overload) reset() {
 	o.shedShare.WithLabelValues("high").Set(0)
 }
 
-// memoryInUse is the memory the runtime holds from the OS less what it
-// could give back without a collection: heap spans that are free, and heap
-// objects that were dead at the last collection. s is total, released,
-// free, objects and live, in that order.
-func memoryInUse(s []metrics.Sample) int64 {
-	v := func(i int) int64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return int64(s[i].Value.Uint64())
+// memoryHeld is the memory the runtime holds from the OS: total less
+// what it has released. s is total and released, in that order.
+func memoryHeld(s []metrics.Sample) int64 {
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
 	}
-	total, released, free, objects, live := v(0), v(1), v(2), v(3), v(4)
-	return total - released - free - max(objects-live, 0)
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 }
 
 // windowQuantile is the q-quantile of the observations h gained since
