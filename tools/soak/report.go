@@ -182,6 +182,15 @@ func (r *report) summary(w io.Writer) {
 	if r.Context != nil {
 		r.Context.write(w, r.Setup.Names)
 	}
+	run, skipped := 0, 0
+	for _, f := range r.Faults {
+		if f.Skipped {
+			skipped++
+		} else {
+			run++
+		}
+	}
+	fmt.Fprintf(w, "faults: %d run, %d skipped (the previous ran too long to fit)\n", run, skipped)
 	fmt.Fprintln(w)
 	for _, c := range r.Checks {
 		mark := "ok  "

@@ -120,13 +120,16 @@ func (e *env) sampler(ctx context.Context, p plan, t0 time.Time, answered func()
 		if sleep(ctx, time.Until(at)) != nil {
 			return out
 		}
-		s := sample{T: round1(time.Since(t0).Seconds()), Answered: answered(), DBRows: -1, Load1: load1()}
+		s := sample{T: round1(time.Since(t0).Seconds()), DBRows: -1, Load1: load1()}
 		for _, g := range e.gws {
 			s.Instances = append(s.Instances, sampleInstance(ctx, g, e.peers(g)))
 		}
 		if rows, err := rc.count(ctx); err == nil {
 			s.DBRows = rows
 		}
+		// After the rows: a row is written once its request settled,
+		// which the client sees at about the same moment.
+		s.Answered = answered()
 		out = append(out, s)
 		if n%every == 0 {
 			e.say("t=%5.0fs %s", s.T, sampleLine(s))

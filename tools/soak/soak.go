@@ -113,6 +113,8 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 	rep.check("no request-log row lost", lg.Lost == 0, "%d of %d answered requests have no row%s", lg.Lost, lg.Complete, idList(lg.LostIDs))
 	rep.check("no request-log row duplicated", lg.Duplicated == 0, "%d rows beyond one per request id", lg.Duplicated)
 	rep.check("no row of an unknown request", lg.Unknown == 0, "%d rows whose request id no client sent", lg.Unknown)
+	rep.check("streams left by their clients logged as 499", lg.Cancelled499 == lg.Cancelled,
+		"%d of %d rows of streams their clients left have status 499", lg.Cancelled499, lg.Cancelled)
 	want := int64(lg.Complete + lg.Unanswered)
 	rep.check("DB rows = requests answered", dbRows == want,
 		"%d soak rows in request_logs; %d requests answered (+ %d rows of %d requests cut in transit)", dbRows, lg.Complete, lg.Unanswered, lg.Incomplete)
