@@ -81,7 +81,12 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 			rec.OK = false
 			rec.Detail = strings.TrimPrefix(rec.Detail+"; ", "; ") + "could not run: " + err.Error()
 		}
-		rec.TookS = round1(time.Since(t0.Add(at)).Seconds())
+		took := time.Since(t0.Add(at))
+		rec.TookS = round1(took.Seconds())
+		if at+took+p.tail(sl.Kind) > sl.Before {
+			rec.Detail += fmt.Sprintf("; it ran %v, past the %v planned: the window from %v may see its aftermath",
+				took.Round(100*time.Millisecond), sl.Kind.Span, sl.Before)
+		}
 		e.say("t=%5.0fs fault: %s %s in %.1f s: %s", time.Since(t0).Seconds(), rec.Kind, passWord(rec.OK), rec.TookS, rec.Detail)
 		out = append(out, rec)
 		if ctx.Err() != nil {
