@@ -64,7 +64,8 @@ func contextOf(p plan, names []string, samples []sample) windowContext {
 				last = append(last, ys[k])
 			}
 		}
-		return [2]float64{round1(median(first)), round1(median(last))}
+		r2 := func(v float64) float64 { return math.Round(v*100) / 100 }
+		return [2]float64{r2(median(first)), r2(median(last))}
 	}
 	var ts, load []float64
 	for _, s := range samples {
