@@ -74,3 +74,17 @@ bench:
 # and twice the knee (bench/scripts/overload.sh, docs/operations.md). ~3 min.
 overload:
 	bench/scripts/overload.sh
+
+# The soak (docs/operations.md, "Soak"): two instances with request logging to
+# a private PostgreSQL, a private Redis and the spool, loaded at 70 % of the
+# capacity measured first (or RATE= requests a second) for DURATION while light
+# faults run in the background; samples RSS, goroutines, descriptors, spool and
+# rows, writes OUT/soak.json and OUT/soak.svg, exits 1 on growth beyond 5 %
+# after the warm-up, an undrained spool or a lost row. Minutes to hours: never
+# in CI; stops by itself within DURATION + 3 min.
+.PHONY: soak
+soak: DURATION ?= 10m
+soak: OUT ?= /tmp/sluice-soak
+soak: build
+	$(GO) build -o bin/soak ./tools/soak
+	./bin/soak -bin $(BIN) -duration $(DURATION) $(if $(RATE),-rate $(RATE)) -out $(OUT)
