@@ -65,6 +65,10 @@ type redisBackend struct {
 	wg      sync.WaitGroup
 }
 
+// redisMaxIdle is the idle connections kept to Redis unless the URL says
+// otherwise (max_idle_conns).
+const redisMaxIdle = 16
+
 func newRedis(url string, cfg config.LimitsRedis, now func() time.Time, log *slog.Logger, met *metricSet) (*redisBackend, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -83,6 +87,14 @@ func newRedis(url string, cfg config.LimitsRedis, now func() time.Time, log *slo
 	opt.PoolTimeout = to
 	opt.PoolSize = max(opt.PoolSize, 256)
 	opt.MinIdleConns = 0 // no background dialing of a Redis that is down
+	if opt.MaxIdleConns == 0 {
+		// go-redis keeps every connection a burst opened idle (up to the
+		// pool's 256) for 30 minutes: after a Redis restart under load the
+		// pool grew to 47 and stayed (the soak). A decision holds a
+		// connection for one round trip, so a few serve thousands a second;
+		// the URL's max_idle_conns overrides this.
+		opt.MaxIdleConns = redisMaxIdle
+	}
 	opt.DisableIdentity = true
 	r := &redisBackend{
 		client:   redis.NewClient(opt),

@@ -175,3 +175,28 @@ func counter(t testing.TB, reg *prometheus.Registry, name string, labels map[str
 	}
 	return 0
 }
+
+// TestRedisIdleConns: the limiter keeps at most redisMaxIdle idle
+// connections to Redis unless the URL sets max_idle_conns.
+func TestRedisIdleConns(t *testing.T) {
+	met, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{"redis://127.0.0.1:1/0", redisMaxIdle},
+		{"redis://127.0.0.1:1/0?max_idle_conns=3", 3},
+	} {
+		r, err := newRedis(tc.url, config.LimitsRedis{}, time.Now, slog.New(slog.DiscardHandler), met)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.client.Options().MaxIdleConns; got != tc.want {
+			t.Errorf("%s: MaxIdleConns %d, want %d", tc.url, got, tc.want)
+		}
+		_ = r.close(context.Background())
+	}
+}
