@@ -55,7 +55,7 @@ func classifyKill9(rs []harness.Result, kill, ready time.Time) (c kill9Class, fi
 // requests answered within the kill window before the kill, and none is
 // duplicated (the spool is replayed at the restart).
 func scKill9(ctx context.Context, e *env, o *outcome) error {
-	victim := e.gws[0]
+	victim := e.Gateways[0]
 	// Every fifth request a stream of 16 tokens 25 ms apart, so that
 	// some are in flight whenever the kill comes.
 	next := func(seq int) harness.Request {
@@ -92,7 +92,7 @@ func scKill9(ctx context.Context, e *env, o *outcome) error {
 	}
 	victimRs := harness.ByTarget(rs, 0)
 	var others []harness.Result
-	for i := 1; i < len(e.gws); i++ {
+	for i := 1; i < len(e.Gateways); i++ {
 		others = append(others, harness.ByTarget(rs, i)...)
 	}
 	servedCheck(o, "the other instance's clients served", others)

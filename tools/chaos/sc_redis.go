@@ -73,11 +73,11 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 			"before the kill: %d × 200, %d × 429 of %d in %v (want exactly %d and 5)", ok, limited, rpmLimit+5, d.Round(time.Millisecond), rpmLimit)
 
 		killed := time.Now()
-		if err := e.redis.Kill(); err != nil {
+		if err := e.Redis.Kill(); err != nil {
 			return err
 		}
 		took, err := harness.Poll(ctx, 5*time.Second, 50*time.Millisecond, func() bool {
-			return sum(e.metricAll(ctx, "sluice_ratelimit_redis_up")) == 0
+			return sum(e.MetricAll(ctx, "sluice_ratelimit_redis_up")) == 0
 		})
 		o.Measured["redis_down_noticed_ms"] = ms(took)
 		if err != nil {
@@ -93,12 +93,12 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		if err := sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
-		if err := e.redis.Start(ctx); err != nil {
+		if err := e.Redis.Start(ctx); err != nil {
 			return err
 		}
 		o.Measured["redis_down_ms"] = ms(time.Since(killed))
 		took, err = harness.Poll(ctx, 10*time.Second, 50*time.Millisecond, func() bool {
-			return sum(e.metricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.gws))
+			return sum(e.MetricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.Gateways))
 		})
 		o.Measured["redis_back_noticed_ms"] = ms(took)
 		if err != nil {
@@ -116,7 +116,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		return err
 	}
 	servedCheck(o, "load served throughout", rs)
-	fallback := e.metricAll(ctx, "sluice_ratelimit_fallback_total")
+	fallback := e.MetricAll(ctx, "sluice_ratelimit_fallback_total")
 	o.Measured["ratelimit_fallback_total"] = fallback
 	acc, err := e.settleLogs(ctx, "redis", append(rs, phases...), 5*time.Second)
 	if err != nil {

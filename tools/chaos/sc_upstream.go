@@ -124,7 +124,7 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 	o.Measured["status_mismatch"] = acc.StatusMismatch
 	// What the log says of each fault (a cut stream's row holds its
 	// error, where the client saw a 200 and an error event).
-	rows, err := harness.QueryRows(ctx, e.dbURL, "upstream-")
+	rows, err := harness.QueryRows(ctx, e.DBURL, "upstream-")
 	if err != nil {
 		return err
 	}

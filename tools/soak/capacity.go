@@ -99,7 +99,7 @@ func bracket(steps []step) (pass, fail float64) {
 // measureCapacity runs the ladder against the deployment and returns its
 // steps and the capacity (0 when even the first step failed).
 func (e *env) measureCapacity(ctx context.Context) ([]step, float64, error) {
-	client := harness.NewClient(e.urls(), clientTimeout)
+	client := harness.NewClient(e.URLs(), clientTimeout)
 	defer client.CloseIdle()
 	var steps []step
 	for n := 0; ; n++ {
@@ -126,7 +126,7 @@ func (e *env) measureCapacity(ctx context.Context) ([]step, float64, error) {
 		s.P99Ms = round1(quantile(lat, 0.99))
 		judgeStep(&s, ladderStep)
 		steps = append(steps, s)
-		e.say("capacity: %6.0f/s offered, %7.1f/s sent, %d not 200, p99 %.1f ms: %s",
+		e.Say("capacity: %6.0f/s offered, %7.1f/s sent, %d not 200, p99 %.1f ms: %s",
 			rate, s.AchievedRPS, s.NotOK, s.P99Ms, passWord(s.Pass))
 		if err := sleep(ctx, ladderPause); err != nil {
 			return steps, 0, err
