@@ -132,10 +132,3 @@ func TestClassifyKill9(t *testing.T) {
 		t.Error("no example of a failure outside the kill")
 	}
 }
-
-func TestStatusLine(t *testing.T) {
-	got := statusLine(map[string]int{"200": 800, "502": 3, "refused": 3, "504": 10})
-	if want := "200×800 504×10 502×3 refused×3"; got != want {
-		t.Errorf("statusLine = %q, want %q", got, want)
-	}
-}

@@ -80,7 +80,7 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 	o.addResults(warmed)
 	servedCheck(o, "warm-up streams served", warmed)
 	e.client.CloseIdle()
-	if err := sleep(ctx, time.Second); err != nil {
+	if err := harness.Sleep(ctx, time.Second); err != nil {
 		return err
 	}
 	samples := map[string][]procSample{}
@@ -104,7 +104,7 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 	var cut []harness.Result
 	err := func() error {
 		for round := 1; round <= 2; round++ {
-			if err := sleep(ctx, time.Second); err != nil {
+			if err := harness.Sleep(ctx, time.Second); err != nil {
 				return err
 			}
 			t0 := time.Now()
@@ -125,7 +125,7 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 				return err
 			}
 		}
-		return sleep(ctx, time.Second)
+		return harness.Sleep(ctx, time.Second)
 	}()
 	rs := stopLoad(run, o)
 	o.addResults(cut)

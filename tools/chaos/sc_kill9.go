@@ -68,14 +68,14 @@ func scKill9(ctx context.Context, e *env, o *outcome) error {
 	run := e.startLoad(ctx, "kill9", e.o.rate, next)
 	var kill, ready time.Time
 	err := func() error {
-		if err := sleep(ctx, 3*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 3*time.Second); err != nil {
 			return err
 		}
 		kill = time.Now()
 		if err := victim.Kill9(); err != nil {
 			return err
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		t0 := time.Now()
@@ -84,7 +84,7 @@ func scKill9(ctx context.Context, e *env, o *outcome) error {
 		}
 		ready = time.Now()
 		o.Measured["restart_to_ready_ms"] = ms(ready.Sub(t0))
-		return sleep(ctx, 3*time.Second)
+		return harness.Sleep(ctx, 3*time.Second)
 	}()
 	rs := stopLoad(run, o)
 	if err != nil {

@@ -21,7 +21,7 @@ func scPostgres(ctx context.Context, e *env, o *outcome) error {
 	spooledBefore := e.MetricAll(ctx, "sluice_telemetry_spooled_total")
 	run := e.startLoad(ctx, "postgres", e.o.rate, healthy)
 	err := func() error {
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		stopped := time.Now()
@@ -29,7 +29,7 @@ func scPostgres(ctx context.Context, e *env, o *outcome) error {
 			return err
 		}
 		o.Measured["pg_stop_ms"] = ms(time.Since(stopped))
-		if err := sleep(ctx, 4*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 4*time.Second); err != nil {
 			return err
 		}
 		for _, g := range e.Gateways {
@@ -62,7 +62,7 @@ func scPostgres(ctx context.Context, e *env, o *outcome) error {
 		o.check("spooled rows arrive within 10 s of recovery", err == nil && took <= catchUpBound,
 			"every row of requests answered while it was down in the database %v after PostgreSQL was back (%d missing at the end of the wait)",
 			took.Round(time.Millisecond), lost)
-		return sleep(ctx, time.Second)
+		return harness.Sleep(ctx, time.Second)
 	}()
 	rs := stopLoad(run, o)
 	if err != nil {
@@ -98,7 +98,7 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 	}
 	run := e.startLoad(ctx, "diskfull", e.o.rate, healthy)
 	err := func() error {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		if err := e.PG.Stop(); err != nil {
@@ -112,7 +112,7 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 		if err != nil {
 			return fmt.Errorf("%s never dropped a record with RLIMIT_FSIZE %d and PostgreSQL down: %w", full.Name, fsizeLimit, err)
 		}
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		status, body := full.Get(ctx, "/readyz")
@@ -121,13 +121,13 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 		if err := harness.SetFileSizeLimit(full.Pid(), -1); err != nil {
 			return err
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		if err := e.PG.Start(ctx); err != nil {
 			return err
 		}
-		return sleep(ctx, 2*time.Second)
+		return harness.Sleep(ctx, 2*time.Second)
 	}()
 	rs := stopLoad(run, o)
 	if err != nil {

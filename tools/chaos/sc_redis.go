@@ -64,7 +64,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		lim.Detail += fmt.Sprintf(format, args...) + "; "
 	}
 	err := func() error {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		rs, ok, limited, d := e.rpmBurst(ctx, "redis-up", rpmKeys["up"], rpmLimit+5)
@@ -90,7 +90,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		held("at most limit × instances while Redis is down", ok <= bound && ok+limited == 3*rpmLimit,
 			"while down: %d × 200, %d × 429 of %d (bound %d = %d instances × (%d + refill over %v))",
 			ok, limited, 3*rpmLimit, bound, instances, rpmLimit, burst.Round(time.Millisecond))
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		if err := e.Redis.Start(ctx); err != nil {
@@ -108,7 +108,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		phases = append(phases, rs...)
 		held("exact once Redis is back", exact(ok, limited, rpmLimit+5, d),
 			"after the restart: %d × 200, %d × 429 of %d in %v (want exactly %d and 5)", ok, limited, rpmLimit+5, d.Round(time.Millisecond), rpmLimit)
-		return sleep(ctx, time.Second)
+		return harness.Sleep(ctx, time.Second)
 	}()
 	rs := stopLoad(run, o)
 	o.addResults(phases)

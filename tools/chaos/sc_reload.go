@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/harness"
 )
 
 // scReload reloads both instances over and over, by SIGHUP and by the
@@ -28,7 +30,7 @@ func scReload(ctx context.Context, e *env, o *outcome) error {
 	deadline := time.Now().Add(10 * time.Second)
 	var loopErr error
 	for k := 0; time.Now().Before(deadline); k++ {
-		if loopErr = sleep(ctx, 250*time.Millisecond); loopErr != nil {
+		if loopErr = harness.Sleep(ctx, 250*time.Millisecond); loopErr != nil {
 			break
 		}
 		e.gen++

@@ -15,7 +15,7 @@ import (
 // once. It checks the harness as much as the gateway.
 func scBaseline(ctx context.Context, e *env, o *outcome) error {
 	run := e.startLoad(ctx, "baseline", e.o.rate, healthy)
-	err := sleep(ctx, 5*time.Second)
+	err := harness.Sleep(ctx, 5*time.Second)
 	rs := stopLoad(run, o)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 			Body: chatBody(f.model, f.stream), Stream: f.stream, Header: f.header, Kind: f.kind}
 	}
 	run := e.startLoad(ctx, "upstream", e.o.rate, next)
-	err := sleep(ctx, 10*time.Second)
+	err := harness.Sleep(ctx, 10*time.Second)
 	rs := stopLoad(run, o)
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 				bad = append(bad, fmt.Sprintf("%s×%d", k, got[k]))
 			}
 		}
-		detail := fmt.Sprintf("saw %s; allowed %s (%s)", statusLine(got), strings.Join(f.allowed, ", "), f.why)
+		detail := fmt.Sprintf("saw %s; allowed %s (%s)", harness.StatusLine(got), strings.Join(f.allowed, ", "), f.why)
 		if len(bad) > 0 {
 			detail = "undocumented " + strings.Join(bad, " ") + "; " + detail
 		}

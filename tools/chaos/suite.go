@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os/exec"
-	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/harness"
@@ -61,13 +58,13 @@ func scenarioNames() []string {
 // suite sets the deployment up, runs the scenarios and tears it down.
 func suite(ctx context.Context, o options, stdout io.Writer) (*report, error) {
 	start := time.Now()
-	rep := &report{Version: 1, Started: start.UTC(), Machine: machine{CPUs: runtime.NumCPU(), Kernel: kernel()},
+	rep := &report{Version: 1, Started: start.UTC(), Machine: harness.ThisMachine(),
 		Setup: setup{Instances: instances, RateRPS: o.rate}}
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
-	rep.Commit = gitDescribe(root)
+	rep.Commit = harness.GitDescribe(root)
 	e := &env{o: o, Deployment: &harness.Deployment{Tool: "chaos", Instances: instances, Bin: o.bin, Root: root,
 		AdminToken: adminToken, WriteConfig: writeConfig, Out: stdout}}
 	defer func() {
@@ -79,7 +76,7 @@ func suite(ctx context.Context, o options, stdout io.Writer) (*report, error) {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	e.client = harness.NewClient(e.URLs(), clientTimeout)
-	rep.Setup.SetupS = round1(time.Since(start).Seconds())
+	rep.Setup.SetupS = harness.Round1(time.Since(start).Seconds())
 	e.Say("deployment up in %.1f s: PostgreSQL :%d, Redis :%d, mock %s, instances %s", rep.Setup.SetupS,
 		e.PG.Port, e.Redis.Port, e.Mock.URL, strings.Join(e.URLs(), " "))
 
@@ -101,7 +98,7 @@ func suite(ctx context.Context, o options, stdout io.Writer) (*report, error) {
 				out.check("instances still running", false, "%s exited during the scenario; see logs/%s.log", g.Name, g.Name)
 			}
 		}
-		out.DurationS = round1(time.Since(t0).Seconds())
+		out.DurationS = harness.Round1(time.Since(t0).Seconds())
 		rep.Scenarios = append(rep.Scenarios, out)
 		status := "ok"
 		if !out.OK {
@@ -111,13 +108,13 @@ func suite(ctx context.Context, o options, stdout io.Writer) (*report, error) {
 		if out.Skipped > 0 {
 			skipped = fmt.Sprintf(" (the load skipped %d requests: %d were in flight)", out.Skipped, maxInFlight)
 		}
-		e.Say("%s: %s in %.1f s: %s%s", sc.name, status, out.DurationS, statusLine(out.Statuses), skipped)
+		e.Say("%s: %s in %.1f s: %s%s", sc.name, status, out.DurationS, harness.StatusLine(out.Statuses), skipped)
 		if err := e.restore(ctx); err != nil {
-			rep.DurationS = round1(time.Since(start).Seconds())
+			rep.DurationS = harness.Round1(time.Since(start).Seconds())
 			return rep, fmt.Errorf("restoring the deployment after %s: %w", sc.name, err)
 		}
 	}
-	rep.DurationS = round1(time.Since(start).Seconds())
+	rep.DurationS = harness.Round1(time.Since(start).Seconds())
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("stopped before the end: %w", context.Cause(ctx))
 	}
@@ -150,41 +147,4 @@ func (e *env) restore(ctx context.Context) error {
 	return nil
 }
 
-func gitDescribe(root string) string {
-	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func kernel() string {
-	var u syscall.Utsname
-	if syscall.Uname(&u) != nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range u.Release {
-		if c == 0 {
-			break
-		}
-		b.WriteByte(byte(c))
-	}
-	return b.String()
-}
-
-func round1(v float64) float64 { return math.Round(v*10) / 10 }
-
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -71,18 +71,6 @@ func wholeOK(r harness.Result) bool {
 	return r.Status == 200 && r.Err == "" && !r.StreamError && !r.Truncated && !r.BadJSON
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func joinFloats(v []float64) string {

@@ -48,11 +48,11 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 	var out []faultRecord
 	n := map[string]int{}
 	for _, sl := range p.schedule(faultKinds) {
-		if sleep(ctx, time.Until(t0.Add(sl.At))) != nil {
+		if harness.Sleep(ctx, time.Until(t0.Add(sl.At))) != nil {
 			return out
 		}
 		at := time.Since(t0)
-		rec := faultRecord{Kind: sl.Kind.Name, AtS: round1(at.Seconds()), Measured: map[string]any{}}
+		rec := faultRecord{Kind: sl.Kind.Name, AtS: harness.Round1(at.Seconds()), Measured: map[string]any{}}
 		// A moment late is on time (the sleep's own lateness).
 		if !p.fits(at-min(at-sl.At, time.Second), sl.Kind, sl.Before) {
 			rec.Skipped, rec.OK = true, true
@@ -82,7 +82,7 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 			rec.Detail = strings.TrimPrefix(rec.Detail+"; ", "; ") + "could not run: " + err.Error()
 		}
 		took := time.Since(t0.Add(at))
-		rec.TookS = round1(took.Seconds())
+		rec.TookS = harness.Round1(took.Seconds())
 		if at+took+p.tail(sl.Kind) > sl.Before {
 			rec.Detail += fmt.Sprintf("; it ran %v, past the %v planned: the window from %v may see its aftermath",
 				took.Round(100*time.Millisecond), sl.Kind.Span, sl.Before)
@@ -112,14 +112,14 @@ func (e *env) faultPostgres(ctx context.Context, rec *faultRecord) error {
 				peak[i] = max(peak[i], v)
 			}
 		}
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+		if err := harness.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
 	}
 	if err := e.PG.Start(ctx); err != nil {
 		return err
 	}
-	rec.Measured["down_s"] = round1(time.Since(stopped).Seconds())
+	rec.Measured["down_s"] = harness.Round1(time.Since(stopped).Seconds())
 	took, err := harness.Poll(ctx, drainBound, 100*time.Millisecond, func() bool { return e.LogsIdle(ctx) })
 	spooled := e.MetricAll(ctx, "sluice_telemetry_spooled_total")
 	for i := range spooled {
@@ -127,7 +127,7 @@ func (e *env) faultPostgres(ctx context.Context, rec *faultRecord) error {
 	}
 	rec.Measured["spool_peak_bytes"] = peak
 	rec.Measured["spooled_records"] = spooled
-	rec.Measured["drain_s"] = round1(took.Seconds())
+	rec.Measured["drain_s"] = harness.Round1(took.Seconds())
 	felt := sum(spooled) > 0
 	rec.OK = err == nil && felt
 	rec.Detail = fmt.Sprintf("down %v; %s records spooled (peak %s bytes); spools empty and sinks up %.1f s after it was back (bound %v)",
@@ -148,18 +148,18 @@ func (e *env) faultRedis(ctx context.Context, rec *faultRecord) error {
 		return err
 	}
 	killed := time.Now()
-	if err := sleep(ctx, redisDown); err != nil {
+	if err := harness.Sleep(ctx, redisDown); err != nil {
 		return err
 	}
 	if err := e.Redis.Start(ctx); err != nil {
 		return err
 	}
-	rec.Measured["down_s"] = round1(time.Since(killed).Seconds())
+	rec.Measured["down_s"] = harness.Round1(time.Since(killed).Seconds())
 	down := e.MetricAll(ctx, "sluice_ratelimit_fallback_total")
 	took, err := harness.Poll(ctx, redisBackIn, 100*time.Millisecond, func() bool {
 		return sum(e.MetricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.Gateways))
 	})
-	rec.Measured["back_noticed_s"] = round1(took.Seconds())
+	rec.Measured["back_noticed_s"] = harness.Round1(took.Seconds())
 	rec.Measured["ratelimit_fallback_total"] = down
 	rec.OK = err == nil
 	rec.Detail = fmt.Sprintf("killed, restarted after %v; every instance saw it up %.1f s later (bound %v)", redisDown, took.Seconds(), redisBackIn)
@@ -187,7 +187,7 @@ func (e *env) faultCancel(ctx context.Context, rec *faultRecord, n int, led *led
 	}
 	rec.Measured["statuses"] = harness.Outcomes(rs)
 	rec.OK = cut == cancelStreams
-	rec.Detail = fmt.Sprintf("%d of %d streams read %d events and left (%s)", cut, cancelStreams, cancelAfter, statusLine(harness.Outcomes(rs)))
+	rec.Detail = fmt.Sprintf("%d of %d streams read %d events and left (%s)", cut, cancelStreams, cancelAfter, harness.StatusLine(harness.Outcomes(rs)))
 	return nil
 }
 
@@ -209,7 +209,7 @@ func (e *env) faultUpstream(ctx context.Context, rec *faultRecord, n int, rate f
 				Header: map[string]string{"X-Mock-Error-Rate": upstreamError}, Kind: "upstream"}
 		}}
 	run := l.Start(ctx)
-	err := sleep(ctx, upstreamFor)
+	err := harness.Sleep(ctx, upstreamFor)
 	rs := run.Stop()
 	led.add(prefix, rs, run.Skipped())
 	if err != nil {
@@ -226,7 +226,7 @@ func (e *env) faultUpstream(ctx context.Context, rec *faultRecord, n int, rate f
 	rec.Measured["statuses"] = got
 	rec.OK = len(bad) == 0 && len(rs) > 0
 	rec.Detail = fmt.Sprintf("%d requests at %.0f/s with %s %% upstream errors: %s (allowed %s)",
-		len(rs), l.Rate, upstreamError, statusLine(got), strings.Join(upstreamAllowed, ", "))
+		len(rs), l.Rate, upstreamError, harness.StatusLine(got), strings.Join(upstreamAllowed, ", "))
 	if len(bad) > 0 {
 		rec.Detail += "; undocumented " + strings.Join(bad, " ")
 	}
@@ -243,7 +243,7 @@ func (e *env) faultReload(ctx context.Context, rec *faultRecord) error {
 	var failures []string
 	for k := range reloadRounds {
 		if k > 0 {
-			if err := sleep(ctx, reloadGap); err != nil {
+			if err := harness.Sleep(ctx, reloadGap); err != nil {
 				return err
 			}
 		}

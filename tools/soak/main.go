@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "soak: needs Linux (/proc)")
 		return 2
 	}
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "soak: %v\n", err)
 		return 2
@@ -145,23 +145,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "soak: flat and complete (%v at %.0f/s, %d checks)\n", o.duration, rep.Setup.RateRPS, len(rep.Checks))
 	return 0
-}
-
-// moduleRoot finds the directory holding go.mod, from the working
-// directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the Sluice tree")
-		}
-		dir = parent
-	}
 }

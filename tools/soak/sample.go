@@ -117,10 +117,10 @@ func (e *env) sampler(ctx context.Context, p plan, t0 time.Time, answered func()
 		if at.After(t0.Add(p.Duration)) {
 			at = t0.Add(p.Duration)
 		}
-		if sleep(ctx, time.Until(at)) != nil {
+		if harness.Sleep(ctx, time.Until(at)) != nil {
 			return out
 		}
-		s := sample{T: round1(time.Since(t0).Seconds()), DBRows: -1, Load1: load1()}
+		s := sample{T: harness.Round1(time.Since(t0).Seconds()), DBRows: -1, Load1: load1()}
 		for _, g := range e.Gateways {
 			s.Instances = append(s.Instances, sampleInstance(ctx, g, e.peers(g)))
 		}

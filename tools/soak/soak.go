@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/harness"
@@ -24,8 +21,8 @@ const drainLimit = 60 * time.Second
 // could not be carried out.
 func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer) (*report, error) {
 	start := time.Now()
-	rep := &report{Version: 1, Started: start.UTC(), Commit: gitDescribe(root),
-		Machine: machine{CPUs: runtime.NumCPU(), Kernel: kernel()}, Timeline: timelineOf(p)}
+	rep := &report{Version: 1, Started: start.UTC(), Commit: harness.GitDescribe(root),
+		Machine: harness.ThisMachine(), Timeline: timelineOf(p)}
 	e := &env{Deployment: &harness.Deployment{Tool: "soak", Instances: instances, Bin: o.bin, Root: root,
 		AdminToken: adminToken, RedisURLOptions: redisPoolCap, WriteConfig: writeConfig, Out: stdout}}
 	defer func() {
@@ -36,7 +33,7 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 	if err := e.Setup(ctx); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	rep.Setup = setupInfo{Instances: instances, Names: e.Names(), SetupS: round1(time.Since(start).Seconds()),
+	rep.Setup = setupInfo{Instances: instances, Names: e.Names(), SetupS: harness.Round1(time.Since(start).Seconds()),
 		RedisURLOptions: redisPoolCap}
 	e.Say("deployment up in %.1f s: PostgreSQL :%d, Redis :%d, mock %s, instances %s", rep.Setup.SetupS,
 		e.PG.Port, e.Redis.Port, e.Mock.URL, strings.Join(e.URLs(), " "))
@@ -84,7 +81,7 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 	wg.Wait()
 	stopSettler()
 	if err := ctx.Err(); err != nil {
-		rep.WallS = round1(time.Since(start).Seconds())
+		rep.WallS = harness.Round1(time.Since(start).Seconds())
 		return rep, fmt.Errorf("stopped before the end: %w", context.Cause(ctx))
 	}
 
@@ -128,7 +125,7 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 		rep.check(g.Name+" ran throughout", g.Pid() == pids[i], "pid %d at the start, %d at the end", pids[i], g.Pid())
 	}
 	rep.verdict()
-	rep.WallS = round1(time.Since(start).Seconds())
+	rep.WallS = harness.Round1(time.Since(start).Seconds())
 	return rep, nil
 }
 
@@ -153,27 +150,4 @@ func idList(ids []string) string {
 		return ""
 	}
 	return " (" + strings.Join(ids, ", ") + ")"
-}
-
-func gitDescribe(root string) string {
-	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func kernel() string {
-	var u syscall.Utsname
-	if syscall.Uname(&u) != nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range u.Release {
-		if c == 0 {
-			break
-		}
-		b.WriteByte(byte(c))
-	}
-	return b.String()
 }
