@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -99,3 +101,46 @@ func StatusLine(m map[string]int) string {
 
 // Round1 rounds v to one decimal, as the reports print seconds.
 func Round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// Line is the check as the tools print it: "ok   NAME: DETAIL" or
+// "FAIL NAME: DETAIL".
+func (c Check) Line() string {
+	mark := "ok  "
+	if !c.OK {
+		mark = "FAIL"
+	}
+	return mark + " " + c.Name + ": " + c.Detail
+}
+
+// File is a file of a run's results.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// SaveResults prints text to stdout after a blank line, saves in dir
+// (made when missing) v as indented JSON named jsonName and then files,
+// and last says where they are: "TOOL: results in DIR (NAMES, logs/)".
+func SaveResults(tool, dir string, stdout io.Writer, text, jsonName string, v any, files ...File) error {
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, text)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	j, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, jsonName), append(j, '\n'), 0o644); err != nil {
+		return err
+	}
+	names := []string{jsonName}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			return err
+		}
+		names = append(names, f.Name)
+	}
+	fmt.Fprintf(stdout, "\n%s: results in %s (%s, logs/)\n", tool, dir, strings.Join(names, ", "))
+	return nil
+}

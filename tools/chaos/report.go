@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -112,11 +109,7 @@ func (r *report) details(w io.Writer) {
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(w, "\n%s — %s (%.1f s)\n", s.Name, s.Fault, s.DurationS)
 		for _, c := range s.Checks {
-			mark := "ok  "
-			if !c.OK {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "  %s %s: %s\n", mark, c.Name, c.Detail)
+			fmt.Fprintf(w, "  %s\n", c.Line())
 		}
 	}
 }
@@ -127,21 +120,6 @@ func (r *report) write(dir string, stdout io.Writer) error {
 	var b strings.Builder
 	r.table(&b)
 	r.details(&b)
-	fmt.Fprintln(stdout)
-	fmt.Fprint(stdout, b.String())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	j, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nchaos: results in %s (results.json, table.txt, logs/)\n", dir)
-	return nil
+	return harness.SaveResults("chaos", dir, stdout, b.String(), "results.json", r,
+		harness.File{Name: "table.txt", Data: []byte(b.String())})
 }

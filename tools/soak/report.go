@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -165,11 +162,7 @@ func (r *report) summary(w io.Writer) {
 	fmt.Fprintf(w, "faults: %d run, %d skipped (the previous ran too long to fit)\n", run, skipped)
 	fmt.Fprintln(w)
 	for _, c := range r.Checks {
-		mark := "ok  "
-		if !c.OK {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
+		fmt.Fprintln(w, c.Line())
 	}
 }
 
@@ -178,24 +171,7 @@ func (r *report) summary(w io.Writer) {
 func (r *report) write(dir string, stdout io.Writer, p plan) error {
 	var b strings.Builder
 	r.summary(&b)
-	fmt.Fprintln(stdout)
-	fmt.Fprint(stdout, b.String())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	j, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "soak.json"), append(j, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "soak.svg"), []byte(drawSoak(r, p)), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nsoak: results in %s (soak.json, soak.svg, summary.txt, logs/)\n", dir)
-	return nil
+	return harness.SaveResults("soak", dir, stdout, b.String(), "soak.json", r,
+		harness.File{Name: "soak.svg", Data: []byte(drawSoak(r, p))},
+		harness.File{Name: "summary.txt", Data: []byte(b.String())})
 }
