@@ -15,19 +15,10 @@ import (
 // pile up goroutines).
 const maxInFlight = 512
 
-func chatBody(model string, stream bool) []byte {
-	s := ""
-	if stream {
-		s = `,"stream":true`
-	}
-	return []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]` + s + `}`)
-}
-
 // healthy is the background load: gpt-4o-mini with the load key,
 // alternating instances, every fifth request streamed.
 func healthy(seq int) harness.Request {
-	stream := seq%5 == 4
-	return harness.Request{Target: seq % instances, Key: loadKey, Body: chatBody("gpt-4o-mini", stream), Stream: stream, Kind: "healthy"}
+	return harness.SteadyRequest(seq, instances, loadKey, "healthy")
 }
 
 // startLoad starts an open-loop load of rate requests a second with ids
@@ -118,7 +109,7 @@ func lostIDs(acc harness.Accounting) string {
 // [DONE]).
 func notServed(rs []harness.Result) (n int, first string) {
 	for _, r := range rs {
-		if r.Status == 200 && r.Err == "" && !r.StreamError && !r.Truncated && !r.BadJSON {
+		if r.WholeOK() {
 			continue
 		}
 		if n == 0 {

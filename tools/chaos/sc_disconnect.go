@@ -42,14 +42,14 @@ func (e *env) sample(ctx context.Context, g *harness.Gateway) (procSample, error
 
 // slowStream is a stream long enough to be cut: 100 tokens 50 ms apart.
 func slowStream(target int) harness.Request {
-	return harness.Request{Target: target, Key: loadKey, Body: chatBody("gpt-4o-mini", true), Stream: true,
+	return harness.Request{Target: target, Key: loadKey, Body: harness.ChatBody("gpt-4o-mini", true), Stream: true,
 		Header: map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "100"}, CancelAfter: cancelAfter, Kind: "cancelled"}
 }
 
 // shortStream has the burst's shape but runs to its end (10 tokens 50 ms
 // apart): it warms the pools to the burst's concurrency.
 func shortStream(target int) harness.Request {
-	return harness.Request{Target: target, Key: loadKey, Body: chatBody("gpt-4o-mini", true), Stream: true,
+	return harness.Request{Target: target, Key: loadKey, Body: harness.ChatBody("gpt-4o-mini", true), Stream: true,
 		Header: map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "10"}, Kind: "warm-up"}
 }
 

@@ -13,7 +13,7 @@ import (
 func (e *env) rpmBurst(ctx context.Context, prefix, key string, n int) (rs []harness.Result, ok, limited int, took time.Duration) {
 	rqs := make([]harness.Request, n)
 	for i := range rqs {
-		rqs[i] = harness.Request{Target: i % instances, Key: key, Body: chatBody("gpt-4o-mini", false), Kind: prefix}
+		rqs[i] = harness.Request{Target: i % instances, Key: key, Body: harness.ChatBody("gpt-4o-mini", false), Kind: prefix}
 	}
 	t0 := time.Now()
 	rs = e.client.Burst(ctx, prefix, rqs)

@@ -80,7 +80,7 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 	next := func(seq int) harness.Request {
 		f := upstreamFaults[seq%len(upstreamFaults)]
 		return harness.Request{Target: (seq / len(upstreamFaults)) % instances, Key: loadKey,
-			Body: chatBody(f.model, f.stream), Stream: f.stream, Header: f.header, Kind: f.kind}
+			Body: harness.ChatBody(f.model, f.stream), Stream: f.stream, Header: f.header, Kind: f.kind}
 	}
 	run := e.startLoad(ctx, "upstream", e.o.rate, next)
 	err := harness.Sleep(ctx, 10*time.Second)

@@ -118,7 +118,7 @@ func (e *env) measureCapacity(ctx context.Context) ([]step, float64, error) {
 		s := step{Rate: rate, Sent: len(rs), Skipped: run.Skipped()}
 		var lat []float64
 		for _, r := range rs {
-			if !wholeOK(r) {
+			if !r.WholeOK() {
 				s.NotOK++
 			}
 			lat = append(lat, float64(r.End.Sub(r.Start))/float64(time.Millisecond))

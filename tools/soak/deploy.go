@@ -51,24 +51,10 @@ func (e *env) restartInstances(ctx context.Context) error {
 	return nil
 }
 
-func chatBody(model string, stream bool) []byte {
-	s := ""
-	if stream {
-		s = `,"stream":true`
-	}
-	return []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]` + s + `}`)
-}
-
 // soakRequest is the load: the healthy model with the load key,
 // alternating instances, every fifth request streamed.
 func soakRequest(seq int) harness.Request {
-	stream := seq%5 == 4
-	return harness.Request{Target: seq % instances, Key: loadKey, Body: chatBody("gpt-4o-mini", stream), Stream: stream, Kind: "load"}
-}
-
-// wholeOK reports whether r is a whole 200 (a stream read to its [DONE]).
-func wholeOK(r harness.Result) bool {
-	return r.Status == 200 && r.Err == "" && !r.StreamError && !r.Truncated && !r.BadJSON
+	return harness.SteadyRequest(seq, instances, loadKey, "load")
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

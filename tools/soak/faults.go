@@ -173,7 +173,7 @@ func (e *env) faultCancel(ctx context.Context, rec *faultRecord, n int, led *led
 	defer client.CloseIdle()
 	rqs := make([]harness.Request, cancelStreams)
 	for i := range rqs {
-		rqs[i] = harness.Request{Target: i % instances, Key: loadKey, Body: chatBody("gpt-4o-mini", true), Stream: true,
+		rqs[i] = harness.Request{Target: i % instances, Key: loadKey, Body: harness.ChatBody("gpt-4o-mini", true), Stream: true,
 			Header: map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "100"}, CancelAfter: cancelAfter, Kind: "cancel"}
 	}
 	prefix := fmt.Sprintf("soak-C%03d", n)
@@ -205,7 +205,7 @@ func (e *env) faultUpstream(ctx context.Context, rec *faultRecord, n int, rate f
 	l := &harness.Load{Client: client, Rate: max(5, rate/20), MaxInFlight: 64, IDPrefix: prefix,
 		Next: func(seq int) harness.Request {
 			stream := seq%2 == 1
-			return harness.Request{Target: seq % instances, Key: loadKey, Body: chatBody(errorModel, stream), Stream: stream,
+			return harness.Request{Target: seq % instances, Key: loadKey, Body: harness.ChatBody(errorModel, stream), Stream: stream,
 				Header: map[string]string{"X-Mock-Error-Rate": upstreamError}, Kind: "upstream"}
 		}}
 	run := l.Start(ctx)

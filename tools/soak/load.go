@@ -73,7 +73,7 @@ func (l *ledger) add(prefix string, rs []harness.Result, skipped int) {
 			l.statuses[r.Kind] = m
 		}
 		m[r.Outcome()]++
-		if r.Kind == "load" && !wholeOK(r) {
+		if r.Kind == "load" && !r.WholeOK() {
 			if l.notOK == 0 {
 				l.firstBad = r.ID + ": " + r.Outcome()
 			}
