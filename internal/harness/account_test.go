@@ -118,3 +118,46 @@ sluice_config_info{hash="038bc7cb20074b3c"} 1
 		t.Error("a line without a value parsed")
 	}
 }
+
+func TestSteadyRequest(t *testing.T) {
+	var streams, toSecond int
+	for seq := range 10 {
+		r := SteadyRequest(seq, 2, "sk-k", "load")
+		if r.Key != "sk-k" || r.Kind != "load" || r.Target != seq%2 {
+			t.Errorf("seq %d: %+v", seq, r)
+		}
+		if r.Stream {
+			streams++
+		}
+		if r.Target == 1 {
+			toSecond++
+		}
+		if want := string(ChatBody("gpt-4o-mini", r.Stream)); string(r.Body) != want {
+			t.Errorf("seq %d: body %s, want %s", seq, r.Body, want)
+		}
+	}
+	if streams != 2 || toSecond != 5 {
+		t.Errorf("%d of 10 streamed, %d to the second instance; want 2 and 5", streams, toSecond)
+	}
+	if got := string(ChatBody("m", true)); got != `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}` {
+		t.Errorf("ChatBody = %s", got)
+	}
+}
+
+func TestWholeOK(t *testing.T) {
+	for _, tc := range []struct {
+		r    Result
+		want bool
+	}{
+		{Result{Status: 200}, true},
+		{Result{Status: 200, Truncated: true}, false},
+		{Result{Status: 200, StreamError: true}, false},
+		{Result{Status: 200, BadJSON: true}, false},
+		{Result{Status: 200, Err: "eof"}, false},
+		{Result{Status: 502}, false},
+	} {
+		if got := tc.r.WholeOK(); got != tc.want {
+			t.Errorf("%+v: WholeOK %v, want %v", tc.r, got, tc.want)
+		}
+	}
+}

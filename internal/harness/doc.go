@@ -1,12 +1,16 @@
 // Package harness starts and stops the processes of a Sluice deployment
 // on one machine, for tools that put it under faults or long load (the
-// chaos suite, tools/chaos; a soak): a private PostgreSQL and Redis on
-// loopback ports of their own with data under a directory the caller
-// chooses, the mock, and `sluice serve` instances built from the tree. It
-// also has the pieces those tools share: an open-loop load client that
-// gives every request a unique x-request-id and records what the client
-// saw, the accounting of request-log rows against those answers, a
-// Prometheus text reader and /proc samplers (open descriptors, RSS).
+// chaos suite, tools/chaos; the soak, tools/soak): a private PostgreSQL
+// and Redis on loopback ports of their own with data under a directory
+// the caller chooses, the mock, and `sluice serve` instances built from the tree;
+// Deployment puts them together as both tools run them (two instances
+// sharing PostgreSQL and Redis) and GatewayConfig writes the config they
+// serve. It also has the pieces those tools share: an open-loop load
+// client that gives every request a unique x-request-id and records what
+// the client saw, the accounting of request-log rows against those
+// answers, a Prometheus text reader, /proc samplers (open descriptors,
+// RSS), and what their main functions and reports have in common (flags,
+// signals, the exit status, checks, results files).
 //
 // It never touches a shared server: PostgreSQL is a fresh cluster made
 // with initdb, Redis a fresh redis-server without persistence, each on an

@@ -62,6 +62,12 @@ type Result struct {
 // purpose): the gateway has then settled the request and must log it.
 func (r Result) Complete() bool { return r.Status != 0 && (r.Err == "" || r.Cancelled) }
 
+// WholeOK reports whether r is a whole 200 (a stream read to its
+// [DONE]).
+func (r Result) WholeOK() bool {
+	return r.Status == 200 && r.Err == "" && !r.StreamError && !r.Truncated && !r.BadJSON
+}
+
 // Outcome is the result's status as a table key: the HTTP status, or the
 // transport failure ("refused", "reset", ...), with "+cancelled",
 // "+stream_error", "+bad_json" or "+" and the body's failure appended.
@@ -316,4 +322,22 @@ func (c *Client) Burst(ctx context.Context, prefix string, rqs []Request) []Resu
 	}
 	wg.Wait()
 	return out
+}
+
+// ChatBody is a chat completion of model with one user message ("hi"),
+// streamed when stream.
+func ChatBody(model string, stream bool) []byte {
+	s := ""
+	if stream {
+		s = `,"stream":true`
+	}
+	return []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]` + s + `}`)
+}
+
+// SteadyRequest is request seq of the tools' steady load: gpt-4o-mini
+// with key, to instance seq mod instances, every fifth request streamed,
+// labelled kind.
+func SteadyRequest(seq, instances int, key, kind string) Request {
+	stream := seq%5 == 4
+	return Request{Target: seq % instances, Key: key, Body: ChatBody("gpt-4o-mini", stream), Stream: stream, Kind: kind}
 }

@@ -149,3 +149,15 @@ func Poll(ctx context.Context, limit, interval time.Duration, cond func() bool) 
 	err := poll(ctx, limit, interval, func() (bool, error) { return cond(), nil })
 	return time.Since(start), err
 }
+
+// Sleep waits d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -15,19 +15,10 @@ import (
 // pile up goroutines).
 const maxInFlight = 512
 
-func chatBody(model string, stream bool) []byte {
-	s := ""
-	if stream {
-		s = `,"stream":true`
-	}
-	return []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]` + s + `}`)
-}
-
 // healthy is the background load: gpt-4o-mini with the load key,
 // alternating instances, every fifth request streamed.
 func healthy(seq int) harness.Request {
-	stream := seq%5 == 4
-	return harness.Request{Target: seq % instances, Key: loadKey, Body: chatBody("gpt-4o-mini", stream), Stream: stream, Kind: "healthy"}
+	return harness.SteadyRequest(seq, instances, loadKey, "healthy")
 }
 
 // startLoad starts an open-loop load of rate requests a second with ids
@@ -54,15 +45,6 @@ func (e *env) metric(ctx context.Context, g *harness.Gateway, name string, match
 	return m.Sum(name, match...)
 }
 
-// metricAll is metric for every instance.
-func (e *env) metricAll(ctx context.Context, name string, match ...string) []float64 {
-	v := make([]float64, len(e.gws))
-	for i, g := range e.gws {
-		v[i] = e.metric(ctx, g, name, match...)
-	}
-	return v
-}
-
 // zeroIfNaN reads a counter that does not exist yet as 0.
 func zeroIfNaN(v float64) float64 {
 	if math.IsNaN(v) {
@@ -76,20 +58,14 @@ func zeroIfNaN(v float64) float64 {
 // at most grace more, and returns the accounting.
 func (e *env) settleLogs(ctx context.Context, prefix string, results []harness.Result, grace time.Duration) (harness.Accounting, error) {
 	if _, err := harness.Poll(ctx, 20*time.Second, 100*time.Millisecond, func() bool {
-		for _, g := range e.gws {
-			m, err := g.Metrics(ctx)
-			if err != nil || m.Sum("sluice_telemetry_sink_up") != 1 || m.Sum("sluice_telemetry_spool_bytes") != 0 {
-				return false
-			}
-		}
-		return true
+		return e.LogsIdle(ctx)
 	}); err != nil {
 		return harness.Accounting{}, fmt.Errorf("request-log pipelines not idle (sink up, spool empty): %w", err)
 	}
 	var acc harness.Accounting
 	var qerr error
 	_, _ = harness.Poll(ctx, grace, 100*time.Millisecond, func() bool {
-		rows, err := harness.QueryRows(ctx, e.dbURL, prefix+"-")
+		rows, err := harness.QueryRows(ctx, e.DBURL, prefix+"-")
 		if err != nil {
 			qerr = err
 			return false
@@ -133,7 +109,7 @@ func lostIDs(acc harness.Accounting) string {
 // [DONE]).
 func notServed(rs []harness.Result) (n int, first string) {
 	for _, r := range rs {
-		if r.Status == 200 && r.Err == "" && !r.StreamError && !r.Truncated && !r.BadJSON {
+		if r.WholeOK() {
 			continue
 		}
 		if n == 0 {

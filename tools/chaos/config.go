@@ -2,10 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/harness"
 )
 
 // The suite's settings that its bounds are computed from; the config
@@ -41,66 +40,25 @@ var rpmKeys = map[string]string{
 // fault's breaker never refuses another's traffic.
 var faultModels = []string{"chaos-error", "chaos-drop", "chaos-malformed", "chaos-hang", "chaos-stream"}
 
-// writeConfig writes the instances' config to path. gen varies what a
-// reload changes (a key's limit, a model that comes and goes), so each
-// reload applies something.
-func writeConfig(path string, gen int) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, `# Written by tools/chaos (generation %d); rewritten for every reload.
-server:
-  listen: ${SLUICE_LISTEN}
-  shutdown_grace: 5s
-admin:
-  token: ${SLUICE_ADMIN_TOKEN}
-log:
-  level: warn
-data_dir: ${SLUICE_DATA_DIR}
-storage:
-  postgres_url: ${SLUICE_POSTGRES_URL}
-  redis_url: ${SLUICE_REDIS_URL}
-auth:
-  enabled: true
-  sync_interval: 1s
-  keys:
-    - {key: %s, id: chaos-load, name: load, rpm: 1000000000, tpm: 1000000000000, max_concurrent: 1000000}
-    - {key: %s, id: chaos-rpm-up, name: rpm up, rpm: %d}
-    - {key: %s, id: chaos-rpm-down, name: rpm down, rpm: %d}
-    - {key: %s, id: chaos-rpm-back, name: rpm back, rpm: %d}
-    - {key: sk-chaos-reload, id: chaos-reload, name: reload, rpm: %d}
-limits:
-  redis:
-    fail_mode: local
-    # Two instances, PostgreSQL, Redis, the mock and the load share two
-    # cores: allow more than the 20 ms default before falling back.
-    timeout: 100ms
-routing:
-  retry: {attempts: %d, backoff: %s, max_backoff: %s}
-telemetry:
-  enabled: true
-  sink: postgres
-  flush_interval: %s
-  sink_timeout: %s
-providers:
-  - name: mock
-    kind: openai
-    base_url: ${SLUICE_UPSTREAM}/v1
-    api_keys: ["sk-mock"]
-    timeouts: {connect: 1s, first_byte: 10s}
-models:
-  - name: gpt-4o-mini
-    targets: [{provider: mock, model: gpt-4o-mini}]
-`, gen, loadKey, rpmKeys["up"], rpmLimit, rpmKeys["down"], rpmLimit, rpmKeys["back"], rpmLimit, 100000+gen,
-		retryAttempts, retryBackoff, retryMaxBack, flushInterval, sinkTimeout)
-	for _, m := range faultModels {
-		fmt.Fprintf(&b, "  - name: %s\n    timeouts: {first_byte: %s}\n    targets: [{provider: mock, model: gpt-4o-mini}]\n", m, faultFirstByte)
+// writeConfig writes the instances' config of generation gen to path
+// (harness.GatewayConfig): the sc_reload scenario rewrites it for every
+// reload.
+func writeConfig(path string, gen int) error { return gatewayConfig().Write(path, gen) }
+
+// gatewayConfig is what writeConfig writes.
+func gatewayConfig() harness.GatewayConfig {
+	return harness.GatewayConfig{
+		Tool:    "chaos",
+		LoadKey: loadKey,
+		Keys: []string{
+			fmt.Sprintf("{key: %s, id: chaos-rpm-up, name: rpm up, rpm: %d}", rpmKeys["up"], rpmLimit),
+			fmt.Sprintf("{key: %s, id: chaos-rpm-down, name: rpm down, rpm: %d}", rpmKeys["down"], rpmLimit),
+			fmt.Sprintf("{key: %s, id: chaos-rpm-back, name: rpm back, rpm: %d}", rpmKeys["back"], rpmLimit),
+		},
+		Retry:          &harness.Retry{Attempts: retryAttempts, Backoff: retryBackoff, MaxBackoff: retryMaxBack},
+		FlushInterval:  flushInterval,
+		SinkTimeout:    sinkTimeout,
+		FaultModels:    faultModels,
+		FaultFirstByte: faultFirstByte,
 	}
-	if gen%2 == 1 {
-		b.WriteString("  - name: chaos-reload-extra\n    targets: [{provider: mock, model: gpt-4o-mini}]\n")
-	}
-	// Atomically: an instance reloading reads the old file or the new one.
-	tmp := filepath.Join(filepath.Dir(path), ".chaos.yaml.tmp")
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -12,17 +12,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/harness"
 )
 
 func main() {
@@ -47,18 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.out, "out", "/tmp/sluice-chaos", "`DIR` for results.json, the table and the processes' logs")
 	fs.StringVar(&only, "only", "", "comma-separated scenario `NAMES` to run (default: all): "+strings.Join(scenarioNames(), ","))
 	fs.Float64Var(&o.rate, "rate", 100, "background load in requests a second, over both instances")
-	fs.StringVar(&o.bin, "bin", "", "a sluice `BINARY` to run instead of building ./cmd/sluice")
-	fs.BoolVar(&o.keep, "keep", false, "keep the state directory (PostgreSQL data, spools) after the run")
+	harness.DeploymentFlags(fs, &o.bin, &o.keep)
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "chaos: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if status, ok := harness.ParseFlags(fs, args, stderr); !ok {
+		return status
 	}
 	if only != "" {
 		o.only = map[string]bool{}
@@ -86,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := harness.Interruptible(ctx)
 	defer stop()
 
 	rep, err := suite(ctx, o, stdout)
@@ -99,35 +89,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "chaos: %v\n", err)
 		return 2
 	}
-	if !rep.OK {
-		for _, s := range rep.Scenarios {
-			for _, c := range s.Checks {
-				if !c.OK {
-					fmt.Fprintf(stderr, "chaos: BOUND BROKEN: %s: %s: %s\n", s.Name, c.Name, c.Detail)
-				}
+	var failed []string
+	for _, s := range rep.Scenarios {
+		for _, c := range s.Checks {
+			if !c.OK {
+				failed = append(failed, fmt.Sprintf("BOUND BROKEN: %s: %s: %s", s.Name, c.Name, c.Detail))
 			}
 		}
-		return 1
 	}
-	fmt.Fprintf(stdout, "chaos: every bound held (%d scenarios, %.0f s)\n", len(rep.Scenarios), rep.DurationS)
-	return 0
-}
-
-// moduleRoot finds the directory holding go.mod, from the working
-// directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the Sluice tree")
-		}
-		dir = parent
-	}
+	return harness.Verdict("chaos", stdout, stderr, rep.OK, failed,
+		fmt.Sprintf("every bound held (%d scenarios, %.0f s)", len(rep.Scenarios), rep.DurationS))
 }

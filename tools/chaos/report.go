@@ -1,13 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,19 +12,14 @@ import (
 
 // report is results.json.
 type report struct {
-	Version   int        `json:"version"`
-	Started   time.Time  `json:"started"`
-	DurationS float64    `json:"duration_s"`
-	Commit    string     `json:"commit,omitempty"`
-	Machine   machine    `json:"machine"`
-	Setup     setup      `json:"setup"`
-	Scenarios []*outcome `json:"scenarios"`
-	OK        bool       `json:"ok"`
-}
-
-type machine struct {
-	CPUs   int    `json:"cpus"`
-	Kernel string `json:"kernel,omitempty"`
+	Version   int             `json:"version"`
+	Started   time.Time       `json:"started"`
+	DurationS float64         `json:"duration_s"`
+	Commit    string          `json:"commit,omitempty"`
+	Machine   harness.Machine `json:"machine"`
+	Setup     setup           `json:"setup"`
+	Scenarios []*outcome      `json:"scenarios"`
+	OK        bool            `json:"ok"`
 }
 
 type setup struct {
@@ -51,7 +41,7 @@ type outcome struct {
 	Limits   *limitResult        `json:"limits,omitempty"`
 	Logs     *harness.Accounting `json:"logs,omitempty"`
 	Measured map[string]any      `json:"measured,omitempty"`
-	Checks   []check             `json:"checks"`
+	Checks   []harness.Check     `json:"checks"`
 	OK       bool                `json:"ok"`
 }
 
@@ -61,20 +51,13 @@ type limitResult struct {
 	Detail string `json:"detail"`
 }
 
-// check is one bound: what it is, whether it held, and the numbers.
-type check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
-}
-
 func newOutcome(name, fault string) *outcome {
 	return &outcome{Name: name, Fault: fault, Statuses: map[string]int{}, Measured: map[string]any{}, OK: true}
 }
 
 // check records a bound.
 func (o *outcome) check(name string, ok bool, format string, args ...any) {
-	o.Checks = append(o.Checks, check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+	o.Checks = append(o.Checks, harness.Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	if !ok {
 		o.OK = false
 	}
@@ -91,22 +74,6 @@ func (o *outcome) addResults(rs []harness.Result) {
 	for _, r := range rs {
 		o.Statuses[r.Outcome()]++
 	}
-}
-
-// statusLine is the status counts, most frequent first: "200×812 502×3".
-func statusLine(m map[string]int) string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.SortFunc(keys, func(a, b string) int {
-		if m[a] != m[b] {
-			return m[b] - m[a]
-		}
-		return strings.Compare(a, b)
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
 }
 
 // table writes the summary table.
@@ -132,7 +99,7 @@ func (r *report) table(w io.Writer) {
 		if !s.OK {
 			res = "FAIL"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Requests, statusLine(s.Statuses), limits, lost, dup, res)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Requests, harness.StatusLine(s.Statuses), limits, lost, dup, res)
 	}
 	tw.Flush()
 }
@@ -142,11 +109,7 @@ func (r *report) details(w io.Writer) {
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(w, "\n%s — %s (%.1f s)\n", s.Name, s.Fault, s.DurationS)
 		for _, c := range s.Checks {
-			mark := "ok  "
-			if !c.OK {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "  %s %s: %s\n", mark, c.Name, c.Detail)
+			fmt.Fprintf(w, "  %s\n", c.Line())
 		}
 	}
 }
@@ -157,21 +120,6 @@ func (r *report) write(dir string, stdout io.Writer) error {
 	var b strings.Builder
 	r.table(&b)
 	r.details(&b)
-	fmt.Fprintln(stdout)
-	fmt.Fprint(stdout, b.String())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	j, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nchaos: results in %s (results.json, table.txt, logs/)\n", dir)
-	return nil
+	return harness.SaveResults("chaos", dir, stdout, b.String(), "results.json", r,
+		harness.File{Name: "table.txt", Data: []byte(b.String())})
 }

@@ -42,14 +42,14 @@ func (e *env) sample(ctx context.Context, g *harness.Gateway) (procSample, error
 
 // slowStream is a stream long enough to be cut: 100 tokens 50 ms apart.
 func slowStream(target int) harness.Request {
-	return harness.Request{Target: target, Key: loadKey, Body: chatBody("gpt-4o-mini", true), Stream: true,
+	return harness.Request{Target: target, Key: loadKey, Body: harness.ChatBody("gpt-4o-mini", true), Stream: true,
 		Header: map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "100"}, CancelAfter: cancelAfter, Kind: "cancelled"}
 }
 
 // shortStream has the burst's shape but runs to its end (10 tokens 50 ms
 // apart): it warms the pools to the burst's concurrency.
 func shortStream(target int) harness.Request {
-	return harness.Request{Target: target, Key: loadKey, Body: chatBody("gpt-4o-mini", true), Stream: true,
+	return harness.Request{Target: target, Key: loadKey, Body: harness.ChatBody("gpt-4o-mini", true), Stream: true,
 		Header: map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "10"}, Kind: "warm-up"}
 }
 
@@ -75,18 +75,18 @@ func streams(n int, build func(int) harness.Request) []harness.Request {
 // be more than leakSlack above it: a leak would add per cancelled stream,
 // a hundred per instance and round.
 func scDisconnect(ctx context.Context, e *env, o *outcome) error {
-	cancelledBefore := e.metricAll(ctx, "sluice_client_cancelled_total")
+	cancelledBefore := e.MetricAll(ctx, "sluice_client_cancelled_total")
 	warmed := e.client.Burst(ctx, "disconnect-warm", streams(cancelStreams, shortStream))
 	o.addResults(warmed)
 	servedCheck(o, "warm-up streams served", warmed)
 	e.client.CloseIdle()
-	if err := sleep(ctx, time.Second); err != nil {
+	if err := harness.Sleep(ctx, time.Second); err != nil {
 		return err
 	}
 	samples := map[string][]procSample{}
 	sampleAll := func(name string) error {
-		ss := make([]procSample, len(e.gws))
-		for i, g := range e.gws {
+		ss := make([]procSample, len(e.Gateways))
+		for i, g := range e.Gateways {
 			s, err := e.sample(ctx, g)
 			if err != nil {
 				return err
@@ -104,7 +104,7 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 	var cut []harness.Result
 	err := func() error {
 		for round := 1; round <= 2; round++ {
-			if err := sleep(ctx, time.Second); err != nil {
+			if err := harness.Sleep(ctx, time.Second); err != nil {
 				return err
 			}
 			t0 := time.Now()
@@ -115,17 +115,17 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 			// The background load keeps a few requests in flight: wait
 			// for the streams only here, for everything after the load.
 			took, err := harness.Poll(ctx, 5*time.Second, 50*time.Millisecond, func() bool {
-				return sum(e.metricAll(ctx, "sluice_streams_open")) == 0
+				return sum(e.MetricAll(ctx, "sluice_streams_open")) == 0
 			})
 			o.Measured[fmt.Sprintf("streams_closed%d_ms", round)] = ms(took)
 			if err != nil {
-				return fmt.Errorf("round %d: streams still open 5 s after their clients left: %v", round, e.metricAll(ctx, "sluice_streams_open"))
+				return fmt.Errorf("round %d: streams still open 5 s after their clients left: %v", round, e.MetricAll(ctx, "sluice_streams_open"))
 			}
 			if err := sampleAll(fmt.Sprintf("round%d", round)); err != nil {
 				return err
 			}
 		}
-		return sleep(ctx, time.Second)
+		return harness.Sleep(ctx, time.Second)
 	}()
 	rs := stopLoad(run, o)
 	o.addResults(cut)
@@ -143,12 +143,12 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 
 	e.client.CloseIdle()
 	took, err := harness.Poll(ctx, 5*time.Second, 50*time.Millisecond, func() bool {
-		return sum(e.metricAll(ctx, "sluice_requests_in_flight")) == 0 && sum(e.metricAll(ctx, "sluice_streams_open")) == 0
+		return sum(e.MetricAll(ctx, "sluice_requests_in_flight")) == 0 && sum(e.MetricAll(ctx, "sluice_streams_open")) == 0
 	})
 	o.Measured["in_flight_zero_after_ms"] = ms(took)
 	o.check("in-flight and open-stream gauges back to 0", err == nil,
 		"sluice_requests_in_flight %v, sluice_streams_open %v, %v after the load stopped (bound 5 s)",
-		e.metricAll(ctx, "sluice_requests_in_flight"), e.metricAll(ctx, "sluice_streams_open"), took.Round(time.Millisecond))
+		e.MetricAll(ctx, "sluice_requests_in_flight"), e.MetricAll(ctx, "sluice_streams_open"), took.Round(time.Millisecond))
 
 	// Descriptors close at once; allow a few seconds for the last ones.
 	took, err = harness.Poll(ctx, 10*time.Second, 250*time.Millisecond, func() bool {
@@ -156,7 +156,7 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 			return false
 		}
 		for _, name := range []string{"round1", "round2", "after"} {
-			for i := range e.gws {
+			for i := range e.Gateways {
 				b, s := samples["before"][i], samples[name][i]
 				if s.FDs > b.FDs+leakSlack || s.Goroutines > b.Goroutines+leakSlack {
 					return false
@@ -170,12 +170,12 @@ func scDisconnect(ctx context.Context, e *env, o *outcome) error {
 		"per instance before %+v, after round 1 %+v, round 2 %+v, at the end %+v (bound: at most +%d over before, each time; settled in %v)",
 		samples["before"], samples["round1"], samples["round2"], samples["after"], leakSlack, took.Round(time.Millisecond))
 
-	for _, g := range e.gws {
+	for _, g := range e.Gateways {
 		hz, _ := g.Get(ctx, "/healthz")
 		rz, body := g.Get(ctx, "/readyz")
 		o.check(g.Name+" healthy afterwards", hz == 200 && rz == 200, "/healthz %d, /readyz %d %.100s", hz, rz, body)
 	}
-	d := sum(deltas(cancelledBefore, e.metricAll(ctx, "sluice_client_cancelled_total")))
+	d := sum(deltas(cancelledBefore, e.MetricAll(ctx, "sluice_client_cancelled_total")))
 	o.Measured["client_cancelled_total_delta"] = d
 	o.check("cancellations counted", d == float64(nCut), "sluice_client_cancelled_total rose by %v for %d cut streams", d, nCut)
 

@@ -55,7 +55,7 @@ func classifyKill9(rs []harness.Result, kill, ready time.Time) (c kill9Class, fi
 // requests answered within the kill window before the kill, and none is
 // duplicated (the spool is replayed at the restart).
 func scKill9(ctx context.Context, e *env, o *outcome) error {
-	victim := e.gws[0]
+	victim := e.Gateways[0]
 	// Every fifth request a stream of 16 tokens 25 ms apart, so that
 	// some are in flight whenever the kill comes.
 	next := func(seq int) harness.Request {
@@ -68,14 +68,14 @@ func scKill9(ctx context.Context, e *env, o *outcome) error {
 	run := e.startLoad(ctx, "kill9", e.o.rate, next)
 	var kill, ready time.Time
 	err := func() error {
-		if err := sleep(ctx, 3*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 3*time.Second); err != nil {
 			return err
 		}
 		kill = time.Now()
 		if err := victim.Kill9(); err != nil {
 			return err
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		t0 := time.Now()
@@ -84,7 +84,7 @@ func scKill9(ctx context.Context, e *env, o *outcome) error {
 		}
 		ready = time.Now()
 		o.Measured["restart_to_ready_ms"] = ms(ready.Sub(t0))
-		return sleep(ctx, 3*time.Second)
+		return harness.Sleep(ctx, 3*time.Second)
 	}()
 	rs := stopLoad(run, o)
 	if err != nil {
@@ -92,7 +92,7 @@ func scKill9(ctx context.Context, e *env, o *outcome) error {
 	}
 	victimRs := harness.ByTarget(rs, 0)
 	var others []harness.Result
-	for i := 1; i < len(e.gws); i++ {
+	for i := 1; i < len(e.Gateways); i++ {
 		others = append(others, harness.ByTarget(rs, i)...)
 	}
 	servedCheck(o, "the other instance's clients served", others)

@@ -18,25 +18,25 @@ const catchUpBound = 10 * time.Second
 // are served throughout, /readyz stays 200, request logs go to the spool
 // and arrive after the recovery, within 10 s, none lost, none twice.
 func scPostgres(ctx context.Context, e *env, o *outcome) error {
-	spooledBefore := e.metricAll(ctx, "sluice_telemetry_spooled_total")
+	spooledBefore := e.MetricAll(ctx, "sluice_telemetry_spooled_total")
 	run := e.startLoad(ctx, "postgres", e.o.rate, healthy)
 	err := func() error {
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		stopped := time.Now()
-		if err := e.pg.Stop(); err != nil {
+		if err := e.PG.Stop(); err != nil {
 			return err
 		}
 		o.Measured["pg_stop_ms"] = ms(time.Since(stopped))
-		if err := sleep(ctx, 4*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 4*time.Second); err != nil {
 			return err
 		}
-		for _, g := range e.gws {
+		for _, g := range e.Gateways {
 			status, body := g.Get(ctx, "/readyz")
 			o.check(g.Name+" /readyz 200 while PostgreSQL is down", status == 200, "%d %.160s", status, body)
 		}
-		if err := e.pg.Start(ctx); err != nil {
+		if err := e.PG.Start(ctx); err != nil {
 			return err
 		}
 		ready := time.Now()
@@ -51,7 +51,7 @@ func scPostgres(ctx context.Context, e *env, o *outcome) error {
 					answered = append(answered, r)
 				}
 			}
-			rows, err := harness.QueryRows(ctx, e.dbURL, "postgres-")
+			rows, err := harness.QueryRows(ctx, e.DBURL, "postgres-")
 			if err != nil {
 				return false
 			}
@@ -62,14 +62,14 @@ func scPostgres(ctx context.Context, e *env, o *outcome) error {
 		o.check("spooled rows arrive within 10 s of recovery", err == nil && took <= catchUpBound,
 			"every row of requests answered while it was down in the database %v after PostgreSQL was back (%d missing at the end of the wait)",
 			took.Round(time.Millisecond), lost)
-		return sleep(ctx, time.Second)
+		return harness.Sleep(ctx, time.Second)
 	}()
 	rs := stopLoad(run, o)
 	if err != nil {
 		return err
 	}
 	servedCheck(o, "load served throughout", rs)
-	spooled := deltas(spooledBefore, e.metricAll(ctx, "sluice_telemetry_spooled_total"))
+	spooled := deltas(spooledBefore, e.MetricAll(ctx, "sluice_telemetry_spooled_total"))
 	o.Measured["spooled"] = spooled
 	o.check("the outage was felt (records spooled)", sum(spooled) > 0, "sluice_telemetry_spooled_total rose by %v", spooled)
 	acc, err := e.settleLogs(ctx, "postgres", rs, 5*time.Second)
@@ -91,17 +91,17 @@ const fsizeLimit = 16 << 10
 // dependency fails", Disk full: nothing is lost silently); the other
 // instance loses nothing.
 func scDiskFull(ctx context.Context, e *env, o *outcome) error {
-	full := e.gws[0]
-	droppedBefore := e.metricAll(ctx, "sluice_telemetry_dropped_total")
+	full := e.Gateways[0]
+	droppedBefore := e.MetricAll(ctx, "sluice_telemetry_dropped_total")
 	if err := harness.SetFileSizeLimit(full.Pid(), fsizeLimit); err != nil {
 		return err
 	}
 	run := e.startLoad(ctx, "diskfull", e.o.rate, healthy)
 	err := func() error {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
-		if err := e.pg.Stop(); err != nil {
+		if err := e.PG.Stop(); err != nil {
 			return err
 		}
 		// Wait until the instance drops (bounded), then a little longer.
@@ -112,7 +112,7 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 		if err != nil {
 			return fmt.Errorf("%s never dropped a record with RLIMIT_FSIZE %d and PostgreSQL down: %w", full.Name, fsizeLimit, err)
 		}
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		status, body := full.Get(ctx, "/readyz")
@@ -121,20 +121,20 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 		if err := harness.SetFileSizeLimit(full.Pid(), -1); err != nil {
 			return err
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
-		if err := e.pg.Start(ctx); err != nil {
+		if err := e.PG.Start(ctx); err != nil {
 			return err
 		}
-		return sleep(ctx, 2*time.Second)
+		return harness.Sleep(ctx, 2*time.Second)
 	}()
 	rs := stopLoad(run, o)
 	if err != nil {
 		return err
 	}
 	servedCheck(o, "load served throughout", rs)
-	dropped := deltas(droppedBefore, e.metricAll(ctx, "sluice_telemetry_dropped_total"))
+	dropped := deltas(droppedBefore, e.MetricAll(ctx, "sluice_telemetry_dropped_total"))
 	reasons := map[string]float64{}
 	for _, r := range []string{"queue_full", "spool_full", "spool_error", "rejected", "closed"} {
 		reasons[r] = zeroIfNaN(e.metric(ctx, full, "sluice_telemetry_dropped_total", `reason="`+r+`"`))
@@ -146,7 +146,7 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 		return err
 	}
 	logChecks(o, acc, true)
-	lostPer := make([]int, len(e.gws))
+	lostPer := make([]int, len(e.Gateways))
 	for _, r := range acc.LostResults {
 		lostPer[r.Target]++
 	}
@@ -154,8 +154,8 @@ func scDiskFull(ctx context.Context, e *env, o *outcome) error {
 	o.Measured["lost_allowed"] = fmt.Sprintf("= dropped %v", dropped[0])
 	o.check("lost rows = dropped records on "+full.Name, dropped[0] > 0 && float64(lostPer[0]) == dropped[0],
 		"%d rows missing, %v counted in sluice_telemetry_dropped_total", lostPer[0], dropped[0])
-	for i := 1; i < len(e.gws); i++ {
-		o.check("nothing lost on "+e.gws[i].Name, lostPer[i] == 0 && dropped[i] == 0,
+	for i := 1; i < len(e.Gateways); i++ {
+		o.check("nothing lost on "+e.Gateways[i].Name, lostPer[i] == 0 && dropped[i] == 0,
 			"%d rows missing, %v dropped (its spool could grow)", lostPer[i], dropped[i])
 	}
 	return nil

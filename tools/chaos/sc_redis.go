@@ -13,7 +13,7 @@ import (
 func (e *env) rpmBurst(ctx context.Context, prefix, key string, n int) (rs []harness.Result, ok, limited int, took time.Duration) {
 	rqs := make([]harness.Request, n)
 	for i := range rqs {
-		rqs[i] = harness.Request{Target: i % instances, Key: key, Body: chatBody("gpt-4o-mini", false), Kind: prefix}
+		rqs[i] = harness.Request{Target: i % instances, Key: key, Body: harness.ChatBody("gpt-4o-mini", false), Kind: prefix}
 	}
 	t0 := time.Now()
 	rs = e.client.Burst(ctx, prefix, rqs)
@@ -64,7 +64,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		lim.Detail += fmt.Sprintf(format, args...) + "; "
 	}
 	err := func() error {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := harness.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		rs, ok, limited, d := e.rpmBurst(ctx, "redis-up", rpmKeys["up"], rpmLimit+5)
@@ -73,11 +73,11 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 			"before the kill: %d × 200, %d × 429 of %d in %v (want exactly %d and 5)", ok, limited, rpmLimit+5, d.Round(time.Millisecond), rpmLimit)
 
 		killed := time.Now()
-		if err := e.redis.Kill(); err != nil {
+		if err := e.Redis.Kill(); err != nil {
 			return err
 		}
 		took, err := harness.Poll(ctx, 5*time.Second, 50*time.Millisecond, func() bool {
-			return sum(e.metricAll(ctx, "sluice_ratelimit_redis_up")) == 0
+			return sum(e.MetricAll(ctx, "sluice_ratelimit_redis_up")) == 0
 		})
 		o.Measured["redis_down_noticed_ms"] = ms(took)
 		if err != nil {
@@ -90,15 +90,15 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		held("at most limit × instances while Redis is down", ok <= bound && ok+limited == 3*rpmLimit,
 			"while down: %d × 200, %d × 429 of %d (bound %d = %d instances × (%d + refill over %v))",
 			ok, limited, 3*rpmLimit, bound, instances, rpmLimit, burst.Round(time.Millisecond))
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := harness.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
-		if err := e.redis.Start(ctx); err != nil {
+		if err := e.Redis.Start(ctx); err != nil {
 			return err
 		}
 		o.Measured["redis_down_ms"] = ms(time.Since(killed))
 		took, err = harness.Poll(ctx, 10*time.Second, 50*time.Millisecond, func() bool {
-			return sum(e.metricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.gws))
+			return sum(e.MetricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.Gateways))
 		})
 		o.Measured["redis_back_noticed_ms"] = ms(took)
 		if err != nil {
@@ -108,7 +108,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		phases = append(phases, rs...)
 		held("exact once Redis is back", exact(ok, limited, rpmLimit+5, d),
 			"after the restart: %d × 200, %d × 429 of %d in %v (want exactly %d and 5)", ok, limited, rpmLimit+5, d.Round(time.Millisecond), rpmLimit)
-		return sleep(ctx, time.Second)
+		return harness.Sleep(ctx, time.Second)
 	}()
 	rs := stopLoad(run, o)
 	o.addResults(phases)
@@ -116,7 +116,7 @@ func scRedis(ctx context.Context, e *env, o *outcome) error {
 		return err
 	}
 	servedCheck(o, "load served throughout", rs)
-	fallback := e.metricAll(ctx, "sluice_ratelimit_fallback_total")
+	fallback := e.MetricAll(ctx, "sluice_ratelimit_fallback_total")
 	o.Measured["ratelimit_fallback_total"] = fallback
 	acc, err := e.settleLogs(ctx, "redis", append(rs, phases...), 5*time.Second)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluice-gw/sluice/internal/harness"
 )
 
 // scReload reloads both instances over and over, by SIGHUP and by the
@@ -19,25 +21,25 @@ import (
 func scReload(ctx context.Context, e *env, o *outcome) error {
 	before := map[string][]float64{}
 	for _, res := range []string{"applied", "unchanged", "rejected"} {
-		before[res] = e.metricAll(ctx, "sluice_config_reloads_total", `result="`+res+`"`)
+		before[res] = e.MetricAll(ctx, "sluice_config_reloads_total", `result="`+res+`"`)
 	}
 	run := e.startLoad(ctx, "reload", e.o.rate, healthy)
-	posts := make([]int, len(e.gws))
-	hups := make([]int, len(e.gws))
+	posts := make([]int, len(e.Gateways))
+	hups := make([]int, len(e.Gateways))
 	var postFailures []string
 	deadline := time.Now().Add(10 * time.Second)
 	var loopErr error
 	for k := 0; time.Now().Before(deadline); k++ {
-		if loopErr = sleep(ctx, 250*time.Millisecond); loopErr != nil {
+		if loopErr = harness.Sleep(ctx, 250*time.Millisecond); loopErr != nil {
 			break
 		}
 		e.gen++
-		if loopErr = writeConfig(e.cfgPath, e.gen); loopErr != nil {
+		if loopErr = writeConfig(e.ConfigPath, e.gen); loopErr != nil {
 			break
 		}
-		i := k % len(e.gws)
-		g := e.gws[i]
-		if (k/len(e.gws))%2 == 0 {
+		i := k % len(e.Gateways)
+		g := e.Gateways[i]
+		if (k/len(e.Gateways))%2 == 0 {
 			if loopErr = g.Signal(syscall.SIGHUP); loopErr != nil {
 				break
 			}
@@ -62,24 +64,24 @@ func scReload(ctx context.Context, e *env, o *outcome) error {
 
 	// A last reload through the API, then every instance runs the file
 	// as it is now.
-	for _, g := range e.gws {
+	for _, g := range e.Gateways {
 		if status, body, err := g.Reload(ctx); err != nil || status != 200 {
 			return fmt.Errorf("final reload of %s: %d %v %s", g.Name, status, err, body)
 		}
 	}
-	b, err := os.ReadFile(e.cfgPath)
+	b, err := os.ReadFile(e.ConfigPath)
 	if err != nil {
 		return err
 	}
 	h := sha256.Sum256(b)
 	hash := hex.EncodeToString(h[:])[:16]
-	inForce := e.metricAll(ctx, "sluice_config_info", `hash="`+hash+`"`)
-	o.check("the last file is in force everywhere", sum(inForce) == float64(len(e.gws)),
+	inForce := e.MetricAll(ctx, "sluice_config_info", `hash="`+hash+`"`)
+	o.check("the last file is in force everywhere", sum(inForce) == float64(len(e.Gateways)),
 		"sluice_config_info{hash=%q} per instance: %v", hash, inForce)
 
 	after := map[string][]float64{}
 	for _, res := range []string{"applied", "unchanged", "rejected"} {
-		after[res] = e.metricAll(ctx, "sluice_config_reloads_total", `result="`+res+`"`)
+		after[res] = e.MetricAll(ctx, "sluice_config_reloads_total", `result="`+res+`"`)
 	}
 	applied, rejected := deltas(before["applied"], after["applied"]), deltas(before["rejected"], after["rejected"])
 	o.Measured["reloads_sighup"] = hups
@@ -92,7 +94,7 @@ func scReload(ctx context.Context, e *env, o *outcome) error {
 	// SIGHUP's worth, and applied the new file at least once.
 	unchanged := deltas(before["unchanged"], after["unchanged"])
 	ok := true
-	for i := range e.gws {
+	for i := range e.Gateways {
 		want := float64(posts[i] + 1)
 		if hups[i] > 0 {
 			want++

@@ -15,7 +15,7 @@ import (
 // once. It checks the harness as much as the gateway.
 func scBaseline(ctx context.Context, e *env, o *outcome) error {
 	run := e.startLoad(ctx, "baseline", e.o.rate, healthy)
-	err := sleep(ctx, 5*time.Second)
+	err := harness.Sleep(ctx, 5*time.Second)
 	rs := stopLoad(run, o)
 	if err != nil {
 		return err
@@ -80,10 +80,10 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 	next := func(seq int) harness.Request {
 		f := upstreamFaults[seq%len(upstreamFaults)]
 		return harness.Request{Target: (seq / len(upstreamFaults)) % instances, Key: loadKey,
-			Body: chatBody(f.model, f.stream), Stream: f.stream, Header: f.header, Kind: f.kind}
+			Body: harness.ChatBody(f.model, f.stream), Stream: f.stream, Header: f.header, Kind: f.kind}
 	}
 	run := e.startLoad(ctx, "upstream", e.o.rate, next)
-	err := sleep(ctx, 10*time.Second)
+	err := harness.Sleep(ctx, 10*time.Second)
 	rs := stopLoad(run, o)
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 				bad = append(bad, fmt.Sprintf("%s×%d", k, got[k]))
 			}
 		}
-		detail := fmt.Sprintf("saw %s; allowed %s (%s)", statusLine(got), strings.Join(f.allowed, ", "), f.why)
+		detail := fmt.Sprintf("saw %s; allowed %s (%s)", harness.StatusLine(got), strings.Join(f.allowed, ", "), f.why)
 		if len(bad) > 0 {
 			detail = "undocumented " + strings.Join(bad, " ") + "; " + detail
 		}
@@ -124,7 +124,7 @@ func scUpstream(ctx context.Context, e *env, o *outcome) error {
 	o.Measured["status_mismatch"] = acc.StatusMismatch
 	// What the log says of each fault (a cut stream's row holds its
 	// error, where the client saw a 200 and an error event).
-	rows, err := harness.QueryRows(ctx, e.dbURL, "upstream-")
+	rows, err := harness.QueryRows(ctx, e.DBURL, "upstream-")
 	if err != nil {
 		return err
 	}

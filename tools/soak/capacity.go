@@ -50,7 +50,7 @@ type step struct {
 
 // judgeStep fills Pass from the step's numbers.
 func judgeStep(s *step, d time.Duration) {
-	s.AchievedRPS = round1(float64(s.Sent) / d.Seconds())
+	s.AchievedRPS = harness.Round1(float64(s.Sent) / d.Seconds())
 	s.Pass = s.Sent > 0 && s.AchievedRPS >= minSent*s.Rate &&
 		float64(s.NotOK) <= maxErrors*float64(s.Sent) && s.P99Ms <= float64(maxP99.Milliseconds())
 }
@@ -99,7 +99,7 @@ func bracket(steps []step) (pass, fail float64) {
 // measureCapacity runs the ladder against the deployment and returns its
 // steps and the capacity (0 when even the first step failed).
 func (e *env) measureCapacity(ctx context.Context) ([]step, float64, error) {
-	client := harness.NewClient(e.urls(), clientTimeout)
+	client := harness.NewClient(e.URLs(), clientTimeout)
 	defer client.CloseIdle()
 	var steps []step
 	for n := 0; ; n++ {
@@ -110,7 +110,7 @@ func (e *env) measureCapacity(ctx context.Context) ([]step, float64, error) {
 		l := &harness.Load{Client: client, Rate: rate, MaxInFlight: ladderInFlight,
 			IDPrefix: fmt.Sprintf("cap-%02d", n), Next: soakRequest}
 		run := l.Start(ctx)
-		err := sleep(ctx, ladderStep)
+		err := harness.Sleep(ctx, ladderStep)
 		rs := run.Stop()
 		if err != nil {
 			return steps, 0, err
@@ -118,17 +118,17 @@ func (e *env) measureCapacity(ctx context.Context) ([]step, float64, error) {
 		s := step{Rate: rate, Sent: len(rs), Skipped: run.Skipped()}
 		var lat []float64
 		for _, r := range rs {
-			if !wholeOK(r) {
+			if !r.WholeOK() {
 				s.NotOK++
 			}
 			lat = append(lat, float64(r.End.Sub(r.Start))/float64(time.Millisecond))
 		}
-		s.P99Ms = round1(quantile(lat, 0.99))
+		s.P99Ms = harness.Round1(quantile(lat, 0.99))
 		judgeStep(&s, ladderStep)
 		steps = append(steps, s)
-		e.say("capacity: %6.0f/s offered, %7.1f/s sent, %d not 200, p99 %.1f ms: %s",
+		e.Say("capacity: %6.0f/s offered, %7.1f/s sent, %d not 200, p99 %.1f ms: %s",
 			rate, s.AchievedRPS, s.NotOK, s.P99Ms, passWord(s.Pass))
-		if err := sleep(ctx, ladderPause); err != nil {
+		if err := harness.Sleep(ctx, ladderPause); err != nil {
 			return steps, 0, err
 		}
 	}
@@ -152,5 +152,3 @@ func quantile(v []float64, q float64) float64 {
 	i := int(math.Ceil(q*float64(len(v)))) - 1
 	return v[min(max(i, 0), len(v)-1)]
 }
-
-func round1(v float64) float64 { return math.Round(v*10) / 10 }

@@ -48,11 +48,11 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 	var out []faultRecord
 	n := map[string]int{}
 	for _, sl := range p.schedule(faultKinds) {
-		if sleep(ctx, time.Until(t0.Add(sl.At))) != nil {
+		if harness.Sleep(ctx, time.Until(t0.Add(sl.At))) != nil {
 			return out
 		}
 		at := time.Since(t0)
-		rec := faultRecord{Kind: sl.Kind.Name, AtS: round1(at.Seconds()), Measured: map[string]any{}}
+		rec := faultRecord{Kind: sl.Kind.Name, AtS: harness.Round1(at.Seconds()), Measured: map[string]any{}}
 		// A moment late is on time (the sleep's own lateness).
 		if !p.fits(at-min(at-sl.At, time.Second), sl.Kind, sl.Before) {
 			rec.Skipped, rec.OK = true, true
@@ -61,7 +61,7 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 			continue
 		}
 		n[sl.Kind.Name]++
-		e.say("t=%5.0fs fault: %s", at.Seconds(), sl.Kind.Name)
+		e.Say("t=%5.0fs fault: %s", at.Seconds(), sl.Kind.Name)
 		var err error
 		switch sl.Kind.Name {
 		case "postgres":
@@ -82,12 +82,12 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 			rec.Detail = strings.TrimPrefix(rec.Detail+"; ", "; ") + "could not run: " + err.Error()
 		}
 		took := time.Since(t0.Add(at))
-		rec.TookS = round1(took.Seconds())
+		rec.TookS = harness.Round1(took.Seconds())
 		if at+took+p.tail(sl.Kind) > sl.Before {
 			rec.Detail += fmt.Sprintf("; it ran %v, past the %v planned: the window from %v may see its aftermath",
 				took.Round(100*time.Millisecond), sl.Kind.Span, sl.Before)
 		}
-		e.say("t=%5.0fs fault: %s %s in %.1f s: %s", time.Since(t0).Seconds(), rec.Kind, passWord(rec.OK), rec.TookS, rec.Detail)
+		e.Say("t=%5.0fs fault: %s %s in %.1f s: %s", time.Since(t0).Seconds(), rec.Kind, passWord(rec.OK), rec.TookS, rec.Detail)
 		out = append(out, rec)
 		if ctx.Err() != nil {
 			return out
@@ -100,40 +100,40 @@ func (e *env) faults(ctx context.Context, p plan, t0 time.Time, rate float64, le
 // instances spool meanwhile, and every spool must be empty again (and the
 // sink up) within drainBound of its recovery.
 func (e *env) faultPostgres(ctx context.Context, rec *faultRecord) error {
-	spooledBefore := e.metricAll(ctx, "sluice_telemetry_spooled_total")
-	if err := e.pg.Stop(); err != nil {
+	spooledBefore := e.MetricAll(ctx, "sluice_telemetry_spooled_total")
+	if err := e.PG.Stop(); err != nil {
 		return err
 	}
 	stopped := time.Now()
-	peak := make([]float64, len(e.gws))
+	peak := make([]float64, len(e.Gateways))
 	for time.Since(stopped) < pgDown {
-		for i, v := range e.metricAll(ctx, "sluice_telemetry_spool_bytes") {
+		for i, v := range e.MetricAll(ctx, "sluice_telemetry_spool_bytes") {
 			if !math.IsNaN(v) {
 				peak[i] = max(peak[i], v)
 			}
 		}
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+		if err := harness.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	if err := e.pg.Start(ctx); err != nil {
+	if err := e.PG.Start(ctx); err != nil {
 		return err
 	}
-	rec.Measured["down_s"] = round1(time.Since(stopped).Seconds())
-	took, err := harness.Poll(ctx, drainBound, 100*time.Millisecond, func() bool { return e.logsIdle(ctx) })
-	spooled := e.metricAll(ctx, "sluice_telemetry_spooled_total")
+	rec.Measured["down_s"] = harness.Round1(time.Since(stopped).Seconds())
+	took, err := harness.Poll(ctx, drainBound, 100*time.Millisecond, func() bool { return e.LogsIdle(ctx) })
+	spooled := e.MetricAll(ctx, "sluice_telemetry_spooled_total")
 	for i := range spooled {
 		spooled[i] = zeroIfNaN(spooled[i]) - zeroIfNaN(spooledBefore[i])
 	}
 	rec.Measured["spool_peak_bytes"] = peak
 	rec.Measured["spooled_records"] = spooled
-	rec.Measured["drain_s"] = round1(took.Seconds())
+	rec.Measured["drain_s"] = harness.Round1(took.Seconds())
 	felt := sum(spooled) > 0
 	rec.OK = err == nil && felt
 	rec.Detail = fmt.Sprintf("down %v; %s records spooled (peak %s bytes); spools empty and sinks up %.1f s after it was back (bound %v)",
 		pgDown, joinFloats(spooled), joinFloats(peak), took.Seconds(), drainBound)
 	if err != nil {
-		rec.Detail += fmt.Sprintf("; NOT DRAINED: spool bytes %s", joinFloats(e.metricAll(ctx, "sluice_telemetry_spool_bytes")))
+		rec.Detail += fmt.Sprintf("; NOT DRAINED: spool bytes %s", joinFloats(e.MetricAll(ctx, "sluice_telemetry_spool_bytes")))
 	}
 	if !felt {
 		rec.Detail += "; the outage was not felt (nothing spooled)"
@@ -144,22 +144,22 @@ func (e *env) faultPostgres(ctx context.Context, rec *faultRecord) error {
 // faultRedis kills Redis (it restarts empty) and starts it again after
 // redisDown; every instance must report it up again within redisBackIn.
 func (e *env) faultRedis(ctx context.Context, rec *faultRecord) error {
-	if err := e.redis.Kill(); err != nil {
+	if err := e.Redis.Kill(); err != nil {
 		return err
 	}
 	killed := time.Now()
-	if err := sleep(ctx, redisDown); err != nil {
+	if err := harness.Sleep(ctx, redisDown); err != nil {
 		return err
 	}
-	if err := e.redis.Start(ctx); err != nil {
+	if err := e.Redis.Start(ctx); err != nil {
 		return err
 	}
-	rec.Measured["down_s"] = round1(time.Since(killed).Seconds())
-	down := e.metricAll(ctx, "sluice_ratelimit_fallback_total")
+	rec.Measured["down_s"] = harness.Round1(time.Since(killed).Seconds())
+	down := e.MetricAll(ctx, "sluice_ratelimit_fallback_total")
 	took, err := harness.Poll(ctx, redisBackIn, 100*time.Millisecond, func() bool {
-		return sum(e.metricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.gws))
+		return sum(e.MetricAll(ctx, "sluice_ratelimit_redis_up")) == float64(len(e.Gateways))
 	})
-	rec.Measured["back_noticed_s"] = round1(took.Seconds())
+	rec.Measured["back_noticed_s"] = harness.Round1(took.Seconds())
 	rec.Measured["ratelimit_fallback_total"] = down
 	rec.OK = err == nil
 	rec.Detail = fmt.Sprintf("killed, restarted after %v; every instance saw it up %.1f s later (bound %v)", redisDown, took.Seconds(), redisBackIn)
@@ -169,11 +169,11 @@ func (e *env) faultRedis(ctx context.Context, rec *faultRecord) error {
 // faultCancel opens cancelStreams slow streams at once, over both
 // instances, and leaves each after cancelAfter events.
 func (e *env) faultCancel(ctx context.Context, rec *faultRecord, n int, led *ledger) error {
-	client := harness.NewClient(e.urls(), clientTimeout)
+	client := harness.NewClient(e.URLs(), clientTimeout)
 	defer client.CloseIdle()
 	rqs := make([]harness.Request, cancelStreams)
 	for i := range rqs {
-		rqs[i] = harness.Request{Target: i % instances, Key: loadKey, Body: chatBody("gpt-4o-mini", true), Stream: true,
+		rqs[i] = harness.Request{Target: i % instances, Key: loadKey, Body: harness.ChatBody("gpt-4o-mini", true), Stream: true,
 			Header: map[string]string{"X-Mock-ITL": "50", "X-Mock-Tokens": "100"}, CancelAfter: cancelAfter, Kind: "cancel"}
 	}
 	prefix := fmt.Sprintf("soak-C%03d", n)
@@ -187,7 +187,7 @@ func (e *env) faultCancel(ctx context.Context, rec *faultRecord, n int, led *led
 	}
 	rec.Measured["statuses"] = harness.Outcomes(rs)
 	rec.OK = cut == cancelStreams
-	rec.Detail = fmt.Sprintf("%d of %d streams read %d events and left (%s)", cut, cancelStreams, cancelAfter, statusLine(harness.Outcomes(rs)))
+	rec.Detail = fmt.Sprintf("%d of %d streams read %d events and left (%s)", cut, cancelStreams, cancelAfter, harness.StatusLine(harness.Outcomes(rs)))
 	return nil
 }
 
@@ -199,17 +199,17 @@ var upstreamAllowed = []string{"200", "500", "503"}
 // faultUpstream runs a side load, 5 % of the soak rate (at least 5/s),
 // to a model whose upstream fails upstreamError percent of its replies.
 func (e *env) faultUpstream(ctx context.Context, rec *faultRecord, n int, rate float64, led *ledger) error {
-	client := harness.NewClient(e.urls(), clientTimeout)
+	client := harness.NewClient(e.URLs(), clientTimeout)
 	defer client.CloseIdle()
 	prefix := fmt.Sprintf("soak-U%03d", n)
 	l := &harness.Load{Client: client, Rate: max(5, rate/20), MaxInFlight: 64, IDPrefix: prefix,
 		Next: func(seq int) harness.Request {
 			stream := seq%2 == 1
-			return harness.Request{Target: seq % instances, Key: loadKey, Body: chatBody(errorModel, stream), Stream: stream,
+			return harness.Request{Target: seq % instances, Key: loadKey, Body: harness.ChatBody(errorModel, stream), Stream: stream,
 				Header: map[string]string{"X-Mock-Error-Rate": upstreamError}, Kind: "upstream"}
 		}}
 	run := l.Start(ctx)
-	err := sleep(ctx, upstreamFor)
+	err := harness.Sleep(ctx, upstreamFor)
 	rs := run.Stop()
 	led.add(prefix, rs, run.Skipped())
 	if err != nil {
@@ -226,7 +226,7 @@ func (e *env) faultUpstream(ctx context.Context, rec *faultRecord, n int, rate f
 	rec.Measured["statuses"] = got
 	rec.OK = len(bad) == 0 && len(rs) > 0
 	rec.Detail = fmt.Sprintf("%d requests at %.0f/s with %s %% upstream errors: %s (allowed %s)",
-		len(rs), l.Rate, upstreamError, statusLine(got), strings.Join(upstreamAllowed, ", "))
+		len(rs), l.Rate, upstreamError, harness.StatusLine(got), strings.Join(upstreamAllowed, ", "))
 	if len(bad) > 0 {
 		rec.Detail += "; undocumented " + strings.Join(bad, " ")
 	}
@@ -243,16 +243,16 @@ func (e *env) faultReload(ctx context.Context, rec *faultRecord) error {
 	var failures []string
 	for k := range reloadRounds {
 		if k > 0 {
-			if err := sleep(ctx, reloadGap); err != nil {
+			if err := harness.Sleep(ctx, reloadGap); err != nil {
 				return err
 			}
 		}
 		e.gen++
-		if err := writeConfig(e.cfgPath, e.gen); err != nil {
+		if err := writeConfig(e.ConfigPath, e.gen); err != nil {
 			return err
 		}
-		g := e.gws[k%len(e.gws)]
-		if (k/len(e.gws))%2 == 0 {
+		g := e.Gateways[k%len(e.Gateways)]
+		if (k/len(e.Gateways))%2 == 0 {
 			if err := g.Signal(syscall.SIGHUP); err != nil {
 				return err
 			}
@@ -265,25 +265,25 @@ func (e *env) faultReload(ctx context.Context, rec *faultRecord) error {
 			failures = append(failures, fmt.Sprintf("%s: %d %v %.200s", g.Name, status, err, body))
 		}
 	}
-	b, err := os.ReadFile(e.cfgPath)
+	b, err := os.ReadFile(e.ConfigPath)
 	if err != nil {
 		return err
 	}
 	hash := config.Hash(b)
 	// A SIGHUP that arrives during a reload may coalesce with it: ask
 	// each instance once more, as an operator would, then compare.
-	for _, g := range e.gws {
+	for _, g := range e.Gateways {
 		if status, body, err := g.Reload(ctx); err != nil || status != 200 {
 			failures = append(failures, fmt.Sprintf("final reload of %s: %d %v %.200s", g.Name, status, err, body))
 		}
 	}
 	took, werr := harness.Poll(ctx, reloadBound, 100*time.Millisecond, func() bool {
-		return sum(e.metricAll(ctx, "sluice_config_info", `hash="`+hash+`"`)) == float64(len(e.gws))
+		return sum(e.MetricAll(ctx, "sluice_config_info", `hash="`+hash+`"`)) == float64(len(e.Gateways))
 	})
 	rec.OK = len(failures) == 0 && werr == nil
-	rec.Measured["sighups"], rec.Measured["posts"] = hups, posts+len(e.gws)
+	rec.Measured["sighups"], rec.Measured["posts"] = hups, posts+len(e.Gateways)
 	rec.Detail = fmt.Sprintf("%d SIGHUPs and %d POSTs (generations up to %d); the last file in force on both %.1f s after the last (bound %v)",
-		hups, posts+len(e.gws), e.gen, took.Seconds(), reloadBound)
+		hups, posts+len(e.Gateways), e.gen, took.Seconds(), reloadBound)
 	if len(failures) > 0 {
 		rec.Detail += fmt.Sprintf("; %d reloads not applied (first: %s)", len(failures), failures[0])
 	}

@@ -73,7 +73,7 @@ func (l *ledger) add(prefix string, rs []harness.Result, skipped int) {
 			l.statuses[r.Kind] = m
 		}
 		m[r.Outcome()]++
-		if r.Kind == "load" && !wholeOK(r) {
+		if r.Kind == "load" && !r.WholeOK() {
 			if l.notOK == 0 {
 				l.firstBad = r.ID + ": " + r.Outcome()
 			}
@@ -175,7 +175,7 @@ func (l *ledger) drain(ctx context.Context, idle func() bool, limit time.Duratio
 		if n == 0 {
 			return err
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := harness.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -227,7 +227,7 @@ func (s *segmentedLoad) run(ctx context.Context, until time.Time) {
 	prefix, r := start(n)
 	for {
 		left := time.Until(until)
-		if left <= 0 || sleep(ctx, min(left, segmentLen)) != nil || !time.Now().Before(until) {
+		if left <= 0 || harness.Sleep(ctx, min(left, segmentLen)) != nil || !time.Now().Before(until) {
 			break
 		}
 		// The next segment starts before this one stops: no gap.

@@ -26,15 +26,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/harness"
@@ -66,18 +63,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.duration, "duration", 10*time.Minute, "how long the soak load runs (at least 2m)")
 	fs.Float64Var(&o.rate, "rate", 0, "load in requests a second over both instances; 0 = 70 % of the capacity measured at the start")
 	fs.StringVar(&o.out, "out", "/tmp/sluice-soak", "`DIR` for soak.json, soak.svg, summary.txt and the processes' logs")
-	fs.StringVar(&o.bin, "bin", "", "a sluice `BINARY` to run instead of building ./cmd/sluice")
-	fs.BoolVar(&o.keep, "keep", false, "keep the state directory (PostgreSQL data, spools) after the run")
+	harness.DeploymentFlags(fs, &o.bin, &o.keep)
 	fs.DurationVar(&o.interval, "interval", 0, "time between samples; 0 = duration/100, within 2s–10s")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "soak: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if status, ok := harness.ParseFlags(fs, args, stderr); !ok {
+		return status
 	}
 	p, err := newPlan(o.duration)
 	if err != nil {
@@ -99,13 +88,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "soak: needs Linux (/proc)")
 		return 2
 	}
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		fmt.Fprintf(stderr, "soak: %v\n", err)
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := harness.Interruptible(context.Background())
 	defer stop()
 	if o.bin == "" {
 		// Before the clock starts: a first build takes minutes.
@@ -135,33 +124,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "soak: %v\n", err)
 		return 2
 	}
-	if !rep.OK {
-		for _, c := range rep.Checks {
-			if !c.OK {
-				fmt.Fprintf(stderr, "soak: FAILED: %s: %s\n", c.Name, c.Detail)
-			}
+	var failed []string
+	for _, c := range rep.Checks {
+		if !c.OK {
+			failed = append(failed, fmt.Sprintf("FAILED: %s: %s", c.Name, c.Detail))
 		}
-		return 1
 	}
-	fmt.Fprintf(stdout, "soak: flat and complete (%v at %.0f/s, %d checks)\n", o.duration, rep.Setup.RateRPS, len(rep.Checks))
-	return 0
-}
-
-// moduleRoot finds the directory holding go.mod, from the working
-// directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the Sluice tree")
-		}
-		dir = parent
-	}
+	return harness.Verdict("soak", stdout, stderr, rep.OK, failed,
+		fmt.Sprintf("flat and complete (%v at %.0f/s, %d checks)", o.duration, rep.Setup.RateRPS, len(rep.Checks)))
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -17,25 +14,20 @@ import (
 
 // report is soak.json.
 type report struct {
-	Version  int            `json:"version"`
-	Started  time.Time      `json:"started"`
-	WallS    float64        `json:"wall_s"` // setup to verdict
-	Commit   string         `json:"commit,omitempty"`
-	Machine  machine        `json:"machine"`
-	Setup    setupInfo      `json:"setup"`
-	Timeline timeline       `json:"timeline"`
-	Samples  []sample       `json:"samples"`
-	Faults   []faultRecord  `json:"faults"`
-	Growth   []growth       `json:"growth"`
-	Context  *windowContext `json:"window_context,omitempty"`
-	Logs     *logsInfo      `json:"logs,omitempty"`
-	Checks   []check        `json:"checks"`
-	OK       bool           `json:"ok"`
-}
-
-type machine struct {
-	CPUs   int    `json:"cpus"`
-	Kernel string `json:"kernel,omitempty"`
+	Version  int             `json:"version"`
+	Started  time.Time       `json:"started"`
+	WallS    float64         `json:"wall_s"` // setup to verdict
+	Commit   string          `json:"commit,omitempty"`
+	Machine  harness.Machine `json:"machine"`
+	Setup    setupInfo       `json:"setup"`
+	Timeline timeline        `json:"timeline"`
+	Samples  []sample        `json:"samples"`
+	Faults   []faultRecord   `json:"faults"`
+	Growth   []growth        `json:"growth"`
+	Context  *windowContext  `json:"window_context,omitempty"`
+	Logs     *logsInfo       `json:"logs,omitempty"`
+	Checks   []harness.Check `json:"checks"`
+	OK       bool            `json:"ok"`
 }
 
 type setupInfo struct {
@@ -66,7 +58,7 @@ type timeline struct {
 }
 
 func timelineOf(p plan) timeline {
-	s := func(d time.Duration) float64 { return round1(d.Seconds()) }
+	s := func(d time.Duration) float64 { return harness.Round1(d.Seconds()) }
 	return timeline{DurationS: s(p.Duration), WarmupS: s(p.Warmup), IntervalS: s(p.Interval), FaultGapS: s(p.FaultGap),
 		FirstWindow: [2]float64{s(p.Warmup), s(p.ChaosFrom)}, LastWindow: [2]float64{s(p.LastFrom), s(p.Duration)},
 		MaxGrowth: maxGrowth}
@@ -85,15 +77,8 @@ type logsInfo struct {
 	LoadNotOK int `json:"load_not_ok"`
 }
 
-// check is one bound of the verdict.
-type check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
-}
-
 func (r *report) check(name string, ok bool, format string, args ...any) {
-	r.Checks = append(r.Checks, check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+	r.Checks = append(r.Checks, harness.Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 }
 
 // verdict sets OK: every check held.
@@ -150,22 +135,6 @@ func fmtMetric(name string, v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// statusLine is the status counts, most frequent first: "200×812 502×3".
-func statusLine(m map[string]int) string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.SortFunc(keys, func(a, b string) int {
-		if m[a] != m[b] {
-			return m[b] - m[a]
-		}
-		return strings.Compare(a, b)
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
-}
-
 // summary writes the growth table and every check.
 func (r *report) summary(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -193,11 +162,7 @@ func (r *report) summary(w io.Writer) {
 	fmt.Fprintf(w, "faults: %d run, %d skipped (the previous ran too long to fit)\n", run, skipped)
 	fmt.Fprintln(w)
 	for _, c := range r.Checks {
-		mark := "ok  "
-		if !c.OK {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
+		fmt.Fprintln(w, c.Line())
 	}
 }
 
@@ -206,24 +171,7 @@ func (r *report) summary(w io.Writer) {
 func (r *report) write(dir string, stdout io.Writer, p plan) error {
 	var b strings.Builder
 	r.summary(&b)
-	fmt.Fprintln(stdout)
-	fmt.Fprint(stdout, b.String())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	j, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "soak.json"), append(j, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "soak.svg"), []byte(drawSoak(r, p)), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nsoak: results in %s (soak.json, soak.svg, summary.txt, logs/)\n", dir)
-	return nil
+	return harness.SaveResults("soak", dir, stdout, b.String(), "soak.json", r,
+		harness.File{Name: "soak.svg", Data: []byte(drawSoak(r, p))},
+		harness.File{Name: "summary.txt", Data: []byte(b.String())})
 }

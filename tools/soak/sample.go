@@ -108,7 +108,7 @@ func load1() float64 {
 // sampler takes a sample every p.Interval from t0 until t0 + p.Duration
 // (one more at the end), printing a line now and then.
 func (e *env) sampler(ctx context.Context, p plan, t0 time.Time, answered func() int64) []sample {
-	rc := &rowCounter{url: e.dbURL}
+	rc := &rowCounter{url: e.DBURL}
 	defer rc.close()
 	every := max(1, int(30*time.Second/p.Interval)) // print about every 30 s
 	var out []sample
@@ -117,11 +117,11 @@ func (e *env) sampler(ctx context.Context, p plan, t0 time.Time, answered func()
 		if at.After(t0.Add(p.Duration)) {
 			at = t0.Add(p.Duration)
 		}
-		if sleep(ctx, time.Until(at)) != nil {
+		if harness.Sleep(ctx, time.Until(at)) != nil {
 			return out
 		}
-		s := sample{T: round1(time.Since(t0).Seconds()), DBRows: -1, Load1: load1()}
-		for _, g := range e.gws {
+		s := sample{T: harness.Round1(time.Since(t0).Seconds()), DBRows: -1, Load1: load1()}
+		for _, g := range e.Gateways {
 			s.Instances = append(s.Instances, sampleInstance(ctx, g, e.peers(g)))
 		}
 		if rows, err := rc.count(ctx); err == nil {
@@ -132,7 +132,7 @@ func (e *env) sampler(ctx context.Context, p plan, t0 time.Time, answered func()
 		s.Answered = answered()
 		out = append(out, s)
 		if n%every == 0 {
-			e.say("t=%5.0fs %s", s.T, sampleLine(s))
+			e.Say("t=%5.0fs %s", s.T, sampleLine(s))
 		}
 		if !at.Before(t0.Add(p.Duration)) {
 			return out
@@ -142,8 +142,8 @@ func (e *env) sampler(ctx context.Context, p plan, t0 time.Time, answered func()
 
 // peers names the ports an instance's sockets may lead to.
 func (e *env) peers(g *harness.Gateway) map[int]string {
-	m := map[int]string{e.pg.Port: "postgres", e.redis.Port: "redis", g.Port: "clients"}
-	if u, err := url.Parse(e.mock.URL); err == nil {
+	m := map[int]string{e.PG.Port: "postgres", e.Redis.Port: "redis", g.Port: "clients"}
+	if u, err := url.Parse(e.Mock.URL); err == nil {
 		if p, err := strconv.Atoi(u.Port()); err == nil {
 			m[p] = "upstream"
 		}

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/harness"
@@ -24,21 +21,22 @@ const drainLimit = 60 * time.Second
 // could not be carried out.
 func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer) (*report, error) {
 	start := time.Now()
-	rep := &report{Version: 1, Started: start.UTC(), Commit: gitDescribe(root),
-		Machine: machine{CPUs: runtime.NumCPU(), Kernel: kernel()}, Timeline: timelineOf(p)}
-	e := &env{o: o, out: stdout}
+	rep := &report{Version: 1, Started: start.UTC(), Commit: harness.GitDescribe(root),
+		Machine: harness.ThisMachine(), Timeline: timelineOf(p)}
+	e := &env{Deployment: &harness.Deployment{Tool: "soak", Instances: instances, Bin: o.bin, Root: root,
+		AdminToken: adminToken, RedisURLOptions: redisPoolCap, WriteConfig: writeConfig, Out: stdout}}
 	defer func() {
-		if err := e.teardown(); err != nil {
-			e.say("teardown: %v", err)
+		if err := e.Teardown(o.out, o.keep); err != nil {
+			e.Say("teardown: %v", err)
 		}
 	}()
-	if err := e.setup(ctx); err != nil {
+	if err := e.Setup(ctx); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	rep.Setup = setupInfo{Instances: instances, Names: e.names(), SetupS: round1(time.Since(start).Seconds()),
+	rep.Setup = setupInfo{Instances: instances, Names: e.Names(), SetupS: harness.Round1(time.Since(start).Seconds()),
 		RedisURLOptions: redisPoolCap}
-	e.say("deployment up in %.1f s: PostgreSQL :%d, Redis :%d, mock %s, instances %s", rep.Setup.SetupS,
-		e.pg.Port, e.redis.Port, e.mock.URL, strings.Join(e.urls(), " "))
+	e.Say("deployment up in %.1f s: PostgreSQL :%d, Redis :%d, mock %s, instances %s", rep.Setup.SetupS,
+		e.PG.Port, e.Redis.Port, e.Mock.URL, strings.Join(e.URLs(), " "))
 
 	rate := o.rate
 	if rate == 0 {
@@ -52,7 +50,7 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 		}
 		rate = math.Round(capacity * soakFraction)
 		rep.Setup.RateSource, rep.Setup.CapacityRPS, rep.Setup.SoakFraction = "measured", capacity, soakFraction
-		e.say("capacity %.0f/s; soaking at %.0f %% of it: %.0f/s; restarting the instances", capacity, 100*soakFraction, rate)
+		e.Say("capacity %.0f/s; soaking at %.0f %% of it: %.0f/s; restarting the instances", capacity, 100*soakFraction, rate)
 		if err := e.restartInstances(ctx); err != nil {
 			return rep, err
 		}
@@ -60,17 +58,17 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 		rep.Setup.RateSource = "given"
 	}
 	rep.Setup.RateRPS = rate
-	pids := make([]int, len(e.gws))
-	for i, g := range e.gws {
+	pids := make([]int, len(e.Gateways))
+	for i, g := range e.Gateways {
 		pids[i] = g.Pid()
 	}
 
-	client := harness.NewClient(e.urls(), clientTimeout)
+	client := harness.NewClient(e.URLs(), clientTimeout)
 	defer client.CloseIdle()
-	led := newLedger(e.dbURL)
+	led := newLedger(e.DBURL)
 	load := &segmentedLoad{client: client, rate: rate, ledger: led}
-	idle := func() bool { return e.logsIdle(ctx) }
-	e.say("soak: %v at %.0f/s; warm-up %v, windows %v–%v and %v–%v, a sample every %v, a fault every %v",
+	idle := func() bool { return e.LogsIdle(ctx) }
+	e.Say("soak: %v at %.0f/s; warm-up %v, windows %v–%v and %v–%v, a sample every %v, a fault every %v",
 		p.Duration, rate, p.Warmup, p.Warmup, p.ChaosFrom, p.LastFrom, p.Duration, p.Interval, p.FaultGap)
 	t0 := time.Now()
 	settleCtx, stopSettler := context.WithCancel(ctx)
@@ -83,13 +81,13 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 	wg.Wait()
 	stopSettler()
 	if err := ctx.Err(); err != nil {
-		rep.WallS = round1(time.Since(start).Seconds())
+		rep.WallS = harness.Round1(time.Since(start).Seconds())
 		return rep, fmt.Errorf("stopped before the end: %w", context.Cause(ctx))
 	}
 
-	e.say("load done; accounting the request log")
+	e.Say("load done; accounting the request log")
 	derr := led.drain(ctx, idle, drainLimit)
-	rc := &rowCounter{url: e.dbURL}
+	rc := &rowCounter{url: e.DBURL}
 	dbRows, cerr := rc.count(ctx)
 	rc.close()
 	if cerr != nil {
@@ -101,12 +99,12 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 	firstBad := led.firstBad
 	led.mu.Unlock()
 
-	rep.Growth = computeGrowth(p, e.names(), rep.Samples)
-	c := contextOf(p, e.names(), rep.Samples)
+	rep.Growth = computeGrowth(p, e.Names(), rep.Samples)
+	c := contextOf(p, e.Names(), rep.Samples)
 	rep.Context = &c
 	rep.growthChecks()
 	rep.faultChecks()
-	spool := e.metricAll(ctx, "sluice_telemetry_spool_bytes")
+	spool := e.MetricAll(ctx, "sluice_telemetry_spool_bytes")
 	rep.check("spools empty at the end", sum(spool) == 0 && !hasNaN(spool), "sluice_telemetry_spool_bytes per instance: %s", joinFloats(spool))
 	lg := rep.Logs
 	rep.check("every request accounted", derr == nil, "%d segments accounted%s", lg.Segments, errSuffix(derr))
@@ -123,11 +121,11 @@ func soak(ctx context.Context, o options, p plan, root string, stdout io.Writer)
 		detail += " (first: " + firstBad + ")"
 	}
 	rep.check("the load served throughout", lg.LoadNotOK == 0, "%s; %d not sent (client in-flight cap)", detail, lg.Skipped)
-	for i, g := range e.gws {
+	for i, g := range e.Gateways {
 		rep.check(g.Name+" ran throughout", g.Pid() == pids[i], "pid %d at the start, %d at the end", pids[i], g.Pid())
 	}
 	rep.verdict()
-	rep.WallS = round1(time.Since(start).Seconds())
+	rep.WallS = harness.Round1(time.Since(start).Seconds())
 	return rep, nil
 }
 
@@ -152,27 +150,4 @@ func idList(ids []string) string {
 		return ""
 	}
 	return " (" + strings.Join(ids, ", ") + ")"
-}
-
-func gitDescribe(root string) string {
-	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func kernel() string {
-	var u syscall.Utsname
-	if syscall.Uname(&u) != nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range u.Release {
-		if c == 0 {
-			break
-		}
-		b.WriteByte(byte(c))
-	}
-	return b.String()
 }
