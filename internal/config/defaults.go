@@ -107,7 +107,7 @@ func applyOverloadDefaults(s *Server, explicit func(path string) bool) {
 		s.MaxInFlight = DefaultMaxInFlight(s.MemoryLimit)
 	}
 	if s.MaxStreams == 0 && !explicit("server.max_streams") && s.MaxInFlight > 0 {
-		s.MaxStreams = max(s.MaxInFlight*3/4, 1)
+		s.MaxStreams = DefaultMaxStreams(s.MaxInFlight)
 	}
 	if s.ShedLatency == 0 && !explicit("server.shed_latency") {
 		s.ShedLatency = Duration(DefaultShedLatency)

@@ -64,6 +64,11 @@ func DefaultMaxInFlight(memoryLimit ByteSize) int {
 	return max(n, 64)
 }
 
+// DefaultMaxStreams is the stream cap when server.max_streams is absent:
+// three quarters of the in-flight cap, so that short requests always keep
+// a quarter of the slots.
+func DefaultMaxStreams(maxInFlight int) int { return max(maxInFlight*3/4, 1) }
+
 // availableMemory is the smallest memory limit of the process's cgroup and
 // its parents (v2 memory.max: a systemd unit's MemoryMax= sits on its own
 // cgroup; v1 memory.limit_in_bytes), when one is set and below MemTotal

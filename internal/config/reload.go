@@ -94,8 +94,8 @@ func rederiveOverload(s *Server, fileMemory ByteSize) {
 	if inFlight > 0 && inFlight == DefaultMaxInFlight(fileMemory) {
 		s.MaxInFlight = DefaultMaxInFlight(s.MemoryLimit)
 	}
-	if inFlight > 0 && s.MaxStreams == max(inFlight*3/4, 1) {
-		s.MaxStreams = max(s.MaxInFlight*3/4, 1)
+	if inFlight > 0 && s.MaxStreams == DefaultMaxStreams(inFlight) {
+		s.MaxStreams = DefaultMaxStreams(s.MaxInFlight)
 	}
 }
 

@@ -27,15 +27,16 @@ const (
 	logKeyWait     = "retry_in"
 )
 
-// adminSource is the address failed admin authentications are counted
-// against. It is the peer's address, or, when the peer is one of
+// clientSource is the address a request is attributed to: failed admin
+// authentications and the per-client cap count against it. It is the
+// peer's address, or, when the peer is one of
 // server.trusted_proxies and sent X-Forwarded-For, the client that header
 // names: the rightmost entry that is not itself a trusted proxy (entries
 // left of it were written by the client and prove nothing). Loopback
-// sources are exempt from throttling (local tools, and a local load
+// sources are exempt from both (local tools, and a local load
 // balancer that is not listed in trusted_proxies, which would otherwise
 // throttle everyone behind it).
-func adminSource(ctx *fasthttp.RequestCtx, trusted []config.IPRange) (src, peer netip.Addr, exempt bool) {
+func clientSource(ctx *fasthttp.RequestCtx, trusted []config.IPRange) (src, peer netip.Addr, exempt bool) {
 	peer, _ = netip.AddrFromSlice(ctx.RemoteIP())
 	peer = peer.Unmap()
 	src = peer
@@ -93,7 +94,7 @@ func forwardedClient(values [][]byte, trusted []config.IPRange) (client netip.Ad
 // that fail too often. It answers the request itself and returns false
 // when it is refused.
 func (g *Gateway) checkAdminAuth(ctx *fasthttp.RequestCtx) bool {
-	src, peer, exempt := adminSource(ctx, g.Config().Server.TrustedProxies)
+	src, peer, exempt := clientSource(ctx, g.Config().Server.TrustedProxies)
 	if !exempt {
 		if wait := g.adminThrottle.wait(src); wait > 0 {
 			secs := int((wait + time.Second - 1) / time.Second)

@@ -136,7 +136,7 @@ func TestAdminSource(t *testing.T) {
 			var ctx fasthttp.RequestCtx
 			ip := net.ParseIP(tt.peer)
 			ctx.Init(&req, &net.TCPAddr{IP: ip, Port: 40000}, nil)
-			src, _, exempt := adminSource(&ctx, tt.trusted)
+			src, _, exempt := clientSource(&ctx, tt.trusted)
 			if src.String() != tt.wantSrc || exempt != tt.wantExempt {
 				t.Errorf("source %s exempt %v, want %s %v", src, exempt, tt.wantSrc, tt.wantExempt)
 			}

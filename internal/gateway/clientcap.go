@@ -150,7 +150,7 @@ func (x *exchange) clientSlot(ctx *fasthttp.RequestCtx, cc *clientConns) (over b
 	if len(trusted) == 0 {
 		return false
 	}
-	src, peer, exempt := adminSource(ctx, trusted)
+	src, peer, exempt := clientSource(ctx, trusted)
 	if exempt || src == peer {
 		return false // a direct client: its connection was counted
 	}

@@ -127,7 +127,7 @@ func newOverload(met *smetrics.Registry) (*overload, error) {
 	return o, err
 }
 
-// start runs the sampler until stopStart. Idempotent.
+// start runs the sampler until halt. Idempotent.
 func (o *overload) start(cfg func() *config.Config) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -196,14 +196,7 @@ func (o *overload) admit(s *config.Server, inFlight int64, high bool) (reason st
 // releaseStream whatever the answer.
 func (o *overload) admitStream(s *config.Server, high bool) (reason string) {
 	n := o.streams.Add(1)
-	if s.MaxStreams <= 0 {
-		return ""
-	}
-	limit := int64(s.MaxStreams)
-	if !high {
-		limit = normalShare(s.MaxStreams)
-	}
-	if n > limit {
+	if limit, ok := streamLimit(s, high); ok && n > limit {
 		return shedStreams
 	}
 	return ""
@@ -213,14 +206,20 @@ func (o *overload) releaseStream() { o.streams.Add(-1) }
 
 // streamsFull reports whether a new stream would be refused now.
 func (o *overload) streamsFull(s *config.Server, high bool) bool {
+	limit, ok := streamLimit(s, high)
+	return ok && o.streams.Load() >= limit
+}
+
+// streamLimit is how many streams may be open when one of a key of this
+// priority is admitted; ok is false when streams are not capped.
+func streamLimit(s *config.Server, high bool) (limit int64, ok bool) {
 	if s.MaxStreams <= 0 {
-		return false
+		return 0, false
 	}
-	limit := int64(s.MaxStreams)
-	if !high {
-		limit = normalShare(s.MaxStreams)
+	if high {
+		return int64(s.MaxStreams), true
 	}
-	return o.streams.Load() >= limit
+	return normalShare(s.MaxStreams), true
 }
 
 // wantsStream reports whether the request on model route r asks for a
